@@ -1,0 +1,14 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+/**
+ * One logger, metrics and tracer per function process. The service name comes from
+ * POWERTOOLS_SERVICE_NAME, which the stack and the local stack set per function.
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge' });
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge',
+});
+export const tracer = new Tracer({ enabled: process.env.POWERTOOLS_TRACE_ENABLED !== 'false' });

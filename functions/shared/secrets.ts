@@ -1,0 +1,56 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import type { SecretName } from '../../lib/routes';
+import { loadSettings, secretName } from './config';
+
+/** JSON shapes of the secret values (documented in lib/routes.ts SECRETS and the README). */
+export const secretSchemas = {
+  smsCredentials: z.object({
+    apiKey: z.string().min(1),
+    subAccountId: z.string().regex(/^[A-Za-z0-9\-._&]{3,50}$/),
+    baseUrl: z.string().url(),
+  }),
+  smsWebhookAuth: z.object({
+    authorization: z.string().min(1),
+    callbackTokenKey: z.string().min(16).optional(),
+  }),
+  chatGatewayCredentials: z.object({
+    apiKey: z.string().min(1),
+    tenant: z.string().optional(),
+    baseUrl: z.string().url(),
+    jwkUrl: z.string().min(1),
+  }),
+  cognigy: z.object({
+    endpointBaseUrl: z.string().url().optional(),
+    copilotBaseUrl: z.string().url().optional(),
+  }),
+} satisfies Record<SecretName, z.ZodType>;
+
+export type SecretValue<N extends SecretName> = z.infer<(typeof secretSchemas)[N]>;
+
+export class SecretConfigurationError extends Error {
+  constructor(secret: SecretName, cause: unknown) {
+    // The message names the secret and the failing keys only; values are never included.
+    super(`Secret ${secret} is missing or does not have the documented JSON shape`, { cause });
+    this.name = 'SecretConfigurationError';
+  }
+}
+
+/**
+ * Reads a secret through Powertools Parameters (cached for SECRETS_MAX_AGE_SECONDS so rotation is picked up)
+ * and checks its shape. Locally the same call reaches the Secrets Manager stand-in via AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ */
+export async function loadSecret<N extends SecretName>(name: N): Promise<SecretValue<N>> {
+  const maxAge = loadSettings().secretsMaxAgeSeconds;
+  let value: unknown;
+  try {
+    value = await getSecret(secretName(name), { transform: 'json', maxAge });
+  } catch (error) {
+    throw new SecretConfigurationError(name, error);
+  }
+  const parsed = secretSchemas[name].safeParse(value);
+  if (!parsed.success) {
+    throw new SecretConfigurationError(name, parsed.error.issues.map((i) => i.path.join('.')).join(', '));
+  }
+  return parsed.data as SecretValue<N>;
+}

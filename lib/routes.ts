@@ -1,0 +1,381 @@
+/**
+ * The one catalogue of what the bridge is made of: HTTP routes, queue consumers, queues, tables and secrets.
+ * The CDK stack (lib/stack.ts) and the local stack (lib/local/) both read this file, so a route or queue
+ * added here exists in both forms with the same function, limits and wiring.
+ */
+
+/** Logical names of the functions; each maps to `functions/<name>/handler.ts` exporting `handler`. */
+export type FunctionName =
+  | 'sms-accept'
+  | 'sms-batch'
+  | 'sms-status'
+  | 'sms-receipt'
+  | 'sms-deliver'
+  | 'handover-start'
+  | 'handover-message'
+  | 'handover-end'
+  | 'handover-status'
+  | 'handover-webhook'
+  | 'handover-outbound'
+  | 'handover-relay';
+
+export type QueueName = 'sms' | 'handoverOutbound' | 'handoverInbound';
+export type TableName = 'messages' | 'conversations' | 'idempotency';
+export type SecretName = 'smsCredentials' | 'smsWebhookAuth' | 'chatGatewayCredentials' | 'cognigy';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** API Gateway resource path, with `{param}` placeholders. */
+  path: string;
+  function: FunctionName;
+  /** `apiKey`: Cognigy-facing, needs `x-api-key` under the usage plan. `self`: the webhook authenticates itself. */
+  auth: 'apiKey' | 'self';
+  /** Largest accepted request body in bytes; bigger bodies are refused before the function does any work. */
+  maxBodyBytes: number;
+  description: string;
+}
+
+export interface QueueSpec {
+  /** Environment variable through which functions learn the queue URL. */
+  urlEnv: string;
+  fifo: boolean;
+  /** Receives before a message moves to the DLQ. */
+  maxReceiveCount: number;
+  /** Seconds; at least 6 × the consumer timeout (AWS guidance for SQS event sources). */
+  visibilityTimeoutSeconds: number;
+  retentionDays: number;
+  consumer: FunctionName;
+  batchSize: number;
+  /** Seconds the poller may wait to fill a batch (Lambda's MaximumBatchingWindowInSeconds); FIFO queues use 0. */
+  batchingWindowSeconds: number;
+  /** Caps concurrent consumer invocations so the downstream API is protected (ScalingConfig.MaximumConcurrency). */
+  maxConcurrency: number;
+  description: string;
+}
+
+export interface FunctionSpec {
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** Tables the function reads (`r`) or reads and writes (`rw`). */
+  tables: Partial<Record<TableName, 'r' | 'rw'>>;
+  /** Queues the function sends to. */
+  sendsTo: QueueName[];
+  secrets: SecretName[];
+  description: string;
+}
+
+export interface TableSpec {
+  nameEnv: string;
+  partitionKey: string;
+  ttlAttribute: string;
+  indexes: { name: string; partitionKey: string }[];
+}
+
+export interface SecretSpec {
+  /** Environment variable carrying the secret's name/ARN (never its value). */
+  nameEnv: string;
+  description: string;
+  /** Documented JSON shape of the secret value; keys with their meaning. */
+  shape: Record<string, string>;
+}
+
+/** Cognigy's HTTP Request node refuses bodies over 65 kB, so the API never needs more than this. */
+export const COGNIGY_MAX_BODY_BYTES = 65_536;
+
+export const ROUTES: RouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/sms',
+    function: 'sms-accept',
+    auth: 'apiKey',
+    maxBodyBytes: 16_384,
+    description: 'Accept one SMS for queued delivery through 8x8',
+  },
+  {
+    method: 'POST',
+    path: '/sms/batch',
+    function: 'sms-batch',
+    auth: 'apiKey',
+    maxBodyBytes: COGNIGY_MAX_BODY_BYTES,
+    description: 'Accept many SMS (messages or destinations with a shared template)',
+  },
+  {
+    method: 'GET',
+    path: '/sms/{messageId}',
+    function: 'sms-status',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description: 'An SMS record and its status history',
+  },
+  {
+    method: 'POST',
+    path: '/webhooks/8x8/sms',
+    function: 'sms-receipt',
+    auth: 'self',
+    maxBodyBytes: 16_384,
+    description: '8x8 delivery receipts (outbound_message_status_changed)',
+  },
+  {
+    method: 'POST',
+    path: '/handover',
+    function: 'handover-start',
+    auth: 'apiKey',
+    maxBodyBytes: COGNIGY_MAX_BODY_BYTES,
+    description: 'Start a handover: create the 8x8 Chat Gateway conversation',
+  },
+  {
+    method: 'POST',
+    path: '/handover/{conversationId}/messages',
+    function: 'handover-message',
+    auth: 'apiKey',
+    maxBodyBytes: 16_384,
+    description: "Relay the user's text to the 8x8 agent, in order",
+  },
+  {
+    method: 'POST',
+    path: '/handover/{conversationId}/end',
+    function: 'handover-end',
+    auth: 'apiKey',
+    maxBodyBytes: 4_096,
+    description: "End the chat from the user's side",
+  },
+  {
+    method: 'GET',
+    path: '/handover/{conversationId}',
+    function: 'handover-status',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description: 'State, agent and timestamps of a handover (conversationId "active" with ?sessionId= finds it)',
+  },
+  {
+    method: 'POST',
+    path: '/handover/eightByEight',
+    function: 'handover-webhook',
+    auth: 'self',
+    maxBodyBytes: 262_144,
+    description: '8x8 Chat Gateway v1.0 webhook events (JWS-signed)',
+  },
+];
+
+export const QUEUES: Record<QueueName, QueueSpec> = {
+  sms: {
+    urlEnv: 'SMS_QUEUE_URL',
+    fifo: false,
+    maxReceiveCount: 8,
+    visibilityTimeoutSeconds: 180,
+    retentionDays: 4,
+    consumer: 'sms-deliver',
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 10,
+    description: 'SMS accepted by the API, waiting for delivery to 8x8',
+  },
+  handoverOutbound: {
+    urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
+    fifo: true,
+    maxReceiveCount: 8,
+    visibilityTimeoutSeconds: 120,
+    retentionDays: 4,
+    consumer: 'handover-outbound',
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 10,
+    description: 'User messages and end requests for 8x8 Chat Gateway, grouped by conversation',
+  },
+  handoverInbound: {
+    urlEnv: 'HANDOVER_INBOUND_QUEUE_URL',
+    fifo: true,
+    maxReceiveCount: 8,
+    visibilityTimeoutSeconds: 120,
+    retentionDays: 4,
+    consumer: 'handover-relay',
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 10,
+    description: 'Verified 8x8 Chat Gateway events for Cognigy, grouped by conversation',
+  },
+};
+
+export const TABLES: Record<TableName, TableSpec> = {
+  messages: {
+    nameEnv: 'MESSAGES_TABLE',
+    partitionKey: 'messageId',
+    ttlAttribute: 'expiresAt',
+    indexes: [
+      { name: 'byUmid', partitionKey: 'umid' },
+      { name: 'byClientMessageId', partitionKey: 'clientMessageId' },
+    ],
+  },
+  conversations: {
+    nameEnv: 'CONVERSATIONS_TABLE',
+    partitionKey: 'conversationId',
+    ttlAttribute: 'expiresAt',
+    indexes: [{ name: 'bySessionId', partitionKey: 'sessionId' }],
+  },
+  // Powertools idempotency layout (pk `id`, TTL `expiration`); also holds 8x8 webhook event ids.
+  idempotency: {
+    nameEnv: 'IDEMPOTENCY_TABLE',
+    partitionKey: 'id',
+    ttlAttribute: 'expiration',
+    indexes: [],
+  },
+};
+
+export const SECRETS: Record<SecretName, SecretSpec> = {
+  smsCredentials: {
+    nameEnv: 'SMS_CREDENTIALS_SECRET',
+    description: '8x8 Connect SMS API credentials',
+    shape: {
+      apiKey: '8x8 Connect API key (connect.8x8.com → API Keys), sent as Authorization: Bearer',
+      subAccountId: '8x8 sub-account id',
+      baseUrl: 'SMS API base URL of the account region, e.g. https://sms.8x8.com (APAC), https://sms.us.8x8.com',
+    },
+  },
+  smsWebhookAuth: {
+    nameEnv: 'SMS_WEBHOOK_AUTH_SECRET',
+    description: 'The Authorization header value 8x8 sends with delivery receipts (httpAuthorization)',
+    shape: {
+      authorization: 'Exact Authorization header value configured on the 8x8 webhook, e.g. "Bearer 9QQhlsEb8VY"',
+      callbackTokenKey: 'HMAC key for per-message receipt callback URLs (optional)',
+    },
+  },
+  chatGatewayCredentials: {
+    nameEnv: 'CHAT_GATEWAY_SECRET',
+    description: '8x8 Contact Center Chat Gateway credentials',
+    shape: {
+      apiKey: 'Admin Console API key with the Chat Gateway product, sent as x-api-key',
+      tenant: 'Contact Center tenant, sent as X-8x8-Tenant',
+      baseUrl: 'Chat Gateway base URL, e.g. https://api.8x8.com',
+      jwkUrl: 'JWK URL template with {kid}, e.g. https://api.8x8.com/chat-gateway/v1/jwk/{kid}/public',
+    },
+  },
+  cognigy: {
+    nameEnv: 'COGNIGY_SECRET',
+    description: 'Cognigy Endpoint service settings',
+    shape: {
+      endpointBaseUrl: 'Default Endpoint base URL, e.g. https://endpoint-app.cognigy.ai',
+      copilotBaseUrl: 'Agent Copilot base URL (optional); when set the Copilot link is given to the agent',
+    },
+  },
+};
+
+export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
+  'sms-accept': {
+    timeoutSeconds: 10,
+    memoryMb: 512,
+    tables: { messages: 'rw', idempotency: 'rw' },
+    sendsTo: ['sms'],
+    secrets: ['smsWebhookAuth'],
+    description: 'POST /sms',
+  },
+  'sms-batch': {
+    timeoutSeconds: 15,
+    memoryMb: 512,
+    tables: { messages: 'rw', idempotency: 'rw' },
+    sendsTo: ['sms'],
+    secrets: ['smsWebhookAuth'],
+    description: 'POST /sms/batch',
+  },
+  'sms-status': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { messages: 'r' },
+    sendsTo: [],
+    secrets: [],
+    description: 'GET /sms/{messageId}',
+  },
+  'sms-receipt': {
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: { messages: 'rw' },
+    sendsTo: [],
+    secrets: ['smsWebhookAuth', 'cognigy'],
+    description: 'POST /webhooks/8x8/sms',
+  },
+  'sms-deliver': {
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    tables: { messages: 'rw' },
+    sendsTo: [],
+    secrets: ['smsCredentials', 'smsWebhookAuth'],
+    description: 'SMS queue consumer: sends to 8x8',
+  },
+  'handover-start': {
+    timeoutSeconds: 8,
+    memoryMb: 512,
+    tables: { conversations: 'rw' },
+    sendsTo: [],
+    secrets: ['chatGatewayCredentials', 'cognigy'],
+    description: 'POST /handover',
+  },
+  'handover-message': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { conversations: 'r' },
+    sendsTo: ['handoverOutbound'],
+    secrets: [],
+    description: 'POST /handover/{conversationId}/messages',
+  },
+  'handover-end': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { conversations: 'rw' },
+    sendsTo: ['handoverOutbound'],
+    secrets: [],
+    description: 'POST /handover/{conversationId}/end',
+  },
+  'handover-status': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { conversations: 'r' },
+    sendsTo: [],
+    secrets: [],
+    description: 'GET /handover/{conversationId}',
+  },
+  'handover-webhook': {
+    timeoutSeconds: 10,
+    memoryMb: 512,
+    tables: { idempotency: 'rw' },
+    sendsTo: ['handoverInbound'],
+    secrets: ['chatGatewayCredentials'],
+    description: 'POST /handover/eightByEight',
+  },
+  'handover-outbound': {
+    timeoutSeconds: 20,
+    memoryMb: 256,
+    tables: { conversations: 'rw' },
+    sendsTo: [],
+    secrets: ['chatGatewayCredentials'],
+    description: 'Outbound FIFO consumer: user messages/end → 8x8 Chat Gateway',
+  },
+  'handover-relay': {
+    timeoutSeconds: 20,
+    memoryMb: 256,
+    tables: { conversations: 'rw' },
+    sendsTo: [],
+    secrets: ['cognigy'],
+    description: 'Inbound FIFO consumer: 8x8 events → Cognigy inject/notify',
+  },
+};
+
+/** Plain (non-secret) settings every function may read; the stack and the local stack set the same names. */
+export const SETTINGS = {
+  /** Public base URL of the API (used to build per-message receipt callback URLs). */
+  publicBaseUrl: 'PUBLIC_BASE_URL',
+  /** Milliseconds each upstream HTTP call may take before it is abandoned and retried. */
+  upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
+  /** Seconds a cached secret value is trusted before it is fetched again (rotation pick-up). */
+  secretsMaxAgeSeconds: 'SECRETS_MAX_AGE_SECONDS',
+  /** Days records are kept before DynamoDB TTL removes them. */
+  recordTtlDays: 'RECORD_TTL_DAYS',
+  /** Milliseconds of allowed skew for x-8x8-transmission-time. */
+  webhookMaxAgeMs: 'WEBHOOK_MAX_AGE_MS',
+  /** "true" to accept an unsigned WEB_HOOK_VERIFY (Test Connection). */
+  acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
+  /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
+  handoverRules: 'HANDOVER_RULES',
+} as const;
+
+export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
