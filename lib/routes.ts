@@ -39,7 +39,7 @@ export interface QueueSpec {
   /** Environment variable through which functions learn the queue URL. */
   urlEnv: string;
   fifo: boolean;
-  /** Receives before a message moves to the DLQ. */
+  /** Receives before a message moves to the DLQ (the consumer reads it from `<urlEnv minus _URL>_MAX_RECEIVE_COUNT`). */
   maxReceiveCount: number;
   /** Seconds; at least 6 × the consumer timeout (AWS guidance for SQS event sources). */
   visibilityTimeoutSeconds: number;
@@ -374,7 +374,16 @@ export const SETTINGS = {
   acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
   /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
   handoverRules: 'HANDOVER_RULES',
+  /** First backoff step (seconds) for transient upstream failures; doubled per attempt with full jitter. */
+  retryBaseDelaySeconds: 'RETRY_BASE_DELAY_SECONDS',
+  /** Largest backoff (seconds). */
+  retryMaxDelaySeconds: 'RETRY_MAX_DELAY_SECONDS',
 } as const;
+
+/** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */
+export function maxReceiveCountEnv(queue: QueueName): string {
+  return QUEUES[queue].urlEnv.replace(/_URL$/, '_MAX_RECEIVE_COUNT');
+}
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;

@@ -23,6 +23,8 @@ const settingsSchema = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   handoverRules: z.string().optional(),
+  retryBaseDelaySeconds: z.coerce.number().positive().default(2),
+  retryMaxDelaySeconds: z.coerce.number().positive().default(300),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -9,8 +9,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { QUEUES, type QueueName } from '../../lib/routes';
-import { queueUrl } from './config';
+import { QUEUES, maxReceiveCountEnv, type QueueName } from '../../lib/routes';
+import { loadSettings, queueUrl } from './config';
 import { UpstreamError } from './errors';
 import { logger, metrics } from './powertools';
 
@@ -21,7 +21,10 @@ export interface RetryPolicy {
   maxDelaySeconds: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelaySeconds: 2, maxDelaySeconds: 300 };
+export function retryPolicyFromSettings(): RetryPolicy {
+  const settings = loadSettings();
+  return { baseDelaySeconds: settings.retryBaseDelaySeconds, maxDelaySeconds: settings.retryMaxDelaySeconds };
+}
 
 /**
  * Seconds until the next attempt: Retry-After for 429, otherwise exponential backoff with full jitter
@@ -30,7 +33,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelaySeconds: 2, maxDelay
 export function retryDelaySeconds(
   error: unknown,
   receiveCount: number,
-  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  policy: RetryPolicy,
   random: () => number = Math.random,
 ): number {
   if (error instanceof UpstreamError && error.kind === 'rateLimited' && error.retryAfterMs !== undefined) {
@@ -50,7 +53,8 @@ export interface RecordContext {
 
 export interface ConsumerOptions {
   queue: QueueName;
-  /** Handles one record; throw to retry it (later, with backoff), return to delete it. */
+  /** Handles one record; throw to retry it (later, with backoff), return to delete it.
+   * Permanent failures should be recorded by the handler and returned, not thrown. */
   handleRecord: (body: unknown, ctx: RecordContext) => Promise<void>;
   /** Called before a message's last failed attempt sends it to the DLQ, so its record can show `failed`. */
   onExhausted?: (body: unknown, error: unknown, ctx: RecordContext) => Promise<void>;
@@ -68,11 +72,12 @@ let sharedSqs: SQSClient | undefined;
 export function queueConsumer(options: ConsumerOptions) {
   const spec = QUEUES[options.queue];
   const processor = spec.fifo ? new SqsFifoPartialProcessor() : new BatchProcessor(EventType.SQS);
-  const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const policy = options.retryPolicy ?? retryPolicyFromSettings();
+  const maxReceiveCount = Number(process.env[maxReceiveCountEnv(options.queue)] ?? spec.maxReceiveCount);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
-    const ctx: RecordContext = { record, receiveCount, lastAttempt: receiveCount >= spec.maxReceiveCount };
+    const ctx: RecordContext = { record, receiveCount, lastAttempt: receiveCount >= maxReceiveCount };
     let body: unknown;
     try {
       body = JSON.parse(record.body);
