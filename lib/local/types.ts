@@ -1,0 +1,55 @@
+/**
+ * Contracts between the local stack (lib/local/stack.ts) and the simulators (lib/simulators/*).
+ * Every simulator runs an HTTP server on 127.0.0.1, is controllable in-process (tests) and over HTTP
+ * under `/__control/...` (people, bench and chaos scripts).
+ */
+import type { QueueName, TableName } from '../routes';
+
+export interface Simulator {
+  /** Starts listening; port 0 picks a free one. Resolves with the base URL, e.g. http://127.0.0.1:4010 */
+  start(port?: number): Promise<string>;
+  stop(): Promise<void>;
+  readonly url: string;
+}
+
+export interface LocalStackOptions {
+  /** Gateway port (env PORT for `npm start`); 0 = any free port. */
+  port?: number;
+  /** API key the gateway accepts in x-api-key (env LOCAL_API_KEY). */
+  apiKey?: string;
+  /** Receipt webhook Authorization value shared by the SMS simulator and the stack. */
+  smsWebhookAuthorization?: string;
+  /** Extra environment settings for the functions (names from lib/routes.ts SETTINGS), e.g. shorter retries. */
+  settings?: Record<string, string>;
+  /** Overrides of maxReceiveCount per queue (tests use small values so exhaustion is quick). */
+  maxReceiveCount?: Partial<Record<QueueName, number>>;
+  /** Concurrent pollers per queue (Lambda's concurrency stand-in). */
+  pollers?: Partial<Record<QueueName, number>>;
+  /** Silence the startup banner and request logs. */
+  quiet?: boolean;
+  /**
+   * Use real services instead of the simulators where credentials are given; by default read from the
+   * environment (see README "Using the real 8x8 and Cognigy").
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LocalStackUrls {
+  gateway: string;
+  openapi: string;
+  sqs: string;
+  dynamodb: string;
+  secretsManager: string;
+  smsSimulator?: string;
+  chatGatewaySimulator?: string;
+  cognigySimulator?: string;
+}
+
+export interface LocalStackInfo {
+  urls: LocalStackUrls;
+  apiKey: string;
+  queues: Record<QueueName, { url: string; dlqUrl: string }>;
+  tables: Record<TableName, string>;
+  /** Milliseconds from start() call to ready. */
+  startupMs: number;
+}
