@@ -1,0 +1,6 @@
+import { apiHandler } from '../shared/http';
+import { handoverRuntime } from '../handover/adapters';
+import { endHandover } from '../handover/message';
+
+/** POST /handover/{conversationId}/end: end the agent chat from the user's side. */
+export const handler = apiHandler('handover-end', (request) => endHandover(request, handoverRuntime()));

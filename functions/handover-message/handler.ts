@@ -1,0 +1,8 @@
+import { apiHandler } from '../shared/http';
+import { handoverRuntime } from '../handover/adapters';
+import { relayUserMessage } from '../handover/message';
+
+/** POST /handover/{conversationId}/messages: queue the user's text for the agent. */
+export const handler = apiHandler('handover-message', (request) =>
+  relayUserMessage(request, handoverRuntime()),
+);

@@ -1,0 +1,12 @@
+import { queueConsumer } from '../shared/queue-consumer';
+import { handoverRuntime } from '../handover/adapters';
+import { recordRelayExhausted, relayEvent } from '../handover/relay';
+
+/** handoverInbound FIFO consumer: 8x8 Chat Gateway events → Cognigy inject / notify, in order per conversation. */
+export const handler = queueConsumer({
+  queue: 'handoverInbound',
+  handleRecord: async (body, ctx) => {
+    await relayEvent(body, handoverRuntime(), { lastAttempt: ctx.lastAttempt });
+  },
+  onExhausted: (body, error) => recordRelayExhausted(body, error, handoverRuntime()),
+});

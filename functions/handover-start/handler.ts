@@ -1,0 +1,15 @@
+import { apiHandler } from '../shared/http';
+import { handoverRuntime } from '../handover/adapters';
+import { startHandoverApi } from '../handover/start';
+
+/** POST /handover: create the 8x8 Chat Gateway conversation for a Cognigy session. */
+export const handler = apiHandler('handover-start', (request) => {
+  const rt = handoverRuntime();
+  return startHandoverApi(request, {
+    store: rt.store,
+    chatGateway: rt.chatGateway,
+    clock: rt.clock,
+    cognigyConfig: rt.cognigyConfig,
+    upstreamTimeoutMs: rt.settings.upstreamTimeoutMs,
+  });
+});

@@ -1,0 +1,8 @@
+import { apiHandler } from '../shared/http';
+import { handoverRuntime } from '../handover/adapters';
+import { getHandoverStatus } from '../handover/status';
+
+/** GET /handover/{conversationId} (and /handover/active?sessionId=). */
+export const handler = apiHandler('handover-status', (request) =>
+  getHandoverStatus(request, handoverRuntime()),
+);
