@@ -1,0 +1,344 @@
+/**
+ * Simulator of the Cognigy Endpoint service's `inject` and `notify` routes (reference/cognigy.md §2):
+ * `POST /inject/{URLToken}` runs the Flow with the input, `POST /notify/{URLToken}` shows text to the user.
+ * Body `{userId, sessionId, text, data, source?}`; the URLToken in the path is the credential.
+ *
+ * Cognigy does not document success or error bodies for these routes; the simulator answers 200 `{}` and 400 for a
+ * body without userId/sessionId or that is not JSON. Outages (any 4xx/5xx, or a held socket) and latency are
+ * injectable; calls refused during an outage are kept apart from delivered ones, so a test can tell "reached the
+ * Flow" from "was tried".
+ */
+import { z } from 'zod';
+import type { Simulator } from '../local/types';
+import {
+  BodyTooLargeError,
+  NOT_JSON,
+  Router,
+  SimHttpServer,
+  Waiters,
+  dispatch,
+  parseJson,
+  readBody,
+  readControlJson,
+  sendJson,
+  sleep,
+  type RouteContext,
+} from './http';
+
+export type CognigyMode = 'inject' | 'notify';
+
+export interface CognigyCallBody {
+  userId: string;
+  sessionId: string;
+  text?: unknown;
+  data?: unknown;
+  source?: unknown;
+  [key: string]: unknown;
+}
+
+/** A call the Endpoint accepted (delivered to the session). */
+export interface CognigyCall {
+  seq: number;
+  mode: CognigyMode;
+  urlToken: string;
+  body: CognigyCallBody;
+  receivedAt: string;
+}
+
+/** A call refused by an injected outage (or held until the client gave up). */
+export interface RejectedCognigyCall {
+  seq: number;
+  mode: CognigyMode;
+  urlToken: string;
+  /** The parsed body (may be anything the client sent). */
+  body: unknown;
+  receivedAt: string;
+  /** The HTTP status answered, or `timeout` when the socket was held. */
+  status: number | 'timeout';
+}
+
+/** How many calls an outage lasts: a number, or `untilCleared` (the default). */
+const outageCount = z.union([z.number().int().positive(), z.literal('untilCleared')]).optional();
+
+export const cognigyOutageSchema = z.union([
+  z
+    .object({
+      /** Answer this status (e.g. 503, 429, 500, or 404 for an unknown URLToken) instead of delivering. */
+      status: z.number().int().min(400).max(599),
+      /** How many calls the outage lasts; omitted or `untilCleared` = until clearOutage(). */
+      count: outageCount,
+      /** `Retry-After` seconds on the answer. */
+      retryAfter: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** Hold the socket without answering until the client gives up. */
+      kind: z.literal('timeout'),
+      count: outageCount,
+    })
+    .strict(),
+]);
+export type CognigyOutage = z.infer<typeof cognigyOutageSchema>;
+
+const outageControlSchema = z.union([cognigyOutageSchema, z.object({ clear: z.literal(true) }).strict()]);
+const latencyControlSchema = z.object({ ms: z.number().min(0) }).strict();
+
+export interface CognigySimulatorOptions {
+  /** Delay before every inject/notify answer. Default 0. */
+  latencyMs?: number;
+  /** The clock for `receivedAt`. */
+  now?: () => Date;
+}
+
+export interface CognigySimulatorStats {
+  delivered: number;
+  inject: number;
+  notify: number;
+  rejected: number;
+  badRequests: number;
+  sessions: number;
+}
+
+export class CognigySimulator implements Simulator {
+  readonly calls: CognigyCall[] = [];
+  readonly rejected: RejectedCognigyCall[] = [];
+
+  private readonly server: SimHttpServer;
+  private readonly router = new Router();
+  private readonly now: () => Date;
+  private latency: number;
+  private outage: { spec: CognigyOutage; remaining: number } | undefined;
+  private seq = 0;
+  private badRequests = 0;
+  private readonly waiters = new Waiters<CognigyCall>();
+
+  constructor(private readonly options: CognigySimulatorOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+    this.latency = options.latencyMs ?? 0;
+    this.server = new SimHttpServer('CognigySimulator', (req, res) =>
+      dispatch(this.router, req, res, (r, status) =>
+        sendJson(r, status, {
+          statusCode: status,
+          error: status === 404 ? 'Not Found' : 'Method Not Allowed',
+        }),
+      ),
+    );
+    this.routes();
+  }
+
+  start(port = 0): Promise<string> {
+    return this.server.start(port);
+  }
+
+  async stop(): Promise<void> {
+    this.waiters.cancelAll('CognigySimulator stopped');
+    await this.server.stop();
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  // --- In-process controls ---------------------------------------------------------------------------------------
+
+  /** Refuses the next `count` calls (or all until clearOutage()) with `status`, or holds them (`kind: timeout`). */
+  setOutage(outage: CognigyOutage): void {
+    const spec = cognigyOutageSchema.parse(outage);
+    const remaining = typeof spec.count === 'number' ? spec.count : Number.POSITIVE_INFINITY;
+    this.outage = { spec, remaining };
+  }
+
+  clearOutage(): void {
+    this.outage = undefined;
+  }
+
+  setLatency(ms: number): void {
+    this.latency = latencyControlSchema.parse({ ms }).ms;
+  }
+
+  /** Clears calls, the outage and the latency (back to the constructor's). */
+  reset(): void {
+    this.calls.length = 0;
+    this.rejected.length = 0;
+    this.outage = undefined;
+    this.latency = this.options.latencyMs ?? 0;
+    this.badRequests = 0;
+  }
+
+  // --- Queries ---------------------------------------------------------------------------------------------------
+
+  callsFor(sessionId: string): CognigyCall[] {
+    return this.calls.filter((c) => c.body.sessionId === sessionId);
+  }
+
+  /** Delivered calls grouped by sessionId, in arrival order. */
+  sessions(): Record<string, CognigyCall[]> {
+    const grouped: Record<string, CognigyCall[]> = {};
+    for (const call of this.calls) (grouped[call.body.sessionId] ??= []).push(call);
+    return grouped;
+  }
+
+  /**
+   * Resolves with the first delivered call matching `predicate`: one already received, or the next to arrive within
+   * `timeoutMs` (rejects after that). Looking at earlier calls too avoids a race with a call that beat the wait.
+   */
+  waitFor(predicate: (call: CognigyCall) => boolean, timeoutMs = 5_000): Promise<CognigyCall> {
+    return this.waiters.wait(predicate, timeoutMs, this.calls, 'a Cognigy inject/notify call');
+  }
+
+  /** Resolves when at least `count` delivered calls match `predicate`, with those calls in arrival order. */
+  async waitForCount(
+    count: number,
+    predicate: (call: CognigyCall) => boolean = () => true,
+    timeoutMs = 5_000,
+  ): Promise<CognigyCall[]> {
+    const matching = () => this.calls.filter(predicate);
+    if (matching().length >= count) return matching().slice(0, count);
+    await this.waiters.wait(() => matching().length >= count, timeoutMs, [], `${count} Cognigy calls`);
+    return matching().slice(0, count);
+  }
+
+  stats(): CognigySimulatorStats {
+    return {
+      delivered: this.calls.length,
+      inject: this.calls.filter((c) => c.mode === 'inject').length,
+      notify: this.calls.filter((c) => c.mode === 'notify').length,
+      rejected: this.rejected.length,
+      badRequests: this.badRequests,
+      sessions: new Set(this.calls.map((c) => c.body.sessionId)).size,
+    };
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------------------------
+
+  private routes(): void {
+    this.router
+      .add('POST', '/inject/{urlToken}', (ctx) => this.handlePush(ctx, 'inject'))
+      .add('POST', '/notify/{urlToken}', (ctx) => this.handlePush(ctx, 'notify'))
+      .add('GET', '/__control', ({ res }) => sendJson(res, 200, { controls: COGNIGY_CONTROLS }))
+      .add('GET', '/__control/sessions', ({ res }) => sendJson(res, 200, { sessions: this.sessions() }))
+      .add('GET', '/__control/sessions/{sessionId}', ({ res, params }) => {
+        const sessionId = params.sessionId ?? '';
+        sendJson(res, 200, { sessionId, calls: this.callsFor(sessionId) });
+      })
+      .add('GET', '/__control/calls', ({ res }) =>
+        sendJson(res, 200, { count: this.calls.length, calls: this.calls }),
+      )
+      .add('GET', '/__control/rejected', ({ res }) =>
+        sendJson(res, 200, { count: this.rejected.length, rejected: this.rejected }),
+      )
+      .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
+      .add('POST', '/__control/outage', (ctx) =>
+        this.control(ctx, outageControlSchema, (body) => {
+          if ('clear' in body) this.clearOutage();
+          else this.setOutage(body);
+          return {
+            ok: true,
+            outage: this.outage ? { ...this.outage.spec, remaining: finite(this.outage.remaining) } : null,
+          };
+        }),
+      )
+      .add('POST', '/__control/latency', (ctx) =>
+        this.control(ctx, latencyControlSchema, ({ ms }) => {
+          this.setLatency(ms);
+          return { ok: true, latencyMs: this.latency };
+        }),
+      )
+      .add('POST', '/__control/reset', (ctx) =>
+        this.control(ctx, z.object({}).strict(), () => {
+          this.reset();
+          return { ok: true };
+        }),
+      );
+  }
+
+  private async control<S extends z.ZodType>(
+    ctx: RouteContext,
+    schema: S,
+    apply: (body: z.infer<S>) => unknown,
+  ): Promise<void> {
+    const raw = await readControlJson(ctx.req);
+    if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
+    sendJson(ctx.res, 200, apply(parsed.data));
+  }
+
+  private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
+    const receivedAt = this.now().toISOString();
+    const urlToken = params.urlToken ?? '';
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, 1024 * 1024);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      return sendJson(res, 413, { statusCode: 413, error: 'Payload Too Large', message: error.message });
+    }
+    const seq = (this.seq += 1);
+    if (this.latency > 0) await sleep(this.latency);
+    const parsed = parseJson(raw);
+
+    const outage = this.takeOutage();
+    if (outage) {
+      const status = 'kind' in outage ? 'timeout' : outage.status;
+      this.rejected.push({
+        seq,
+        mode,
+        urlToken,
+        body: parsed === NOT_JSON ? raw.toString('utf8') : parsed,
+        receivedAt,
+        status,
+      });
+      if (status === 'timeout') return; // held until the client gives up or the simulator stops
+      const headers: Record<string, string> =
+        'retryAfter' in outage && outage.retryAfter !== undefined
+          ? { 'retry-after': String(outage.retryAfter) }
+          : {};
+      return sendJson(res, status, { statusCode: status, error: 'Injected outage' }, headers);
+    }
+
+    const problem = invalid(parsed);
+    if (problem) {
+      this.badRequests += 1;
+      return sendJson(res, 400, { statusCode: 400, error: 'Bad Request', message: problem });
+    }
+    const call: CognigyCall = { seq, mode, urlToken, body: parsed as CognigyCallBody, receivedAt };
+    this.calls.push(call);
+    sendJson(res, 200, {});
+    this.waiters.publish(call);
+  }
+
+  private takeOutage(): CognigyOutage | undefined {
+    const outage = this.outage;
+    if (!outage) return undefined;
+    outage.remaining -= 1;
+    if (outage.remaining <= 0) this.outage = undefined;
+    return outage.spec;
+  }
+}
+
+function invalid(body: unknown): string | undefined {
+  if (body === NOT_JSON) return 'Body must be JSON';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'Body must be a JSON object';
+  const { userId, sessionId } = body as Record<string, unknown>;
+  if (typeof userId !== 'string' || userId === '') return 'userId is required';
+  if (typeof sessionId !== 'string' || sessionId === '') return 'sessionId is required';
+  return undefined;
+}
+
+function finite(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The HTTP controls, listed at GET /__control. */
+export const COGNIGY_CONTROLS = {
+  'GET /__control/sessions': 'delivered calls grouped by sessionId',
+  'GET /__control/sessions/{sessionId}': "one session's calls",
+  'GET /__control/calls': 'every delivered call',
+  'GET /__control/rejected': 'calls refused by an outage',
+  'GET /__control/stats': 'counters',
+  'POST /__control/outage': '{status, count?, retryAfter?} | {kind: "timeout", count?} | {clear: true}',
+  'POST /__control/latency': '{ms}',
+  'POST /__control/reset': 'clear calls, outage and latency',
+} as const;

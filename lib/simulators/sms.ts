@@ -1,0 +1,1228 @@
+/**
+ * Simulator of the 8x8 SMS API (8x8 Connect) and its delivery-receipt webhook, per the official OAS
+ * (test/fixtures/8x8/sms_api.json) and delivery-receipts-for-outbound-sms.md.
+ *
+ * - `POST /api/v1/subaccounts/{subAccountId}/messages` and `.../messages/batch` with 8x8's auth, validation, error
+ *   bodies `{code,message,errorId,timestamp}` and answers (SmsResponse / BatchSmsResponse).
+ * - Delivery receipts (`outbound_message_status_changed`) to the account webhook (with the configured
+ *   `Authorization` value) or to a message's `dlrCallbackUrl`, retried at 8x8's 1, 10, 30, 90 s (scalable).
+ * - Fault injection for the bridge's retry paths: latency, rate limit (429 + Retry-After), scripted next answers
+ *   (status, timeout = accepted but never answered, reset, accept-then-reset), and a seeded failure profile.
+ * - Everything is recorded for assertions, in-process and over HTTP under `/__control/...`.
+ *
+ * Where 8x8's public material is silent the behaviour is an option (see SmsSimulatorOptions).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Simulator } from '../local/types';
+import { validateSmsBatchRequest } from '../../test/contract/sms-schema';
+import {
+  BodyTooLargeError,
+  NOT_JSON,
+  Router,
+  SimHttpServer,
+  Waiters,
+  dispatch,
+  parseJson,
+  plainHeaders,
+  readBody,
+  readControlJson,
+  resetSocket,
+  seededRandom,
+  sendJson,
+  sleep,
+  type Response,
+  type RouteContext,
+} from './http';
+import {
+  SMS_ERRORS,
+  checkMessage,
+  detectEncoding,
+  dropNulls,
+  eightByEightTimestamp,
+  errorForStatus,
+  isPlainObject,
+  mergeTemplate,
+  type AcceptedMessage,
+  type EightByEightError,
+  type SmsEncoding,
+} from './sms-rules';
+
+export { SMS_ERRORS } from './sms-rules';
+
+/** 8x8 retries a receipt the webhook did not acknowledge with 2xx after 1, 10, 30 and 90 seconds. */
+export const SMS_RECEIPT_RETRY_DELAYS_MS: readonly number[] = [1_000, 10_000, 30_000, 90_000];
+
+const QUEUED = { code: 'QUEUED', description: 'SMS is accepted and queued for processing' } as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options, fault and outcome shapes (zod, so the HTTP controls validate what the in-process methods type)
+
+const count = z.number().int().positive().optional();
+
+export const scriptedAnswerSchema = z.union([
+  z
+    .object({
+      /** Answer with this HTTP status and 8x8's error body for it (codes from 8x8-apis.md §1.4 unless given). */
+      status: z.number().int().min(400).max(599),
+      count,
+      /** Seconds for `Retry-After` (429 only; default 1). */
+      retryAfter: z.number().int().min(0).optional(),
+      code: z.number().int().optional(),
+      message: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /**
+       * `timeout`: process (and, if valid, accept) the message but never answer; the socket is held until the client
+       * gives up. `reset`: drop the socket before processing (nothing accepted). `acceptThenReset`: accept, then drop.
+       */
+      kind: z.enum(['timeout', 'reset', 'acceptThenReset']),
+      count,
+    })
+    .strict(),
+]);
+export type ScriptedAnswer = z.infer<typeof scriptedAnswerSchema>;
+
+const probability = z.number().min(0).max(1).optional();
+export const failureProfileSchema = z
+  .object({
+    p429: probability,
+    p5xx: probability,
+    pTimeout: probability,
+    pReset: probability,
+    /** Independent of the others: this share of requests is slowed by `slowMs` (default 1000). */
+    pSlow: probability,
+    slowMs: z.number().min(0).optional(),
+    /** PRNG seed, so a chaos run can be replayed. Default 1. */
+    seed: z.number().int().optional(),
+  })
+  .strict()
+  .refine((p) => (p.p429 ?? 0) + (p.p5xx ?? 0) + (p.pTimeout ?? 0) + (p.pReset ?? 0) <= 1, {
+    message: 'p429 + p5xx + pTimeout + pReset must not exceed 1',
+  });
+export type FailureProfile = z.infer<typeof failureProfileSchema>;
+
+const latencySchema = z.union([
+  z.number().min(0),
+  z
+    .object({ min: z.number().min(0), max: z.number().min(0) })
+    .strict()
+    .refine((l) => l.min <= l.max, { message: 'min must not exceed max' }),
+]);
+
+export const smsFaultsSchema = z
+  .object({
+    /** Clear every fault before applying the rest of this object. */
+    clear: z.boolean().optional(),
+    /** Added before every send answer: fixed ms or a uniform range. `null` removes it. */
+    latencyMs: latencySchema.nullable().optional(),
+    /** Requests per second per simulator (8x8: per sub-account); above it 429 with `Retry-After`. `null` removes it. */
+    rateLimit: z.object({ perSecond: z.number().positive() }).strict().nullable().optional(),
+    profile: failureProfileSchema.nullable().optional(),
+    /** Appended to the scripted queue; each entry answers `count` (default 1) send requests, in order. */
+    next: z.array(scriptedAnswerSchema).optional(),
+  })
+  .strict();
+export type SmsFaults = z.infer<typeof smsFaultsSchema>;
+
+export const smsOutcomeSpecSchema = z
+  .object({
+    /** `sent`: stays at sent (no final receipt). `none`: no receipts at all. */
+    state: z.enum(['delivered', 'undelivered', 'rejected', 'sent', 'none']),
+    detail: z.string().optional(),
+    errorCode: z.number().int().optional(),
+    errorMessage: z.string().optional(),
+  })
+  .strict();
+export type SmsOutcomeSpec = z.infer<typeof smsOutcomeSpecSchema>;
+export type SmsOutcome = SmsOutcomeSpec['state'] | SmsOutcomeSpec;
+
+const outcomeControlSchema = z
+  .object({
+    destination: z.string().min(1),
+    outcome: z.union([smsOutcomeSpecSchema.shape.state, smsOutcomeSpecSchema]).nullable(),
+  })
+  .strict();
+
+export const receiptBehaviourSchema = z
+  .object({
+    /** Send a message's receipts in reverse order (e.g. `delivered` before `sent`). */
+    outOfOrder: z.boolean().optional(),
+    /** Send every receipt twice, concurrently (each copy retried on its own). */
+    duplicate: z.boolean().optional(),
+    /** Delay before the first receipt and between a message's receipts. */
+    delayMs: z.number().min(0).optional(),
+    /** Factor on 8x8's retry intervals (1, 10, 30, 90 s); 0.001 turns them into milliseconds. */
+    retryScale: z.number().min(0).optional(),
+  })
+  .strict();
+export type ReceiptBehaviour = Required<z.infer<typeof receiptBehaviourSchema>>;
+
+const webhookControlSchema = z
+  .object({ url: z.string().url().nullable(), authorization: z.string().nullable().optional() })
+  .strict();
+
+export interface SmsSimulatorOptions {
+  /** The API key accepted as `Authorization: Bearer <apiKey>`. */
+  apiKey: string;
+  /** The only sub-account this key may use; others get 400 code 1001. */
+  subAccountId: string;
+  /** Account webhook for delivery receipts; without it (and without a dlrCallbackUrl) no receipts are sent. */
+  webhookUrl?: string;
+  /** Sent verbatim as the `Authorization` header of account-webhook receipts (8x8's `httpAuthorization`). */
+  webhookAuthorization?: string;
+  /** Delay before the first receipt and between a message's receipts. Default 100 ms. */
+  receiptDelayMs?: number;
+  /** Factor on the 1, 10, 30, 90 s receipt retry intervals. Default 1 (8x8's real schedule). */
+  receiptRetryScale?: number;
+  /** How long a receipt POST may take before it counts as failed (8x8 does not publish its value). Default 10 s. */
+  receiptTimeoutMs?: number;
+  /**
+   * Whether receipts to a message's own `dlrCallbackUrl` also carry `webhookAuthorization`. 8x8 documents the
+   * header as part of the account webhook configuration only, so the default is false.
+   */
+  authorizeCallbackUrl?: boolean;
+  /**
+   * Invalid single sends: `http400` answers 400 with 8x8's error body (default); `rejected200` answers 200 with
+   * `status.code: REJECTED` and the reason, which the OAS also allows (8x8-apis.md §5 question 8).
+   */
+  singleSendRejection?: 'http400' | 'rejected200';
+  /** 8x8's examples echo `destination` without `+`; set true to keep it. Default false. */
+  echoDestinationWithPlus?: boolean;
+  /** Sender used in receipts when the request has no `source`. Default `8x8` (the docs' sample). */
+  defaultSource?: string;
+  /** Price in receipts of charged states (`sent`, `delivered`); `null` leaves it out. Default 0.0125 USD per SMS. */
+  price?: { perSms: number; currency: string } | null;
+  /** The clock for timestamps and the schedule/expiry rules. Timers still run on real time. */
+  now?: () => Date;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Records
+
+export type AnswerKind = 'answered' | 'unanswered' | 'reset';
+
+/** One HTTP call to a send endpoint, whatever came of it. */
+export interface SmsApiCall {
+  seq: number;
+  endpoint: 'single' | 'batch';
+  receivedAt: string;
+  /** Request headers; the Authorization value is redacted. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or the raw text when it was not JSON. */
+  body: unknown;
+  answer: { kind: 'answered'; status: number; body: unknown } | { kind: 'unanswered' } | { kind: 'reset' };
+  /** The injected fault that shaped the answer, if any (e.g. `scripted:429`, `profile:timeout`, `rateLimit`). */
+  fault?: string;
+  /** umids of the messages this call got accepted (also when the answer never reached the client). */
+  umids: string[];
+}
+
+/** One message 8x8 accepted (status QUEUED), single or from a batch. */
+export interface ReceivedSms {
+  umid: string;
+  callSeq: number;
+  endpoint: 'single' | 'batch';
+  batchId?: string;
+  clientBatchId?: string;
+  clientMessageId: string | null;
+  /** International number with `+`. */
+  destination: string;
+  /** The effective SmsRequest (template merged, nulls dropped). */
+  request: Record<string, unknown>;
+  encoding: SmsEncoding;
+  smsCount: number;
+  truncated: boolean;
+  headers: Record<string, string>;
+  receivedAt: string;
+  /** 1 for the first accepted message with this clientMessageId, 2 for the second, ... (0 when it has none). */
+  attempt: number;
+  /** Whether the client got the answer: `unanswered`/`reset` are accepted-but-unanswered sends. */
+  answer: AnswerKind;
+  outcome: SmsOutcomeSpec;
+}
+
+export interface SmsReceiptStatus {
+  state: string;
+  detail?: string;
+  timestamp: string;
+  errorCode?: number;
+  errorMessage?: string;
+}
+
+/** Body of a delivery receipt, exactly as delivery-receipts-for-outbound-sms.md describes it. */
+export interface SmsDeliveryReceipt {
+  namespace: 'SMS';
+  eventType: 'outbound_message_status_changed';
+  description: string;
+  payload: {
+    umid: string;
+    batchId?: string;
+    clientMessageId?: string;
+    clientBatchId?: string;
+    subAccountId: string;
+    source: string;
+    destination: string;
+    status: SmsReceiptStatus;
+    price?: { total: number; perSms: number; currency: string };
+    smsCount: number;
+  };
+}
+
+/** One POST of a receipt to a webhook. */
+export interface ReceiptDelivery {
+  umid: string;
+  clientMessageId: string | null;
+  state: string;
+  url: string;
+  /** 0 for the first try, 1..4 for 8x8's retries. */
+  attempt: number;
+  /** The second copy of a receipt sent twice on purpose. */
+  duplicate: boolean;
+  at: string;
+  ok: boolean;
+  /** The webhook's HTTP status, when it answered. */
+  status?: number;
+  /** Connection error or timeout, when it did not. */
+  error?: string;
+  /** No further attempt follows (acknowledged, or retries exhausted). */
+  final: boolean;
+  body: SmsDeliveryReceipt;
+}
+
+export interface SmsSimulatorStats {
+  calls: number;
+  /** Messages accepted (QUEUED), including those whose answer was withheld or reset. */
+  accepted: number;
+  /** Messages answered REJECTED inside a 200 (batch, or singleSendRejection=rejected200). */
+  rejectedMessages: number;
+  answersByStatus: Record<string, number>;
+  unanswered: number;
+  resets: number;
+  rateLimited: number;
+  /** Accepted messages whose answer never reached the client (timeout or acceptThenReset). */
+  acceptedUnanswered: number;
+  /** Accepted messages beyond the first per clientMessageId: SMS a user would receive twice. */
+  duplicateSends: number;
+  receipts: {
+    attempts: number;
+    acknowledged: number;
+    failedAttempts: number;
+    abandoned: number;
+    pending: number;
+  };
+}
+
+interface Target {
+  url: string;
+  authorization?: string;
+}
+
+type Fault =
+  | { type: 'status'; status: number; retryAfter?: number; code?: number; message?: string }
+  | { type: 'timeout' | 'reset' | 'acceptThenReset' };
+
+interface Processed {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  accepted: ReceivedSms[];
+  rejectedMessages: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export class SmsSimulator implements Simulator {
+  readonly received: ReceivedSms[] = [];
+  readonly requests: SmsApiCall[] = [];
+  readonly receiptsSent: ReceiptDelivery[] = [];
+
+  private readonly server: SimHttpServer;
+  private readonly router = new Router();
+  private readonly now: () => Date;
+  private readonly apiKey: string;
+  private readonly subAccountId: string;
+  private webhook: Target | undefined;
+  private readonly receiptTimeoutMs: number;
+  private receipts: ReceiptBehaviour;
+
+  private latency: SmsFaults['latencyMs'] = null;
+  private rateLimit: { perSecond: number } | null = null;
+  private profile: FailureProfile | null = null;
+  private scripted: { answer: ScriptedAnswer; remaining: number }[] = [];
+  private random: () => number = seededRandom(1);
+  private window = { second: -1, count: 0 };
+
+  private readonly outcomes = new Map<string, SmsOutcomeSpec>();
+  private readonly attempts = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private lifecycle = new AbortController();
+  private inflightReceipts = 0;
+  private counters = { rejectedMessages: 0, unanswered: 0, resets: 0, rateLimited: 0 };
+  private readonly receivedWaiters = new Waiters<ReceivedSms>();
+  private readonly receiptWaiters = new Waiters<ReceiptDelivery>();
+
+  constructor(private readonly options: SmsSimulatorOptions) {
+    this.apiKey = options.apiKey;
+    this.subAccountId = options.subAccountId;
+    this.now = options.now ?? (() => new Date());
+    this.receiptTimeoutMs = options.receiptTimeoutMs ?? 10_000;
+    this.setWebhook(options.webhookUrl, options.webhookAuthorization);
+    this.receipts = {
+      outOfOrder: false,
+      duplicate: false,
+      delayMs: options.receiptDelayMs ?? 100,
+      retryScale: options.receiptRetryScale ?? 1,
+    };
+    this.server = new SimHttpServer('SmsSimulator', (req, res) =>
+      dispatch(this.router, req, res, (r, status) =>
+        this.sendError(r, status === 404 ? SMS_ERRORS.notFound : SMS_ERRORS.methodNotAllowed),
+      ),
+    );
+    this.routes();
+  }
+
+  // --- Simulator -------------------------------------------------------------------------------------------------
+
+  start(port = 0): Promise<string> {
+    this.lifecycle = new AbortController();
+    return this.server.start(port);
+  }
+
+  async stop(): Promise<void> {
+    this.cancelPending();
+    this.receivedWaiters.cancelAll('SmsSimulator stopped');
+    this.receiptWaiters.cancelAll('SmsSimulator stopped');
+    await this.server.stop();
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  // --- In-process controls ---------------------------------------------------------------------------------------
+
+  /** Where account-webhook receipts go (the local stack learns its gateway URL after the simulators start). */
+  setWebhook(url: string | undefined, authorization?: string): void {
+    this.webhook = url ? { url, ...(authorization !== undefined ? { authorization } : {}) } : undefined;
+  }
+
+  /** Each given key replaces that fault (`null` removes it); `next` is appended to the scripted queue. */
+  setFaults(faults: SmsFaults): void {
+    const parsed = smsFaultsSchema.parse(faults);
+    if (parsed.clear) this.clearFaults();
+    if (parsed.latencyMs !== undefined) this.latency = parsed.latencyMs;
+    if (parsed.rateLimit !== undefined) this.rateLimit = parsed.rateLimit;
+    if (parsed.profile !== undefined) {
+      this.profile = parsed.profile;
+      this.random = seededRandom(parsed.profile?.seed ?? 1);
+    }
+    if (parsed.next) this.failNext(parsed.next);
+  }
+
+  /** Scripts the answers to the next send requests, in order (after anything already scripted). */
+  failNext(answers: ScriptedAnswer[]): void {
+    for (const answer of z.array(scriptedAnswerSchema).parse(answers)) {
+      this.scripted.push({ answer, remaining: answer.count ?? 1 });
+    }
+  }
+
+  clearFaults(): void {
+    this.latency = null;
+    this.rateLimit = null;
+    this.profile = null;
+    this.scripted = [];
+    this.random = seededRandom(1);
+  }
+
+  get faults(): SmsFaults & { scripted: { answer: ScriptedAnswer; remaining: number }[] } {
+    return {
+      latencyMs: this.latency,
+      rateLimit: this.rateLimit,
+      profile: this.profile,
+      scripted: this.scripted.map((s) => ({ ...s })),
+    };
+  }
+
+  /**
+   * The receipts a destination gets: `delivered` (default: sent → delivered), `undelivered`, `rejected`, `sent`
+   * (no final state), `none`, or a full spec with detail/errorCode/errorMessage. `null` restores the default.
+   * Without a setting, destinations ending in 0000 are undelivered (errorCode 15 "Invalid destination").
+   */
+  setOutcome(destination: string, outcome: SmsOutcome | null): void {
+    const key = digits(destination);
+    if (outcome === null) {
+      this.outcomes.delete(key);
+      return;
+    }
+    this.outcomes.set(
+      key,
+      smsOutcomeSpecSchema.parse(typeof outcome === 'string' ? { state: outcome } : outcome),
+    );
+  }
+
+  setReceiptBehaviour(behaviour: Partial<ReceiptBehaviour>): void {
+    this.receipts = { ...this.receipts, ...receiptBehaviourSchema.parse(behaviour) };
+  }
+
+  get receiptBehaviour(): ReceiptBehaviour {
+    return { ...this.receipts };
+  }
+
+  /** Clears records, pending receipts, faults, outcomes and receipt behaviour; keeps the webhook and the server. */
+  reset(): void {
+    this.cancelPending();
+    this.lifecycle = new AbortController();
+    this.received.length = 0;
+    this.requests.length = 0;
+    this.receiptsSent.length = 0;
+    this.attempts.clear();
+    this.outcomes.clear();
+    this.clearFaults();
+    this.window = { second: -1, count: 0 };
+    this.counters = { rejectedMessages: 0, unanswered: 0, resets: 0, rateLimited: 0 };
+    this.receipts = {
+      outOfOrder: false,
+      duplicate: false,
+      delayMs: this.options.receiptDelayMs ?? 100,
+      retryScale: this.options.receiptRetryScale ?? 1,
+    };
+  }
+
+  // --- Queries ---------------------------------------------------------------------------------------------------
+
+  /** HTTP calls to the send endpoints. */
+  get callCount(): number {
+    return this.requests.length;
+  }
+
+  /** Accepted messages by clientMessageId, umid or destination (with or without `+`). */
+  receivedFor(key: string): ReceivedSms[] {
+    const keyDigits = digits(key);
+    return this.received.filter(
+      (m) =>
+        m.clientMessageId === key ||
+        m.umid === key ||
+        (keyDigits.length > 0 && digits(m.destination) === keyDigits && /^\+?\d+$/.test(key)),
+    );
+  }
+
+  /** How many times 8x8 accepted a message with this clientMessageId/umid/destination ("sent once" is 1). */
+  sendCount(key: string): number {
+    return this.receivedFor(key).length;
+  }
+
+  /** Resolves with the first accepted message matching `predicate` (already received, or arriving within timeoutMs). */
+  waitForReceived(predicate: (m: ReceivedSms) => boolean, timeoutMs = 5_000): Promise<ReceivedSms> {
+    return this.receivedWaiters.wait(predicate, timeoutMs, this.received, 'an accepted SMS');
+  }
+
+  /** Resolves with the first receipt POST matching `predicate` (already made, or made within timeoutMs). */
+  waitForReceipt(predicate: (r: ReceiptDelivery) => boolean, timeoutMs = 5_000): Promise<ReceiptDelivery> {
+    return this.receiptWaiters.wait(predicate, timeoutMs, this.receiptsSent, 'a delivery receipt');
+  }
+
+  stats(): SmsSimulatorStats {
+    const answersByStatus: Record<string, number> = {};
+    for (const call of this.requests) {
+      if (call.answer.kind !== 'answered') continue;
+      const key = String(call.answer.status);
+      answersByStatus[key] = (answersByStatus[key] ?? 0) + 1;
+    }
+    let duplicateSends = 0;
+    const seen = new Set<string>();
+    for (const m of this.received) {
+      if (m.clientMessageId === null) continue;
+      if (seen.has(m.clientMessageId)) duplicateSends += 1;
+      else seen.add(m.clientMessageId);
+    }
+    const acknowledged = this.receiptsSent.filter((r) => r.ok).length;
+    return {
+      calls: this.requests.length,
+      accepted: this.received.length,
+      rejectedMessages: this.counters.rejectedMessages,
+      answersByStatus,
+      unanswered: this.counters.unanswered,
+      resets: this.counters.resets,
+      rateLimited: this.counters.rateLimited,
+      acceptedUnanswered: this.received.filter((m) => m.answer !== 'answered').length,
+      duplicateSends,
+      receipts: {
+        attempts: this.receiptsSent.length,
+        acknowledged,
+        failedAttempts: this.receiptsSent.length - acknowledged,
+        abandoned: this.receiptsSent.filter((r) => r.final && !r.ok).length,
+        pending: this.timers.size + this.inflightReceipts,
+      },
+    };
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------------------------
+
+  private routes(): void {
+    const base = '/api/v1/subaccounts/{subAccountId}/messages';
+    this.router
+      .add('POST', base, (ctx) => this.handleSend(ctx, 'single'))
+      .add('POST', `${base}/batch`, (ctx) => this.handleSend(ctx, 'batch'))
+      .add('GET', '/__control', ({ res }) => sendJson(res, 200, { controls: SMS_CONTROLS }))
+      .add('GET', '/__control/received', ({ res, url }) => {
+        const key =
+          url.searchParams.get('clientMessageId') ??
+          url.searchParams.get('umid') ??
+          url.searchParams.get('destination');
+        const received = key ? this.receivedFor(key) : this.received;
+        sendJson(res, 200, { count: received.length, received });
+      })
+      .add('GET', '/__control/requests', ({ res }) =>
+        sendJson(res, 200, { count: this.requests.length, requests: this.requests }),
+      )
+      .add('GET', '/__control/receipts', ({ res }) =>
+        sendJson(res, 200, {
+          count: this.receiptsSent.length,
+          behaviour: this.receipts,
+          receipts: this.receiptsSent,
+        }),
+      )
+      .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
+      .add('GET', '/__control/faults', ({ res }) => sendJson(res, 200, this.faults))
+      .add('POST', '/__control/faults', (ctx) =>
+        this.control(ctx, smsFaultsSchema, (faults) => {
+          this.setFaults(faults);
+          return this.faults;
+        }),
+      )
+      .add('POST', '/__control/fail-next', (ctx) =>
+        this.control(
+          ctx,
+          z.union([
+            z.array(scriptedAnswerSchema),
+            z.object({ answers: z.array(scriptedAnswerSchema) }).strict(),
+          ]),
+          (body) => {
+            this.failNext(Array.isArray(body) ? body : body.answers);
+            return this.faults;
+          },
+        ),
+      )
+      .add('POST', '/__control/reset', (ctx) =>
+        this.control(ctx, z.object({}).strict(), () => {
+          this.reset();
+          return { ok: true };
+        }),
+      )
+      .add('POST', '/__control/outcome', (ctx) =>
+        this.control(ctx, outcomeControlSchema, ({ destination, outcome }) => {
+          this.setOutcome(destination, outcome);
+          return { ok: true, destination, outcome: this.outcomes.get(digits(destination)) ?? null };
+        }),
+      )
+      .add('POST', '/__control/receipt-behaviour', (ctx) =>
+        this.control(ctx, receiptBehaviourSchema, (behaviour) => {
+          this.setReceiptBehaviour(behaviour);
+          return this.receipts;
+        }),
+      )
+      .add('POST', '/__control/webhook', (ctx) =>
+        this.control(ctx, webhookControlSchema, ({ url, authorization }) => {
+          this.setWebhook(url ?? undefined, authorization ?? undefined);
+          return {
+            ok: true,
+            url: this.webhook?.url ?? null,
+            authorization: this.webhook?.authorization ? '[set]' : null,
+          };
+        }),
+      );
+  }
+
+  private async control<S extends z.ZodType>(
+    ctx: RouteContext,
+    schema: S,
+    apply: (body: z.infer<S>) => unknown,
+  ): Promise<void> {
+    const raw = await readControlJson(ctx.req);
+    if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
+    sendJson(ctx.res, 200, apply(parsed.data));
+  }
+
+  private async handleSend({ req, res, params }: RouteContext, endpoint: 'single' | 'batch'): Promise<void> {
+    const receivedAt = this.now().toISOString();
+    const headers = plainHeaders(req, ['authorization']);
+    let raw: Buffer;
+    try {
+      raw = await readBody(req);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      this.sendError(res, SMS_ERRORS.payloadTooLarge);
+      return;
+    }
+    const parsed = parseJson(raw);
+    const call: SmsApiCall = {
+      seq: this.requests.length + 1,
+      endpoint,
+      receivedAt,
+      headers,
+      body: parsed === NOT_JSON ? raw.toString('utf8') : parsed,
+      answer: { kind: 'unanswered' },
+      umids: [],
+    };
+    this.requests.push(call);
+
+    const { delayMs, fault, source } = this.decideFault();
+    if (delayMs > 0) await sleep(delayMs);
+    if (fault) call.fault = `${source}:${fault.type === 'status' ? fault.status : fault.type}`;
+
+    if (fault?.type === 'status') {
+      const error = { ...errorForStatus(fault.status), status: fault.status };
+      if (fault.code !== undefined) error.code = fault.code;
+      const retryAfter = fault.status === 429 ? (fault.retryAfter ?? 1) : undefined;
+      if (fault.message !== undefined) error.message = fault.message;
+      else if (retryAfter !== undefined) error.message = quotaMessage(retryAfter);
+      call.answer = { kind: 'answered', status: error.status, body: this.sendError(res, error, retryAfter) };
+      return;
+    }
+    if (fault?.type === 'reset') {
+      call.answer = { kind: 'reset' };
+      this.counters.resets += 1;
+      resetSocket(res);
+      return;
+    }
+
+    const outcome = this.process(
+      endpoint,
+      req.headers.authorization,
+      params.subAccountId ?? '',
+      parsed,
+      call,
+    );
+    if (!call.fault && outcome.status === 429) call.fault = 'rateLimit';
+    this.counters.rejectedMessages += outcome.rejectedMessages;
+    call.umids = outcome.accepted.map((m) => m.umid);
+
+    if (fault?.type === 'timeout' || fault?.type === 'acceptThenReset') {
+      const kind: AnswerKind = fault.type === 'timeout' ? 'unanswered' : 'reset';
+      for (const m of outcome.accepted) m.answer = kind;
+      this.publishAccepted(outcome.accepted);
+      if (kind === 'unanswered') {
+        // Hold the socket: the client's own timeout (or stop()) ends it.
+        this.counters.unanswered += 1;
+        call.answer = { kind: 'unanswered' };
+      } else {
+        this.counters.resets += 1;
+        call.answer = { kind: 'reset' };
+        resetSocket(res);
+      }
+      return;
+    }
+
+    call.answer = { kind: 'answered', status: outcome.status, body: outcome.body };
+    sendJson(res, outcome.status, outcome.body, outcome.headers);
+    this.publishAccepted(outcome.accepted);
+  }
+
+  /** Auth, sub-account, rate limit and validation, in 8x8's order; accepted messages are recorded here. */
+  private process(
+    endpoint: 'single' | 'batch',
+    authorization: string | undefined,
+    subAccountId: string,
+    parsed: unknown,
+    call: SmsApiCall,
+  ): Processed {
+    const fail = (error: EightByEightError, headers?: Record<string, string>): Processed => ({
+      status: error.status,
+      body: this.errorBody(error),
+      accepted: [],
+      rejectedMessages: 0,
+      ...(headers ? { headers } : {}),
+    });
+    if (!this.authorised(authorization)) return fail(SMS_ERRORS.unauthorized);
+    if (subAccountId !== this.subAccountId) return fail(SMS_ERRORS.subAccount);
+    const retryAfter = this.overRateLimit();
+    if (retryAfter !== undefined) {
+      this.counters.rateLimited += 1;
+      return fail(
+        { ...SMS_ERRORS.rateLimited, message: quotaMessage(retryAfter) },
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+    if (!isPlainObject(parsed)) return fail(SMS_ERRORS.invalidBody);
+    return endpoint === 'single' ? this.processSingle(parsed, call) : this.processBatch(parsed, call);
+  }
+
+  private processSingle(body: Record<string, unknown>, call: SmsApiCall): Processed {
+    const check = checkMessage(body, this.now());
+    if (!check.ok) {
+      const rejectable = check.error.status === 400 && this.options.singleSendRejection === 'rejected200';
+      if (!rejectable)
+        return {
+          status: check.error.status,
+          body: this.errorBody(check.error),
+          accepted: [],
+          rejectedMessages: 0,
+        };
+      return {
+        status: 200,
+        body: this.rejectedResponse(body, check.error),
+        accepted: [],
+        rejectedMessages: 1,
+      };
+    }
+    const sms = this.accept(check.message, call, {});
+    return { status: 200, body: this.smsResponse(sms), accepted: [sms], rejectedMessages: 0 };
+  }
+
+  private processBatch(input: Record<string, unknown>, call: SmsApiCall): Processed {
+    const body = dropNulls(input);
+    // "If both properties are provided, the messages property takes precedence, and destinations is discarded."
+    if (Array.isArray(body.messages)) delete body.destinations;
+    const batchError = this.batchError(body);
+    if (batchError)
+      return {
+        status: batchError.status,
+        body: this.errorBody(batchError),
+        accepted: [],
+        rejectedMessages: 0,
+      };
+
+    const template = isPlainObject(body.template) ? body.template : undefined;
+    const items: unknown[] = Array.isArray(body.messages)
+      ? body.messages
+      : (body.destinations as unknown[]).map((destination) => ({ destination }));
+    const batchId = randomUUID();
+    const clientBatchId = typeof body.clientBatchId === 'string' ? body.clientBatchId : undefined;
+    const now = this.now();
+    const accepted: ReceivedSms[] = [];
+    const responses: unknown[] = [];
+    let rejected = 0;
+    for (const item of items) {
+      const merged = isPlainObject(item) ? mergeTemplate(template, item) : undefined;
+      const check = merged
+        ? checkMessage(merged, now)
+        : { ok: false as const, error: SMS_ERRORS.invalidParameter };
+      if (!check.ok) {
+        rejected += 1;
+        responses.push(this.rejectedResponse(merged ?? {}, check.error));
+        continue;
+      }
+      const sms = this.accept(check.message, call, { batchId, ...(clientBatchId ? { clientBatchId } : {}) });
+      accepted.push(sms);
+      responses.push(this.smsResponse(sms));
+    }
+    return {
+      status: 200,
+      body: {
+        batchId,
+        // Left out when not given (the OAS types it as a string; 8x8 documents no null for it).
+        ...(clientBatchId !== undefined ? { clientBatchId } : {}),
+        acceptedCount: accepted.length,
+        rejectedCount: rejected,
+        ...(body.includeMessagesInResponse === true ? { messages: responses } : {}),
+      },
+      accepted,
+      rejectedMessages: rejected,
+    };
+  }
+
+  /** Whole-batch errors (the per-message ones become REJECTED entries instead). */
+  private batchError(body: Record<string, unknown>): EightByEightError | undefined {
+    const issues = validateSmsBatchRequest(body).errors.filter((i) => !/^\/messages\/\d+\//.test(i.path));
+    for (const issue of issues) {
+      const [, field = ''] = issue.path.split('/');
+      if (
+        issue.keyword === 'anyOf' ||
+        ((field === 'messages' || field === 'destinations') && issue.keyword === 'minItems')
+      ) {
+        return SMS_ERRORS.missedMessages;
+      }
+      if ((field === 'messages' || field === 'destinations') && issue.keyword === 'maxItems')
+        return SMS_ERRORS.tooManyMessages;
+    }
+    const first = issues.find((i) => i.keyword !== 'required');
+    if (!first) return undefined;
+    const [, field = ''] = first.path.split('/');
+    if (field === 'clientBatchId')
+      return first.keyword === 'maxLength' ? SMS_ERRORS.clientBatchIdTooLong : parameter(field);
+    if (field === 'template') return SMS_ERRORS.template;
+    return parameter(field || 'body');
+  }
+
+  private accept(
+    message: AcceptedMessage,
+    call: SmsApiCall,
+    batch: { batchId?: string; clientBatchId?: string },
+  ): ReceivedSms {
+    let attempt = 0;
+    if (message.clientMessageId !== null) {
+      attempt = (this.attempts.get(message.clientMessageId) ?? 0) + 1;
+      this.attempts.set(message.clientMessageId, attempt);
+    }
+    const sms: ReceivedSms = {
+      umid: randomUUID(),
+      callSeq: call.seq,
+      endpoint: call.endpoint,
+      ...batch,
+      clientMessageId: message.clientMessageId,
+      destination: message.destination,
+      request: message.request,
+      encoding: message.encoding,
+      smsCount: message.smsCount,
+      truncated: message.truncated,
+      headers: call.headers,
+      receivedAt: call.receivedAt,
+      attempt,
+      answer: 'answered',
+      outcome: this.outcomeFor(message.destination),
+    };
+    this.received.push(sms);
+    this.scheduleReceipts(sms, message.scheduledAt);
+    return sms;
+  }
+
+  private publishAccepted(accepted: ReceivedSms[]): void {
+    for (const sms of accepted) this.receivedWaiters.publish(sms);
+  }
+
+  private smsResponse(sms: ReceivedSms): Record<string, unknown> {
+    return {
+      umid: sms.umid,
+      clientMessageId: sms.clientMessageId,
+      destination: this.echo(sms.destination),
+      encoding: sms.encoding,
+      status: { ...QUEUED },
+    };
+  }
+
+  private rejectedResponse(
+    request: Record<string, unknown>,
+    error: EightByEightError,
+  ): Record<string, unknown> {
+    const text = typeof request.text === 'string' ? request.text : '';
+    return {
+      umid: randomUUID(),
+      clientMessageId: typeof request.clientMessageId === 'string' ? request.clientMessageId : null,
+      destination: typeof request.destination === 'string' ? request.destination : '',
+      encoding:
+        request.encoding === 'UCS2' || request.encoding === 'GSM7' ? request.encoding : detectEncoding(text),
+      status: { code: 'REJECTED', description: error.message },
+    };
+  }
+
+  private echo(destination: string): string {
+    return this.options.echoDestinationWithPlus ? destination : destination.replace(/^\+/, '');
+  }
+
+  private authorised(header: string | undefined): boolean {
+    const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+    return match?.[1]?.trim() === this.apiKey;
+  }
+
+  private overRateLimit(): number | undefined {
+    if (!this.rateLimit) return undefined;
+    const nowMs = Date.now();
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.window.second) this.window = { second, count: 0 };
+    this.window.count += 1;
+    if (this.window.count <= this.rateLimit.perSecond) return undefined;
+    return Math.max(1, Math.ceil(((second + 1) * 1000 - nowMs) / 1000));
+  }
+
+  private decideFault(): { delayMs: number; fault?: Fault; source?: 'scripted' | 'profile' } {
+    let delayMs = this.latencyMs();
+    const head = this.scripted[0];
+    if (head) {
+      head.remaining -= 1;
+      if (head.remaining <= 0) this.scripted.shift();
+      const a = head.answer;
+      const fault: Fault =
+        'kind' in a
+          ? { type: a.kind }
+          : {
+              type: 'status',
+              status: a.status,
+              ...(a.retryAfter !== undefined ? { retryAfter: a.retryAfter } : {}),
+              ...(a.code !== undefined ? { code: a.code } : {}),
+              ...(a.message !== undefined ? { message: a.message } : {}),
+            };
+      return { delayMs, fault, source: 'scripted' };
+    }
+    const p = this.profile;
+    if (!p) return { delayMs };
+    if (p.pSlow && this.random() < p.pSlow) delayMs += p.slowMs ?? 1000;
+    const r = this.random();
+    let edge = p.p429 ?? 0;
+    if (r < edge)
+      return { delayMs, fault: { type: 'status', status: 429, retryAfter: 1 }, source: 'profile' };
+    edge += p.p5xx ?? 0;
+    if (r < edge)
+      return {
+        delayMs,
+        fault: { type: 'status', status: this.random() < 0.5 ? 500 : 503 },
+        source: 'profile',
+      };
+    edge += p.pTimeout ?? 0;
+    if (r < edge) return { delayMs, fault: { type: 'timeout' }, source: 'profile' };
+    edge += p.pReset ?? 0;
+    if (r < edge) return { delayMs, fault: { type: 'reset' }, source: 'profile' };
+    return { delayMs };
+  }
+
+  private latencyMs(): number {
+    const latency = this.latency;
+    if (latency === null || latency === undefined) return 0;
+    if (typeof latency === 'number') return latency;
+    return latency.min + Math.round(this.random() * (latency.max - latency.min));
+  }
+
+  private errorBody(error: EightByEightError): Record<string, unknown> {
+    return {
+      code: error.code,
+      message: error.message,
+      errorId: randomUUID(),
+      timestamp: eightByEightTimestamp(this.now()),
+    };
+  }
+
+  /** Sends an 8x8 error body; returns it for the call log. */
+  private sendError(res: Response, error: EightByEightError, retryAfter?: number): Record<string, unknown> {
+    const body = this.errorBody(error);
+    const headers: Record<string, string> = {};
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    if (error.status === 426) headers.upgrade = 'TLS/1.3';
+    sendJson(res, error.status, body, headers);
+    return body;
+  }
+
+  // --- Receipts --------------------------------------------------------------------------------------------------
+
+  private outcomeFor(destination: string): SmsOutcomeSpec {
+    const key = digits(destination);
+    const explicit = this.outcomes.get(key);
+    if (explicit) return explicit;
+    if (key.endsWith('0000')) {
+      return {
+        state: 'undelivered',
+        detail: 'rejected_by_operator',
+        errorCode: 15,
+        errorMessage: 'Invalid destination',
+      };
+    }
+    return { state: 'delivered' };
+  }
+
+  private receiptStatuses(outcome: SmsOutcomeSpec): Omit<SmsReceiptStatus, 'timestamp'>[] {
+    const error = (code: number, message: string) => ({
+      errorCode: outcome.errorCode ?? code,
+      errorMessage: outcome.errorMessage ?? message,
+    });
+    switch (outcome.state) {
+      case 'delivered':
+        return [
+          { state: 'sent' },
+          { state: 'delivered', detail: outcome.detail ?? 'delivered_to_recipient' },
+        ];
+      case 'undelivered':
+        return [
+          { state: 'sent' },
+          {
+            state: 'undelivered',
+            detail: outcome.detail ?? 'undelivered_to_recipient',
+            ...error(28, 'Permanent phone error'),
+          },
+        ];
+      case 'rejected':
+        return [
+          {
+            state: 'rejected',
+            ...(outcome.detail ? { detail: outcome.detail } : {}),
+            ...error(60, 'Content filtered'),
+          },
+        ];
+      case 'sent':
+        return [{ state: 'sent' }];
+      case 'none':
+        return [];
+    }
+  }
+
+  private receiptTarget(sms: ReceivedSms): Target | undefined {
+    const callback = sms.request.dlrCallbackUrl;
+    if (typeof callback === 'string') {
+      const authorization = this.options.authorizeCallbackUrl ? this.webhook?.authorization : undefined;
+      return { url: callback, ...(authorization !== undefined ? { authorization } : {}) };
+    }
+    return this.webhook;
+  }
+
+  private scheduleReceipts(sms: ReceivedSms, scheduledAt: Date | undefined): void {
+    const statuses = this.receiptStatuses(sms.outcome);
+    if (statuses.length === 0) return;
+    const ordered = this.receipts.outOfOrder ? [...statuses].reverse() : statuses;
+    const start = scheduledAt ? Math.max(0, scheduledAt.getTime() - this.now().getTime()) : 0;
+    ordered.forEach((status, i) => {
+      this.later(start + this.receipts.delayMs * (i + 1), () => {
+        // Resolved when due, so a webhook set after the send (local stack start-up) is still used.
+        const target = this.receiptTarget(sms);
+        if (!target) return;
+        const receipt = this.receiptBody(sms, {
+          // Key order as in 8x8's documentation.
+          state: status.state,
+          ...(status.detail !== undefined ? { detail: status.detail } : {}),
+          timestamp: eightByEightTimestamp(this.now()),
+          ...(status.errorCode !== undefined
+            ? { errorCode: status.errorCode, errorMessage: status.errorMessage }
+            : {}),
+        });
+        void this.deliver(target, receipt, sms, 0, false);
+        if (this.receipts.duplicate) void this.deliver(target, receipt, sms, 0, true);
+      });
+    });
+  }
+
+  private receiptBody(sms: ReceivedSms, status: SmsReceiptStatus): SmsDeliveryReceipt {
+    const price = this.options.price === undefined ? { perSms: 0.0125, currency: 'USD' } : this.options.price;
+    const charged = price && (status.state === 'sent' || status.state === 'delivered');
+    return {
+      namespace: 'SMS',
+      eventType: 'outbound_message_status_changed',
+      description: 'SMS outbound message delivery receipt',
+      payload: {
+        umid: sms.umid,
+        ...(sms.batchId ? { batchId: sms.batchId } : {}),
+        ...(sms.clientMessageId !== null ? { clientMessageId: sms.clientMessageId } : {}),
+        ...(sms.clientBatchId ? { clientBatchId: sms.clientBatchId } : {}),
+        subAccountId: this.subAccountId,
+        source:
+          typeof sms.request.source === 'string' ? sms.request.source : (this.options.defaultSource ?? '8x8'),
+        destination: sms.destination,
+        status,
+        ...(charged
+          ? {
+              price: {
+                total: round(price.perSms * sms.smsCount),
+                perSms: price.perSms,
+                currency: price.currency,
+              },
+            }
+          : {}),
+        smsCount: sms.smsCount,
+      },
+    };
+  }
+
+  private async deliver(
+    target: Target,
+    receipt: SmsDeliveryReceipt,
+    sms: ReceivedSms,
+    attempt: number,
+    duplicate: boolean,
+  ): Promise<void> {
+    const signal = AbortSignal.any([this.lifecycle.signal, AbortSignal.timeout(this.receiptTimeoutMs)]);
+    const stopping = this.lifecycle.signal;
+    let status: number | undefined;
+    let error: string | undefined;
+    this.inflightReceipts += 1;
+    try {
+      const response = await fetch(target.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(target.authorization !== undefined ? { authorization: target.authorization } : {}),
+        },
+        body: JSON.stringify(receipt),
+        signal,
+      });
+      status = response.status;
+      await response.arrayBuffer().catch(() => undefined);
+    } catch (e) {
+      error = describeFetchError(e);
+    } finally {
+      this.inflightReceipts -= 1;
+    }
+    if (stopping.aborted) return; // stopped or reset: the record was cleared on purpose
+    const ok = status !== undefined && status >= 200 && status < 300;
+    const retryDelay = ok ? undefined : SMS_RECEIPT_RETRY_DELAYS_MS[attempt];
+    const delivery: ReceiptDelivery = {
+      umid: sms.umid,
+      clientMessageId: sms.clientMessageId,
+      state: receipt.payload.status.state,
+      url: target.url,
+      attempt,
+      duplicate,
+      at: this.now().toISOString(),
+      ok,
+      ...(status !== undefined ? { status } : {}),
+      ...(error !== undefined ? { error } : {}),
+      final: ok || retryDelay === undefined,
+      body: receipt,
+    };
+    this.receiptsSent.push(delivery);
+    this.receiptWaiters.publish(delivery);
+    if (retryDelay !== undefined) {
+      this.later(
+        retryDelay * this.receipts.retryScale,
+        () => void this.deliver(target, receipt, sms, attempt + 1, duplicate),
+      );
+    }
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private cancelPending(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.lifecycle.abort();
+  }
+}
+
+/** The HTTP controls, listed at GET /__control for people driving the simulator with curl. */
+export const SMS_CONTROLS = {
+  'GET /__control/received[?clientMessageId=|umid=|destination=]': 'accepted messages',
+  'GET /__control/requests': 'every call to the send endpoints and its answer',
+  'GET /__control/receipts': 'every receipt POST and the webhook answer',
+  'GET /__control/stats': 'counters',
+  'GET /__control/faults': 'current faults',
+  'POST /__control/faults':
+    '{clear?, latencyMs?, rateLimit?:{perSecond}, profile?:{p429,p5xx,pTimeout,pReset,pSlow,slowMs,seed}, next?:[...]}',
+  'POST /__control/fail-next':
+    '[{status, count?, retryAfter?} | {kind: timeout|reset|acceptThenReset, count?}]',
+  'POST /__control/outcome':
+    '{destination, outcome: delivered|undelivered|rejected|sent|none|{state,detail,errorCode,errorMessage}|null}',
+  'POST /__control/receipt-behaviour': '{outOfOrder?, duplicate?, delayMs?, retryScale?}',
+  'POST /__control/webhook': '{url, authorization?}',
+  'POST /__control/reset': 'clear records, faults, outcomes and pending receipts',
+} as const;
+
+function parameter(field: string): EightByEightError {
+  return { ...SMS_ERRORS.invalidParameter, message: `Invalid parameter: ${field}` };
+}
+
+function quotaMessage(seconds: number): string {
+  return `Quota exceeded. Please try again in ${seconds} second(s).`;
+}
+
+function digits(value: string): string {
+  return value.replace(/\D/g, '');
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+function describeFetchError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}
