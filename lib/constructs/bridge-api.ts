@@ -1,0 +1,250 @@
+import { Aws, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { routeKey, type RouteSpec } from '../routes';
+
+export interface Throttle {
+  /** Steady-state requests per second. */
+  rateLimit: number;
+  /** Requests allowed in a burst. */
+  burstLimit: number;
+}
+
+export interface BridgeApiProps {
+  /** Stage name; part of every URL. */
+  stageName?: string;
+  /** Default per-method throttle of the stage: the ceiling for all callers together. */
+  stageThrottle?: Throttle;
+  /** Per-API-key throttle of the usage plan (the Cognigy flows). */
+  usagePlanThrottle?: Throttle;
+  /** Optional request quota per API key. */
+  usagePlanQuota?: { limit: number; period: apigw.Period };
+  /** Retention of the access log group. */
+  logRetention?: logs.RetentionDays;
+  logRemovalPolicy?: RemovalPolicy;
+  /** ARN of an existing WAFv2 web ACL (REGIONAL scope) to associate with the stage. */
+  webAclArn?: string;
+  /**
+   * Create the account-level role API Gateway uses to write execution logs (AWS::ApiGateway::Account, one per
+   * account and region). Set false when the account already has one configured.
+   */
+  createCloudWatchRole?: boolean;
+}
+
+export const DEFAULT_STAGE_THROTTLE: Throttle = { rateLimit: 100, burstLimit: 200 };
+export const DEFAULT_USAGE_PLAN_THROTTLE: Throttle = { rateLimit: 50, burstLimit: 100 };
+
+/**
+ * Error bodies API Gateway itself sends (before a function runs) in the bridge's `{ok:false,error:{code,message}}`
+ * shape, with the codes the local gateway uses, so a flow branches on the same codes in both modes.
+ */
+const GATEWAY_ERRORS: { type: apigw.ResponseType; statusCode?: string; code: string; message: string }[] = [
+  { type: apigw.ResponseType.INVALID_API_KEY, code: 'FORBIDDEN', message: '"Missing or invalid API key"' },
+  {
+    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    statusCode: '404',
+    code: 'ROUTE_NOT_FOUND',
+    message: '"No route matches this method and path"',
+  },
+  {
+    type: apigw.ResponseType.THROTTLED,
+    code: 'TOO_MANY_REQUESTS',
+    message: '"Too many requests; retry later"',
+  },
+  {
+    type: apigw.ResponseType.QUOTA_EXCEEDED,
+    code: 'TOO_MANY_REQUESTS',
+    message: '"The API key quota is used up"',
+  },
+  {
+    type: apigw.ResponseType.REQUEST_TOO_LARGE,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: '"The request body is too large"',
+  },
+  {
+    type: apigw.ResponseType.BAD_REQUEST_BODY,
+    code: 'MALFORMED_JSON',
+    message: '"The request body is not a JSON object; send Content-Type: application/json"',
+  },
+  {
+    type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+    code: 'INVALID_REQUEST',
+    message: '$context.error.messageString',
+  },
+  { type: apigw.ResponseType.DEFAULT_4XX, code: 'REQUEST_REJECTED', message: '$context.error.messageString' },
+  {
+    type: apigw.ResponseType.DEFAULT_5XX,
+    code: 'INTERNAL_ERROR',
+    message: '"The request could not be processed; it was not accepted"',
+  },
+];
+
+/**
+ * Access log line: JSON (CloudWatch Logs Insights parses it), no API key value, no query string (per-message
+ * receipt callback URLs carry a token there), no bodies.
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  apiKeyId: '$context.identity.apiKeyId',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  errorType: '$context.error.responseType',
+  xrayTraceId: '$context.xrayTraceId',
+};
+
+/**
+ * The REST API (API Gateway v1) of the bridge: one regional stage with access logs, execution error logs, X-Ray
+ * and default throttling; the Cognigy API key under a usage plan; one request validator; routes from the catalogue.
+ */
+export class BridgeApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly stageName: string;
+  readonly apiKey: apigw.ApiKey;
+  readonly usagePlan: apigw.UsagePlan;
+  readonly accessLogGroup: logs.LogGroup;
+  readonly methods = new Map<string, apigw.Method>();
+  /**
+   * `https://{api id}.execute-api.{region}.{suffix}/{stage}` built from the API id and the stage *name*: functions
+   * may carry it in their environment without depending on the stage, which depends on them (no cycle).
+   */
+  readonly baseUrl: string;
+  private readonly validator: apigw.RequestValidator;
+
+  constructor(scope: Construct, id: string, props: BridgeApiProps = {}) {
+    super(scope, id);
+    this.stageName = props.stageName ?? 'v1';
+    const stageThrottle = props.stageThrottle ?? DEFAULT_STAGE_THROTTLE;
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'Cognigy.AI to 8x8 bridge: SMS and agent handover',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: props.createCloudWatchRole ?? true,
+      deployOptions: {
+        stageName: this.stageName,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        // Errors only and never the payloads: request bodies hold phone numbers and message text.
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: stageThrottle.rateLimit,
+        throttlingBurstLimit: stageThrottle.burstLimit,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    // The stack exports the URL as ApiUrl with a description; CDK's own undocumented duplicate goes.
+    this.api.node.tryRemoveChild('Endpoint');
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-level logging role; AWS maintains this service-role policy for exactly this use",
+      });
+    }
+
+    this.baseUrl = Fn.join('', [
+      'https://',
+      this.api.restApiId,
+      '.execute-api.',
+      Aws.REGION,
+      '.',
+      Aws.URL_SUFFIX,
+      '/',
+      this.stageName,
+    ]);
+
+    for (const error of GATEWAY_ERRORS) {
+      this.api.addGatewayResponse(`Gateway${error.type.responseType}`, {
+        type: error.type,
+        statusCode: error.statusCode,
+        responseHeaders: { 'Cache-Control': "'no-store'" },
+        templates: {
+          'application/json': `{"ok":false,"error":{"code":"${error.code}","message":${error.message}}}`,
+        },
+      });
+    }
+
+    // Body validation against AWS's permissive "Empty" model (any JSON object; an empty body counts as {}) plus
+    // required path parameters. The functions do the real validation and size limits with their own error codes.
+    this.validator = this.api.addRequestValidator('Validator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    this.apiKey = new apigw.ApiKey(this, 'CognigyApiKey', {
+      description: 'x-api-key for Cognigy HTTP Request nodes calling the bridge',
+      enabled: true,
+    });
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Cognigy flows calling the bridge',
+      throttle: props.usagePlanThrottle ?? DEFAULT_USAGE_PLAN_THROTTLE,
+      quota: props.usagePlanQuota,
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    this.usagePlan.addApiKey(this.apiKey);
+
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    } else {
+      Validations.of(this.api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'WAF is an optional add-on (prop webAclArn): Cognigy routes need an API key under a throttled usage plan ' +
+          'and webhooks verify signatures before any work',
+      });
+    }
+  }
+
+  /** Adds a catalogue route with a Lambda proxy integration to its function. */
+  addRoute(route: RouteSpec, fn: lambda.IFunction): apigw.Method {
+    const resource = this.api.root.resourceForPath(route.path);
+    const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+    const method = resource.addMethod(
+      route.method,
+      new apigw.LambdaIntegration(fn, { allowTestInvoke: false }),
+      {
+        operationName: route.function,
+        apiKeyRequired: route.auth === 'apiKey',
+        authorizationType: apigw.AuthorizationType.NONE,
+        requestValidator: this.validator,
+        requestParameters: Object.fromEntries(pathParameters.map((p) => [`method.request.path.${p}`, true])),
+        requestModels: route.method === 'POST' ? { 'application/json': apigw.Model.EMPTY_MODEL } : undefined,
+      },
+    );
+    const reason =
+      route.auth === 'apiKey'
+        ? 'Server-to-server route for Cognigy HTTP Request nodes: x-api-key under a throttled usage plan, no end users to sign in'
+        : '8x8 webhook: 8x8 cannot present AWS or Cognito credentials; the function authenticates every call by the signature/Authorization header before any work';
+    Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+    Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    this.methods.set(routeKey(route), method);
+    return method;
+  }
+
+  /** Public URL of a route path (with the stage). */
+  urlFor(route: Pick<RouteSpec, 'path'>): string {
+    return this.api.urlForPath(route.path);
+  }
+}

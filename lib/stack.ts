@@ -1,0 +1,347 @@
+import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { BridgeAlarms } from './constructs/bridge-alarms';
+import { BridgeApi, type BridgeApiProps } from './constructs/bridge-api';
+import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
+import { BridgeFunction } from './constructs/bridge-function';
+import { BridgeQueue } from './constructs/bridge-queue';
+import {
+  FUNCTIONS,
+  QUEUES,
+  ROUTES,
+  SECRETS,
+  SETTINGS,
+  TABLES,
+  maxReceiveCountEnv,
+  routeKey,
+  type FunctionName,
+  type QueueName,
+  type SecretName,
+  type TableName,
+} from './routes';
+
+/** Environment variable names of the plain settings (lib/routes.ts SETTINGS). */
+export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
+
+export interface BridgeStackProps extends StackProps {
+  /** E-mail address subscribed to the alarm topic. */
+  alarmEmail?: string;
+  /** Keep tables, secrets and log groups when the stack is deleted (default true). False suits development. */
+  retainData?: boolean;
+  /** Retention of every function log group and the API access logs (default one month). */
+  logRetention?: logs.RetentionDays;
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  metricsNamespace?: string;
+  /**
+   * PUBLIC_BASE_URL for the functions (per-message receipt callback URLs). Default: the stage URL built from the
+   * API id; set it when a custom domain fronts the API.
+   */
+  publicBaseUrl?: string;
+  /** Values for the plain settings, keyed by their environment name (e.g. UPSTREAM_TIMEOUT_MS). */
+  settings?: Partial<Record<SettingName, string>>;
+  /** Existing secrets (name or complete ARN) to use instead of creating them. */
+  existingSecrets?: Partial<Record<SecretName, string>>;
+  /** Stage, throttling, quota, WAF and logging-role options of the REST API. */
+  api?: BridgeApiProps;
+  /** Alarm when a queue's oldest message is older than this (seconds, default 600). */
+  queueAgeAlarmSeconds?: number;
+  /** Handler source per function; defaults to functions/<name>/handler.ts. */
+  functionEntry?: (name: FunctionName) => string;
+}
+
+export class CatalogueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CatalogueError';
+  }
+}
+
+/**
+ * Checks what the stack relies on: every route key once, every function with exactly one job (one route or one
+ * queue to consume), every queue with its own consumer.
+ */
+export function checkCatalogue(): void {
+  const keys = new Set<string>();
+  const jobs = new Map<FunctionName, string>();
+  const assign = (fn: FunctionName, job: string) => {
+    const existing = jobs.get(fn);
+    if (existing) throw new CatalogueError(`Function ${fn} serves both ${existing} and ${job}`);
+    jobs.set(fn, job);
+  };
+  for (const route of ROUTES) {
+    const key = routeKey(route);
+    if (keys.has(key)) throw new CatalogueError(`Route ${key} is declared twice`);
+    keys.add(key);
+    assign(route.function, `route ${key}`);
+  }
+  for (const [queue, spec] of Object.entries(QUEUES)) assign(spec.consumer, `queue ${queue}`);
+  for (const fn of Object.keys(FUNCTIONS) as FunctionName[]) {
+    if (!jobs.has(fn)) throw new CatalogueError(`Function ${fn} has neither a route nor a queue`);
+  }
+}
+
+/**
+ * The deployed bridge, built entirely from the catalogue in lib/routes.ts: REST API routes to one function each,
+ * SQS queues (with DLQs) to their consumers, DynamoDB tables, Secrets Manager secrets, alarms, and outputs that
+ * tell the operator what to configure in Cognigy and 8x8.
+ */
+export class BridgeStack extends Stack {
+  readonly api: BridgeApi;
+  readonly functions = {} as Record<FunctionName, BridgeFunction>;
+  readonly queues = {} as Record<QueueName, BridgeQueue>;
+  readonly tables = {} as Record<TableName, BridgeTable>;
+  readonly secrets = {} as Record<SecretName, BridgeSecret>;
+  readonly alarms: BridgeAlarms;
+  /** PUBLIC_BASE_URL as given to the functions. */
+  readonly publicBaseUrl: string;
+
+  constructor(scope: Construct, id: string, props: BridgeStackProps = {}) {
+    super(scope, id, {
+      description:
+        'Cognigy.AI to 8x8 bridge: SMS through 8x8 Connect and agent handover to 8x8 Contact Center',
+      ...props,
+    });
+    checkCatalogue();
+    const dataRemoval = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    for (const name of Object.keys(TABLES) as TableName[]) {
+      this.tables[name] = new BridgeTable(this, `${pascal(name)}Table`, { name, removalPolicy: dataRemoval });
+    }
+    for (const name of Object.keys(QUEUES) as QueueName[]) {
+      this.queues[name] = new BridgeQueue(this, `${pascal(name)}Queue`, { name });
+    }
+    for (const name of Object.keys(SECRETS) as SecretName[]) {
+      this.secrets[name] = new BridgeSecret(this, `${pascal(name)}Secret`, {
+        name,
+        existingSecret: props.existingSecrets?.[name],
+        removalPolicy: dataRemoval,
+      });
+    }
+    this.alarms = new BridgeAlarms(this, 'Alarms', {
+      alarmEmail: props.alarmEmail,
+      queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
+    });
+    this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
+    this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
+
+    const settings: Record<string, string> = { [SETTINGS.publicBaseUrl]: this.publicBaseUrl };
+    for (const [name, value] of Object.entries(props.settings ?? {})) {
+      if (value !== undefined && name !== SETTINGS.publicBaseUrl) settings[name] = value;
+    }
+
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      this.functions[name] = this.createFunction(name, {
+        settings,
+        logRetention,
+        logRemovalPolicy: dataRemoval,
+        props,
+      });
+    }
+
+    for (const route of ROUTES) this.api.addRoute(route, this.functions[route.function]);
+    for (const [name, queue] of Object.entries(this.queues) as [QueueName, BridgeQueue][]) {
+      queue.attachConsumer(this.functions[QUEUES[name].consumer]);
+      this.alarms.watchDeadLetterQueue(pascal(name), queue.deadLetterQueue);
+      this.alarms.watchQueueAge(pascal(name), queue.queue);
+    }
+    for (const [name, fn] of Object.entries(this.functions)) this.alarms.watchFunction(pascal(name), fn);
+    this.alarms.watchApi(this.api.api);
+
+    this.addOutputs();
+  }
+
+  /** One function with exactly the environment and permissions its catalogue entry declares. */
+  private createFunction(
+    name: FunctionName,
+    options: {
+      settings: Record<string, string>;
+      logRetention: logs.RetentionDays;
+      logRemovalPolicy: RemovalPolicy;
+      props: BridgeStackProps;
+    },
+  ): BridgeFunction {
+    const spec = FUNCTIONS[name];
+    const environment: Record<string, string> = { ...options.settings };
+    for (const table of Object.keys(spec.tables) as TableName[]) {
+      environment[TABLES[table].nameEnv] = this.tables[table].table.tableName;
+    }
+    for (const queue of spec.sendsTo) environment[QUEUES[queue].urlEnv] = this.queues[queue].queue.queueUrl;
+    for (const [queue, queueSpec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
+      if (queueSpec.consumer !== name) continue;
+      // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
+      environment[queueSpec.urlEnv] = this.queues[queue].queue.queueUrl;
+      environment[maxReceiveCountEnv(queue)] = String(queueSpec.maxReceiveCount);
+    }
+    for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = this.secrets[secret].reference;
+
+    const fn = new BridgeFunction(this, `${pascal(name)}Function`, {
+      name,
+      environment,
+      logRetention: options.logRetention,
+      logRemovalPolicy: options.logRemovalPolicy,
+      entry: options.props.functionEntry?.(name),
+      logLevel: options.props.logLevel,
+      metricsNamespace: options.props.metricsNamespace,
+    });
+
+    for (const [table, mode] of Object.entries(spec.tables) as [TableName, 'r' | 'rw'][]) {
+      const { table: ddb } = this.tables[table];
+      if (mode === 'rw') ddb.grantReadWriteData(fn);
+      else ddb.grantReadData(fn);
+      if (TABLES[table].indexes.length > 0) {
+        // CDK grants `<table arn>/index/*`: the table's own GSIs, which the function queries by design.
+        const tableArn = this.resolve(ddb.tableArn) as { 'Fn::GetAtt': [string, string] };
+        Validations.of(fn.executionRole).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${tableArn['Fn::GetAtt'][0]}.Arn>/index/*]`,
+          reason: `Queries the GSIs of the ${table} table (${TABLES[table].indexes.map((i) => i.name).join(', ')}) only`,
+        });
+      }
+    }
+    for (const queue of spec.sendsTo) this.queues[queue].queue.grantSendMessages(fn);
+    for (const secret of spec.secrets) this.secrets[secret].secret.grantRead(fn);
+    return fn;
+  }
+
+  private addOutputs(): void {
+    const route = (fn: FunctionName) => {
+      const found = ROUTES.find((r) => r.function === fn);
+      if (!found) throw new CatalogueError(`No route for ${fn}`);
+      return found;
+    };
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL for the Cognigy HTTP Request nodes (send the API key as x-api-key)',
+      value: this.api.api.url,
+    });
+    new CfnOutput(this, 'PublicBaseUrl', {
+      description: 'PUBLIC_BASE_URL given to the functions',
+      value: this.publicBaseUrl,
+    });
+    new CfnOutput(this, 'ApiKeyId', {
+      description: 'Id of the Cognigy API key; read its value with the ApiKeyValueCommand output',
+      value: this.api.apiKey.keyId,
+    });
+    new CfnOutput(this, 'ApiKeyValueCommand', {
+      description: 'Prints the API key value (never stored in the template or outputs)',
+      value: Fn.join('', [
+        'aws apigateway get-api-key --api-key ',
+        this.api.apiKey.keyId,
+        ' --include-value --query value --output text',
+      ]),
+    });
+    new CfnOutput(this, 'SmsReceiptWebhookUrl', {
+      description:
+        "8x8 Connect webhook for outbound_message_status_changed (send the smsWebhookAuth 'authorization' value as Authorization)",
+      value: this.api.urlFor(route('sms-receipt')),
+    });
+    new CfnOutput(this, 'ChatGatewayWebhookUrl', {
+      description: '8x8 Contact Center Chat Gateway v1.0 webhook URL',
+      value: this.api.urlFor(route('handover-webhook')),
+    });
+    for (const [name, secret] of Object.entries(this.secrets) as [SecretName, BridgeSecret][]) {
+      new CfnOutput(this, `${pascal(name)}SecretName`, {
+        description: `Secret ${name}: ${SECRETS[name].description} (env ${SECRETS[name].nameEnv})`,
+        value: secret.imported ? secret.reference : secret.secret.secretName,
+      });
+    }
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic that receives every alarm; subscribe on-call tooling to it',
+      value: this.alarms.topic.topicArn,
+    });
+  }
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+const RETENTION_DAYS = new Set<number>(
+  Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+
+export class ContextError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextError';
+  }
+}
+
+/**
+ * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c destroyData=true ...`); context values
+ * given on the command line are strings, so numbers and booleans are parsed and checked here.
+ */
+export function bridgeStackPropsFromContext(get: (key: string) => unknown): BridgeStackProps {
+  const text = (key: string): string | undefined => {
+    const value = get(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    return String(value);
+  };
+  const number = (key: string): number | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0)
+      throw new ContextError(`Context ${key} must be a positive number`);
+    return parsed;
+  };
+  const logRetentionDays = number('logRetentionDays');
+  if (logRetentionDays !== undefined && !RETENTION_DAYS.has(logRetentionDays)) {
+    throw new ContextError(`Context logRetentionDays must be one of ${[...RETENTION_DAYS].join(', ')}`);
+  }
+  const quotaLimit = number('apiQuotaLimit');
+  const quotaPeriod = text('apiQuotaPeriod') ?? 'DAY';
+  if (!['DAY', 'WEEK', 'MONTH'].includes(quotaPeriod))
+    throw new ContextError('Context apiQuotaPeriod must be DAY, WEEK or MONTH');
+  const throttle = (rate: string, burst: string) => {
+    const rateLimit = number(rate);
+    const burstLimit = number(burst);
+    if (rateLimit === undefined && burstLimit === undefined) return undefined;
+    if (rateLimit === undefined || burstLimit === undefined) {
+      throw new ContextError(`Context ${rate} and ${burst} go together`);
+    }
+    return { rateLimit, burstLimit };
+  };
+  const logLevel = text('logLevel');
+  if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
+    throw new ContextError('Context logLevel must be DEBUG, INFO, WARN or ERROR');
+  }
+
+  const settings: Partial<Record<SettingName, string>> = {};
+  for (const name of Object.values(SETTINGS)) {
+    const value = text(name);
+    if (value !== undefined) settings[name] = value;
+  }
+  const existingSecrets: Partial<Record<SecretName, string>> = {};
+  for (const name of Object.keys(SECRETS) as SecretName[]) {
+    const value = text(`${name}SecretName`);
+    if (value !== undefined) existingSecrets[name] = value;
+  }
+
+  return {
+    alarmEmail: text('alarmEmail'),
+    retainData: text('destroyData') !== 'true',
+    logRetention: logRetentionDays as logs.RetentionDays | undefined,
+    logLevel: logLevel as BridgeStackProps['logLevel'],
+    publicBaseUrl: text('publicBaseUrl'),
+    queueAgeAlarmSeconds: number('queueAgeAlarmSeconds'),
+    settings,
+    existingSecrets,
+    api: {
+      stageName: text('stageName'),
+      stageThrottle: throttle('stageRateLimit', 'stageBurstLimit'),
+      usagePlanThrottle: throttle('apiRateLimit', 'apiBurstLimit'),
+      usagePlanQuota:
+        quotaLimit === undefined
+          ? undefined
+          : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
+      webAclArn: text('webAclArn'),
+      createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Stack options (props and CDK context) and the guards that refuse a catalogue the stack cannot build safely.
+ * One variant stack carries all non-default options so it is synthesized once.
+ */
+import { App, SecretValue, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { BridgeFunction } from '../../lib/constructs/bridge-function';
+import { BridgeQueue, QueueConfigurationError } from '../../lib/constructs/bridge-queue';
+import { FUNCTIONS, QUEUES, ROUTES, SETTINGS, type FunctionName } from '../../lib/routes';
+import {
+  CatalogueError,
+  ContextError,
+  bridgeStackPropsFromContext,
+  checkCatalogue,
+  type BridgeStack,
+} from '../../lib/stack';
+import {
+  credentialFindings,
+  functionIds,
+  resourcesOfType,
+  synthBridge,
+  testEntry,
+  unbundledApp,
+  SYNTH_TIMEOUT_MS,
+} from './support';
+
+const WEB_ACL = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/bridge/0a1b2c3d';
+const SMS_SECRET_NAME = 'prod/8x8/sms-credentials';
+const CHAT_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/8x8/chat-AbCdEf';
+
+let stack: BridgeStack;
+let template: Template;
+const envOf = (name: FunctionName) =>
+  resourcesOfType(template, 'AWS::Lambda::Function')[functionIds(template)[name]]!.Properties.Environment
+    .Variables;
+
+beforeAll(() => {
+  ({ stack, template } = synthBridge({
+    retainData: false,
+    logRetention: logs.RetentionDays.ONE_WEEK,
+    alarmEmail: 'oncall@example.com',
+    publicBaseUrl: 'https://bridge.example.com',
+    settings: { UPSTREAM_TIMEOUT_MS: '8000', SMS_RECEIPT_MODE: 'perMessage' },
+    existingSecrets: { smsCredentials: SMS_SECRET_NAME, chatGatewayCredentials: CHAT_SECRET_ARN },
+    api: {
+      stageName: 'live',
+      usagePlanThrottle: { rateLimit: 7, burstLimit: 9 },
+      usagePlanQuota: { limit: 50_000, period: apigw.Period.DAY },
+      webAclArn: WEB_ACL,
+    },
+  }));
+}, SYNTH_TIMEOUT_MS);
+
+describe('variant stack', () => {
+  test('retainData false lets tables, secrets and log groups go with the stack', () => {
+    for (const table of Object.values(resourcesOfType(template, 'AWS::DynamoDB::Table'))) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+    for (const type of ['AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup']) {
+      for (const resource of Object.values(resourcesOfType(template, type)))
+        expect(resource.DeletionPolicy).toBe('Delete');
+    }
+  });
+
+  test('log retention applies to every log group', () => {
+    for (const group of Object.values(resourcesOfType(template, 'AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBe(7);
+    }
+  });
+
+  test('the alarm e-mail is subscribed to the alarm topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  });
+
+  test('an explicit public base URL and settings reach every function', () => {
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      expect(envOf(name)).toMatchObject({
+        [SETTINGS.publicBaseUrl]: 'https://bridge.example.com',
+        UPSTREAM_TIMEOUT_MS: '8000',
+        SMS_RECEIPT_MODE: 'perMessage',
+      });
+    }
+  });
+
+  test('imported secrets are not created; functions get the given name or ARN and read access to it', () => {
+    expect(Object.keys(resourcesOfType(template, 'AWS::SecretsManager::Secret'))).toHaveLength(2);
+    expect(envOf('sms-deliver').SMS_CREDENTIALS_SECRET).toBe(SMS_SECRET_NAME);
+    expect(envOf('handover-start').CHAT_GATEWAY_SECRET).toBe(CHAT_SECRET_ARN);
+    const policies = JSON.stringify(resourcesOfType(template, 'AWS::IAM::Policy'));
+    // A secret imported by name is matched with the random suffix Secrets Manager adds to its ARN.
+    expect(policies).toContain(`:secret:${SMS_SECRET_NAME}-??????`);
+    expect(policies).toContain(CHAT_SECRET_ARN);
+  });
+
+  test('stage name, usage-plan throttle and quota follow the props', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'live' });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 7, BurstLimit: 9 },
+      Quota: { Limit: 50_000, Period: 'DAY' },
+    });
+  });
+
+  test('a web ACL is associated with the stage, which then needs no WAF acknowledgement', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: WEB_ACL });
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+    const stageAcks = stack.api.api.deploymentStage.node.metadata.filter((m) =>
+      JSON.stringify(m.data).includes('APIG3'),
+    );
+    expect(stageAcks).toEqual([]);
+  });
+});
+
+describe('credential scan', () => {
+  test('flags a secret whose value was written into the template', () => {
+    const leaky = new Stack(new App(), 'Leaky');
+    new secretsmanager.Secret(leaky, 'Leak', {
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ apiKey: 'live-key-123' })),
+    });
+    expect(credentialFindings(Template.fromStack(leaky))).toEqual([expect.stringContaining('apiKey')]);
+  });
+});
+
+describe('catalogue guards', () => {
+  test('the catalogue in lib/routes.ts passes', () => {
+    expect(() => checkCatalogue()).not.toThrow();
+  });
+
+  test('a route declared twice is refused', () => {
+    ROUTES.push({ ...ROUTES[0]! });
+    try {
+      expect(() => checkCatalogue()).toThrow(CatalogueError);
+    } finally {
+      ROUTES.pop();
+    }
+  });
+
+  test('a function with no route and no queue is refused', () => {
+    const route = ROUTES.findIndex((r) => r.function === 'sms-status');
+    const [removed] = ROUTES.splice(route, 1);
+    try {
+      expect(() => checkCatalogue()).toThrow(/sms-status has neither a route nor a queue/);
+    } finally {
+      ROUTES.splice(route, 0, removed!);
+    }
+  });
+
+  test('a queue whose visibility timeout is under 6 x its consumer timeout is refused', () => {
+    const original = QUEUES.sms.visibilityTimeoutSeconds;
+    QUEUES.sms.visibilityTimeoutSeconds = 6 * FUNCTIONS['sms-deliver'].timeoutSeconds - 1;
+    try {
+      expect(() => new BridgeQueue(new Stack(new App(), 'S'), 'Q', { name: 'sms' })).toThrow(
+        QueueConfigurationError,
+      );
+    } finally {
+      QUEUES.sms.visibilityTimeoutSeconds = original;
+    }
+  });
+
+  test('a queue refuses a consumer other than the catalogue one', () => {
+    const scope = new Stack(unbundledApp(), 'S');
+    const queue = new BridgeQueue(scope, 'Q', { name: 'sms' });
+    const other = new BridgeFunction(scope, 'F', { name: 'sms-status', entry: testEntry('sms-status') });
+    expect(() => queue.attachConsumer(other)).toThrow(/consumed by sms-deliver, not sms-status/);
+  });
+});
+
+describe('CDK context', () => {
+  const fromContext = (values: Record<string, string>) => bridgeStackPropsFromContext((key) => values[key]);
+
+  test('defaults when nothing is given: data retained, no optional parts', () => {
+    const props = fromContext({});
+    expect(props).toMatchObject({
+      retainData: true,
+      alarmEmail: undefined,
+      publicBaseUrl: undefined,
+      settings: {},
+    });
+    expect(props.api).toMatchObject({
+      usagePlanThrottle: undefined,
+      usagePlanQuota: undefined,
+      createCloudWatchRole: true,
+    });
+  });
+
+  test('command-line strings become typed props', () => {
+    const props = fromContext({
+      alarmEmail: 'ops@example.com',
+      destroyData: 'true',
+      logRetentionDays: '14',
+      logLevel: 'WARN',
+      apiRateLimit: '20',
+      apiBurstLimit: '40',
+      apiQuotaLimit: '1000',
+      apiQuotaPeriod: 'WEEK',
+      stageName: 'prod',
+      createApiGatewayCloudWatchRole: 'false',
+      UPSTREAM_TIMEOUT_MS: '7000',
+      smsCredentialsSecretName: 'prod/8x8/sms',
+    });
+    expect(props).toMatchObject({
+      alarmEmail: 'ops@example.com',
+      retainData: false,
+      logRetention: logs.RetentionDays.TWO_WEEKS,
+      logLevel: 'WARN',
+      settings: { UPSTREAM_TIMEOUT_MS: '7000' },
+      existingSecrets: { smsCredentials: 'prod/8x8/sms' },
+      api: {
+        stageName: 'prod',
+        usagePlanThrottle: { rateLimit: 20, burstLimit: 40 },
+        usagePlanQuota: { limit: 1000, period: apigw.Period.WEEK },
+        createCloudWatchRole: false,
+      },
+    });
+  });
+
+  test.each([
+    [{ apiRateLimit: 'fast', apiBurstLimit: '10' }, /apiRateLimit must be a positive number/],
+    [{ apiRateLimit: '10' }, /apiRateLimit and apiBurstLimit go together/],
+    [{ logRetentionDays: '10' }, /logRetentionDays must be one of/],
+    [{ apiQuotaLimit: '10', apiQuotaPeriod: 'YEAR' }, /apiQuotaPeriod must be DAY, WEEK or MONTH/],
+    [{ logLevel: 'verbose' }, /logLevel must be/],
+  ])('refuses %j', (values, message) => {
+    expect(() => fromContext(values as Record<string, string>)).toThrow(ContextError);
+    expect(() => fromContext(values as Record<string, string>)).toThrow(message);
+  });
+});
