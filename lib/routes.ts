@@ -297,7 +297,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     memoryMb: 512,
     tables: { messages: 'rw' },
     sendsTo: [],
-    secrets: ['smsCredentials', 'smsWebhookAuth'],
+    // cognigy: a flow that asked for it hears about `sent`, `rejected` and `failed` from the worker itself.
+    secrets: ['smsCredentials', 'smsWebhookAuth', 'cognigy'],
     description: 'SMS queue consumer: sends to 8x8',
   },
   'handover-start': {
@@ -378,6 +379,14 @@ export const SETTINGS = {
   retryBaseDelaySeconds: 'RETRY_BASE_DELAY_SECONDS',
   /** Largest backoff (seconds). */
   retryMaxDelaySeconds: 'RETRY_MAX_DELAY_SECONDS',
+  /**
+   * How 8x8 delivery receipts reach the stack: `account` (default) relies on the webhook configured on the 8x8
+   * account; `perMessage` gives every SMS its own dlrCallbackUrl on the receipt route with an HMAC token
+   * (needs PUBLIC_BASE_URL and smsWebhookAuth.callbackTokenKey). A caller's own dlrCallbackUrl always wins.
+   */
+  smsReceiptMode: 'SMS_RECEIPT_MODE',
+  /** Seconds a clientMessageId is remembered for deduplication (default 86400, never longer than RECORD_TTL_DAYS). */
+  smsIdempotencyTtlSeconds: 'SMS_IDEMPOTENCY_TTL_SECONDS',
 } as const;
 
 /** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import {
   BatchProcessor,
   EventType,
-  SqsFifoPartialProcessor,
+  SqsFifoPartialProcessorAsync,
   processPartialResponse,
 } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -43,21 +43,35 @@ export function retryDelaySeconds(
   return Math.max(1, Math.round(ceiling * random()));
 }
 
-export interface RecordContext {
+export interface RecordContext<P = unknown> {
   record: SQSRecord;
   /** 1 on the first delivery. */
   receiveCount: number;
   /** True when this is the last delivery before SQS moves the message to the DLQ. */
   lastAttempt: boolean;
+  /** What `prepareBatch` returned for this invocation's batch (undefined without the hook or when it failed). */
+  prepared?: P;
 }
 
-export interface ConsumerOptions {
+/** One readable record of a batch, as `prepareBatch` sees it. */
+export interface BatchItem {
+  body: unknown;
+  ctx: RecordContext;
+}
+
+export interface ConsumerOptions<P = unknown> {
   queue: QueueName;
   /** Handles one record; throw to retry it (later, with backoff), return to delete it.
    * Permanent failures should be recorded by the handler and returned, not thrown. */
-  handleRecord: (body: unknown, ctx: RecordContext) => Promise<void>;
+  handleRecord: (body: unknown, ctx: RecordContext<P>) => Promise<void>;
   /** Called before a message's last failed attempt sends it to the DLQ, so its record can show `failed`. */
-  onExhausted?: (body: unknown, error: unknown, ctx: RecordContext) => Promise<void>;
+  onExhausted?: (body: unknown, error: unknown, ctx: RecordContext<P>) => Promise<void>;
+  /**
+   * Optional: runs once per invocation before any record is handled, with every record whose body is JSON, so a
+   * consumer can do work for the whole batch at once (e.g. one upstream call for many messages). Its result reaches
+   * each `handleRecord` as `ctx.prepared`. If it throws, the error is logged and records are handled without it.
+   */
+  prepareBatch?: (items: BatchItem[]) => Promise<P>;
   sqs?: SQSClient;
   retryPolicy?: RetryPolicy;
 }
@@ -69,38 +83,81 @@ let sharedSqs: SQSClient | undefined;
  * failure so later messages of a group are not processed out of order). A retryable failure moves the
  * message's visibility to the backoff delay so SQS redelivers it then.
  */
-export function queueConsumer(options: ConsumerOptions) {
+export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
   const spec = QUEUES[options.queue];
-  const processor = spec.fifo ? new SqsFifoPartialProcessor() : new BatchProcessor(EventType.SQS);
   const policy = options.retryPolicy ?? retryPolicyFromSettings();
   const maxReceiveCount = Number(process.env[maxReceiveCountEnv(options.queue)] ?? spec.maxReceiveCount);
 
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const contextOf = (record: SQSRecord, prepared?: P): RecordContext<P> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
-    const ctx: RecordContext = { record, receiveCount, lastAttempt: receiveCount >= maxReceiveCount };
-    let body: unknown;
-    try {
-      body = JSON.parse(record.body);
-    } catch {
-      // A body we cannot read will never succeed: let it reach the DLQ quickly with its reason logged.
-      logger.error('Queue message is not JSON', { messageId: record.messageId, queue: options.queue });
-      throw new Error('Queue message is not JSON');
+    return { record, receiveCount, lastAttempt: receiveCount >= maxReceiveCount, prepared };
+  };
+
+  const prepare = async (records: SQSRecord[]): Promise<P | undefined> => {
+    if (!options.prepareBatch) return undefined;
+    const items: BatchItem[] = [];
+    for (const record of records) {
+      try {
+        items.push({ body: JSON.parse(record.body), ctx: contextOf(record) });
+      } catch {
+        // Reported by the record handler.
+      }
     }
     try {
-      await options.handleRecord(body, ctx);
+      return await options.prepareBatch(items);
     } catch (error) {
-      if (ctx.lastAttempt) {
-        metrics.addMetric(`${options.queue}Exhausted`, 'Count', 1);
-        await options.onExhausted?.(body, error, ctx);
-      } else {
-        await delayRedelivery(record, retryDelaySeconds(error, receiveCount, policy), options);
-      }
-      throw error;
+      logger.error('Batch preparation failed; handling records one by one', {
+        queue: options.queue,
+        error: error as Error,
+      });
+      return undefined;
     }
   };
 
-  const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  const recordHandlerFor = (prepared: P | undefined) => {
+    return async (record: SQSRecord): Promise<void> => {
+      const ctx = contextOf(record, prepared);
+      const receiveCount = ctx.receiveCount;
+      let body: unknown;
+      try {
+        body = JSON.parse(record.body);
+      } catch {
+        // A body we cannot read will never succeed: let it reach the DLQ quickly with its reason logged.
+        logger.error('Queue message is not JSON', { messageId: record.messageId, queue: options.queue });
+        throw new Error('Queue message is not JSON');
+      }
+      try {
+        await options.handleRecord(body, ctx);
+      } catch (error) {
+        if (ctx.lastAttempt) {
+          metrics.addMetric(`${options.queue}Exhausted`, 'Count', 1);
+          await options.onExhausted?.(body, error, ctx);
+        } else {
+          await delayRedelivery(record, retryDelaySeconds(error, receiveCount, policy), options);
+        }
+        throw error;
+      }
+    };
+  };
+
+  // A processor per invocation, like the prepared result: both belong to one batch (the local stack runs several
+  // pollers against one handler in the same process).
+  const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const prepared = await prepare(event.Records ?? []);
+    // The async FIFO processor (the plain one is sync-only and refuses processPartialResponse). skipGroupOnError:
+    // a failing conversation holds back only its own later messages, not other groups in the batch.
+    if (spec.fifo) {
+      return processPartialResponse(event, recordHandlerFor(prepared), new SqsFifoPartialProcessorAsync(), {
+        context,
+        throwOnFullBatchFailure: false,
+        skipGroupOnError: true,
+      });
+    }
+    return processPartialResponse(event, recordHandlerFor(prepared), new BatchProcessor(EventType.SQS), {
+      context,
+      throwOnFullBatchFailure: false,
+    });
+  };
 
   return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { clearState: true }))
@@ -108,7 +165,11 @@ export function queueConsumer(options: ConsumerOptions) {
     .handler(lambdaHandler);
 }
 
-async function delayRedelivery(record: SQSRecord, seconds: number, options: ConsumerOptions): Promise<void> {
+async function delayRedelivery<P>(
+  record: SQSRecord,
+  seconds: number,
+  options: ConsumerOptions<P>,
+): Promise<void> {
   const sqs = options.sqs ?? (sharedSqs ??= new SQSClient({}));
   try {
     await sqs.send(

@@ -1,0 +1,112 @@
+/**
+ * Injects SMS status changes into the Cognigy session that sent the SMS, when the request asked for it
+ * (`cognigy.injectReceipts` / `cognigy.receiptEvents`). The Flow runs with text "" and `input.data.sms`, so it can
+ * react, e.g. offer another channel when a one-time code was undelivered.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { pushToCognigy, type CognigyPush, type CognigyTarget } from '../shared/cognigy-client';
+import { UpstreamError } from '../shared/errors';
+import { logger, metrics } from '../shared/powertools';
+import type { MessageRecord, SmsStatus } from './records';
+import type { ReceiptEvent } from './schema';
+
+export interface SmsStatusEvent {
+  status: SmsStatus;
+  umid?: string;
+  detail?: string;
+  errorCode?: string | number;
+  errorMessage?: string;
+}
+
+/** ok: injected. transient: worth retrying. permanent: Cognigy refused it (e.g. unknown URLToken). skipped: not asked for or not possible. */
+export type InjectResult = 'ok' | 'transient' | 'permanent' | 'skipped';
+
+export interface ReceiptInjector {
+  inject(record: MessageRecord, event: SmsStatusEvent): Promise<InjectResult>;
+}
+
+export function wantsInjection(record: Pick<MessageRecord, 'cognigy'>, status: SmsStatus): boolean {
+  return !!record.cognigy?.receiptEvents.includes(status as ReceiptEvent);
+}
+
+/** The inject body: `data.sms.status` uses the same lower-case names as `receiptEvents`. */
+export function injectBody(record: MessageRecord, event: SmsStatusEvent): CognigyPush {
+  const sms: Record<string, unknown> = {
+    messageId: record.messageId,
+    clientMessageId: record.clientMessageId ?? null,
+    umid: event.umid ?? record.umid ?? null,
+    status: event.status,
+    detail: event.detail ?? null,
+    errorCode: event.errorCode ?? null,
+    errorMessage: event.errorMessage ?? null,
+    destination: record.destination,
+  };
+  return {
+    userId: record.cognigy?.userId ?? '',
+    sessionId: record.cognigy?.sessionId ?? '',
+    text: '',
+    data: { sms },
+  };
+}
+
+export interface CognigyInjectorOptions {
+  /** The `cognigy` secret's default endpoint base URL (read only when a request named none). */
+  defaultEndpointBaseUrl: () => Promise<string | undefined>;
+  timeoutMs: number;
+  push?: typeof pushToCognigy;
+}
+
+export function cognigyInjector(options: CognigyInjectorOptions): ReceiptInjector {
+  const push = options.push ?? pushToCognigy;
+  return {
+    async inject(record, event) {
+      if (!wantsInjection(record, event.status)) return 'skipped';
+      const ref = record.cognigy;
+      const log = {
+        messageId: record.messageId,
+        clientMessageId: record.clientMessageId,
+        status: event.status,
+      };
+      if (!ref?.userId || !ref.sessionId || !ref.URLToken) {
+        logger.warn('Cannot inject SMS status: the request carried no complete Cognigy ids', log);
+        return 'skipped';
+      }
+      let endpointBaseUrl: string | undefined;
+      try {
+        endpointBaseUrl = ref.endpointBaseUrl ?? (await options.defaultEndpointBaseUrl());
+      } catch (error) {
+        logger.error('Cannot read the cognigy secret for an SMS status injection', {
+          ...log,
+          error: error as Error,
+        });
+        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
+        return 'transient';
+      }
+      if (!endpointBaseUrl) {
+        logger.error(
+          'Cannot inject SMS status: no cognigy.endpointBaseUrl in the request or the cognigy secret',
+          log,
+        );
+        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
+        return 'skipped';
+      }
+      const target: CognigyTarget = { endpointBaseUrl, urlToken: ref.URLToken };
+      try {
+        await push('inject', target, injectBody(record, event), options.timeoutMs);
+        metrics.addMetric('SmsInjected', MetricUnit.Count, 1);
+        logger.info('SMS status injected into Cognigy', { ...log, sessionId: ref.sessionId });
+        return 'ok';
+      } catch (error) {
+        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
+        const transient = !(error instanceof UpstreamError) || error.retryable;
+        logger.warn('SMS status injection into Cognigy failed', {
+          ...log,
+          transient,
+          httpStatus: error instanceof UpstreamError ? error.httpStatus : undefined,
+          error: (error as Error).message,
+        });
+        return transient ? 'transient' : 'permanent';
+      }
+    },
+  };
+}

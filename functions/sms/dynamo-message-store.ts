@@ -1,0 +1,291 @@
+/**
+ * MessageStore on the messages table (pk messageId; sparse GSIs byUmid and byClientMessageId; TTL expiresAt).
+ * Every status change is one conditional UpdateItem on `statusRank`, so concurrent receipts and workers cannot
+ * move a record backwards, and the attempt counter doubles as an optimistic lock for hand-overs to 8x8.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  type BatchGetCommandOutput,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLES } from '../../lib/routes';
+import {
+  STATUS_RANK,
+  type AttemptRelease,
+  type AttemptStart,
+  type HistoryEntry,
+  type MessageRecord,
+  type MessageStore,
+  type SmsStatus,
+  type StatusChange,
+} from './records';
+
+const [BY_UMID, BY_CLIENT_MESSAGE_ID] = ['byUmid', 'byClientMessageId'].map((name) => {
+  const index = TABLES.messages.indexes.find((i) => i.name === name);
+  if (!index) throw new Error(`lib/routes.ts declares no ${name} index on the messages table`);
+  return index.name;
+}) as [string, string];
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+/** Newest first: if a clientMessageId was reused after its deduplication window, the latest SMS is the one meant. */
+function newestFirst(records: MessageRecord[]): MessageRecord[] {
+  return [...records].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+export class DynamoMessageStore implements MessageStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(record: MessageRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(messageId)',
+      }),
+    );
+  }
+
+  async get(messageId: string): Promise<MessageRecord | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { messageId }, ConsistentRead: true }),
+    );
+    return result.Item as MessageRecord | undefined;
+  }
+
+  async getMany(messageIds: string[]): Promise<MessageRecord[]> {
+    const unique = [...new Set(messageIds)];
+    const found: MessageRecord[] = [];
+    for (let start = 0; start < unique.length; start += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(start, start + 100)
+        .map((messageId) => ({ messageId }));
+      // DynamoDB may return part of a batch as unprocessed under load; ask again a few times for the rest.
+      for (let round = 0; keys && keys.length > 0 && round < 4; round++) {
+        const result: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        found.push(...((result.Responses?.[this.tableName] ?? []) as MessageRecord[]));
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+      if (keys && keys.length > 0) {
+        // Still unprocessed: read them one by one rather than pretend they do not exist.
+        for (const key of keys) {
+          const record = await this.get(key.messageId as string);
+          if (record) found.push(record);
+        }
+      }
+    }
+    return found;
+  }
+
+  async findByUmid(umid: string): Promise<MessageRecord | undefined> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_UMID,
+        KeyConditionExpression: '#umid = :umid',
+        ExpressionAttributeNames: { '#umid': 'umid' },
+        ExpressionAttributeValues: { ':umid': umid },
+      }),
+    );
+    return newestFirst((result.Items ?? []) as MessageRecord[])[0];
+  }
+
+  async findByClientMessageId(clientMessageId: string): Promise<MessageRecord[]> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_CLIENT_MESSAGE_ID,
+        KeyConditionExpression: '#cmid = :cmid',
+        ExpressionAttributeNames: { '#cmid': 'clientMessageId' },
+        ExpressionAttributeValues: { ':cmid': clientMessageId },
+      }),
+    );
+    return newestFirst((result.Items ?? []) as MessageRecord[]);
+  }
+
+  async startAttempt(messageId: string, start: AttemptStart): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :sending, #rank = :sendingRank, #attempts = :next, #lease = :lease, #updatedAt = :now, ' +
+          '#ambiguous = if_not_exists(#ambiguous, :zero) + :ambiguous',
+        ConditionExpression:
+          'attribute_exists(messageId) AND #attempts = :seen AND #rank <= :sendingRank AND attribute_not_exists(#umid)',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#rank': 'statusRank',
+          '#attempts': 'attempts',
+          '#lease': 'attemptLeaseUntil',
+          '#updatedAt': 'updatedAt',
+          '#ambiguous': 'ambiguousAttempts',
+          '#umid': 'umid',
+        },
+        ExpressionAttributeValues: {
+          ':sending': 'sending' satisfies SmsStatus,
+          ':sendingRank': STATUS_RANK.sending,
+          ':next': start.seenAttempts + 1,
+          ':seen': start.seenAttempts,
+          ':lease': start.leaseUntil,
+          ':now': start.now,
+          ':zero': 0,
+          ':ambiguous': start.previousAmbiguous ? 1 : 0,
+        },
+      }),
+    );
+  }
+
+  async releaseAttempt(messageId: string, release: AttemptRelease): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :queued, #rank = :queuedRank, #ambiguous = if_not_exists(#ambiguous, :zero) + :ambiguous, ' +
+          '#lastError = :lastError, #updatedAt = :now REMOVE #lease',
+        ConditionExpression: '#status = :sending AND #attempts = :attempt',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#rank': 'statusRank',
+          '#attempts': 'attempts',
+          '#lease': 'attemptLeaseUntil',
+          '#updatedAt': 'updatedAt',
+          '#ambiguous': 'ambiguousAttempts',
+          '#lastError': 'lastError',
+        },
+        ExpressionAttributeValues: {
+          ':queued': 'queued' satisfies SmsStatus,
+          ':sending': 'sending' satisfies SmsStatus,
+          ':queuedRank': STATUS_RANK.queued,
+          ':attempt': release.attempt,
+          ':zero': 0,
+          ':ambiguous': release.ambiguous ? 1 : 0,
+          ':lastError': release.lastError,
+          ':now': release.now,
+        },
+      }),
+    );
+  }
+
+  async changeStatus(messageId: string, change: StatusChange, belowRank?: number): Promise<boolean> {
+    const rank = change.rank ?? STATUS_RANK[change.status];
+    const entry: HistoryEntry = {
+      status: change.status,
+      at: change.at,
+      ...(change.detail !== undefined && { detail: change.detail }),
+      ...(change.umid !== undefined && { umid: change.umid }),
+      ...(change.errorCode !== undefined && { errorCode: change.errorCode }),
+      ...(change.reason !== undefined && { reason: change.reason }),
+    };
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#rank': 'statusRank',
+      '#updatedAt': 'updatedAt',
+      '#history': 'history',
+      '#lease': 'attemptLeaseUntil',
+      '#description': 'statusDescription',
+      '#injectPending': 'injectPending',
+    };
+    const values: Record<string, unknown> = {
+      ':status': change.status,
+      ':rank': rank,
+      ':below': belowRank ?? rank,
+      ':now': change.now,
+      ':entry': [entry],
+      ':empty': [],
+    };
+    const set = [
+      '#status = :status',
+      '#rank = :rank',
+      '#updatedAt = :now',
+      '#history = list_append(if_not_exists(#history, :empty), :entry)',
+    ];
+    const remove = ['#lease'];
+    if (change.description !== undefined) {
+      set.push('#description = :description');
+      values[':description'] = change.description;
+    } else {
+      remove.push('#description');
+    }
+    if (change.injectPending) set.push('#injectPending = :status');
+    else remove.push('#injectPending');
+    if (change.umid !== undefined) {
+      names['#umid'] = 'umid';
+      values[':umid'] = change.umid;
+      set.push('#umid = if_not_exists(#umid, :umid)');
+    }
+    if (change.errorCode !== undefined) {
+      names['#errorCode'] = 'errorCode';
+      values[':errorCode'] = change.errorCode;
+      set.push('#errorCode = :errorCode');
+    }
+    if (change.reason !== undefined) {
+      names['#reason'] = 'reason';
+      values[':reason'] = change.reason;
+      set.push('#reason = :reason');
+    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+        ConditionExpression: 'attribute_exists(messageId) AND #rank < :below',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async setUmidIfMissing(messageId: string, umid: string, now: string): Promise<void> {
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression: 'SET #umid = :umid, #updatedAt = :now',
+        ConditionExpression: 'attribute_exists(messageId) AND attribute_not_exists(#umid)',
+        ExpressionAttributeNames: { '#umid': 'umid', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':umid': umid, ':now': now },
+      }),
+    );
+  }
+
+  async clearInjectPending(messageId: string, status: SmsStatus, now: string): Promise<void> {
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression: 'SET #updatedAt = :now REMOVE #injectPending',
+        ConditionExpression: '#injectPending = :status',
+        ExpressionAttributeNames: { '#injectPending': 'injectPending', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':status': status, ':now': now },
+      }),
+    );
+  }
+
+  /** Runs a conditional update; a failed condition means "someone else got there first" and is not an error. */
+  private async conditional(command: UpdateCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * 8x8 SMS API client (specs/8x8/sms_api.json): single send and batch send under the sub-account, with a hard
+ * timeout per call. Failures are UpstreamErrors classified by functions/shared/upstream.ts (429 rate limited with
+ * Retry-After, 5xx/timeouts/resets transient, other 4xx permanent); 8x8's error body `{code, message, errorId}`
+ * is kept on the error so records show 8x8's own code and reason.
+ */
+import { z } from 'zod';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { UpstreamError } from '../shared/errors';
+import { metrics } from '../shared/powertools';
+import type { SecretValue } from '../shared/secrets';
+import { callUpstream, type UpstreamResponse } from '../shared/upstream';
+
+export type SmsCredentials = SecretValue<'smsCredentials'>;
+
+/** Body of 8x8's SmsRequest as we send it. */
+export interface EightByEightSmsRequest {
+  destination: string;
+  text: string;
+  encoding?: 'AUTO' | 'GSM7' | 'UCS2';
+  source?: string;
+  country?: string;
+  clientMessageId?: string;
+  scheduled?: string;
+  expiry?: string;
+  track?: 'None' | 'Outcome';
+  clientIp?: string;
+  dlrCallbackUrl?: string;
+}
+
+export interface EightByEightBatchRequest {
+  messages: EightByEightSmsRequest[];
+  includeMessagesInResponse: boolean;
+  clientBatchId?: string;
+}
+
+const smsResponseSchema = z.looseObject({
+  umid: z.string().min(1).nullish(),
+  clientMessageId: z.string().nullish(),
+  destination: z.string().nullish(),
+  encoding: z.string().nullish(),
+  status: z.looseObject({ code: z.string(), description: z.string().nullish() }),
+});
+export type EightByEightSmsResponse = z.infer<typeof smsResponseSchema>;
+
+const batchResponseSchema = z.looseObject({
+  batchId: z.string().nullish(),
+  clientBatchId: z.string().nullish(),
+  acceptedCount: z.number().nullish(),
+  rejectedCount: z.number().nullish(),
+  messages: z.array(smsResponseSchema).nullish(),
+});
+export type EightByEightBatchResponse = z.infer<typeof batchResponseSchema>;
+
+/** A failed 8x8 call with 8x8's own error fields, when its body had them. */
+export class EightByEightSmsError extends UpstreamError {
+  constructor(
+    cause: UpstreamError,
+    /** 8x8's `message`, e.g. "Invalid MSISDN format (not E.164 international number)". */
+    readonly eightByEightMessage?: string,
+    /** 8x8's `errorId`, for support tickets. */
+    readonly errorId?: string,
+  ) {
+    super(
+      cause.service,
+      cause.kind,
+      cause.message,
+      cause.httpStatus,
+      cause.upstreamCode,
+      cause.retryAfterMs,
+      { cause },
+    );
+    this.name = 'EightByEightSmsError';
+  }
+
+  /** The attempt may have reached 8x8: it timed out or the connection broke after the request could be sent. */
+  get ambiguous(): boolean {
+    if (this.httpStatus !== undefined) return false;
+    if (this.upstreamCode === 'TIMEOUT') return true;
+    // Refused connections and DNS failures never reached 8x8.
+    const code = findCauseCode(this.cause);
+    return !(code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'].includes(code));
+  }
+}
+
+/** 8x8 answered 2xx with a body we cannot read: it accepted the request, but we do not know its verdict. */
+export class UnreadableAnswerError extends Error {
+  constructor(readonly httpStatus: number) {
+    super(`8x8 answered ${httpStatus} with a body that is not an SmsResponse`);
+    this.name = 'UnreadableAnswerError';
+  }
+}
+
+function findCauseCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$|^UND_ERR/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const errorBodySchema = z.looseObject({
+  code: z.union([z.number(), z.string()]).optional(),
+  message: z.string().optional(),
+  errorId: z.string().optional(),
+});
+
+async function post(
+  creds: SmsCredentials,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<UpstreamResponse> {
+  const base = creds.baseUrl.replace(/\/+$/, '');
+  const url = `${base}/api/v1/subaccounts/${encodeURIComponent(creds.subAccountId)}${path}`;
+  let errorBody: z.infer<typeof errorBodySchema> | undefined;
+  metrics.addMetric('8x8Calls', MetricUnit.Count, 1);
+  try {
+    return await callUpstream(
+      '8x8-sms',
+      url,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${creds.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify(body),
+        timeoutMs,
+      },
+      (json) => {
+        const parsed = errorBodySchema.safeParse(json);
+        errorBody = parsed.success ? parsed.data : undefined;
+        return errorBody?.code;
+      },
+    );
+  } catch (error) {
+    if (error instanceof UpstreamError) {
+      throw new EightByEightSmsError(error, errorBody?.message?.slice(0, 500), errorBody?.errorId);
+    }
+    throw error;
+  }
+}
+
+/** POST /api/v1/subaccounts/{subAccountId}/messages */
+export async function sendSms(
+  creds: SmsCredentials,
+  request: EightByEightSmsRequest,
+  timeoutMs: number,
+): Promise<EightByEightSmsResponse> {
+  const response = await post(creds, '/messages', request, timeoutMs);
+  const parsed = smsResponseSchema.safeParse(response.json);
+  if (!parsed.success) throw new UnreadableAnswerError(response.status);
+  return parsed.data;
+}
+
+/** POST /api/v1/subaccounts/{subAccountId}/messages/batch */
+export async function sendSmsBatch(
+  creds: SmsCredentials,
+  batch: EightByEightBatchRequest,
+  timeoutMs: number,
+): Promise<EightByEightBatchResponse> {
+  const response = await post(creds, '/messages/batch', batch, timeoutMs);
+  const parsed = batchResponseSchema.safeParse(response.json);
+  if (!parsed.success) throw new UnreadableAnswerError(response.status);
+  return parsed.data;
+}
+
+/** The port the delivery worker uses (tests pass a fake). */
+export interface EightByEightSms {
+  sendSms(
+    creds: SmsCredentials,
+    request: EightByEightSmsRequest,
+    timeoutMs: number,
+  ): Promise<EightByEightSmsResponse>;
+  sendSmsBatch(
+    creds: SmsCredentials,
+    batch: EightByEightBatchRequest,
+    timeoutMs: number,
+  ): Promise<EightByEightBatchResponse>;
+}
+
+export const eightByEightSms: EightByEightSms = { sendSms, sendSmsBatch };
