@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../lib/routes';
+import { HANDOVER_ERROR_CODES } from '../handover/error-codes';
+import { handoverRequestSchemas, handoverResponseSchemas } from '../handover/schema';
 import { SMS_ERROR_CODES } from '../sms/error-codes';
 import {
   errorBodySchema,
@@ -19,6 +21,7 @@ import {
 export const requestSchemas: Partial<Record<FunctionName, z.ZodType>> = {
   'sms-accept': smsRequestSchema,
   'sms-batch': smsBatchRequestSchema,
+  ...handoverRequestSchemas,
 };
 
 interface ResponseDoc {
@@ -65,6 +68,54 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
     },
     '502': {
       description: 'COGNIGY_UNAVAILABLE: recorded, injection failed; 8x8 retries the receipt',
+      schema: errorBodySchema,
+    },
+  },
+  'handover-start': {
+    '201': {
+      description: 'The 8x8 conversation exists; handover.status is "queue"',
+      schema: handoverResponseSchemas['handover-start'],
+    },
+    '502': {
+      description: 'UPSTREAM_REJECTED: 8x8 refused the conversation; handover.status is "error"',
+      schema: errorBodySchema,
+    },
+    '503': {
+      description: 'UPSTREAM_UNAVAILABLE, UPSTREAM_RATE_LIMITED or HANDOVER_NOT_RECORDED; try again',
+      schema: errorBodySchema,
+    },
+    '504': { description: 'UPSTREAM_TIMEOUT: 8x8 did not answer in time', schema: errorBodySchema },
+  },
+  'handover-message': {
+    '202': {
+      description: 'Queued for the agent, in order',
+      schema: handoverResponseSchemas['handover-message'],
+    },
+    '404': { description: 'HANDOVER_NOT_FOUND', schema: errorBodySchema },
+    '409': { description: 'HANDOVER_CLOSED', schema: errorBodySchema },
+  },
+  'handover-end': {
+    '200': {
+      description: 'Ended from the user side; handover.status is "cancelled"',
+      schema: handoverResponseSchemas['handover-end'],
+    },
+    '404': { description: 'HANDOVER_NOT_FOUND', schema: errorBodySchema },
+  },
+  'handover-status': {
+    '200': { description: 'State, agent and timestamps', schema: handoverResponseSchemas['handover-status'] },
+    '404': {
+      description: 'HANDOVER_NOT_FOUND (or no open handover for ?sessionId=)',
+      schema: errorBodySchema,
+    },
+  },
+  'handover-webhook': {
+    '200': { description: 'Verified and queued, a duplicate, or WEB_HOOK_VERIFY' },
+    '401': {
+      description: 'SIGNATURE_MISSING, SIGNATURE_INVALID, EVENT_STALE or UNKNOWN_SIGNING_KEY',
+      schema: errorBodySchema,
+    },
+    '503': {
+      description: 'Not accepted (queue or signing key unavailable); 8x8 retries',
       schema: errorBodySchema,
     },
   },
@@ -204,10 +255,9 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
       schemas: components,
     },
     'x-error-codes': Object.fromEntries(
-      Object.entries(SMS_ERROR_CODES).map(([code, { status, description }]) => [
-        code,
-        { status, description },
-      ]),
+      Object.entries({ ...HANDOVER_ERROR_CODES, ...SMS_ERROR_CODES }).map(
+        ([code, { status, description }]) => [code, { status, description }],
+      ),
     ),
   };
 }

@@ -2,6 +2,7 @@ import './sms-env';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { buildOpenApiDocument, requestSchemas } from '../../functions/shared/openapi';
+import { HANDOVER_ERROR_CODES } from '../../functions/handover/error-codes';
 import { SMS_ERROR_CODES } from '../../functions/sms/error-codes';
 import { ROUTES } from '../../lib/routes';
 import { loadSmsApiDocument } from '../contract/sms-schema';
@@ -101,5 +102,9 @@ test('answers and the error body are documented, and every error code is listed'
       },
     }),
   ).toBe(true);
-  expect(Object.keys(doc['x-error-codes'] as Json).sort()).toEqual(Object.keys(SMS_ERROR_CODES).sort());
+  expect(Object.keys(doc['x-error-codes'] as Json).sort()).toEqual(
+    [...new Set([...Object.keys(SMS_ERROR_CODES), ...Object.keys(HANDOVER_ERROR_CODES)])].sort(),
+  );
+  expect(paths['/handover']?.post?.requestBody).toBeDefined();
+  expect(paths['/handover/{conversationId}/messages']?.post?.responses).toMatchObject({ '202': {}, '409': {} });
 });
