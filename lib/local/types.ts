@@ -23,8 +23,14 @@ export interface LocalStackOptions {
   settings?: Record<string, string>;
   /** Overrides of maxReceiveCount per queue (tests use small values so exhaustion is quick). */
   maxReceiveCount?: Partial<Record<QueueName, number>>;
+  /** Overrides of the visibility timeout (seconds) per queue, so a failed batch comes back quickly in tests. */
+  visibilityTimeoutSeconds?: Partial<Record<QueueName, number>>;
   /** Concurrent pollers per queue (Lambda's concurrency stand-in). */
   pollers?: Partial<Record<QueueName, number>>;
+  /** Usage-plan throttling per API key at the gateway (default: rate 10,000/s, burst 5,000). */
+  throttle?: { rateLimit: number; burstLimit: number };
+  /** Fixed ports for the simulators (default: free ports). */
+  simulatorPorts?: { sms?: number; chatGateway?: number; cognigy?: number };
   /** Silence the startup banner and request logs. */
   quiet?: boolean;
   /**
@@ -37,6 +43,7 @@ export interface LocalStackOptions {
 export interface LocalStackUrls {
   gateway: string;
   openapi: string;
+  /** Loopback SQS endpoint; queue URLs use `sqs.us-east-1.localhost`, so clients set useQueueUrlAsEndpoint: false. */
   sqs: string;
   dynamodb: string;
   secretsManager: string;

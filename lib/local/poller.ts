@@ -1,0 +1,294 @@
+/**
+ * Queue pollers with the semantics of Lambda's SQS event source mapping (with ReportBatchItemFailures):
+ * concurrent pollers receive batches, build the `SQSEvent` Lambda would, invoke the consumer, then delete the
+ * records the function did not report as failed. A thrown error, a timeout or an invalid batch response fails
+ * the whole batch: nothing is deleted and the messages come back after their visibility timeout. Retries,
+ * backoff (the consumer's ChangeMessageVisibility) and the move to the DLQ after maxReceiveCount are SQS's own
+ * behaviour, provided by the SQS stand-in through the queue's redrive policy.
+ */
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { LOCAL_REGION } from './constants';
+import { invokeWithTimeout, type LambdaHandler } from './lambda';
+
+export interface PollerTarget {
+  /** Label for error reports, e.g. the queue's logical name. */
+  name: string;
+  queueUrl: string;
+  queueArn: string;
+  /** The consumer function's name (goes into the Lambda context). */
+  functionName: string;
+  /** Resolves the consumer handler (lazily, once per batch; the loader caches). */
+  handler: () => Promise<LambdaHandler>;
+  /** Records per invocation (1–10, the event source mapping's BatchSize). */
+  batchSize: number;
+  /** Concurrent pollers, each running one batch at a time (Lambda's concurrency stand-in). */
+  concurrency: number;
+  /** The consumer's timeout; a longer invocation fails its batch. */
+  timeoutMs: number;
+  /** Seconds to keep receiving to fill a batch (MaximumBatchingWindowInSeconds); 0 = invoke with what came. */
+  batchingWindowSeconds?: number;
+  /** Long-poll seconds per ReceiveMessage; short so an idle poller notices stop() quickly (default 1). */
+  waitTimeSeconds?: number;
+}
+
+export interface PollerOptions {
+  sqs: SQSClient;
+  region?: string;
+  /** Report of failed invocations and SQS errors (the stack logs them unless quiet). */
+  onError?: (message: string, error: unknown) => void;
+}
+
+export interface PollerStats {
+  invocations: number;
+  recordsReceived: number;
+  recordsDeleted: number;
+  /** Records left on the queue for a retry (reported failures plus whole failed batches). */
+  recordsFailed: number;
+  /** Invocations that failed as a whole (threw, timed out or answered an invalid batch response). */
+  batchesFailed: number;
+}
+
+/** How Lambda reads a ReportBatchItemFailures answer: the failed message ids, or 'all' when it cannot use it. */
+export function failedMessageIds(response: unknown, batch: readonly SQSRecord[]): Set<string> | 'all' {
+  if (response === undefined || response === null) return new Set();
+  if (typeof response !== 'object') return 'all';
+  const failures = (response as Partial<SQSBatchResponse>).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return 'all';
+  const ids = new Set(batch.map((r) => r.messageId));
+  const failed = new Set<string>();
+  for (const failure of failures as unknown[]) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    // An empty, missing or unknown identifier makes Lambda treat the whole batch as failed.
+    if (typeof id !== 'string' || id === '' || !ids.has(id)) return 'all';
+    failed.add(id);
+  }
+  return failed;
+}
+
+function toLambdaAttribute(value: MessageAttributeValue): SQSMessageAttributes[string] {
+  return {
+    stringValue: value.StringValue,
+    binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+    stringListValues: value.StringListValues ?? [],
+    binaryListValues: (value.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+    dataType: (value.DataType ?? 'String') as SQSMessageAttributes[string]['dataType'],
+  };
+}
+
+/** One SQS message as the record Lambda delivers to the function. */
+export function toSqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const now = String(Date.now());
+  const record: SQSRecord = {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? now,
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? now,
+      ...(attributes.SequenceNumber ? { SequenceNumber: attributes.SequenceNumber } : {}),
+      ...(attributes.MessageGroupId ? { MessageGroupId: attributes.MessageGroupId } : {}),
+      ...(attributes.MessageDeduplicationId
+        ? { MessageDeduplicationId: attributes.MessageDeduplicationId }
+        : {}),
+      ...(attributes.AWSTraceHeader ? { AWSTraceHeader: attributes.AWSTraceHeader } : {}),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        toLambdaAttribute(value),
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+  if (message.MD5OfMessageAttributes) record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+  return record;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+export class QueuePoller {
+  readonly stats: PollerStats = {
+    invocations: 0,
+    recordsReceived: 0,
+    recordsDeleted: 0,
+    recordsFailed: 0,
+    batchesFailed: 0,
+  };
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private readonly region: string;
+
+  constructor(
+    readonly target: PollerTarget,
+    private readonly options: PollerOptions,
+  ) {
+    if (target.batchSize < 1 || target.batchSize > 10)
+      throw new RangeError('batchSize must be between 1 and 10');
+    this.region = options.region ?? LOCAL_REGION;
+  }
+
+  get running(): boolean {
+    return this.loops.length > 0 && !this.abort.signal.aborted;
+  }
+
+  start(): this {
+    if (this.loops.length > 0) return this;
+    for (let i = 0; i < Math.max(1, this.target.concurrency); i++) this.loops.push(this.loop());
+    return this;
+  }
+
+  /** Stops receiving and waits for the batches in flight to finish (their deletes included). */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.abort.signal;
+    let consecutiveErrors = 0;
+    while (!signal.aborted) {
+      let messages: Message[];
+      try {
+        messages = await this.receiveBatch(signal);
+        consecutiveErrors = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        consecutiveErrors++;
+        if (consecutiveErrors === 1)
+          this.options.onError?.(`Receiving from ${this.target.name} failed`, error);
+        await sleep(Math.min(2000, 100 * 2 ** consecutiveErrors), signal);
+        continue;
+      }
+      // A batch received is always processed, even when stop() came meanwhile: its messages are in flight.
+      if (messages.length > 0) await this.processBatch(messages);
+    }
+  }
+
+  private async receiveBatch(signal: AbortSignal): Promise<Message[]> {
+    const windowMs = (this.target.batchingWindowSeconds ?? 0) * 1000;
+    const deadline = Date.now() + windowMs;
+    const messages: Message[] = [];
+    do {
+      const remaining = this.target.batchSize - messages.length;
+      // The first receive long-polls; later ones (batching window) wait at most for what is left of the window.
+      const waitSeconds =
+        messages.length === 0
+          ? (this.target.waitTimeSeconds ?? 1)
+          : Math.min(20, Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+      let received: Message[];
+      try {
+        const response = await this.options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.target.queueUrl,
+            MaxNumberOfMessages: remaining,
+            WaitTimeSeconds: waitSeconds,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        );
+        received = response.Messages ?? [];
+      } catch (error) {
+        // Messages already received are in flight: hand them to the function rather than drop them.
+        if (messages.length > 0) break;
+        throw error;
+      }
+      messages.push(...received);
+    } while (
+      messages.length > 0 &&
+      messages.length < this.target.batchSize &&
+      Date.now() < deadline &&
+      !signal.aborted
+    );
+    return messages;
+  }
+
+  private async processBatch(messages: Message[]): Promise<void> {
+    const records = messages.map((m) => toSqsRecord(m, this.target.queueArn, this.region));
+    const event: SQSEvent = { Records: records };
+    this.stats.invocations++;
+    this.stats.recordsReceived += records.length;
+    let failed: Set<string> | 'all';
+    try {
+      const handler = await this.target.handler();
+      const response = await invokeWithTimeout(
+        this.target.functionName,
+        handler,
+        event,
+        this.target.timeoutMs,
+      );
+      failed = failedMessageIds(response, records);
+      if (failed === 'all') {
+        this.options.onError?.(`${this.target.functionName} answered an invalid batch response`, response);
+      }
+    } catch (error) {
+      this.options.onError?.(`${this.target.functionName} failed a batch from ${this.target.name}`, error);
+      failed = 'all';
+    }
+    if (failed === 'all') {
+      this.stats.batchesFailed++;
+      this.stats.recordsFailed += records.length;
+      return;
+    }
+    const done = records.filter((r) => !failed.has(r.messageId));
+    this.stats.recordsFailed += records.length - done.length;
+    if (done.length > 0) await this.delete(done);
+  }
+
+  private async delete(records: SQSRecord[]): Promise<void> {
+    try {
+      const response = await this.options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.target.queueUrl,
+          Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      this.stats.recordsDeleted += response.Successful?.length ?? 0;
+      if (response.Failed && response.Failed.length > 0) {
+        // Like Lambda: an undeleted success is delivered again later; consumers are idempotent for this reason.
+        this.options.onError?.(
+          `Deleting ${response.Failed.length} processed message(s) from ${this.target.name} failed`,
+          response.Failed,
+        );
+      }
+    } catch (error) {
+      this.options.onError?.(`Deleting processed messages from ${this.target.name} failed`, error);
+    }
+  }
+}
+
+/** Starts one poller per target; `stop()` stops them all and waits for in-flight batches. */
+export function startPollers(targets: PollerTarget[], options: PollerOptions) {
+  const pollers = targets.map((target) => new QueuePoller(target, options).start());
+  return {
+    pollers,
+    stop: async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    },
+  };
+}

@@ -1,0 +1,581 @@
+/**
+ * The whole bridge on one machine, no AWS account and no Docker: DynamoDB (dynalite), SQS (fauxqs) and a Secrets
+ * Manager stand-in speaking the real wire protocols; the API Gateway stand-in serving the catalogue's routes;
+ * queue pollers with Lambda's SQS event-source semantics; and simulators of 8x8 (SMS, Chat Gateway) and of the
+ * Cognigy Endpoint. The functions run in this process with their production code path: they find everything
+ * through the same environment variables a deployment sets (table/queue/secret names, AWS_ENDPOINT_URL_*).
+ *
+ * Real services instead of simulators — read from `options.env` (default process.env):
+ *
+ * | Variable                        | Effect                                                                        |
+ * | ------------------------------- | ----------------------------------------------------------------------------- |
+ * | EIGHTBYEIGHT_SMS_API_KEY        | with EIGHTBYEIGHT_SMS_SUBACCOUNT_ID: send SMS through the real 8x8 API         |
+ * | EIGHTBYEIGHT_SMS_SUBACCOUNT_ID  | 8x8 sub-account id                                                            |
+ * | EIGHTBYEIGHT_SMS_BASE_URL       | SMS API base URL of the account's region (default https://sms.8x8.com)        |
+ * | SMS_WEBHOOK_AUTHORIZATION       | Authorization value 8x8 sends with receipts (default: random, shared with sim) |
+ * | SMS_CALLBACK_TOKEN_KEY          | HMAC key for per-message receipt callback URLs (default: random)              |
+ * | CHAT_GATEWAY_API_KEY            | use the real 8x8 Contact Center Chat Gateway                                   |
+ * | CHAT_GATEWAY_TENANT             | Contact Center tenant (X-8x8-Tenant)                                           |
+ * | CHAT_GATEWAY_BASE_URL           | default https://api.8x8.com                                                    |
+ * | CHAT_GATEWAY_JWK_URL            | JWK URL template with {kid} (default <base>/chat-gateway/v1/jwk/{kid}/public)  |
+ * | COGNIGY_ENDPOINT_BASE_URL       | use a real Cognigy Endpoint (e.g. https://endpoint-app.cognigy.ai)             |
+ * | COGNIGY_COPILOT_BASE_URL        | Agent Copilot base URL (optional)                                              |
+ * | PUBLIC_BASE_URL                 | public URL of this gateway (e.g. a tunnel) for real 8x8 webhooks and receipts |
+ * | LOG_LEVEL                       | functions' Powertools log level (default WARN)                                 |
+ * | LOCAL_LOG_REQUESTS=1            | one console line per HTTP request                                              |
+ *
+ * Real webhooks (8x8 receipts, Chat Gateway events) can only reach this machine through PUBLIC_BASE_URL; the
+ * webhook itself must be configured on the 8x8 side to point at it.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  FUNCTIONS,
+  QUEUES,
+  SECRETS,
+  SETTINGS,
+  TABLES,
+  maxReceiveCountEnv,
+  type FunctionName,
+  type QueueName,
+  type SecretName,
+  type TableName,
+} from '../routes';
+import type { ChatGatewaySimulator } from '../simulators/chat-gateway';
+import type { CognigySimulator } from '../simulators/cognigy';
+import type { SmsSimulator } from '../simulators/sms';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  createCatalogueQueues,
+  createCatalogueTables,
+  installLocalhostResolution,
+  localDynamoDbClient,
+  localSqsClient,
+  startDynamoDb,
+  startSqs,
+} from './aws';
+import { LocalGateway, type ThrottleSettings } from './gateway';
+import { catalogueHandlerLoader, functionTimeoutMs } from './lambda';
+import { startPollers, type PollerStats } from './poller';
+import { SecretsManagerStandIn } from './secrets-manager';
+import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
+
+export const DEFAULT_SMS_BASE_URL = 'https://sms.8x8.com';
+export const DEFAULT_CHAT_GATEWAY_BASE_URL = 'https://api.8x8.com';
+const DEFAULT_POLLERS = 2;
+
+export type ServiceMode = 'simulator' | 'real' | 'unavailable';
+
+export interface LocalStack extends LocalStackInfo {
+  /** The 8x8 SMS simulator (absent when the real 8x8 API is used or the simulator module is missing). */
+  sms?: SmsSimulator;
+  cognigy?: CognigySimulator;
+  chatGateway?: ChatGatewaySimulator;
+  /** Which upstreams are simulated and which are real. */
+  services: { sms: ServiceMode; chatGateway: ServiceMode; cognigy: ServiceMode };
+  /** The Secrets Manager stand-in, e.g. to rotate a secret in a test (`setSecret(stack.secretNames.x, ...)`). */
+  secretsManager: SecretsManagerStandIn;
+  /** Secret names as the functions see them (SECRETS[x].nameEnv). */
+  secretNames: Record<SecretName, string>;
+  gateway: LocalGateway;
+  /** Counters of the queue pollers (invocations, deleted, failed). */
+  pollerStats(): Record<QueueName, PollerStats>;
+  /** Imports every function now, so the first request does not pay for it (npm start does this after ready). */
+  warmUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of the simulators' constructors, beyond what the stack wires itself (URLs, credentials). */
+export interface SimulatorTuning {
+  sms?: Partial<NonNullable<ConstructorParameters<typeof SmsSimulator>[0]>>;
+  chatGateway?: Partial<NonNullable<ConstructorParameters<typeof ChatGatewaySimulator>[0]>>;
+  cognigy?: Partial<NonNullable<ConstructorParameters<typeof CognigySimulator>[0]>>;
+}
+
+export interface StartLocalStackOptions extends LocalStackOptions {
+  /** e.g. `{ sms: { receiptRetryScale: 0.01 }, chatGateway: { retryDelaysMs: [50, 100] } }` for quick tests. */
+  simulators?: SimulatorTuning;
+}
+
+export class LocalStackAlreadyRunningError extends Error {
+  constructor() {
+    super(
+      'A local stack is already running in this process; the functions read one environment, so stop it first',
+    );
+    this.name = 'LocalStackAlreadyRunningError';
+  }
+}
+
+/** Set from the first line of startLocalStack until stop(), so even concurrent starts are refused. */
+let occupied = false;
+
+type Cleanup = () => Promise<void> | void;
+
+interface SimulatorModules {
+  SmsSimulator: typeof SmsSimulator;
+  CognigySimulator: typeof CognigySimulator;
+  ChatGatewaySimulator: typeof ChatGatewaySimulator;
+}
+
+/** Loads a simulator module, or undefined when it does not exist (the stack then runs without it). */
+async function optionalModule<K extends keyof SimulatorModules>(
+  file: string,
+  exportName: K,
+  load: () => Promise<Partial<SimulatorModules>>,
+): Promise<SimulatorModules[K] | undefined> {
+  try {
+    const mod = await load();
+    return mod[exportName] as SimulatorModules[K] | undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const missing = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+    if (missing && String((error as Error).message).includes(`simulators/${file}`)) return undefined;
+    throw error;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  try {
+    return JSON.stringify(error).slice(0, 500);
+  } catch {
+    return String(error);
+  }
+}
+
+/** Sets variables in process.env and returns the function that puts the previous values back. */
+function applyEnvironment(vars: Record<string, string | undefined>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(vars)) {
+    previous.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+const randomToken = (bytes = 16) => randomBytes(bytes).toString('hex');
+
+/** Like Promise.all, but waits for every task before rethrowing the first failure, so all cleanups are known. */
+async function settleAll<T extends readonly unknown[]>(
+  tasks: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(tasks);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
+export async function startLocalStack(options: StartLocalStackOptions = {}): Promise<LocalStack> {
+  if (occupied) throw new LocalStackAlreadyRunningError();
+  occupied = true;
+  const startedAt = performance.now();
+  const env = options.env ?? process.env;
+  const quiet = options.quiet ?? false;
+  const log = (message: string) => {
+    if (!quiet) console.log(message);
+  };
+  const reportError = quiet
+    ? undefined
+    : (message: string, error: unknown) => console.error(`[local] ${message}: ${describeError(error)}`);
+
+  const stackId = randomToken(3);
+  const apiKey = options.apiKey ?? `local-${randomToken(12)}`;
+  const cleanups: Cleanup[] = [];
+  let resolveReady!: () => void;
+  let rejectReady!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  ready.catch(() => undefined);
+
+  const runCleanups = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        reportError?.('Stopping a part of the local stack failed', error);
+      }
+    }
+  };
+
+  try {
+    const loadHandler = catalogueHandlerLoader();
+    const gateway = new LocalGateway({
+      apiKey,
+      loadHandler,
+      ready,
+      throttle: options.throttle,
+      logRequests: env.LOCAL_LOG_REQUESTS === '1' && !quiet,
+      onError: reportError,
+    });
+    const secretsManager = new SecretsManagerStandIn();
+    cleanups.push(installLocalhostResolution());
+
+    // The gateway listens first so the simulators know where to send webhooks; everything else then starts at
+    // once (module loading, key generation and table/queue creation overlap).
+    const gatewayUrl = await gateway.start(options.port ?? 0);
+    cleanups.push(() => gateway.stop());
+    const upstreams = resolveUpstreams(env, options, gatewayUrl);
+
+    const [dynamo, sqs, secretsUrl, simulators] = await settleAll([
+      startDynamoDb().then((s) => (cleanups.push(() => s.stop()), s)),
+      startSqs().then((s) => (cleanups.push(() => s.stop()), s)),
+      secretsManager.start().then((url) => (cleanups.push(() => secretsManager.stop()), url)),
+      startSimulators(
+        upstreams,
+        gatewayUrl,
+        options,
+        cleanups,
+        log,
+        env.LOCAL_LOG_REQUESTS === '1' && !quiet,
+      ),
+    ] as const);
+
+    const sqsClient = localSqsClient(sqs);
+    const dynamoClient = localDynamoDbClient(dynamo);
+    cleanups.push(() => {
+      sqsClient.destroy();
+      dynamoClient.destroy();
+    });
+    const [tables, queues] = await Promise.all([
+      createCatalogueTables(dynamoClient),
+      createCatalogueQueues(sqsClient, {
+        maxReceiveCount: options.maxReceiveCount,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      }),
+    ]);
+
+    const secretNames = Object.fromEntries(
+      (Object.keys(SECRETS) as SecretName[]).map((secret) => [secret, `local/${stackId}/${secret}`]),
+    ) as Record<SecretName, string>;
+    const services = writeSecrets(secretsManager, secretNames, upstreams, simulators, log);
+
+    cleanups.push(
+      applyEnvironment({
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_SESSION_TOKEN: undefined,
+        // Would make the SDK ignore the endpoints below and call real AWS.
+        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+        POWERTOOLS_SERVICE_NAME: env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge',
+        POWERTOOLS_METRICS_NAMESPACE: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        // EMF metric lines on stdout every invocation would drown the console; opt in with =false.
+        POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+        [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
+        ...Object.fromEntries(
+          (Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].nameEnv, tables[t]]),
+        ),
+        ...Object.fromEntries(
+          (Object.keys(QUEUES) as QueueName[]).map((q) => [QUEUES[q].urlEnv, queues[q].url]),
+        ),
+        ...Object.fromEntries(
+          (Object.keys(QUEUES) as QueueName[]).map((q) => [
+            maxReceiveCountEnv(q),
+            String(queues[q].maxReceiveCount),
+          ]),
+        ),
+        ...Object.fromEntries(
+          (Object.keys(SECRETS) as SecretName[]).map((s) => [SECRETS[s].nameEnv, secretNames[s]]),
+        ),
+        ...options.settings,
+      }),
+    );
+
+    const pollers = startPollers(
+      (Object.keys(QUEUES) as QueueName[]).map((queue) => {
+        const spec = QUEUES[queue];
+        return {
+          name: queue,
+          queueUrl: queues[queue].url,
+          queueArn: queues[queue].arn,
+          functionName: spec.consumer,
+          handler: () => loadHandler(spec.consumer),
+          batchSize: spec.batchSize,
+          concurrency: Math.min(options.pollers?.[queue] ?? DEFAULT_POLLERS, spec.maxConcurrency),
+          timeoutMs: functionTimeoutMs(spec.consumer),
+          batchingWindowSeconds: spec.batchingWindowSeconds,
+        };
+      }),
+      { sqs: sqsClient, region: LOCAL_REGION, onError: reportError },
+    );
+    // Registered last so it runs first: no new work (queue batches, then HTTP requests) before anything the
+    // functions depend on goes away. Stopping the gateway again later is a no-op.
+    cleanups.push(async () => {
+      await pollers.stop();
+      await gateway.stop();
+    });
+
+    const startupMs = Math.round(performance.now() - startedAt);
+    let stopped: Promise<void> | undefined;
+    const stack: LocalStack = {
+      urls: {
+        gateway: gatewayUrl,
+        openapi: `${gatewayUrl}/openapi.json`,
+        // Reachable from any process; clients must not follow the queue URLs' `*.localhost` host (see localSqsClient).
+        sqs: sqs.url,
+        dynamodb: dynamo.url,
+        secretsManager: secretsUrl,
+        smsSimulator: simulators.sms?.url,
+        chatGatewaySimulator: simulators.chatGateway?.url,
+        cognigySimulator: simulators.cognigy?.url,
+      },
+      apiKey,
+      queues: Object.fromEntries(
+        (Object.keys(queues) as QueueName[]).map((q) => [
+          q,
+          { url: queues[q].url, dlqUrl: queues[q].dlqUrl },
+        ]),
+      ) as LocalStackInfo['queues'],
+      tables,
+      startupMs,
+      sms: simulators.sms,
+      cognigy: simulators.cognigy,
+      chatGateway: simulators.chatGateway,
+      services,
+      secretsManager,
+      secretNames,
+      gateway,
+      pollerStats: () =>
+        Object.fromEntries(pollers.pollers.map((p) => [p.target.name, { ...p.stats }])) as Record<
+          QueueName,
+          PollerStats
+        >,
+      warmUp: async () => {
+        await Promise.all(
+          (Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => loadHandler(fn).catch(() => undefined)),
+        );
+      },
+      stop: () => {
+        stopped ??= (async () => {
+          await runCleanups();
+          occupied = false;
+        })();
+        return stopped;
+      },
+    };
+    resolveReady();
+    return stack;
+  } catch (error) {
+    rejectReady(error);
+    await runCleanups();
+    occupied = false;
+    throw error;
+  }
+}
+
+interface Upstreams {
+  publicBaseUrl: string;
+  smsWebhookAuthorization: string;
+  callbackTokenKey: string;
+  sms: { apiKey: string; subAccountId: string; baseUrl: string } | undefined;
+  chatGateway: { apiKey: string; tenant?: string; baseUrl: string; jwkUrl: string } | undefined;
+  cognigy: { endpointBaseUrl: string; copilotBaseUrl?: string } | undefined;
+  copilotBaseUrl?: string;
+}
+
+/** Real upstreams configured in the environment; the others are simulated. */
+function resolveUpstreams(env: NodeJS.ProcessEnv, options: LocalStackOptions, gatewayUrl: string): Upstreams {
+  const value = (name: string) => (env[name] && env[name]!.trim() !== '' ? env[name]!.trim() : undefined);
+  const chatBase = value('CHAT_GATEWAY_BASE_URL') ?? DEFAULT_CHAT_GATEWAY_BASE_URL;
+  const smsKey = value('EIGHTBYEIGHT_SMS_API_KEY');
+  const smsSubAccount = value('EIGHTBYEIGHT_SMS_SUBACCOUNT_ID');
+  const chatKey = value('CHAT_GATEWAY_API_KEY');
+  const cognigyUrl = value('COGNIGY_ENDPOINT_BASE_URL');
+  return {
+    publicBaseUrl: value('PUBLIC_BASE_URL') ?? gatewayUrl,
+    smsWebhookAuthorization:
+      options.smsWebhookAuthorization ??
+      value('SMS_WEBHOOK_AUTHORIZATION') ??
+      `Bearer local-${randomToken(12)}`,
+    callbackTokenKey: value('SMS_CALLBACK_TOKEN_KEY') ?? randomToken(32),
+    sms:
+      smsKey && smsSubAccount
+        ? {
+            apiKey: smsKey,
+            subAccountId: smsSubAccount,
+            baseUrl: value('EIGHTBYEIGHT_SMS_BASE_URL') ?? DEFAULT_SMS_BASE_URL,
+          }
+        : undefined,
+    chatGateway: chatKey
+      ? {
+          apiKey: chatKey,
+          tenant: value('CHAT_GATEWAY_TENANT'),
+          baseUrl: chatBase,
+          jwkUrl:
+            value('CHAT_GATEWAY_JWK_URL') ??
+            `${chatBase.replace(/\/+$/, '')}/chat-gateway/v1/jwk/{kid}/public`,
+        }
+      : undefined,
+    cognigy: cognigyUrl ? { endpointBaseUrl: cognigyUrl } : undefined,
+    copilotBaseUrl: value('COGNIGY_COPILOT_BASE_URL'),
+  };
+}
+
+interface StartedSimulators {
+  sms?: SmsSimulator;
+  chatGateway?: ChatGatewaySimulator;
+  cognigy?: CognigySimulator;
+  /** Credentials the simulators were configured with (the stack writes them into the secrets). */
+  smsCredentials?: { apiKey: string; subAccountId: string };
+  chatCredentials?: { apiKey: string; tenant: string };
+}
+
+async function startSimulators(
+  upstreams: Upstreams,
+  gatewayUrl: string,
+  options: StartLocalStackOptions,
+  cleanups: Cleanup[],
+  log: (message: string) => void,
+  logRequests: boolean,
+): Promise<StartedSimulators> {
+  const result: StartedSimulators = {};
+  const tuning = options.simulators ?? {};
+  const ports = options.simulatorPorts ?? {};
+  const startOne = async <S extends Simulator>(simulator: S, port: number | undefined): Promise<S> => {
+    await simulator.start(port ?? 0);
+    cleanups.push(() => simulator.stop());
+    return simulator;
+  };
+  const tasks: Promise<void>[] = [];
+
+  if (!upstreams.sms) {
+    tasks.push(
+      (async () => {
+        const Sms = await optionalModule('sms', 'SmsSimulator', () => import('../simulators/sms'));
+        if (!Sms)
+          return log('SMS simulator module not found (lib/simulators/sms.ts); SMS delivery is unavailable');
+        const credentials = { apiKey: `sms-${randomToken(12)}`, subAccountId: 'local-subaccount' };
+        result.sms = await startOne(
+          new Sms({
+            ...tuning.sms,
+            webhookUrl: `${gatewayUrl}/webhooks/8x8/sms`,
+            webhookAuthorization: upstreams.smsWebhookAuthorization,
+            ...credentials,
+          }),
+          ports.sms,
+        );
+        result.smsCredentials = credentials;
+      })(),
+    );
+  }
+  if (!upstreams.chatGateway) {
+    tasks.push(
+      (async () => {
+        const Chat = await optionalModule(
+          'chat-gateway',
+          'ChatGatewaySimulator',
+          () => import('../simulators/chat-gateway'),
+        );
+        if (!Chat)
+          return log(
+            'Chat Gateway simulator module not found (lib/simulators/chat-gateway.ts); handover is unavailable',
+          );
+        const credentials = { apiKey: `cgw-${randomToken(12)}`, tenant: 'local-tenant' };
+        result.chatGateway = await startOne(
+          new Chat({
+            ...(logRequests ? { log: (line: string) => console.log(`[chat-gateway-sim] ${line}`) } : {}),
+            ...tuning.chatGateway,
+            webhookUrl: `${gatewayUrl}/handover/eightByEight`,
+            ...credentials,
+          }),
+          ports.chatGateway,
+        );
+        result.chatCredentials = credentials;
+      })(),
+    );
+  }
+  if (!upstreams.cognigy) {
+    tasks.push(
+      (async () => {
+        const Cognigy = await optionalModule(
+          'cognigy',
+          'CognigySimulator',
+          () => import('../simulators/cognigy'),
+        );
+        if (!Cognigy)
+          return log('Cognigy simulator module not found (lib/simulators/cognigy.ts); no Cognigy endpoint');
+        result.cognigy = await startOne(new Cognigy({ ...tuning.cognigy }), ports.cognigy);
+      })(),
+    );
+  }
+  await settleAll(tasks);
+  return result;
+}
+
+/** Writes the four secrets in their documented shapes (lib/routes.ts SECRETS) and reports the service modes. */
+function writeSecrets(
+  secrets: SecretsManagerStandIn,
+  names: Record<SecretName, string>,
+  upstreams: Upstreams,
+  simulators: StartedSimulators,
+  log: (message: string) => void,
+): LocalStack['services'] {
+  const services: LocalStack['services'] = {
+    sms: 'unavailable',
+    chatGateway: 'unavailable',
+    cognigy: 'unavailable',
+  };
+
+  if (upstreams.sms) {
+    secrets.setSecret(names.smsCredentials, upstreams.sms);
+    services.sms = 'real';
+  } else if (simulators.sms && simulators.smsCredentials) {
+    secrets.setSecret(names.smsCredentials, { ...simulators.smsCredentials, baseUrl: simulators.sms.url });
+    services.sms = 'simulator';
+  }
+  secrets.setSecret(names.smsWebhookAuth, {
+    authorization: upstreams.smsWebhookAuthorization,
+    callbackTokenKey: upstreams.callbackTokenKey,
+  });
+
+  if (upstreams.chatGateway) {
+    const { tenant, ...rest } = upstreams.chatGateway;
+    secrets.setSecret(names.chatGatewayCredentials, tenant ? { ...rest, tenant } : rest);
+    services.chatGateway = 'real';
+  } else if (simulators.chatGateway && simulators.chatCredentials) {
+    const baseUrl = simulators.chatGateway.url;
+    secrets.setSecret(names.chatGatewayCredentials, {
+      ...simulators.chatCredentials,
+      baseUrl,
+      jwkUrl: `${baseUrl}/chat-gateway/v1/jwk/{kid}/public`,
+    });
+    services.chatGateway = 'simulator';
+  }
+
+  const copilot = upstreams.copilotBaseUrl ? { copilotBaseUrl: upstreams.copilotBaseUrl } : {};
+  if (upstreams.cognigy) {
+    secrets.setSecret(names.cognigy, { ...upstreams.cognigy, ...copilot });
+    services.cognigy = 'real';
+  } else if (simulators.cognigy) {
+    secrets.setSecret(names.cognigy, { endpointBaseUrl: simulators.cognigy.url, ...copilot });
+    services.cognigy = 'simulator';
+  } else {
+    // Both keys are optional in the documented shape; flows that need Cognigy report it as not configured.
+    secrets.setSecret(names.cognigy, copilot);
+  }
+
+  if (services.sms === 'unavailable')
+    log('smsCredentials not written: neither the SMS simulator nor 8x8 credentials');
+  if (services.chatGateway === 'unavailable') {
+    log('chatGatewayCredentials not written: neither the Chat Gateway simulator nor 8x8 credentials');
+  }
+  return services;
+}
+
+export type { LocalStackInfo, LocalStackOptions, ThrottleSettings };
