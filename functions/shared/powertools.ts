@@ -10,5 +10,7 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge',
+  // Its warnings (e.g. "no application metrics to publish") follow the function's log level, not raw console.
+  logger,
 });
 export const tracer = new Tracer({ enabled: process.env.POWERTOOLS_TRACE_ENABLED !== 'false' });
