@@ -507,7 +507,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Fields whose rule check depends on another field: if that one is broken, their verdict would mislead. */
-const DEPENDENT_FIELDS: Record<string, string[]> = { country: ['destination'], scheduled: ['expiry'] };
+// A Map, not an object literal: field names come from the caller, and `toString` must not find Object.prototype.
+const DEPENDENT_FIELDS = new Map<string, string[]>([
+  ['country', ['destination']],
+  ['scheduled', ['expiry']],
+]);
 
 /**
  * When some fields fail the schema, the fields that passed it are still checked against the rules, so the caller
@@ -527,7 +531,7 @@ function ruleIssuesBesides(
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0)
       issue.keys.forEach((key) => broken.add(key));
   }
-  for (const field of [...broken]) DEPENDENT_FIELDS[field]?.forEach((dependent) => broken.add(dependent));
+  for (const field of [...broken]) DEPENDENT_FIELDS.get(field)?.forEach((dependent) => broken.add(dependent));
   const result = check(Object.fromEntries(Object.entries(input).filter(([key]) => !broken.has(key))));
   if (result.ok) return [];
   const brokenPaths = [...broken].map(pathOf);

@@ -497,3 +497,11 @@ describe('any input gets an answer, never a crash', () => {
     );
   });
 });
+
+test('field names that exist on Object.prototype are unknown fields, not a crash', () => {
+  for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+    const body = JSON.parse(`{"destination":"+6591234567","text":"hi","${name}":0}`);
+    expect(() => normaliseSmsRequest(body, NOW)).toThrow(SmsValidationError);
+    expect(() => normaliseSmsRequest(JSON.parse(`{"${name}":0}`), NOW)).toThrow(SmsValidationError);
+  }
+});
