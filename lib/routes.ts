@@ -174,7 +174,7 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
     fifo: true,
     maxReceiveCount: 8,
-    visibilityTimeoutSeconds: 120,
+    visibilityTimeoutSeconds: 360,
     retentionDays: 4,
     consumer: 'handover-outbound',
     batchSize: 10,
@@ -186,7 +186,7 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     urlEnv: 'HANDOVER_INBOUND_QUEUE_URL',
     fifo: true,
     maxReceiveCount: 8,
-    visibilityTimeoutSeconds: 120,
+    visibilityTimeoutSeconds: 360,
     retentionDays: 4,
     consumer: 'handover-relay',
     batchSize: 10,
@@ -341,8 +341,9 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     secrets: ['chatGatewayCredentials'],
     description: 'POST /handover/eightByEight',
   },
+  // A batch holds up to 10 conversations; each may wait one upstream timeout (UPSTREAM_TIMEOUT_MS) before failing.
   'handover-outbound': {
-    timeoutSeconds: 20,
+    timeoutSeconds: 60,
     memoryMb: 256,
     tables: { conversations: 'rw' },
     sendsTo: [],
@@ -350,7 +351,7 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     description: 'Outbound FIFO consumer: user messages/end → 8x8 Chat Gateway',
   },
   'handover-relay': {
-    timeoutSeconds: 20,
+    timeoutSeconds: 60,
     memoryMb: 256,
     tables: { conversations: 'rw' },
     sendsTo: [],
