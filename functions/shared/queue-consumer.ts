@@ -7,7 +7,11 @@ import {
 } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { QUEUES, maxReceiveCountEnv, type QueueName } from '../../lib/routes';
 import { loadSettings, queueUrl } from './config';
@@ -114,8 +118,9 @@ export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
     }
   };
 
-  const recordHandlerFor = (prepared: P | undefined) => {
+  const recordHandlerFor = (prepared: P | undefined, attempted?: Set<string>) => {
     return async (record: SQSRecord): Promise<void> => {
+      attempted?.add(record.messageId);
       const ctx = contextOf(record, prepared);
       const receiveCount = ctx.receiveCount;
       let body: unknown;
@@ -147,11 +152,15 @@ export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
     // The async FIFO processor (the plain one is sync-only and refuses processPartialResponse). skipGroupOnError:
     // a failing conversation holds back only its own later messages, not other groups in the batch.
     if (spec.fifo) {
-      return processPartialResponse(event, recordHandlerFor(prepared), new SqsFifoPartialProcessorAsync(), {
-        context,
-        throwOnFullBatchFailure: false,
-        skipGroupOnError: true,
-      });
+      const attempted = new Set<string>();
+      const response = await processPartialResponse(
+        event,
+        recordHandlerFor(prepared, attempted),
+        new SqsFifoPartialProcessorAsync(),
+        { context, throwOnFullBatchFailure: false, skipGroupOnError: true },
+      );
+      await releaseSkipped(event.Records ?? [], response, attempted, options);
+      return response;
     }
     return processPartialResponse(event, recordHandlerFor(prepared), new BatchProcessor(EventType.SQS), {
       context,
@@ -182,5 +191,48 @@ async function delayRedelivery<P>(
   } catch (error) {
     // The message still comes back after the queue's visibility timeout; only the backoff is lost.
     logger.warn('Could not set the retry delay', { messageId: record.messageId, error: error as Error });
+  }
+}
+
+/**
+ * FIFO only: records skipped because an earlier record of their group failed are returned to the queue at once.
+ * Left alone they would stay in flight for the queue's whole visibility timeout, and SQS delivers nothing of a
+ * group while any of its messages is in flight, so the failed record's short backoff would become minutes. Made
+ * visible, they wait behind the failed record (still in flight for its backoff) and come back after it, in order.
+ */
+async function releaseSkipped<P>(
+  records: SQSRecord[],
+  response: SQSBatchResponse,
+  attempted: ReadonlySet<string>,
+  options: ConsumerOptions<P>,
+): Promise<void> {
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  const skipped = records.filter((r) => failed.has(r.messageId) && !attempted.has(r.messageId));
+  if (skipped.length === 0) return;
+  const sqs = options.sqs ?? (sharedSqs ??= new SQSClient({}));
+  try {
+    // A Lambda batch holds at most 10 records, the most one ChangeMessageVisibilityBatch takes.
+    const result = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl(options.queue),
+        Entries: skipped.map((r, i) => ({
+          Id: String(i),
+          ReceiptHandle: r.receiptHandle,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+    if (result.Failed?.length) {
+      logger.warn('Could not return skipped records of a failed group', {
+        queue: options.queue,
+        failed: result.Failed.length,
+      });
+    }
+  } catch (error) {
+    // They still come back after the visibility timeout; only the wait is longer.
+    logger.warn('Could not return skipped records of a failed group', {
+      queue: options.queue,
+      error: error as Error,
+    });
   }
 }

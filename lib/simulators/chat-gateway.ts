@@ -9,7 +9,8 @@
  *   start, and delivered with the x-8x8-* headers. A delivery that is not answered 2xx in time is retried with the
  *   same event id and retry+1 (8x8 documents retries but not their schedule, so the delays are configurable).
  * - A scriptable agent (auto-join, echo or scripted replies) or a hand-driven one (in-process methods or
- *   `/__control/...` over HTTP), and fault controls: failing API calls, delayed, duplicated and reordered deliveries.
+ *   `/__control/...` over HTTP), and fault controls: failing API calls, delayed, duplicated and reordered deliveries,
+ *   a skewed sender clock.
  *
  * The signing code here is deliberately written apart from functions/handover/signature.ts, so a test that verifies
  * the simulator's events with the bridge's verifier is a real cross-check of both.
@@ -127,6 +128,8 @@ export interface SimDelivery {
   retry: number;
   /** HTTP status, or `error`/`timeout` when no answer came. */
   status: number | 'error' | 'timeout';
+  /** Milliseconds from sending the request to the end of the answer (or to the failure). */
+  durationMs?: number;
   /** Response body (truncated), for debugging rejected deliveries. */
   response?: string;
 }
@@ -138,6 +141,11 @@ export interface WebhookFaults {
   duplicate?: boolean;
   /** Hold each event back and send it after the next event of the same conversation (pairs swapped). */
   reorder?: boolean;
+  /**
+   * The sender's clock is off by this many ms: x-8x8-transmission-time is shifted (and signed as sent), so a
+   * negative value makes correctly signed deliveries look stale or replayed.
+   */
+  clockSkewMs?: number;
 }
 
 const API = '/chat-gateway/v1';
@@ -216,6 +224,8 @@ export class ChatGatewaySimulator implements Simulator {
   /** Retired keys stay published so events signed before a rotation still verify. */
   private readonly retiredKeys = new Map<string, SigningKey>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Per conversation: resolved once the create lifecycle (CREATED → QUEUED → ACTIVE) has been emitted. */
+  private readonly routing = new Map<string, { done: Promise<void>; resolve: () => void }>();
   private readonly held = new Map<string, { event: SimEvent; release: () => void }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
@@ -285,6 +295,8 @@ export class ChatGatewaySimulator implements Simulator {
     this.holdTimers.clear();
     for (const { release } of this.held.values()) release();
     this.held.clear();
+    for (const { resolve } of this.routing.values()) resolve();
+    this.routing.clear();
     const server = this.server;
     this.server = undefined;
     if (server) {
@@ -341,13 +353,21 @@ export class ChatGatewaySimulator implements Simulator {
   /** The agent accepts the chat: MEMBERS_CHANGED{agent,joined} then CONVERSATION_UPDATE(active, assignment agent). */
   agentJoin(conversationId: string, agentId = this.agent.agentId ?? 'agent-1'): Promise<void> {
     const c = this.conversation(conversationId);
-    c.agentId = agentId;
-    c.state = 'active';
-    c.assignment = { type: 'agent', id: agentId };
-    return Promise.all([
-      this.emit(c.id, 'MEMBERS_CHANGED', { memberType: 'agent', change: 'joined', id: agentId }),
-      this.emit(c.id, 'CONVERSATION_UPDATE', this.updateData(c)),
-    ]).then(() => undefined);
+    // 8x8 offers a chat to agents only once it is queued, so a join asked for earlier waits for the create
+    // lifecycle: its QUEUED must never come after (and look newer than) the agent joining.
+    const routing = this.routing.get(c.id)?.done;
+    const routed = routing ?? Promise.resolve();
+    return routed.then(() => {
+      // A chat the user abandoned while it was being routed is never offered to an agent.
+      if (routing && c.userRemoved) return;
+      c.agentId = agentId;
+      c.state = 'active';
+      c.assignment = { type: 'agent', id: agentId };
+      return Promise.all([
+        this.emit(c.id, 'MEMBERS_CHANGED', { memberType: 'agent', change: 'joined', id: agentId }),
+        this.emit(c.id, 'CONVERSATION_UPDATE', this.updateData(c)),
+      ]).then(() => undefined);
+    });
   }
 
   /** The agent writes: MESSAGE{isEcho:false, sender{type:'agent'}}. */
@@ -573,10 +593,11 @@ export class ChatGatewaySimulator implements Simulator {
       'x-8x8-tenant-id': this.options.tenant,
       'x-8x8-customer-id': this.options.customerId,
       'x-8x8-event-id': event.eventId,
-      'x-8x8-transmission-time': String(Date.now()),
+      'x-8x8-transmission-time': String(Date.now() + (this.webhookFaults.clockSkewMs ?? 0)),
       'x-8x8-retry': String(retry),
     };
     if (event.signed) headers['x-8x8-signature'] = this.signDelivery(event.body, headers);
+    const sentAt = performance.now();
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -589,6 +610,7 @@ export class ChatGatewaySimulator implements Simulator {
     } catch (error) {
       record.status = (error as Error).name === 'TimeoutError' ? 'timeout' : 'error';
     }
+    record.durationMs = Math.round((performance.now() - sentAt) * 10) / 10;
     this.options.log?.(
       `chat-gateway-sim → webhook ${event.eventType} ${event.eventId} retry=${retry} → ${record.status}`,
     );
@@ -684,23 +706,25 @@ export class ChatGatewaySimulator implements Simulator {
     entry.operation = operation;
     entry.conversationId = conversationId;
 
+    // The body is logged before anything can refuse the request, so the log shows what every attempt carried.
+    let body: unknown;
+    let notJson = false;
+    if (operation !== 'getConversation' && raw.trim() !== '') {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        notJson = true;
+      }
+      entry.body = notJson ? raw : body;
+    }
     if (header(req, 'x-api-key') !== this.options.apiKey) throw problems.unauthorized();
     const tenant = header(req, 'x-8x8-tenant');
     if (tenant !== undefined && tenant !== this.options.tenant)
       throw problems.forbidden(this.options.customerId);
     this.injectFault(operation);
 
-    let body: unknown;
     if (operation !== 'getConversation') {
-      if (raw.trim() === '') body = undefined;
-      else {
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          throw problems.invalidJson('The request body is not valid JSON.');
-        }
-      }
-      entry.body = body;
+      if (notJson) throw problems.invalidJson('The request body is not valid JSON.');
       const optionalBody = operation === 'thinking' && body === undefined;
       if (!optionalBody) {
         const result = validateChatGatewayRequest(operation, body ?? null);
@@ -800,6 +824,15 @@ export class ChatGatewaySimulator implements Simulator {
       replyIndex: 0,
     };
     this.conversations.set(id, c);
+    let routed!: () => void;
+    const done = new Promise<void>((resolve) => (routed = resolve));
+    this.routing.set(id, {
+      done,
+      resolve: () => {
+        this.routing.delete(id);
+        routed();
+      },
+    });
     // Lifecycle after the 202, as 8x8 describes it: CREATED first, ACTIVE once the interaction exists.
     const step = this.options.lifecycleStepMs;
     this.later(step, () => {
@@ -811,9 +844,10 @@ export class ChatGatewaySimulator implements Simulator {
           queueId === this.options.defaultQueue.id ? this.options.defaultQueue.name : `Queue ${queueId}`;
         void this.emit(id, 'QUEUED', { queueId, queueName });
         this.later(step, () => {
-          if (c.state !== 'created') return;
+          if (c.state !== 'created') return this.routing.get(id)?.resolve();
           c.state = 'active';
           void this.emit(id, 'CONVERSATION_UPDATE', this.updateData(c));
+          this.routing.get(id)?.resolve();
           const autoJoin = this.agent.autoJoinMs;
           if (typeof autoJoin === 'number') {
             this.later(autoJoin, () => {
@@ -908,10 +942,13 @@ export class ChatGatewaySimulator implements Simulator {
       return accepted;
     }
     if (method === 'POST' && path === '/__control/faults/webhook') {
+      if (body.clockSkewMs !== undefined && !Number.isFinite(Number(body.clockSkewMs)))
+        throw problems.invalid(['clockSkewMs must be a number of milliseconds']);
       this.webhookFaults = {
         ...(body.delayMs !== undefined ? { delayMs: Number(body.delayMs) } : {}),
         ...(body.duplicate !== undefined ? { duplicate: body.duplicate === true } : {}),
         ...(body.reorder !== undefined ? { reorder: body.reorder === true } : {}),
+        ...(body.clockSkewMs !== undefined ? { clockSkewMs: Number(body.clockSkewMs) } : {}),
       };
       return accepted;
     }
