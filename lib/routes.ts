@@ -161,7 +161,8 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   sms: {
     urlEnv: 'SMS_QUEUE_URL',
     fifo: false,
-    maxReceiveCount: 8,
+    // With RETRY_* defaults (2 s doubling to 300 s, full jitter) ten attempts span roughly 10 minutes.
+    maxReceiveCount: 10,
     visibilityTimeoutSeconds: 180,
     retentionDays: 4,
     consumer: 'sms-deliver',
@@ -173,7 +174,8 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   handoverOutbound: {
     urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
     fifo: true,
-    maxReceiveCount: 8,
+    // Fifteen attempts ride out roughly half an hour of 8x8 or Cognigy outage before the DLQ.
+    maxReceiveCount: 15,
     visibilityTimeoutSeconds: 360,
     retentionDays: 4,
     consumer: 'handover-outbound',
@@ -185,7 +187,8 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   handoverInbound: {
     urlEnv: 'HANDOVER_INBOUND_QUEUE_URL',
     fifo: true,
-    maxReceiveCount: 8,
+    // Fifteen attempts ride out roughly half an hour of 8x8 or Cognigy outage before the DLQ.
+    maxReceiveCount: 15,
     visibilityTimeoutSeconds: 360,
     retentionDays: 4,
     consumer: 'handover-relay',
