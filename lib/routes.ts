@@ -161,7 +161,7 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   sms: {
     urlEnv: 'SMS_QUEUE_URL',
     fifo: false,
-    // With RETRY_* defaults (2 s doubling to 300 s, full jitter) ten attempts span roughly 10 minutes.
+    // With the RETRY_* defaults (2 s doubling up to 300 s, full jitter) ten receives span about 7 minutes on average (13 at most).
     maxReceiveCount: 10,
     visibilityTimeoutSeconds: 180,
     retentionDays: 4,
@@ -174,7 +174,7 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   handoverOutbound: {
     urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
     fifo: true,
-    // Fifteen attempts ride out roughly half an hour of 8x8 or Cognigy outage before the DLQ.
+    // Fifteen receives ride out about 20 minutes (38 at most) of 8x8 or Cognigy outage before the DLQ.
     maxReceiveCount: 15,
     visibilityTimeoutSeconds: 360,
     retentionDays: 4,
@@ -187,7 +187,7 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
   handoverInbound: {
     urlEnv: 'HANDOVER_INBOUND_QUEUE_URL',
     fifo: true,
-    // Fifteen attempts ride out roughly half an hour of 8x8 or Cognigy outage before the DLQ.
+    // Fifteen receives ride out about 20 minutes (38 at most) of 8x8 or Cognigy outage before the DLQ.
     maxReceiveCount: 15,
     visibilityTimeoutSeconds: 360,
     retentionDays: 4,
