@@ -13,13 +13,14 @@ import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
 import {
+  IdempotencyConflictError,
   NotAcceptedError,
   QueueUnavailableError,
   SMS_ERROR_CODES,
   SmsError,
   type SmsErrorCode,
 } from './error-codes';
-import { normaliseSmsBatch, normaliseSmsRequest, type NormalisedSms } from './normalise';
+import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type NormalisedSms } from './normalise';
 import {
   STATUS_RANK,
   type Clock,
@@ -220,6 +221,50 @@ export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiRes
 }
 
 /**
+ * Items of one batch that repeat an earlier item's clientMessageId (index → index of its first occurrence). They are
+ * not stored on their own: run concurrently, they would race for the idempotency key and some would be told
+ * IDEMPOTENCY_IN_PROGRESS. Instead each gets its first occurrence's verdict, as a repeated request would.
+ */
+function repeatsWithinBatch(items: ItemResult[]): Map<number, number> {
+  const firstIndex = new Map<string, number>();
+  const repeats = new Map<number, number>();
+  items.forEach((item, index) => {
+    const key = item.ok ? item.value.request.clientMessageId : undefined;
+    if (key === undefined) return;
+    const first = firstIndex.get(key);
+    if (first === undefined) firstIndex.set(key, index);
+    else repeats.set(index, first);
+  });
+  return repeats;
+}
+
+/** Placeholder of a repeated item until resolveRepeats gives it its first occurrence's verdict. */
+const AWAITING_FIRST_OCCURRENCE: Refused = {
+  ok: false,
+  error: { code: 'NOT_ACCEPTED', message: 'Repeat of an earlier item of the batch' },
+};
+
+/** A repeat with the same content shares its first occurrence's outcome; with other content it is a conflict. */
+function resolveRepeats(
+  items: ItemResult[],
+  outcomes: ItemOutcome[],
+  repeatOf: Map<number, number>,
+): ItemOutcome[] {
+  return outcomes.map((outcome, index) => {
+    const firstIndex = repeatOf.get(index);
+    if (firstIndex === undefined) return outcome;
+    const [item, firstItem, first] = [items[index], items[firstIndex], outcomes[firstIndex]];
+    if (!item?.ok || !firstItem?.ok || !first) return outcome;
+    const same = JSON.stringify(fingerprint(item.value)) === JSON.stringify(fingerprint(firstItem.value));
+    if (!same) {
+      const conflict = new IdempotencyConflictError();
+      return { ok: false, error: { code: conflict.code, message: conflict.message } };
+    }
+    return first.ok ? { ...first, fresh: false, sms: item.value } : first;
+  });
+}
+
+/**
  * POST /sms/batch. Answers 202 when at least one item was accepted (items list each verdict), 400 BATCH_REJECTED
  * when every item was invalid, 503 when none could be accepted for an infrastructure reason (send it again).
  */
@@ -229,21 +274,27 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
     batchId: deps.ids.batchId(),
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
   };
-  const stored = await mapLimit(normalised.items, STORE_CONCURRENCY, async (item): Promise<ItemOutcome> => {
-    if (!item.ok) {
-      const first = item.issues[0];
-      return {
-        ok: false,
-        error: {
-          code: first?.code ?? 'INVALID_BODY',
-          message: first?.message ?? 'Invalid item',
-          details: item.issues,
-        },
-      };
-    }
-    return storeGuarded(item.value, deps, batch);
-  });
-  const outcomes = await enqueueFresh(stored, deps);
+  const repeatOf = repeatsWithinBatch(normalised.items);
+  const stored = await mapLimit(
+    normalised.items,
+    STORE_CONCURRENCY,
+    async (item, index): Promise<ItemOutcome> => {
+      if (!item.ok) {
+        const first = item.issues[0];
+        return {
+          ok: false,
+          error: {
+            code: first?.code ?? 'INVALID_BODY',
+            message: first?.message ?? 'Invalid item',
+            details: item.issues,
+          },
+        };
+      }
+      if (repeatOf.has(index)) return AWAITING_FIRST_OCCURRENCE;
+      return storeGuarded(item.value, deps, batch);
+    },
+  );
+  const outcomes = resolveRepeats(normalised.items, await enqueueFresh(stored, deps), repeatOf);
 
   const items: SmsBatchItem[] = outcomes.map((outcome, index) => {
     if (!outcome.ok) return { index, ok: false, error: outcome.error as SmsBatchItem['error'] };

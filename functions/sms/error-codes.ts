@@ -11,6 +11,10 @@ export const SMS_ERROR_CODES = {
     status: 400,
     description: 'The body is not valid JSON (shared code, see functions/shared/errors.ts)',
   },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: "The body is larger than the route's limit (shared code, see functions/shared/errors.ts)",
+  },
   INVALID_BODY: { status: 400, description: 'The body must be a JSON object' },
   UNKNOWN_FIELD: { status: 400, description: 'A field that neither this API nor 8x8 knows' },
   INVALID_TYPE: { status: 400, description: 'A field has the wrong JSON type' },

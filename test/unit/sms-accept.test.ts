@@ -251,6 +251,51 @@ describe('POST /sms/batch core', () => {
     ]);
   });
 
+  test('repeats of a clientMessageId inside one batch share the first item’s answer; other content conflicts', async () => {
+    const deps = setup();
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, clientMessageId: 'other' },
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, text: 'changed', clientMessageId: 'twice' },
+        ],
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(202);
+    const items = response.body.items as { index: number; ok: boolean; messageId?: string }[];
+    expect(items).toMatchObject([
+      { index: 0, ok: true, clientMessageId: 'twice' },
+      { index: 1, ok: true, clientMessageId: 'other' },
+      { index: 2, ok: true, clientMessageId: 'twice', messageId: items[0]?.messageId },
+      { index: 3, ok: false, error: { code: 'IDEMPOTENCY_CONFLICT' } },
+    ]);
+    expect(response.body).toMatchObject({ acceptedCount: 3, rejectedCount: 1 });
+    expect(deps.queue.enqueued).toEqual([items[0]?.messageId, items[1]?.messageId]);
+    expect(deps.store.records.size).toBe(2);
+  });
+
+  test('a repeat inside a batch whose first occurrence could not be queued is not accepted either', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, clientMessageId: 'twice' },
+        ],
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(503);
+    expect(response.body.items).toMatchObject([
+      { index: 0, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
+      { index: 1, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
+    ]);
+  });
+
   test('items SQS refuses are not accepted (QUEUE_UNAVAILABLE); when none is accepted the batch answers 503', async () => {
     const deps = setup();
     deps.queue.refuse.add('00000000-0000-4000-8000-000000000003');
