@@ -5,6 +5,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { queueConsumer, type BatchItem } from '../../functions/shared/queue-consumer';
+import { QUEUES } from '../../lib/routes';
 
 process.env.SMS_QUEUE_URL = 'https://sqs.example/sms';
 const sqs = mockClient(SQSClient);
@@ -97,7 +98,8 @@ test('on the last receive, onExhausted runs instead of a redelivery delay', asyn
       exhausted.push([body, (error as Error).message]);
     },
   });
-  const result = await handler(event(sqsRecord('1', '{"messageId":"m"}', 8)), context);
+  const last = QUEUES.sms.maxReceiveCount;
+  const result = await handler(event(sqsRecord('1', '{"messageId":"m"}', last)), context);
   expect(exhausted).toEqual([[{ messageId: 'm' }, 'still failing']]);
   expect(result.batchItemFailures).toEqual([{ itemIdentifier: '1' }]);
   expect(sqs).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
