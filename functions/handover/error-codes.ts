@@ -1,4 +1,4 @@
-import { BridgeError } from '../shared/errors';
+import { BridgeError, summariseIssues, type FieldIssue } from '../shared/errors';
 
 /**
  * Every error code the handover routes answer with. Codes are part of the public contract (flows branch on
@@ -94,11 +94,7 @@ export const HANDOVER_ERROR_CODES = {
 export type HandoverErrorCode = keyof typeof HANDOVER_ERROR_CODES;
 
 /** One problem with one field; `path` is a JSON path such as `transcript[3].text`. */
-export interface HandoverIssue {
-  path: string;
-  code: HandoverErrorCode;
-  message: string;
-}
+export type HandoverIssue = FieldIssue<HandoverErrorCode>;
 
 /** An error of the handover routes; its HTTP status comes from HANDOVER_ERROR_CODES. */
 export class HandoverError extends BridgeError {
@@ -110,10 +106,8 @@ export class HandoverError extends BridgeError {
 /** A request that fails validation; the first issue names the code, every issue is in `details`. */
 export class HandoverValidationError extends HandoverError {
   constructor(readonly issues: HandoverIssue[]) {
-    const first = issues[0] ?? { code: 'INVALID_BODY' as const, message: 'Invalid request', path: '' };
-    const more =
-      issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super(first.code, `${first.message}${more}`, issues);
+    const { code, message } = summariseIssues(issues, 'INVALID_BODY');
+    super(code, message, issues);
   }
 }
 

@@ -21,6 +21,27 @@ export class ValidationError extends BridgeError {
   }
 }
 
+/** One problem with one request field; `path` is a JSON path such as `messages[2].destination`. */
+export interface FieldIssue<C extends string = string> {
+  path: string;
+  code: C;
+  message: string;
+}
+
+/**
+ * The headline of a failed validation: the first issue's code and message, with the number of further problems
+ * (every issue still travels in `details`).
+ */
+export function summariseIssues<C extends string>(
+  issues: FieldIssue<C>[],
+  fallbackCode: C,
+): { code: C; message: string } {
+  const first = issues[0] ?? { code: fallbackCode, message: 'Invalid request', path: '' };
+  const more =
+    issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return { code: first.code, message: `${first.message}${more}` };
+}
+
 export class MalformedJsonError extends BridgeError {
   constructor() {
     super('MALFORMED_JSON', 'The request body is not valid JSON; send Content-Type: application/json', 400);

@@ -1,4 +1,4 @@
-import { BridgeError } from '../shared/errors';
+import { BridgeError, summariseIssues, type FieldIssue } from '../shared/errors';
 
 /**
  * Every error code the SMS routes answer with, in one place. Codes are part of the public contract: flows branch
@@ -101,11 +101,7 @@ export const SMS_ERROR_CODES = {
 export type SmsErrorCode = keyof typeof SMS_ERROR_CODES;
 
 /** One problem with one field: `path` is a JSON path such as `messages[2].destination`. */
-export interface SmsIssue {
-  path: string;
-  code: SmsErrorCode;
-  message: string;
-}
+export type SmsIssue = FieldIssue<SmsErrorCode>;
 
 /** An error of the SMS routes; its HTTP status comes from SMS_ERROR_CODES so code and status never disagree. */
 export class SmsError extends BridgeError {
@@ -117,10 +113,8 @@ export class SmsError extends BridgeError {
 /** A request that fails validation; the first issue names the code, all issues are in `details`. */
 export class SmsValidationError extends SmsError {
   constructor(readonly issues: SmsIssue[]) {
-    const first = issues[0] ?? { code: 'INVALID_BODY' as const, message: 'Invalid request', path: '' };
-    const more =
-      issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super(first.code, `${first.message}${more}`, issues);
+    const { code, message } = summariseIssues(issues, 'INVALID_BODY');
+    super(code, message, issues);
   }
 }
 
