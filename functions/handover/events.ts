@@ -6,7 +6,7 @@
  * bridge relies on (eventType, conversationId, MESSAGE sender/isEcho, MEMBERS_CHANGED memberType/change, the
  * CONVERSATION_UPDATE state) are checked strictly.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The version string 8x8 puts in WEB_HOOK_VERIFY and expects when a webhook is registered. */
 export const CHAT_GATEWAY_NOTIFICATION_VERSION = 'Chat Gateway v1.0';

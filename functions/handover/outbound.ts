@@ -8,7 +8,7 @@
  * 8x8 no longer knows the conversation, so a message closes the record with status `error`, and an end is simply
  * done. An item already delivered (redelivery after a crash) is skipped.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError } from '../shared/errors';
 import { logger, metrics } from '../shared/powertools';
 import { ChatGatewayError } from './chat-gateway-client';

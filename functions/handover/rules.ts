@@ -24,7 +24,7 @@
  *   conversation; events for an unknown conversation are retried for this long after the webhook received them,
  *   then acknowledged and dropped (they belong to conversations this bridge did not start).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const END_SIGNALS = ['agentLeft', 'idle', 'userLeft'] as const;
 export type EndSignal = (typeof END_SIGNALS)[number];

@@ -8,7 +8,7 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { HandoverValidationError, type HandoverErrorCode, type HandoverIssue } from './error-codes';
 import type { HistoryMessage } from './ports';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { QUEUES, SECRETS, SETTINGS, TABLES, type QueueName, type SecretName, type TableName } from '../../lib/routes';
 
 /** Reads a required environment variable; a missing one is a deployment fault, reported by name. */

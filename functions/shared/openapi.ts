@@ -3,7 +3,7 @@
  * zod schemas that validate requests (zod 4 `z.toJSONSchema`), so the document cannot drift from the code.
  * Served locally at GET /openapi.json and written to dist/openapi.json by `npm run openapi`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../lib/routes';
 import { HANDOVER_ERROR_CODES } from '../handover/error-codes';
 import { handoverRequestSchemas, handoverResponseSchemas } from '../handover/schema';

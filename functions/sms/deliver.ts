@@ -14,7 +14,7 @@
  *   so one bad SMS cannot fail the others.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
@@ -24,6 +24,7 @@ import type { ReceiptInjector, SmsStatusEvent } from './cognigy-inject';
 import {
   EightByEightSmsError,
   UnreadableAnswerError,
+  type EightByEightBatchResponse,
   type EightByEightSms,
   type EightByEightSmsRequest,
   type EightByEightSmsResponse,
@@ -51,6 +52,12 @@ export interface DeliverDeps {
     upstreamTimeoutMs: number;
     receiptMode: 'account' | 'perMessage';
     publicBaseUrl?: string;
+    /**
+     * How long one attempt may wait out 8x8's Retry-After and call again before it gives the SMS back to the
+     * queue. Every return to the queue counts towards maxReceiveCount, so under a sustained rate limit SMS would
+     * otherwise exhaust their retries (and fail) merely by waiting. 0 or absent: never wait.
+     */
+    rateLimitWaitMs?: number;
   };
 }
 
@@ -187,6 +194,87 @@ export async function toEightByEightRequest(
     ...(request.clientIp && { clientIp: request.clientIp }),
     ...(dlrCallbackUrl && { dlrCallbackUrl }),
   };
+}
+
+/**
+ * This container's view of 8x8's rate limit: no call before `notBefore` (epoch ms), learnt from the last
+ * Retry-After, so the workers of one container do not spend calls on a window that is already used up.
+ */
+const rateLimitGate = { notBefore: 0 };
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. */
+async function awaitGate(deps: Pick<DeliverDeps, 'settings'>, waited: number): Promise<number> {
+  const gate = rateLimitGate.notBefore - Date.now();
+  if (gate <= 0 || waited + gate > (deps.settings.rateLimitWaitMs ?? 0)) return 0;
+  await pause(gate);
+  return gate;
+}
+
+/**
+ * After 8x8 answered 429: how long to wait before calling again within this invocation (Retry-After plus a little
+ * jitter, so the callers waiting for the same window do not all hit its first millisecond), or undefined when
+ * the wait does not fit in deps.settings.rateLimitWaitMs and the SMS should go back to the queue instead.
+ */
+function rateLimitWait(
+  error: unknown,
+  deps: Pick<DeliverDeps, 'settings'>,
+  waited: number,
+): number | undefined {
+  if (!(error instanceof UpstreamError) || error.kind !== 'rateLimited') return undefined;
+  rateLimitGate.notBefore = Math.max(rateLimitGate.notBefore, Date.now() + (error.retryAfterMs ?? 1000));
+  const wait = rateLimitGate.notBefore - Date.now() + Math.floor(Math.random() * 250);
+  return waited + wait <= (deps.settings.rateLimitWaitMs ?? 0) ? wait : undefined;
+}
+
+/**
+ * Ends an attempt 8x8 refused with 429 (recorded, not ambiguous) so the next call is a new attempt; false when the
+ * record moved on meanwhile (a receipt, another worker).
+ */
+async function endRateLimitedAttempt(attempt: Attempt, error: unknown, deps: DeliverDeps): Promise<boolean> {
+  const now = deps.clock.now().toISOString();
+  return deps.store.releaseAttempt(attempt.record.messageId, {
+    attempt: attempt.number,
+    ambiguous: false,
+    lastError: lastErrorOf(error, now),
+    now,
+  });
+}
+
+/** The attempt after one ended by endRateLimitedAttempt (the record is back in `queued` with `attempts` = its number). */
+function restart(attempt: Attempt, deps: DeliverDeps): Promise<Attempt | undefined> {
+  return begin({ ...attempt.record, attempts: attempt.number, status: 'queued' }, deps);
+}
+
+/**
+ * Sends one SMS and applies 8x8's verdict. A 429 is waited out here, within deps.settings.rateLimitWaitMs, as a new
+ * attempt: every return to the queue counts towards maxReceiveCount, so under a sustained rate limit SMS would
+ * otherwise exhaust their retries (and fail) merely by waiting.
+ */
+async function sendAndApply(first: Attempt, deps: DeliverDeps): Promise<void> {
+  let attempt = first;
+  let waited = 0;
+  for (;;) {
+    waited += await awaitGate(deps, waited);
+    const outcome = await sendSingle(attempt, deps);
+    const wait = outcome.kind === 'error' ? rateLimitWait(outcome.error, deps, waited) : undefined;
+    if (wait === undefined || outcome.kind !== 'error') return applyOutcome(attempt, outcome, deps);
+    metrics.addMetric('Sms8x8RateLimitWait', MetricUnit.Count, 1);
+    if (!(await endRateLimitedAttempt(attempt, outcome.error, deps))) return;
+    await pause(wait);
+    waited += wait;
+    const next = await restart(attempt, deps);
+    if (!next) return settleWithoutAttempt(attempt.record.messageId, deps);
+    attempt = next;
+  }
+}
+
+/** No new attempt could start: done if the SMS moved on, else another worker's attempt is under way (retry later). */
+async function settleWithoutAttempt(messageId: string, deps: DeliverDeps): Promise<void> {
+  const latest = await deps.store.get(messageId);
+  if (!latest || latest.umid || latest.statusRank > STATUS_RANK.sending) return;
+  throw new AttemptInProgressError(messageId);
 }
 
 async function sendSingle(attempt: Attempt, deps: DeliverDeps): Promise<SendOutcome> {
@@ -389,7 +477,7 @@ export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): 
     return true;
   });
   if (candidates.length < 2) return prepared;
-  const attempts = (await Promise.all(candidates.map((record) => begin(record, deps)))).filter(
+  let attempts = (await Promise.all(candidates.map((record) => begin(record, deps)))).filter(
     (a): a is Attempt => !!a,
   );
   for (const attempt of attempts) prepared.set(attempt.record.messageId, { attempt });
@@ -398,14 +486,37 @@ export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): 
   let outcomes: SendOutcome[];
   try {
     const creds = await deps.credentials();
-    const messages = await Promise.all(
-      attempts.map((attempt) => toEightByEightRequest(attempt.record, deps)),
-    );
-    const response = await deps.sms.sendSmsBatch(
-      creds,
-      { messages, includeMessagesInResponse: true },
-      deps.settings.upstreamTimeoutMs,
-    );
+    let response: EightByEightBatchResponse | undefined;
+    let waited = 0;
+    while (!response) {
+      waited += await awaitGate(deps, waited);
+      const messages = await Promise.all(
+        attempts.map((attempt) => toEightByEightRequest(attempt.record, deps)),
+      );
+      try {
+        response = await deps.sms.sendSmsBatch(
+          creds,
+          { messages, includeMessagesInResponse: true },
+          deps.settings.upstreamTimeoutMs,
+        );
+      } catch (error) {
+        // A 429 is waited out here, each SMS starting a new attempt (see sendAndApply); anything else below.
+        const wait = rateLimitWait(error, deps, waited);
+        if (wait === undefined) throw error;
+        metrics.addMetric('Sms8x8RateLimitWait', MetricUnit.Count, 1);
+        const ended = await Promise.all(attempts.map((a) => endRateLimitedAttempt(a, error, deps)));
+        await pause(wait);
+        waited += wait;
+        const restarted = await Promise.all(
+          attempts.map((a, i) => (ended[i] ? restart(a, deps) : undefined)),
+        );
+        attempts.forEach((a) => prepared.delete(a.record.messageId));
+        attempts = restarted.filter((a): a is Attempt => !!a);
+        // SMS that moved on or were taken by another worker are handled by their own record handler.
+        for (const attempt of attempts) prepared.set(attempt.record.messageId, { attempt });
+        if (attempts.length < 2) return prepared;
+      }
+    }
     const byClientId = new Map((response.messages ?? []).map((m) => [m.clientMessageId ?? '', m]));
     outcomes = attempts.map((attempt): SendOutcome => {
       const answer = byClientId.get(sentClientMessageId(attempt.record));
@@ -454,7 +565,10 @@ export async function deliverSms(
   if (entry) {
     if (entry.claimed) return; // a second copy of the same queue message in this batch
     entry.claimed = true;
-    return applyOutcome(entry.attempt, entry.outcome ?? (await sendSingle(entry.attempt, deps)), deps);
+    // A batch verdict (rate limits already waited out for the batch), or a single send of its own.
+    return entry.outcome
+      ? applyOutcome(entry.attempt, entry.outcome, deps)
+      : sendAndApply(entry.attempt, deps);
   }
 
   const record = await deps.store.get(messageId);
@@ -489,7 +603,7 @@ export async function deliverSms(
     if (latest && (latest.umid || latest.statusRank > STATUS_RANK.sending)) return;
     throw new AttemptInProgressError(messageId);
   }
-  return applyOutcome(attempt, await sendSingle(attempt, deps), deps);
+  return sendAndApply(attempt, deps);
 }
 
 /** onExhausted: the last delivery failed, so the SMS ends as `failed` before its message moves to the DLQ. */

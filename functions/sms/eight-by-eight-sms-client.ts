@@ -4,7 +4,7 @@
  * Retry-After, 5xx/timeouts/resets transient, other 4xx permanent); 8x8's error body `{code, message, errorId}`
  * is kept on the error so records show 8x8's own code and reason.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { UpstreamError } from '../shared/errors';
 import { metrics } from '../shared/powertools';

@@ -7,7 +7,7 @@
  * accept `null` and `""` as "not given", because Cognigy's 8x8 extension sends `country: null` and templated
  * fields render as empty strings.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const absent = z.union([z.null(), z.literal('')]);
 /** An optional string field that may also arrive as null or "". */

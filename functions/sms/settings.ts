@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SETTINGS } from '../../lib/routes';
 import { loadSettings, type Settings } from '../shared/config';
 

@@ -1,6 +1,6 @@
 /**
- * Queue pollers with the semantics of Lambda's SQS event source mapping (with ReportBatchItemFailures):
- * concurrent pollers receive batches, build the `SQSEvent` Lambda would, invoke the consumer, then delete the
+ * Queue pollers with the semantics of Lambda's SQS event source mapping (with ReportBatchItemFailures): a
+ * receiver hands batches to concurrent invocations, builds the `SQSEvent` Lambda would, invokes the consumer, then deletes the
  * records the function did not report as failed. A thrown error, a timeout or an invalid batch response fails
  * the whole batch: nothing is deleted and the messages come back after their visibility timeout. Retries,
  * backoff (the consumer's ChangeMessageVisibility) and the move to the DLQ after maxReceiveCount are SQS's own
@@ -28,7 +28,7 @@ export interface PollerTarget {
   handler: () => Promise<LambdaHandler>;
   /** Records per invocation (1–10, the event source mapping's BatchSize). */
   batchSize: number;
-  /** Concurrent pollers, each running one batch at a time (Lambda's concurrency stand-in). */
+  /** Concurrent invocations, each running one batch at a time (Lambda's concurrency stand-in). */
   concurrency: number;
   /** The consumer's timeout; a longer invocation fails its batch. */
   timeoutMs: number;
@@ -36,6 +36,26 @@ export interface PollerTarget {
   batchingWindowSeconds?: number;
   /** Long-poll seconds per ReceiveMessage; short so an idle poller notices stop() quickly (default 1). */
   waitTimeSeconds?: number;
+  /** Test hook for chaos runs only (never set by the stack unless asked): consumers that crash mid-batch. */
+  crash?: WorkerCrashHook;
+}
+
+/**
+ * Simulates a consumer that dies part-way through a batch (a crash or a kill after some records were handled):
+ * the invocation handles only its first `k` records, then fails as a whole, so nothing of the batch is deleted and
+ * every record comes back after its visibility timeout — including the ones whose work was already done.
+ */
+export interface WorkerCrashHook {
+  /** For this poller target's `invocation`-th batch (1-based) of `records` records: `k` to crash after k, else undefined. */
+  afterRecords(invocation: number, records: number): number | undefined;
+}
+
+/** Reported through onError when the crash hook ends an invocation. */
+export class WorkerCrashError extends Error {
+  constructor(functionName: string, handled: number, records: number) {
+    super(`${functionName} crashed (test hook) after ${handled} of ${records} records`);
+    this.name = 'WorkerCrashError';
+  }
 }
 
 export interface PollerOptions {
@@ -53,6 +73,8 @@ export interface PollerStats {
   recordsFailed: number;
   /** Invocations that failed as a whole (threw, timed out or answered an invalid batch response). */
   batchesFailed: number;
+  /** Invocations ended by the crash test hook (also counted in batchesFailed). */
+  crashes: number;
 }
 
 /** How Lambda reads a ReportBatchItemFailures answer: the failed message ids, or 'all' when it cannot use it. */
@@ -138,9 +160,12 @@ export class QueuePoller {
     recordsDeleted: 0,
     recordsFailed: 0,
     batchesFailed: 0,
+    crashes: 0,
   };
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
+  /** Invocations running now (at most target.concurrency). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly region: string;
 
   constructor(
@@ -158,7 +183,7 @@ export class QueuePoller {
 
   start(): this {
     if (this.loops.length > 0) return this;
-    for (let i = 0; i < Math.max(1, this.target.concurrency); i++) this.loops.push(this.loop());
+    this.loops.push(this.loop());
     return this;
   }
 
@@ -166,12 +191,24 @@ export class QueuePoller {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+    await Promise.all([...this.inFlight]);
   }
 
+  /**
+   * One receiver per queue hands each batch to one of up to `concurrency` concurrent invocations, as Lambda's event
+   * source mapping separates its pollers from the function's concurrency. One long poll rather than one per slot:
+   * the SQS stand-in wakes every waiting receiver for each new message, so N receivers would cost N receives (and
+   * N signed SDK calls) per message. A batch is only received when a slot is free, so no message waits in flight.
+   */
   private async loop(): Promise<void> {
     const signal = this.abort.signal;
+    const slots = Math.max(1, this.target.concurrency);
     let consecutiveErrors = 0;
     while (!signal.aborted) {
+      if (this.inFlight.size >= slots) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
       let messages: Message[];
       try {
         messages = await this.receiveBatch(signal);
@@ -185,7 +222,14 @@ export class QueuePoller {
         continue;
       }
       // A batch received is always processed, even when stop() came meanwhile: its messages are in flight.
-      if (messages.length > 0) await this.processBatch(messages);
+      if (messages.length > 0) {
+        const invocation: Promise<void> = this.processBatch(messages)
+          .catch((error: unknown) =>
+            this.options.onError?.(`Processing a batch of ${this.target.name} failed`, error),
+          )
+          .finally(() => this.inFlight.delete(invocation));
+        this.inFlight.add(invocation);
+      }
     }
   }
 
@@ -234,6 +278,11 @@ export class QueuePoller {
     this.stats.invocations++;
     this.stats.recordsReceived += records.length;
     let failed: Set<string> | 'all';
+    const crashAfter = this.target.crash?.afterRecords(this.stats.invocations, records.length);
+    if (crashAfter !== undefined) {
+      await this.crash(records, crashAfter);
+      return;
+    }
     try {
       const handler = await this.target.handler();
       const response = await invokeWithTimeout(
@@ -258,6 +307,31 @@ export class QueuePoller {
     const done = records.filter((r) => !failed.has(r.messageId));
     this.stats.recordsFailed += records.length - done.length;
     if (done.length > 0) await this.delete(done);
+  }
+
+  /** The crash test hook: the first `handled` records are processed for real, then the invocation dies. */
+  private async crash(records: SQSRecord[], after: number): Promise<void> {
+    const handled = records.slice(0, Math.max(0, Math.min(after, records.length)));
+    if (handled.length > 0) {
+      try {
+        const handler = await this.target.handler();
+        await invokeWithTimeout(
+          this.target.functionName,
+          handler,
+          { Records: handled } satisfies SQSEvent,
+          this.target.timeoutMs,
+        );
+      } catch {
+        // The crash below is what this invocation reports.
+      }
+    }
+    this.stats.crashes++;
+    this.stats.batchesFailed++;
+    this.stats.recordsFailed += records.length;
+    this.options.onError?.(
+      `${this.target.functionName} failed a batch from ${this.target.name}`,
+      new WorkerCrashError(this.target.functionName, handled.length, records.length),
+    );
   }
 
   private async delete(records: SQSRecord[]): Promise<void> {

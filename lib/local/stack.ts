@@ -56,7 +56,7 @@ import {
 } from './aws';
 import { LocalGateway, type ThrottleSettings } from './gateway';
 import { catalogueHandlerLoader, functionTimeoutMs } from './lambda';
-import { startPollers, type PollerStats } from './poller';
+import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { SecretsManagerStandIn } from './secrets-manager';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
@@ -95,6 +95,8 @@ export interface SimulatorTuning {
 export interface StartLocalStackOptions extends LocalStackOptions {
   /** e.g. `{ sms: { receiptRetryScale: 0.01 }, chatGateway: { retryDelaysMs: [50, 100] } }` for quick tests. */
   simulators?: SimulatorTuning;
+  /** Test hook for chaos runs: queue consumers that crash mid-batch (lib/local/poller.ts WorkerCrashHook). */
+  workerCrashes?: Partial<Record<QueueName, WorkerCrashHook>>;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
@@ -310,6 +312,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
           concurrency: Math.min(options.pollers?.[queue] ?? DEFAULT_POLLERS, spec.maxConcurrency),
           timeoutMs: functionTimeoutMs(spec.consumer),
           batchingWindowSeconds: spec.batchingWindowSeconds,
+          ...(options.workerCrashes?.[queue] ? { crash: options.workerCrashes[queue] } : {}),
         };
       }),
       { sqs: sqsClient, region: LOCAL_REGION, onError: reportError },

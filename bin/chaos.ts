@@ -1,0 +1,88 @@
+/**
+ * `npm run chaos`: the local stack under a seeded fault profile (lib/evidence/chaos.ts), then the invariants;
+ * exits 1 when one breaks. Flags (or environment variables):
+ *
+ *   --seed N            (CHAOS_SEED)           replay a run; default 1
+ *   --sms N             (CHAOS_SMS)            SMS to send; default 200
+ *   --conversations N   (CHAOS_CONVERSATIONS)  handovers; default 6
+ *   --agent-messages N  (CHAOS_AGENT_MESSAGES) agent messages per handover; default 15
+ *   --user-messages N   (CHAOS_USER_MESSAGES)  user messages per handover; default 6
+ *   --settle-ms N       (CHAOS_SETTLE_MS)      how long to wait for everything to settle; default 90000
+ *   --small                                    the short profile `npm test` runs
+ *   --verbose                                  the functions' WARN logs too
+ */
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_CHAOS_PROFILE,
+  SMALL_CHAOS_PROFILE,
+  formatChaosReport,
+  runChaos,
+  type ChaosProfile,
+} from '../lib/evidence/chaos';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    sms: { type: 'string' },
+    conversations: { type: 'string' },
+    'agent-messages': { type: 'string' },
+    'user-messages': { type: 'string' },
+    'settle-ms': { type: 'string' },
+    small: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  },
+  strict: true,
+});
+
+/** A flag, else its environment variable, as a whole number ≥ min. */
+function whole(flag: string | undefined, envName: string, fallback: number, min = 0): number {
+  const raw = flag ?? process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(
+      `${envName
+        .toLowerCase()
+        .replace(/^chaos_/, '--')
+        .replace(/_/g, '-')} must be a whole number ≥ ${min}`,
+    );
+    process.exit(2);
+  }
+  return n;
+}
+
+const base = values.small ? SMALL_CHAOS_PROFILE : DEFAULT_CHAOS_PROFILE;
+const profile: ChaosProfile = {
+  ...base,
+  seed: whole(values.seed, 'CHAOS_SEED', base.seed),
+  sms: { ...base.sms, count: whole(values.sms, 'CHAOS_SMS', base.sms.count) },
+  handover: {
+    ...base.handover,
+    conversations: whole(values.conversations, 'CHAOS_CONVERSATIONS', base.handover.conversations),
+    agentMessagesPerConversation: whole(
+      values['agent-messages'],
+      'CHAOS_AGENT_MESSAGES',
+      base.handover.agentMessagesPerConversation,
+    ),
+    userMessagesPerConversation: whole(
+      values['user-messages'],
+      'CHAOS_USER_MESSAGES',
+      base.handover.userMessagesPerConversation,
+    ),
+  },
+  settleTimeoutMs: whole(values['settle-ms'], 'CHAOS_SETTLE_MS', base.settleTimeoutMs, 1000),
+};
+
+runChaos(profile, {
+  log: (line) => console.log(`[chaos] ${line}`),
+  logLevel: values.verbose ? 'WARN' : 'SILENT',
+})
+  .then((report) => {
+    console.log('');
+    console.log(formatChaosReport(report));
+    process.exit(report.ok ? 0 : 1);
+  })
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });

@@ -1,0 +1,203 @@
+/**
+ * Bundle size and cold start of the deployed functions, measured on the artefact Lambda runs: an esbuild bundle
+ * made with the options of the CDK construct (lib/constructs/bridge-function.ts → NodejsFunction: ESM, minified,
+ * platform node, target node22, main fields module,main, the createRequire banner, the AWS SDK bundled).
+ *
+ * The cold start runs each bundle in a fresh `node` process: it imports the bundle and handles a first event, then
+ * a second one (warm). The times are taken inside the child, so Node's own process start is not counted (Lambda's
+ * runtime start is not part of a function's cold start either). The child's environment points at a running local
+ * stack, so the first event does real work (DynamoDB, SQS, Secrets Manager, the simulators).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../constructs/bridge-function';
+import { functionEntry, projectRoot } from '../paths';
+import { FUNCTIONS, type FunctionName } from '../routes';
+
+export interface BundleResult {
+  name: FunctionName;
+  file: string;
+  /** Size of index.mjs (the source map is a separate file and not loaded at run time). */
+  bytes: number;
+  /** Largest inputs by bytes in the output, to see what a bundle is made of. */
+  topInputs: { path: string; bytes: number }[];
+}
+
+/** esbuild options equal to what NodejsFunction runs for BridgeFunction (see the construct's `bundling`). */
+export function constructBundleOptions(entry: string, outfile: string) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    // externalModules: [] in the construct: the AWS SDK is bundled.
+    external: [] as string[],
+    logLevel: 'warning' as const,
+    absWorkingDir: projectRoot(),
+  };
+}
+
+export async function bundleFunction(name: FunctionName, outDir: string): Promise<BundleResult> {
+  const dir = path.join(outDir, name);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'index.mjs');
+  const result = await build({ ...constructBundleOptions(functionEntry(name), file), metafile: true });
+  return { name, file, bytes: statSync(file).size, topInputs: topInputs(result.metafile, file) };
+}
+
+function topInputs(metafile: Metafile, file: string): { path: string; bytes: number }[] {
+  const output = Object.entries(metafile.outputs).find(
+    ([out]) => path.resolve(projectRoot(), out) === file,
+  )?.[1];
+  if (!output) return [];
+  // Grouped by package (or by source folder for our own code), which is what one can act on.
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const key = match ? match[1]! : input.split('/').slice(0, 2).join('/');
+    byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+  }
+  return [...byPackage.entries()]
+    .map(([p, bytes]) => ({ path: p, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 8);
+}
+
+export interface ColdStartResult {
+  name: FunctionName;
+  /** Importing the bundle (module initialisation included). */
+  importMs: number;
+  /** The first event, in the same process right after the import. */
+  firstInvokeMs: number;
+  /** importMs + firstInvokeMs: what the first caller waits for beyond Lambda's own runtime start. */
+  coldMs: number;
+  /** The second event in the same process. */
+  warmMs: number;
+  /** Short description of each answer (HTTP status or batch failures), to show the work succeeded. */
+  answers: [string, string];
+}
+
+/**
+ * The child: imports the bundle, runs two events through `handler` with a Lambda-shaped context, and writes its
+ * timings to a file (stdout belongs to the function's logs).
+ */
+const CHILD_RUNNER = `
+const [bundleUrl, eventsFile, resultFile, functionName, timeoutMs] = process.argv.slice(2);
+const { readFileSync, writeFileSync } = await import('node:fs');
+const events = JSON.parse(readFileSync(eventsFile, 'utf8'));
+const context = (n) => {
+  const deadline = Date.now() + Number(timeoutMs);
+  return {
+    callbackWaitsForEmptyEventLoop: true, functionName, functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:' + functionName,
+    memoryLimitInMB: '512', awsRequestId: 'cold-start-' + n, logGroupName: '/aws/lambda/' + functionName,
+    logStreamName: 'bench', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {}, fail() {}, succeed() {},
+  };
+};
+const describe = (r) => r && typeof r === 'object' && 'statusCode' in r ? 'HTTP ' + r.statusCode
+  : r && Array.isArray(r.batchItemFailures) ? r.batchItemFailures.length + ' batch failures' : String(r);
+const t0 = performance.now();
+const mod = await import(bundleUrl);
+const t1 = performance.now();
+const first = await mod.handler(events[0], context(1));
+const t2 = performance.now();
+const second = await mod.handler(events[1], context(2));
+const t3 = performance.now();
+writeFileSync(resultFile, JSON.stringify({
+  importMs: t1 - t0, firstInvokeMs: t2 - t1, warmMs: t3 - t2, answers: [describe(first), describe(second)],
+}));
+process.exit(0);
+`;
+
+/** Makes `*.localhost` (the SQS stand-in's queue URL host) resolve in the child, as lib/local/aws.ts does in-process. */
+const LOCALHOST_PRELOAD = `
+const dns = require('node:dns');
+const original = dns.lookup;
+dns.lookup = function (hostname, options, callback) {
+  const cb = typeof options === 'function' ? options : callback;
+  if (typeof hostname === 'string' && hostname.toLowerCase().endsWith('.localhost')) {
+    const all = typeof options === 'object' && options !== null && options.all === true;
+    process.nextTick(() => (all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)));
+    return {};
+  }
+  return original.call(dns, hostname, options, callback);
+};
+`;
+
+export class ColdStartError extends Error {
+  constructor(name: FunctionName, detail: string) {
+    super(`Cold start of ${name} failed: ${detail}`);
+    this.name = 'ColdStartError';
+  }
+}
+
+/**
+ * Runs `bundle` in a fresh Node process with `env` and two events (cold, then warm). `env` should be the local
+ * stack's environment (process.env while it runs) so the function reaches it.
+ */
+export async function measureColdStart(
+  bundle: BundleResult,
+  events: [unknown, unknown],
+  env: NodeJS.ProcessEnv,
+  workDir: string,
+): Promise<ColdStartResult> {
+  const dir = path.join(workDir, `cold-${bundle.name}`);
+  mkdirSync(dir, { recursive: true });
+  const runner = path.join(dir, 'runner.mjs');
+  const preload = path.join(dir, 'localhost.cjs');
+  const eventsFile = path.join(dir, 'events.json');
+  const resultFile = path.join(dir, 'result.json');
+  writeFileSync(runner, CHILD_RUNNER);
+  writeFileSync(preload, LOCALHOST_PRELOAD);
+  writeFileSync(eventsFile, JSON.stringify(events));
+  const timeoutMs = FUNCTIONS[bundle.name].timeoutSeconds * 1000;
+  const childEnv: NodeJS.ProcessEnv = {
+    ...env,
+    POWERTOOLS_SERVICE_NAME: bundle.name,
+    AWS_LAMBDA_FUNCTION_NAME: bundle.name,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    // As the construct sets it for Lambda (source-mapped stack traces; parsing the map costs ~25 ms of import),
+    // and no TypeScript loader inherited from the benchmark's own process.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  const stderr: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--require',
+        preload,
+        runner,
+        pathToFileURL(bundle.file).href,
+        eventsFile,
+        resultFile,
+        bundle.name,
+        String(timeoutMs),
+      ],
+      { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  let measured: Omit<ColdStartResult, 'name' | 'coldMs'>;
+  try {
+    measured = JSON.parse(readFileSync(resultFile, 'utf8')) as typeof measured;
+  } catch {
+    throw new ColdStartError(bundle.name, `exit code ${code}; ${stderr.join('').slice(-800)}`);
+  }
+  return { name: bundle.name, ...measured, coldMs: measured.importMs + measured.firstInvokeMs };
+}

@@ -1,0 +1,151 @@
+/**
+ * A short chaos run in `npm test`: the same scenario as `npm run chaos` (lib/evidence/chaos.ts) with the small
+ * profile — 8x8 faults, receipt and webhook duplicates/reordering, Chat Gateway API failures, Cognigy outages and
+ * crashing queue workers — and every invariant must hold. The invariant checker itself is shown to flag violations
+ * built by hand, so a passing run means something.
+ */
+import {
+  SMALL_CHAOS_PROFILE,
+  checkInvariants,
+  formatChaosReport,
+  runChaos,
+  type ChaosObservations,
+  type ChaosReport,
+} from '../../lib/evidence/chaos';
+
+/** A run in which everything went right: 3 SMS, one conversation with two agent and two user messages. */
+function cleanObservations(): ChaosObservations {
+  return {
+    sms: {
+      accepted: [
+        { messageId: 'm1', clientMessageId: 'c1', status: 'DELIVERED' },
+        {
+          messageId: 'm2',
+          clientMessageId: 'c2',
+          status: 'UNDELIVERED',
+          reason: 'Invalid destination',
+          errorCode: 15,
+        },
+        {
+          messageId: 'm3',
+          clientMessageId: 'c3',
+          status: 'FAILED',
+          reason: 'No verdict from 8x8 after 4 attempts',
+        },
+      ],
+      eightByEight: [
+        { clientMessageId: 'c1', answered: false, callSeq: 1 },
+        { clientMessageId: 'c1', answered: true, callSeq: 2 },
+        { clientMessageId: 'c2', answered: true, callSeq: 2 },
+      ],
+      idempotencyMismatches: [],
+    },
+    agent: [
+      {
+        conversationId: 'conv-1',
+        sent: [
+          { text: 'A1', deliveredFrom: 100, deliveredUntil: 110 },
+          { text: 'A2', deliveredFrom: 120, deliveredUntil: 130 },
+        ],
+        received: ['A1', 'A2'],
+      },
+    ],
+    user: [{ conversationId: 'conv-1', sent: ['U1', 'U2'], received: ['U1', 'U2'] }],
+    api5xx: [],
+    dlq: [
+      { queue: 'sms', subject: 'SMS m3', reason: 'No verdict from 8x8 after 4 attempts', status: 'FAILED' },
+    ],
+  };
+}
+
+const failing = (observations: ChaosObservations) =>
+  checkInvariants(observations)
+    .filter((i) => !i.ok)
+    .map((i) => i.id);
+
+describe('the invariant checker', () => {
+  test('passes a run in which everything went right (a resend after a lost answer is allowed)', () => {
+    expect(failing(cleanObservations())).toEqual([]);
+  });
+
+  test('flags each kind of violation', () => {
+    const o = cleanObservations();
+    o.sms.accepted[0]!.status = 'SENT'; // not terminal
+    delete o.sms.accepted[1]!.status; // lost: no record
+    o.sms.eightByEight.push({ clientMessageId: 'c2', answered: true, callSeq: 3 }); // sent again after QUEUED
+    o.sms.idempotencyMismatches.push({ clientMessageId: 'c4', first: 'm4', repeat: 'm5' });
+    o.agent[0]!.received = ['A2', 'A1', 'A1']; // A1 twice, and after A2 although 8x8 delivered it first
+    o.user[0]!.received = ['U2']; // U1 lost, so the order is wrong too
+    o.api5xx.push({ request: 'POST /sms', status: 502 });
+    o.dlq.push({ queue: 'handoverInbound', subject: 'MESSAGE of conv-1', reason: 'EXHAUSTED' });
+    expect(failing(o).sort()).toEqual(
+      [
+        'sms-terminal',
+        'sms-sent-once',
+        'accept-idempotent',
+        'agent-once',
+        'agent-order',
+        'user-once-in-order',
+        'api-no-5xx',
+        'dlq-explained',
+      ].sort(),
+    );
+    const terminal = checkInvariants(o).find((i) => i.id === 'sms-terminal')!;
+    expect(terminal.violations).toEqual(['m1 (c1): still SENT', 'm2 (c2): no record']);
+  });
+
+  test('a terminal failure without a reason, and an SMS in the DLQ not shown as failed, are violations', () => {
+    const o = cleanObservations();
+    delete o.sms.accepted[2]!.reason;
+    o.dlq[0]!.status = 'SENT';
+    expect(failing(o).sort()).toEqual(['dlq-explained', 'sms-terminal']);
+  });
+
+  test('an agent message 8x8 itself delivered out of order is not blamed on the bridge', () => {
+    const o = cleanObservations();
+    // 8x8 delivered A2 before A1 (the reorder fault); Cognigy got them in that delivery order.
+    o.agent[0]!.sent = [
+      { text: 'A1', deliveredFrom: 200, deliveredUntil: 210 },
+      { text: 'A2', deliveredFrom: 100, deliveredUntil: 110 },
+    ];
+    o.agent[0]!.received = ['A2', 'A1'];
+    const results = checkInvariants(o);
+    expect(results.filter((i) => !i.ok)).toEqual([]);
+    expect(results.find((i) => i.id === 'agent-order')!.summary).toMatch(
+      /^1 message pairs delivered by 8x8 out/,
+    );
+  });
+});
+
+describe('a short chaos run against the local stack', () => {
+  let report: ChaosReport;
+
+  beforeAll(async () => {
+    report = await runChaos(SMALL_CHAOS_PROFILE);
+  }, 120_000);
+
+  test('every invariant holds', () => {
+    const broken = report.invariants.filter((i) => !i.ok);
+    // On failure the whole report is the message: faults, counts, violations and DLQ contents.
+    expect(broken.length === 0 ? 'ok' : formatChaosReport(report)).toBe('ok');
+    expect(report.settled).toBe(true);
+  });
+
+  test('the faults really happened', () => {
+    const f = report.faults;
+    const refused = Object.entries(f.eightByEightAnswers)
+      .filter(([status]) => status !== '200')
+      .reduce((sum, [, n]) => sum + n, 0);
+    expect(refused + f.eightByEightResets + f.eightByEightUnanswered).toBeGreaterThan(0);
+    expect(f.receiptDuplicates).toBeGreaterThan(0);
+    expect(f.webhookDuplicates).toBeGreaterThan(0);
+    expect(f.chatGatewayApiFaults).toBe(SMALL_CHAOS_PROFILE.faults.chatGatewayApiFailures);
+    expect(f.cognigyRefused).toBeGreaterThan(0);
+    expect(f.workerCrashes).toEqual({ sms: 1, handoverOutbound: 1, handoverInbound: 1 });
+    // The workload itself: every SMS accepted, every message counted.
+    expect(report.observations.sms.accepted).toHaveLength(SMALL_CHAOS_PROFILE.sms.count);
+    const agentMessages = report.observations.agent.reduce((n, c) => n + c.sent.length, 0);
+    const { conversations, agentMessagesPerConversation } = SMALL_CHAOS_PROFILE.handover;
+    expect(agentMessages).toBe(conversations * agentMessagesPerConversation);
+  });
+});
