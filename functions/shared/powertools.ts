@@ -12,6 +12,7 @@ export const logger = new Logger({
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge',
-  // Its warnings (e.g. "no application metrics to publish") follow the function's log level, not raw console.
-  logger,
+  // Its only warning is "no application metrics to publish" on invocations that record none (status lookups,
+  // ignored webhooks): expected here, so it goes to a child logger that only reports errors.
+  logger: logger.createChild({ logLevel: 'ERROR' }),
 });
