@@ -9,7 +9,7 @@
  *   --user-messages N   (CHAOS_USER_MESSAGES)  user messages per handover; default 6
  *   --settle-ms N       (CHAOS_SETTLE_MS)      how long to wait for everything to settle; default 90000
  *   --small                                    the short profile `npm test` runs
- *   --verbose                                  the functions' WARN logs too
+ *   --verbose                                  the functions' WARN logs and the local stack's reports too
  */
 import { parseArgs } from 'node:util';
 import {
@@ -76,6 +76,7 @@ const profile: ChaosProfile = {
 runChaos(profile, {
   log: (line) => console.log(`[chaos] ${line}`),
   logLevel: values.verbose ? 'WARN' : 'SILENT',
+  stackLogs: values.verbose ?? false,
 })
   .then((report) => {
     console.log('');
