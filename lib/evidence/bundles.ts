@@ -1,7 +1,8 @@
 /**
  * Bundle size and cold start of the deployed functions, measured on the artefact Lambda runs: an esbuild bundle
  * made with the options of the CDK construct (lib/constructs/bridge-function.ts → NodejsFunction: ESM, minified,
- * platform node, target node22, main fields module,main, the createRequire banner, the AWS SDK bundled).
+ * platform node, target node22, main fields module,main, the createRequire banner, the AWS SDK bundled but for the
+ * credential fallbacks Lambda never reaches).
  *
  * The cold start runs each bundle in a fresh `node` process: it imports the bundle and handles a first event, then
  * a second one (warm). The times are taken inside the child, so Node's own process start is not counted (Lambda's
@@ -13,7 +14,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../constructs/bridge-function';
+import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../constructs/bridge-function';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../routes';
 
@@ -40,8 +41,8 @@ export function constructBundleOptions(entry: string, outfile: string) {
     minify: true,
     sourcemap: true,
     sourcesContent: false,
-    // externalModules: [] in the construct: the AWS SDK is bundled.
-    external: [] as string[],
+    // The AWS SDK is bundled, all but the credential fallbacks Lambda never reaches (as in the construct).
+    external: [...CREDENTIAL_FALLBACK_MODULES],
     logLevel: 'warning' as const,
     absWorkingDir: projectRoot(),
   };
