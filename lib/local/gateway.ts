@@ -412,20 +412,21 @@ interface EventInput {
 /** The REST API (v1) Lambda proxy event, with header names as sent and multi-value maps like API Gateway's. */
 export function buildProxyEvent(input: EventInput): APIGatewayProxyEvent {
   const { req, url, route } = input;
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps, then Object.fromEntries: own properties for any name, as JSON.parse gives API Gateway's event. Names like
+  // `valueOf` or `__proto__` must not reach Object.prototype.
+  const headerValues = new Map<string, string[]>();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
-    const value = req.rawHeaders[i + 1] as string;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    headerValues.set(name, [...(headerValues.get(name) ?? []), req.rawHeaders[i + 1] as string]);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
+  const queryValues = new Map<string, string[]>();
+  for (const [name, value] of url.searchParams)
+    queryValues.set(name, [...(queryValues.get(name) ?? []), value]);
+  const last = (values: string[]) => values[values.length - 1] as string;
+  const headers = Object.fromEntries([...headerValues].map(([name, values]) => [name, last(values)]));
+  const multiValueHeaders = Object.fromEntries(headerValues);
+  const query = Object.fromEntries([...queryValues].map(([name, values]) => [name, last(values)]));
+  const multiQuery = Object.fromEntries(queryValues);
   const hasQuery = Object.keys(query).length > 0;
   const hasParams = Object.keys(input.pathParameters).length > 0;
   const sourceIp = (input.req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');

@@ -238,6 +238,26 @@ describe('the proxy event', () => {
     expect(sent.pathParameters).toBeNull();
   });
 
+  test('query and header names that are Object.prototype members are own entries, not a crash', async () => {
+    const { url, invocations } = await started();
+    const response = await fetch(`${url}/sms?valueOf=&constructor=1&__proto__=x&toString=a&toString=b`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, valueOf: 'v', constructor: 'c' },
+      body: '{}',
+    });
+    expect(response.status).toBe(200);
+    const event = invocations[0]!.event;
+    expect(Object.entries(event.queryStringParameters ?? {})).toEqual([
+      ['valueOf', ''],
+      ['constructor', '1'],
+      ['__proto__', 'x'],
+      ['toString', 'b'],
+    ]);
+    expect(event.multiValueQueryStringParameters?.toString).toEqual(['a', 'b']);
+    expect(event.headers.valueOf).toBe('v');
+    expect(event.multiValueHeaders.constructor).toEqual(['c']);
+  });
+
   test('the Lambda context names the function and counts down from its timeout', async () => {
     const { url, invocations } = await started({ timeoutMs: () => 7_000 });
     await fetch(`${url}/sms`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: '{}' });
