@@ -202,6 +202,17 @@ export async function toEightByEightRequest(
  */
 const rateLimitGate = { notBefore: 0 };
 
+/**
+ * Closes the gate for Retry-After from now, unless it is closed already. A 429 that comes back while the gate is
+ * closed answers a call made before it closed, so it tells of the same used-up window, whose end the first 429's
+ * Retry-After already bounds: moving the gate to this later answer's Retry-After would keep every worker silent
+ * past that end, into the next window, and (the call's latency added on each round) skip whole windows.
+ */
+function closeGate(retryAfterMs: number | undefined): void {
+  const now = Date.now();
+  if (rateLimitGate.notBefore <= now) rateLimitGate.notBefore = now + (retryAfterMs ?? 1000);
+}
+
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. */
@@ -223,7 +234,7 @@ function rateLimitWait(
   waited: number,
 ): number | undefined {
   if (!(error instanceof UpstreamError) || error.kind !== 'rateLimited') return undefined;
-  rateLimitGate.notBefore = Math.max(rateLimitGate.notBefore, Date.now() + (error.retryAfterMs ?? 1000));
+  closeGate(error.retryAfterMs);
   const wait = rateLimitGate.notBefore - Date.now() + Math.floor(Math.random() * 250);
   return waited + wait <= (deps.settings.rateLimitWaitMs ?? 0) ? wait : undefined;
 }

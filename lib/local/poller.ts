@@ -167,6 +167,13 @@ export class QueuePoller {
   /** Invocations running now (at most target.concurrency). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly region: string;
+  /** Set while paused: the receiver waits for `resumed` before the next receive and calls `parked` on the way. */
+  private paused?: {
+    resumed: Promise<void>;
+    resume: () => void;
+    isParked: Promise<void>;
+    parked: () => void;
+  };
 
   constructor(
     readonly target: PollerTarget,
@@ -187,9 +194,44 @@ export class QueuePoller {
     return this;
   }
 
+  get isPaused(): boolean {
+    return this.paused !== undefined;
+  }
+
+  /**
+   * Stops receiving until resume(), e.g. to let a backlog build up on the queue (the benchmark does). Resolves once
+   * the poller is idle: the receive under way (a long poll, at most waitTimeSeconds) has ended and the batches it
+   * or earlier receives got have finished. Nothing is dropped: what a receive returned is still processed.
+   */
+  async pause(): Promise<void> {
+    if (!this.paused) {
+      let resume!: () => void;
+      let parked!: () => void;
+      const resumed = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      const isParked = new Promise<void>((resolve) => {
+        parked = resolve;
+      });
+      this.paused = { resumed, resume, isParked, parked };
+    }
+    // The receiver parks once its receive under way (if any) has handed its batch to an invocation.
+    if (this.running) await this.paused.isParked;
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** Receives again after pause(); a no-op when not paused. */
+  resume(): void {
+    const paused = this.paused;
+    this.paused = undefined;
+    paused?.resume();
+  }
+
   /** Stops receiving and waits for the batches in flight to finish (their deletes included). */
   async stop(): Promise<void> {
     this.abort.abort();
+    this.paused?.parked(); // a pause() waiting for the receiver returns: it will not receive again
+    this.resume();
     await Promise.all(this.loops);
     await Promise.all([...this.inFlight]);
   }
@@ -205,6 +247,11 @@ export class QueuePoller {
     const slots = Math.max(1, this.target.concurrency);
     let consecutiveErrors = 0;
     while (!signal.aborted) {
+      if (this.paused) {
+        this.paused.parked();
+        await this.paused.resumed;
+        continue;
+      }
       if (this.inFlight.size >= slots) {
         await Promise.race(this.inFlight);
         continue;

@@ -80,6 +80,12 @@ export interface LocalStack extends LocalStackInfo {
   gateway: LocalGateway;
   /** Counters of the queue pollers (invocations, deleted, failed). */
   pollerStats(): Record<QueueName, PollerStats>;
+  /**
+   * Stops handing the queue's messages to its consumer (sends still queue them) until resumeQueue, e.g. to build a
+   * backlog. Resolves once the poller is idle: its receive under way and the batches in flight have finished.
+   */
+  pauseQueue(queue: QueueName): Promise<void>;
+  resumeQueue(queue: QueueName): void;
   /** Imports every function now, so the first request does not pay for it (npm start does this after ready). */
   warmUp(): Promise<void>;
   stop(): Promise<void>;
@@ -324,6 +330,12 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       await gateway.stop();
     });
 
+    const pollerOf = (queue: QueueName) => {
+      const poller = pollers.pollers.find((p) => p.target.name === queue);
+      if (!poller) throw new Error(`No poller for queue ${queue}`);
+      return poller;
+    };
+
     const startupMs = Math.round(performance.now() - startedAt);
     let stopped: Promise<void> | undefined;
     const stack: LocalStack = {
@@ -359,6 +371,10 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
           QueueName,
           PollerStats
         >,
+      pauseQueue: async (queue) => {
+        await pollerOf(queue).pause();
+      },
+      resumeQueue: (queue) => pollerOf(queue).resume(),
       warmUp: async () => {
         await Promise.all(
           (Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => loadHandler(fn).catch(() => undefined)),

@@ -218,6 +218,11 @@ export interface SmsApiCall {
   fault?: string;
   /** umids of the messages this call got accepted (also when the answer never reached the client). */
   umids: string[];
+  /**
+   * With a rate limit set: the window (epoch second) that counted this call. The limit is checked after the
+   * simulated latency, so it can be the second after `receivedAt`'s.
+   */
+  rateLimitWindow?: number;
 }
 
 /** One message 8x8 accepted (status QUEUED), single or from a batch. */
@@ -740,7 +745,7 @@ export class SmsSimulator implements Simulator {
     });
     if (!this.authorised(authorization)) return fail(SMS_ERRORS.unauthorized);
     if (subAccountId !== this.subAccountId) return fail(SMS_ERRORS.subAccount);
-    const retryAfter = this.overRateLimit();
+    const retryAfter = this.overRateLimit(call);
     if (retryAfter !== undefined) {
       this.counters.rateLimited += 1;
       return fail(
@@ -919,10 +924,11 @@ export class SmsSimulator implements Simulator {
     return match?.[1]?.trim() === this.apiKey;
   }
 
-  private overRateLimit(): number | undefined {
+  private overRateLimit(call: SmsApiCall): number | undefined {
     if (!this.rateLimit) return undefined;
     const nowMs = Date.now();
     const second = Math.floor(nowMs / 1000);
+    call.rateLimitWindow = second;
     if (second !== this.window.second) this.window = { second, count: 0 };
     this.window.count += 1;
     if (this.window.count <= this.rateLimit.perSecond) return undefined;

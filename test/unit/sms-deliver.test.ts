@@ -364,6 +364,46 @@ describe("8x8's answers and failures", () => {
   });
 });
 
+describe('rate limit waits inside the invocation', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test('a 429 answered while the gate is closed does not move the gate past the first Retry-After', async () => {
+    // Past any gate an earlier test left (the gate is the container's, i.e. module state).
+    jest.useFakeTimers({ now: Date.now() + 3_600_000 });
+    jest.spyOn(Math, 'random').mockReturnValue(0); // no jitter
+    const t = setup({ rateLimitWaitMs: 5_000 });
+    const [a, b] = [await t.accept(), await t.accept({ destination: '+6591234568' })];
+    const start = Date.now();
+    const calls: { id: string; at: number }[] = [];
+    const rateLimited = () => upstream('rateLimited', 429, 429, 'Quota exceeded', 1_000);
+    const send = t.sms.sendSms.bind(t.sms);
+    // Both first calls go out at once; a's 429 comes back at once, b's (the same used-up window) 600 ms later.
+    t.sms.sendSms = async (creds, request) => {
+      const id = request.clientMessageId!;
+      const first = !calls.some((c) => c.id === id);
+      calls.push({ id, at: Date.now() - start });
+      if (!first) return send(creds, request);
+      if (id === b) await new Promise((resolve) => setTimeout(resolve, 600));
+      throw rateLimited();
+    };
+    const done = Promise.all([a, b].map((id) => deliverSms({ messageId: id }, ctx, t.deps)));
+    await jest.advanceTimersByTimeAsync(3_000);
+    await done;
+    // Both wait for the first Retry-After (1 s after a's 429), not b's later one (1.6 s).
+    expect(calls).toEqual([
+      { id: a, at: 0 },
+      { id: b, at: 0 },
+      { id: a, at: 1_000 },
+      { id: b, at: 1_000 },
+    ]);
+    expect(await t.record(a)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(await t.record(b)).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+});
+
 describe('batched hand-over', () => {
   test('two or more sendable SMS go to 8x8 in one batch call; each gets its own umid', async () => {
     const t = setup();
