@@ -386,3 +386,30 @@ describe('stopping', () => {
     expect(await counts(pair.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 });
+
+describe('pausing', () => {
+  test('a paused poller leaves new messages on the queue; resume() delivers them all', async () => {
+    const pair = await queue(false);
+    const seen: string[] = [];
+    const poller = poll(pair, async (event: SQSEvent) => {
+      seen.push(...event.Records.map((r) => r.body));
+      return {};
+    });
+    await poller.pause();
+    expect(poller.isPaused).toBe(true);
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: pair.url,
+        Entries: Array.from({ length: 5 }, (_, i) => ({ Id: `m${i}`, MessageBody: `m${i}` })),
+      }),
+    );
+    // Long enough for several receive rounds had the poller been running.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seen).toEqual([]);
+    expect(await counts(pair.url)).toEqual({ visible: 5, inFlight: 0 });
+    poller.resume();
+    await eventually(() => (seen.length === 5 ? true : undefined));
+    expect(seen.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    await eventually(async () => ((await counts(pair.url)).visible === 0 ? true : undefined));
+  });
+});
