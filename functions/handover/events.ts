@@ -6,17 +6,17 @@
  * bridge relies on (eventType, conversationId, MESSAGE sender/isEcho, MEMBERS_CHANGED memberType/change, the
  * CONVERSATION_UPDATE state) are checked strictly.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
 /** The version string 8x8 puts in WEB_HOOK_VERIFY and expects when a webhook is registered. */
 export const CHAT_GATEWAY_NOTIFICATION_VERSION = 'Chat Gateway v1.0';
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** Common fields of every conversation event. `timestamp` is epoch ms; 8x8's examples sometimes send 0. */
 const envelope = {
   conversationId: nonEmpty,
-  timestamp: z.number().nonnegative(),
+  timestamp: z.number().check(z.nonnegative()),
 };
 
 export const ConversationStateSchema = z.enum(['created', 'active', 'idle']);
@@ -25,21 +25,21 @@ export type ConversationState = z.infer<typeof ConversationStateSchema>;
 export const AssignmentSchema = z.looseObject({
   type: z.enum(['agent', 'queue', 'script']),
   id: z.string(),
-  resourceId: z.string().optional(),
+  resourceId: z.optional(z.string()),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 
 export const ConversationUserSchema = z.looseObject({
-  name: z.string().optional(),
-  userId: z.string().optional(),
-  email: z.string().optional(),
-  phone: z.string().optional(),
-  company: z.string().optional(),
-  caseId: z.string().optional(),
-  language: z.string().optional(),
-  additionalProperties: z
-    .array(z.looseObject({ key: z.string(), value: z.string(), id: z.string().optional() }))
-    .optional(),
+  name: z.optional(z.string()),
+  userId: z.optional(z.string()),
+  email: z.optional(z.string()),
+  phone: z.optional(z.string()),
+  company: z.optional(z.string()),
+  caseId: z.optional(z.string()),
+  language: z.optional(z.string()),
+  additionalProperties: z.optional(
+    z.array(z.looseObject({ key: z.string(), value: z.string(), id: z.optional(z.string()) })),
+  ),
 });
 export type ConversationUser = z.infer<typeof ConversationUserSchema>;
 
@@ -48,10 +48,10 @@ export const ConversationUpdateEventSchema = z.looseObject({
   ...envelope,
   data: z.looseObject({
     state: ConversationStateSchema,
-    assignment: AssignmentSchema.optional(),
-    user: ConversationUserSchema.optional(),
-    msisdn: z.string().optional(),
-    channel: z.string().optional(),
+    assignment: z.optional(AssignmentSchema),
+    user: z.optional(ConversationUserSchema),
+    msisdn: z.optional(z.string()),
+    channel: z.optional(z.string()),
   }),
 });
 export type ConversationUpdateEvent = z.infer<typeof ConversationUpdateEventSchema>;
@@ -59,7 +59,7 @@ export type ConversationUpdateEvent = z.infer<typeof ConversationUpdateEventSche
 export const QueuedEventSchema = z.looseObject({
   eventType: z.literal('QUEUED'),
   ...envelope,
-  data: z.looseObject({ queueId: z.string(), queueName: z.string().optional() }),
+  data: z.looseObject({ queueId: z.string(), queueName: z.optional(z.string()) }),
 });
 export type QueuedEvent = z.infer<typeof QueuedEventSchema>;
 
@@ -78,21 +78,21 @@ export type MembersChangedEvent = z.infer<typeof MembersChangedEventSchema>;
 export const TransferEventSchema = z.looseObject({
   eventType: z.literal('TRANSFER'),
   ...envelope,
-  data: z.looseObject({}).optional(),
+  data: z.optional(z.looseObject({})),
 });
 export type TransferEvent = z.infer<typeof TransferEventSchema>;
 
 export const AttachmentSchema = z.looseObject({
   id: z.string(),
-  type: z.string().optional(),
-  preSignedUrl: z.string().optional(),
-  fileName: z.string().optional(),
+  type: z.optional(z.string()),
+  preSignedUrl: z.optional(z.string()),
+  fileName: z.optional(z.string()),
 });
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
 export const CardSchema = z.looseObject({
   contentType: z.string(),
-  content: z.unknown().optional(),
+  content: z.optional(z.unknown()),
 });
 export type Card = z.infer<typeof CardSchema>;
 
@@ -101,12 +101,12 @@ export const MessageEventSchema = z.looseObject({
   ...envelope,
   data: z.looseObject({
     /** true when the message is the bridge's own post (user/bot) echoed back; absent is treated as false. */
-    isEcho: z.boolean().default(false),
+    isEcho: z._default(z.boolean(), false),
     sender: z.looseObject({ id: z.string(), type: nonEmpty }),
     /** A message may carry only attachments or cards, so text defaults to empty. */
-    text: z.string().default(''),
-    attachments: z.array(AttachmentSchema).default([]),
-    cards: z.array(CardSchema).default([]),
+    text: z._default(z.string(), ''),
+    attachments: z._default(z.array(AttachmentSchema), []),
+    cards: z._default(z.array(CardSchema), []),
   }),
 });
 export type MessageEvent = z.infer<typeof MessageEventSchema>;
@@ -124,14 +124,14 @@ export type TypingValue = z.infer<typeof TypingValueSchema>;
 export const ActivityEventSchema = z.looseObject({
   eventType: z.literal('ACTIVITY'),
   ...envelope,
-  data: z.looseObject({ name: nonEmpty, value: z.unknown().optional() }),
+  data: z.looseObject({ name: nonEmpty, value: z.optional(z.unknown()) }),
 });
 export type ActivityEvent = z.infer<typeof ActivityEventSchema>;
 
 /** Connectivity check ("Test Connection"); it has no conversationId and no timestamp and must be answered 2xx. */
 export const WebhookVerifyEventSchema = z.looseObject({
   eventType: z.literal('WEB_HOOK_VERIFY'),
-  notificationVersion: z.string().optional(),
+  notificationVersion: z.optional(z.string()),
 });
 export type WebhookVerifyEvent = z.infer<typeof WebhookVerifyEventSchema>;
 
@@ -166,7 +166,7 @@ export type ParsedWebhookBody =
 
 /** Classifies an already JSON-parsed webhook body. Never throws. */
 export function parseWebhookBody(body: unknown): ParsedWebhookBody {
-  const head = z.looseObject({ eventType: nonEmpty, conversationId: z.string().optional() }).safeParse(body);
+  const head = z.looseObject({ eventType: nonEmpty, conversationId: z.optional(z.string()) }).safeParse(body);
   if (!head.success) return { kind: 'invalid', issues: issuesOf(head.error) };
   const { eventType, conversationId } = head.data;
   if (eventType === 'WEB_HOOK_VERIFY') {
@@ -184,7 +184,7 @@ export function parseWebhookBody(body: unknown): ParsedWebhookBody {
     : { kind: 'invalid', issues: issuesOf(event.error) };
 }
 
-function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+function issuesOf(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 
@@ -211,12 +211,12 @@ export interface InboundEnvelope {
 
 export const InboundEnvelopeSchema = z.object({
   eventId: nonEmpty,
-  retry: z.number().int().nonnegative(),
-  receivedAt: z.number().int().nonnegative(),
+  retry: z.number().check(z.int(), z.nonnegative()),
+  receivedAt: z.number().check(z.int(), z.nonnegative()),
   event: ChatGatewayEventSchema,
 });
 
-/** Parses a queue message body back into an InboundEnvelope (the relay consumer's entry point). Throws ZodError. */
+/** Parses a queue message body back into an InboundEnvelope (the relay consumer's entry point). Throws zod's $ZodError. */
 export function parseInboundEnvelope(body: string): InboundEnvelope {
   return InboundEnvelopeSchema.parse(JSON.parse(body));
 }

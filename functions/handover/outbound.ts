@@ -8,9 +8,9 @@
  * 8x8 no longer knows the conversation, so a message closes the record with status `error`, and an end is simply
  * done. An item already delivered (redelivery after a crash) is skipped.
  */
-import * as z from 'zod';
 import { UpstreamError } from '../shared/errors';
 import { logger, metrics } from '../shared/powertools';
+import * as z from '../shared/zod';
 import { ChatGatewayError } from './chat-gateway-client';
 import {
   isClosed,
@@ -25,16 +25,16 @@ import { appendBounded, mutateRecord } from './record';
 export const outboundItemSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('message'),
-    itemId: z.string().min(1),
-    conversationId: z.string().min(1),
+    itemId: z.string().check(z.minLength(1)),
+    conversationId: z.string().check(z.minLength(1)),
     text: z.string(),
-    clientMessageId: z.string().optional(),
+    clientMessageId: z.optional(z.string()),
     requestedAt: z.string(),
   }),
   z.object({
     kind: z.literal('end'),
-    itemId: z.string().min(1),
-    conversationId: z.string().min(1),
+    itemId: z.string().check(z.minLength(1)),
+    conversationId: z.string().check(z.minLength(1)),
     requestedAt: z.string(),
   }),
 ]);

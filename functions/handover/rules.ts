@@ -24,20 +24,20 @@
  *   conversation; events for an unknown conversation are retried for this long after the webhook received them,
  *   then acknowledged and dropped (they belong to conversations this bridge did not start).
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
 export const END_SIGNALS = ['agentLeft', 'idle', 'userLeft'] as const;
 export type EndSignal = (typeof END_SIGNALS)[number];
 
 export const handoverRulesSchema = z.strictObject({
-  endOn: z.array(z.enum(END_SIGNALS)).default(['agentLeft', 'idle']),
-  forwardEchoes: z.boolean().default(false),
-  typing: z.enum(['ignore', 'inject']).default('ignore'),
-  agentMessageMode: z.enum(['notify', 'inject']).default('notify'),
-  injectQueueEvents: z.boolean().default(true),
-  injectActiveEvent: z.boolean().default(true),
-  transferGraceMs: z.number().int().nonnegative().default(600_000),
-  unknownConversationRetryMs: z.number().int().nonnegative().default(60_000),
+  endOn: z._default(z.array(z.enum(END_SIGNALS)), ['agentLeft', 'idle']),
+  forwardEchoes: z._default(z.boolean(), false),
+  typing: z._default(z.enum(['ignore', 'inject']), 'ignore'),
+  agentMessageMode: z._default(z.enum(['notify', 'inject']), 'notify'),
+  injectQueueEvents: z._default(z.boolean(), true),
+  injectActiveEvent: z._default(z.boolean(), true),
+  transferGraceMs: z._default(z.number().check(z.int(), z.nonnegative()), 600_000),
+  unknownConversationRetryMs: z._default(z.number().check(z.int(), z.nonnegative()), 60_000),
 });
 
 export type HandoverRules = z.infer<typeof handoverRulesSchema>;

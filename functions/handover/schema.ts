@@ -8,7 +8,7 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { HandoverValidationError, type HandoverErrorCode, type HandoverIssue } from './error-codes';
 import type { HistoryMessage } from './ports';
 
@@ -28,59 +28,65 @@ export const PROPERTY_KEY_MAX_CHARS = 100;
 export const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:=~-]{0,127}$/;
 
 const absent = z.union([z.null(), z.literal('')]);
+/** Adds the description the OpenAPI document shows for a schema. */
+const describe = <T extends z.ZodMiniType>(schema: T, description: string): T =>
+  schema.check(z.describe(description));
 /** Optional string that may also arrive as null or "". */
-const optionalString = (max: number) => z.union([z.string().max(max), z.null()]).optional();
+const optionalString = (max: number) => z.optional(z.union([z.string().check(z.maxLength(max)), z.null()]));
+/** A string of 1 to `max` characters. */
+const requiredString = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 /** An id that may be sent as a JSON number by a `$cs` expression. */
-const idValue = (max: number) => z.union([z.string().min(1).max(max), z.number().int().nonnegative()]);
+const idValue = (max: number) => z.union([requiredString(max), z.number().check(z.int(), z.nonnegative())]);
+const integer = () => z.number().check(z.int());
 
-export const cognigySessionSchema = z
-  .strictObject({
-    userId: z.string().min(1).max(512).describe('Cognigy `input.userId`'),
-    sessionId: z.string().min(1).max(512).describe('Cognigy `input.sessionId`'),
-    URLToken: z
-      .string()
-      .min(1)
-      .max(512)
-      .describe(
-        'Cognigy `input.URLToken` of the Endpoint; the credential of its inject/notify routes, never logged or returned',
-      ),
-    endpointBaseUrl: optionalString(2048)
-      .describe('Endpoint base URL, e.g. https://endpoint-app.cognigy.ai; defaults to the `cognigy` secret')
-      .meta({ format: 'uri' }),
-  })
-  .describe('The Cognigy session the agent chat belongs to; agent messages and events are pushed into it');
+export const cognigySessionSchema = describe(
+  z.strictObject({
+    userId: describe(requiredString(512), 'Cognigy `input.userId`'),
+    sessionId: describe(requiredString(512), 'Cognigy `input.sessionId`'),
+    URLToken: describe(
+      requiredString(512),
+      'Cognigy `input.URLToken` of the Endpoint; the credential of its inject/notify routes, never logged or returned',
+    ),
+    endpointBaseUrl: optionalString(2048).check(
+      z.describe('Endpoint base URL, e.g. https://endpoint-app.cognigy.ai; defaults to the `cognigy` secret'),
+      z.meta({ format: 'uri' }),
+    ),
+  }),
+  'The Cognigy session the agent chat belongs to; agent messages and events are pushed into it',
+);
 
-export const customerSchema = z
-  .strictObject({
-    name: optionalString(255).describe('Shown to the agent as the customer name'),
-    email: optionalString(254).describe('E-mail address').meta({ format: 'email' }),
-    phone: optionalString(64).describe('Phone number as the agent should see it'),
-    language: optionalString(35).describe(
+export const customerSchema = describe(
+  z.strictObject({
+    name: describe(optionalString(255), 'Shown to the agent as the customer name'),
+    email: optionalString(254).check(z.describe('E-mail address'), z.meta({ format: 'email' })),
+    phone: describe(optionalString(64), 'Phone number as the agent should see it'),
+    language: describe(
+      optionalString(35),
       `8x8 routing language: ${EIGHT_BY_EIGHT_LANGUAGES.join(', ')}; locale tags such as en-US or de_DE are mapped to them. Default en.`,
     ),
     company: optionalString(255),
-    caseId: optionalString(255).describe('Case id shown to the agent'),
-    customerId: optionalString(255).describe(
+    caseId: describe(optionalString(255), 'Case id shown to the agent'),
+    customerId: describe(
+      optionalString(255),
       "8x8 `user.userId`: a customer id in 8x8's native CRM triggers a screen pop",
     ),
-  })
-  .describe('Customer details shown to the agent (8x8 `user`)');
+  }),
+  'Customer details shown to the agent (8x8 `user`)',
+);
 
-const propertyValueSchema = z
-  .unknown()
-  .describe(
-    'String, number or boolean (sent as text); objects and arrays are sent as JSON; null leaves the property out',
-  );
+const propertyValueSchema = describe(
+  z.unknown(),
+  'String, number or boolean (sent as text); objects and arrays are sent as JSON; null leaves the property out',
+);
 
-export const propertiesSchema = z
-  .union([
+export const propertiesSchema = describe(
+  z.union([
     z.record(z.string(), propertyValueSchema),
     z.array(z.strictObject({ key: z.string(), value: propertyValueSchema })),
-  ])
-  .describe(
-    'Custom properties for the agent (8x8\'s "JSON properties" → `user.additionalProperties`): an object map or a list of {key, value}. ' +
-      'At most 30 reach 8x8 (reserved ones such as the Copilot link first, then yours in the given order); values longer than 1000 characters are cut.',
-  );
+  ]),
+  'Custom properties for the agent (8x8\'s "JSON properties" → `user.additionalProperties`): an object map or a list of {key, value}. ' +
+    'At most 30 reach 8x8 (reserved ones such as the Copilot link first, then yours in the given order); values longer than 1000 characters are cut.',
+);
 
 const transcriptAuthor = z.enum(['user', 'bot', 'agent']);
 
@@ -90,58 +96,61 @@ const transcriptAuthor = z.enum(['user', 'bot', 'agent']);
  * or `role` (Cognigy transcript: user / assistant); the text is `text` or `payload.text`.
  */
 export const transcriptEntrySchema = z.looseObject({
-  source: transcriptAuthor.optional(),
-  authorType: transcriptAuthor.optional(),
-  role: z.enum(['user', 'assistant', 'bot', 'agent']).optional(),
-  text: z.union([z.string(), z.null()]).optional(),
-  payload: z.looseObject({ text: z.union([z.string(), z.null()]).optional() }).optional(),
+  source: z.optional(transcriptAuthor),
+  authorType: z.optional(transcriptAuthor),
+  role: z.optional(z.enum(['user', 'assistant', 'bot', 'agent'])),
+  text: z.optional(z.union([z.string(), z.null()])),
+  payload: z.optional(z.looseObject({ text: z.optional(z.union([z.string(), z.null()])) })),
 });
 
-export const transcriptSchema = z
-  .array(transcriptEntrySchema)
-  .describe(
-    'The bot conversation so far, oldest first: [{source: user|bot|agent, text}] or [{authorType: user|bot, text}]. ' +
-      'Entries without text are skipped; the most recent 200 reach 8x8.',
-  );
+export const transcriptSchema = describe(
+  z.array(transcriptEntrySchema),
+  'The bot conversation so far, oldest first: [{source: user|bot|agent, text}] or [{authorType: user|bot, text}]. ' +
+    'Entries without text are skipped; the most recent 200 reach 8x8.',
+);
 
 /** POST /handover */
-export const startHandoverRequestSchema = z
-  .strictObject({
+export const startHandoverRequestSchema = describe(
+  z.strictObject({
     cognigy: cognigySessionSchema,
-    channelId: idValue(128).describe('8x8 Chat API channel id (Configuration Manager → Channels)'),
-    queueId: z
-      .union([idValue(128), absent])
-      .optional()
-      .describe("8x8 queue id (→ `assignment {type: queue}`); without it the channel's queue is used"),
-    scriptId: z
-      .union([idValue(128), absent])
-      .optional()
-      .describe('8x8 script id (→ `assignment {type: script}`), instead of queueId'),
-    customer: customerSchema.optional(),
-    properties: z.union([propertiesSchema, z.null()]).optional(),
-    transcript: z.union([transcriptSchema, z.null()]).optional(),
-  })
-  .describe('Start a handover to an 8x8 Contact Center agent');
+    channelId: describe(idValue(128), '8x8 Chat API channel id (Configuration Manager → Channels)'),
+    queueId: describe(
+      z.optional(z.union([idValue(128), absent])),
+      "8x8 queue id (→ `assignment {type: queue}`); without it the channel's queue is used",
+    ),
+    scriptId: describe(
+      z.optional(z.union([idValue(128), absent])),
+      '8x8 script id (→ `assignment {type: script}`), instead of queueId',
+    ),
+    customer: z.optional(customerSchema),
+    properties: z.optional(z.union([propertiesSchema, z.null()])),
+    transcript: z.optional(z.union([transcriptSchema, z.null()])),
+  }),
+  'Start a handover to an 8x8 Contact Center agent',
+);
 
 /** POST /handover/{conversationId}/messages */
-export const handoverMessageRequestSchema = z
-  .strictObject({
-    text: z.string().max(MESSAGE_TEXT_MAX_CHARS).describe("The user's text for the agent"),
-    userId: optionalString(512).describe('When given, must match the session that started the handover'),
-    sessionId: optionalString(512).describe('When given, must match the session that started the handover'),
-    clientMessageId: optionalString(350).describe(
+export const handoverMessageRequestSchema = describe(
+  z.strictObject({
+    text: describe(z.string().check(z.maxLength(MESSAGE_TEXT_MAX_CHARS)), "The user's text for the agent"),
+    userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
+    sessionId: describe(optionalString(512), 'When given, must match the session that started the handover'),
+    clientMessageId: describe(
+      optionalString(350),
       'Your id for this message; a repeat within 5 minutes is sent once',
     ),
-  })
-  .describe("Relay the user's text to the agent");
+  }),
+  "Relay the user's text to the agent",
+);
 
 /** POST /handover/{conversationId}/end (the body is optional) */
-export const handoverEndRequestSchema = z
-  .strictObject({
+export const handoverEndRequestSchema = describe(
+  z.strictObject({
     userId: optionalString(512),
     sessionId: optionalString(512),
-  })
-  .describe("End the agent chat from the user's side");
+  }),
+  "End the agent chat from the user's side",
+);
 
 // ---- Answers (documentation for the OpenAPI document; the cores build these shapes) ----
 
@@ -151,59 +160,59 @@ export const startHandoverResponseSchema = z.object({
   ok: z.literal(true),
   conversationId: z.string(),
   handover: z.object({ status: z.literal('queue') }),
-  trimmed: z
-    .object({
-      history: z.number().int().describe('Oldest transcript entries left out (8x8 takes 200)'),
-      properties: z.number().int().describe('Custom properties left out (8x8 takes 30)'),
-      truncatedValues: z.number().int().describe('Property values cut to 1000 characters'),
-    })
-    .optional()
-    .describe('Present when something had to be left out to fit 8x8'),
+  trimmed: describe(
+    z.optional(
+      z.object({
+        history: describe(integer(), 'Oldest transcript entries left out (8x8 takes 200)'),
+        properties: describe(integer(), 'Custom properties left out (8x8 takes 30)'),
+        truncatedValues: describe(integer(), 'Property values cut to 1000 characters'),
+      }),
+    ),
+    'Present when something had to be left out to fit 8x8',
+  ),
 });
 
 export const handoverMessageResponseSchema = z.object({
   ok: z.literal(true),
   queued: z.literal(true),
   conversationId: z.string(),
-  clientMessageId: z.string().optional(),
+  clientMessageId: z.optional(z.string()),
 });
 
 export const handoverEndResponseSchema = z.object({
   ok: z.literal(true),
   conversationId: z.string(),
   handover: z.object({ status: handoverStatusSchema }),
-  alreadyEnded: z.boolean().optional(),
+  alreadyEnded: z.optional(z.boolean()),
 });
 
 export const handoverStatusResponseSchema = z.object({
   ok: z.literal(true),
   conversationId: z.string(),
   handover: z.object({ status: handoverStatusSchema }),
-  agent: z.object({ id: z.string() }).optional(),
+  agent: z.optional(z.object({ id: z.string() })),
   channelId: z.string(),
-  queueId: z.string().optional(),
-  queueName: z.string().optional(),
-  scriptId: z.string().optional(),
-  createdAt: z.string().describe('When POST /handover created it (ISO 8601)'),
-  queuedAt: z.string().optional().describe('When 8x8 last queued it (QUEUED; again after a transfer)'),
-  activeAt: z.string().optional().describe('When the current agent joined'),
-  endedAt: z.string().optional(),
-  endReason: z
-    .enum(['agentLeft', 'idle', 'userEnded', 'userLeft', 'conversationGone'])
-    .optional()
-    .describe(
-      'agentLeft / idle: the agent or 8x8 ended it; userEnded: POST .../end; userLeft: 8x8 reported the user leaving; conversationGone: 8x8 no longer knows it',
-    ),
-  lastError: z
-    .object({
+  queueId: z.optional(z.string()),
+  queueName: z.optional(z.string()),
+  scriptId: z.optional(z.string()),
+  createdAt: describe(z.string(), 'When POST /handover created it (ISO 8601)'),
+  queuedAt: describe(z.optional(z.string()), 'When 8x8 last queued it (QUEUED; again after a transfer)'),
+  activeAt: describe(z.optional(z.string()), 'When the current agent joined'),
+  endedAt: z.optional(z.string()),
+  endReason: describe(
+    z.optional(z.enum(['agentLeft', 'idle', 'userEnded', 'userLeft', 'conversationGone'])),
+    'agentLeft / idle: the agent or 8x8 ended it; userEnded: POST .../end; userLeft: 8x8 reported the user leaving; conversationGone: 8x8 no longer knows it',
+  ),
+  lastError: z.optional(
+    z.object({
       at: z.string(),
       source: z.enum(['8x8', 'cognigy']),
       operation: z.string(),
-      httpStatus: z.number().optional(),
-      code: z.string().optional(),
+      httpStatus: z.optional(z.number()),
+      code: z.optional(z.string()),
       message: z.string(),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 /** Request schemas by function, for the OpenAPI document. */
@@ -290,7 +299,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 /** Turns zod issues into HandoverIssues with stable codes; union failures report the branch that got furthest. */
 export function issuesFromZod(
-  error: z.ZodError,
+  error: { readonly issues: readonly z.core.$ZodIssue[] },
   input: unknown,
   prefix: readonly PropertyKey[] = [],
 ): HandoverIssue[] {
@@ -301,7 +310,7 @@ export function issuesFromZod(
       const branches = issue.errors.filter((b) => b.length > 0);
       const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a), branches[0] ?? []);
       if (depth(best) > 0) {
-        out.push(...issuesFromZod(new z.ZodError(best), input, fullPath));
+        out.push(...issuesFromZod({ issues: best }, input, fullPath));
         continue;
       }
     }
@@ -397,7 +406,7 @@ function authorOf(entry: z.infer<typeof transcriptEntrySchema>): HistoryMessage[
   return author === 'user' ? 'user' : 'bot';
 }
 
-function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+function parseOrThrow<T extends z.ZodMiniType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new HandoverValidationError(issuesFromZod(parsed.error, body));
   return parsed.data;

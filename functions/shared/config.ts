@@ -1,5 +1,13 @@
-import * as z from 'zod';
-import { QUEUES, SECRETS, SETTINGS, TABLES, type QueueName, type SecretName, type TableName } from '../../lib/routes';
+import {
+  QUEUES,
+  SECRETS,
+  SETTINGS,
+  TABLES,
+  type QueueName,
+  type SecretName,
+  type TableName,
+} from '../../lib/routes';
+import * as z from './zod';
 
 /** Reads a required environment variable; a missing one is a deployment fault, reported by name. */
 export function requireEnv(name: string): string {
@@ -12,19 +20,23 @@ export const queueUrl = (queue: QueueName): string => requireEnv(QUEUES[queue].u
 export const tableName = (table: TableName): string => requireEnv(TABLES[table].nameEnv);
 export const secretName = (secret: SecretName): string => requireEnv(SECRETS[secret].nameEnv);
 
+/** A number read from a string (environment variables are text), with checks and a default. */
+const envNumber = (fallback: number, ...checks: z.core.$ZodCheck<number>[]) =>
+  z._default(z.coerce.number().check(...checks), fallback);
+
 const settingsSchema = z.object({
-  publicBaseUrl: z.string().url().optional(),
-  upstreamTimeoutMs: z.coerce.number().int().positive().default(5000),
-  secretsMaxAgeSeconds: z.coerce.number().int().nonnegative().default(300),
-  recordTtlDays: z.coerce.number().int().positive().default(30),
-  webhookMaxAgeMs: z.coerce.number().int().positive().default(300_000),
-  acceptUnsignedVerify: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-  handoverRules: z.string().optional(),
-  retryBaseDelaySeconds: z.coerce.number().positive().default(2),
-  retryMaxDelaySeconds: z.coerce.number().positive().default(300),
+  publicBaseUrl: z.optional(z.url()),
+  upstreamTimeoutMs: envNumber(5000, z.int(), z.positive()),
+  secretsMaxAgeSeconds: envNumber(300, z.int(), z.nonnegative()),
+  recordTtlDays: envNumber(30, z.int(), z.positive()),
+  webhookMaxAgeMs: envNumber(300_000, z.int(), z.positive()),
+  acceptUnsignedVerify: z.pipe(
+    z._default(z.enum(['true', 'false']), 'true'),
+    z.transform((v) => v === 'true'),
+  ),
+  handoverRules: z.optional(z.string()),
+  retryBaseDelaySeconds: envNumber(2, z.positive()),
+  retryMaxDelaySeconds: envNumber(300, z.positive()),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -3,7 +3,6 @@
  * zod schemas that validate requests (zod 4 `z.toJSONSchema`), so the document cannot drift from the code.
  * Served locally at GET /openapi.json and written to dist/openapi.json by `npm run openapi`.
  */
-import * as z from 'zod';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../lib/routes';
 import { HANDOVER_ERROR_CODES } from '../handover/error-codes';
 import { handoverRequestSchemas, handoverResponseSchemas } from '../handover/schema';
@@ -16,9 +15,10 @@ import {
   smsRequestSchema,
   smsStatusAnswerSchema,
 } from '../sms/schema';
+import * as z from './zod';
 
 /** Request body schema per function; a route whose function is listed here gets a documented JSON body. */
-export const requestSchemas: Partial<Record<FunctionName, z.ZodType>> = {
+export const requestSchemas: Partial<Record<FunctionName, z.ZodMiniType>> = {
   'sms-accept': smsRequestSchema,
   'sms-batch': smsBatchRequestSchema,
   ...handoverRequestSchemas,
@@ -26,7 +26,7 @@ export const requestSchemas: Partial<Record<FunctionName, z.ZodType>> = {
 
 interface ResponseDoc {
   description: string;
-  schema?: z.ZodType;
+  schema?: z.ZodMiniType;
 }
 
 /** Documented answers per function (besides the common errors every route may give). */
@@ -122,7 +122,7 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
 };
 
 /** Named component schemas: [component name, schema, io]. Requests are documented as input, answers as output. */
-const COMPONENTS: [string, z.ZodType, 'input' | 'output'][] = [
+const COMPONENTS: [string, z.ZodMiniType, 'input' | 'output'][] = [
   ['SmsRequest', smsRequestSchema, 'input'],
   ['SmsBatchRequest', smsBatchRequestSchema, 'input'],
   ['SmsAccepted', smsAcceptedSchema, 'output'],
@@ -131,7 +131,7 @@ const COMPONENTS: [string, z.ZodType, 'input' | 'output'][] = [
   ['ErrorBody', errorBodySchema, 'output'],
 ];
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
     string,
     unknown
@@ -146,12 +146,12 @@ export interface OpenApiOptions {
 
 export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<string, unknown> {
   const components: Record<string, Record<string, unknown>> = {};
-  const refs = new Map<z.ZodType, string>();
+  const refs = new Map<z.ZodMiniType, string>();
   for (const [name, schema, io] of COMPONENTS) {
     components[name] = jsonSchema(schema, io);
     refs.set(schema, `#/components/schemas/${name}`);
   }
-  const schemaOrRef = (schema: z.ZodType, io: 'input' | 'output') => {
+  const schemaOrRef = (schema: z.ZodMiniType, io: 'input' | 'output') => {
     const ref = refs.get(schema);
     return ref ? { $ref: ref } : jsonSchema(schema, io);
   };

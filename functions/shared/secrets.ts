@@ -1,30 +1,30 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import * as z from 'zod';
 import type { SecretName } from '../../lib/routes';
 import { loadSettings, secretName } from './config';
+import * as z from './zod';
 
 /** JSON shapes of the secret values (documented in lib/routes.ts SECRETS and the README). */
 export const secretSchemas = {
   smsCredentials: z.object({
-    apiKey: z.string().min(1),
-    subAccountId: z.string().regex(/^[A-Za-z0-9\-._&]{3,50}$/),
-    baseUrl: z.string().url(),
+    apiKey: z.string().check(z.minLength(1)),
+    subAccountId: z.string().check(z.regex(/^[A-Za-z0-9\-._&]{3,50}$/)),
+    baseUrl: z.url(),
   }),
   smsWebhookAuth: z.object({
-    authorization: z.string().min(1),
-    callbackTokenKey: z.string().min(16).optional(),
+    authorization: z.string().check(z.minLength(1)),
+    callbackTokenKey: z.optional(z.string().check(z.minLength(16))),
   }),
   chatGatewayCredentials: z.object({
-    apiKey: z.string().min(1),
-    tenant: z.string().optional(),
-    baseUrl: z.string().url(),
-    jwkUrl: z.string().min(1),
+    apiKey: z.string().check(z.minLength(1)),
+    tenant: z.optional(z.string()),
+    baseUrl: z.url(),
+    jwkUrl: z.string().check(z.minLength(1)),
   }),
   cognigy: z.object({
-    endpointBaseUrl: z.string().url().optional(),
-    copilotBaseUrl: z.string().url().optional(),
+    endpointBaseUrl: z.optional(z.url()),
+    copilotBaseUrl: z.optional(z.url()),
   }),
-} satisfies Record<SecretName, z.ZodType>;
+} satisfies Record<SecretName, z.ZodMiniType>;
 
 export type SecretValue<N extends SecretName> = z.infer<(typeof secretSchemas)[N]>;
 

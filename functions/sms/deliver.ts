@@ -14,7 +14,7 @@
  *   so one bad SMS cannot fail the others.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
@@ -84,7 +84,7 @@ export class InvalidQueueMessageError extends Error {
   }
 }
 
-const queueBodySchema = z.object({ messageId: z.string().regex(MESSAGE_ID_PATTERN) });
+const queueBodySchema = z.object({ messageId: z.string().check(z.regex(MESSAGE_ID_PATTERN)) });
 
 export function messageIdOf(body: unknown): string {
   const parsed = queueBodySchema.safeParse(body);

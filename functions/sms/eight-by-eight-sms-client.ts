@@ -4,12 +4,12 @@
  * Retry-After, 5xx/timeouts/resets transient, other 4xx permanent); 8x8's error body `{code, message, errorId}`
  * is kept on the error so records show 8x8's own code and reason.
  */
-import * as z from 'zod';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { UpstreamError } from '../shared/errors';
 import { metrics } from '../shared/powertools';
 import type { SecretValue } from '../shared/secrets';
 import { callUpstream, type UpstreamResponse } from '../shared/upstream';
+import * as z from '../shared/zod';
 
 export type SmsCredentials = SecretValue<'smsCredentials'>;
 
@@ -35,20 +35,20 @@ export interface EightByEightBatchRequest {
 }
 
 const smsResponseSchema = z.looseObject({
-  umid: z.string().min(1).nullish(),
-  clientMessageId: z.string().nullish(),
-  destination: z.string().nullish(),
-  encoding: z.string().nullish(),
-  status: z.looseObject({ code: z.string(), description: z.string().nullish() }),
+  umid: z.nullish(z.string().check(z.minLength(1))),
+  clientMessageId: z.nullish(z.string()),
+  destination: z.nullish(z.string()),
+  encoding: z.nullish(z.string()),
+  status: z.looseObject({ code: z.string(), description: z.nullish(z.string()) }),
 });
 export type EightByEightSmsResponse = z.infer<typeof smsResponseSchema>;
 
 const batchResponseSchema = z.looseObject({
-  batchId: z.string().nullish(),
-  clientBatchId: z.string().nullish(),
-  acceptedCount: z.number().nullish(),
-  rejectedCount: z.number().nullish(),
-  messages: z.array(smsResponseSchema).nullish(),
+  batchId: z.nullish(z.string()),
+  clientBatchId: z.nullish(z.string()),
+  acceptedCount: z.nullish(z.number()),
+  rejectedCount: z.nullish(z.number()),
+  messages: z.nullish(z.array(smsResponseSchema)),
 });
 export type EightByEightBatchResponse = z.infer<typeof batchResponseSchema>;
 
@@ -102,9 +102,9 @@ function findCauseCode(error: unknown): string | undefined {
 }
 
 const errorBodySchema = z.looseObject({
-  code: z.union([z.number(), z.string()]).optional(),
-  message: z.string().optional(),
-  errorId: z.string().optional(),
+  code: z.optional(z.union([z.number(), z.string()])),
+  message: z.optional(z.string()),
+  errorId: z.optional(z.string()),
 });
 
 async function post(

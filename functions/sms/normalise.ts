@@ -4,13 +4,13 @@
  * NormalisedSmsRequest (destination in E.164 with '+', empty optional fields dropped) or a list of SmsIssues.
  */
 import { isIP } from 'node:net';
-import type { z } from 'zod';
 import {
   isSupportedCountry,
   parsePhoneNumberFromString,
   type CountryCode,
   type MetadataJson,
 } from 'libphonenumber-js/core';
+import type * as z from '../shared/zod';
 import { SmsValidationError, type SmsErrorCode, type SmsIssue } from './error-codes';
 import phoneMetadataJson from './phone-metadata.json';
 import type { CognigyRef, NormalisedSmsRequest } from './records';

@@ -7,14 +7,19 @@
  * accept `null` and `""` as "not given", because Cognigy's 8x8 extension sends `country: null` and templated
  * fields render as empty strings.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
+/** A string of at most `max` characters. */
+const maxString = (max: number) => z.string().check(z.maxLength(max));
 const absent = z.union([z.null(), z.literal('')]);
-/** An optional string field that may also arrive as null or "". */
-const optionalString = (schema: z.ZodString) => z.union([schema, z.null()]).optional();
+/** An optional string field of at most `max` characters that may also arrive as null or "". */
+const optionalString = (max: number) => z.optional(z.union([maxString(max), z.null()]));
 /** An optional date-time or URI field; `""` and null mean "not given" (templated Cognigy fields render as ""). */
 const optionalFormatted = (maxLength: number, format: 'date-time' | 'uri') =>
-  z.union([z.string().max(maxLength).meta({ format }), absent]).optional();
+  z.optional(z.union([z.string().check(z.maxLength(maxLength), z.meta({ format })), absent]));
+/** Adds the description the OpenAPI document shows for a schema. */
+const describe = <T extends z.ZodMiniType>(schema: T, description: string): T =>
+  schema.check(z.describe(description));
 
 export const ENCODINGS = ['AUTO', 'GSM7', 'UCS2'] as const;
 export const TRACK_VALUES = ['None', 'Outcome'] as const;
@@ -26,126 +31,126 @@ export const DEFAULT_RECEIPT_EVENTS: ReceiptEvent[] = ['delivered', 'undelivered
 
 export const MAX_BATCH_ITEMS = 500;
 
-export const cognigyRefSchema = z
-  .strictObject({
-    userId: optionalString(z.string().max(512)).describe('Cognigy `input.userId` of the session'),
-    sessionId: optionalString(z.string().max(512)).describe('Cognigy `input.sessionId`'),
-    URLToken: optionalString(z.string().max(512)).describe(
+export const cognigyRefSchema = describe(
+  z.strictObject({
+    userId: describe(optionalString(512), 'Cognigy `input.userId` of the session'),
+    sessionId: describe(optionalString(512), 'Cognigy `input.sessionId`'),
+    URLToken: describe(
+      optionalString(512),
       'Cognigy `input.URLToken` of the Endpoint; used as the credential of the Endpoint inject route, never logged',
     ),
-    endpointBaseUrl: optionalFormatted(2048, 'uri').describe(
+    endpointBaseUrl: describe(
+      optionalFormatted(2048, 'uri'),
       'Endpoint base URL, e.g. https://endpoint-app.cognigy.ai; defaults to the `cognigy` secret',
     ),
-    injectReceipts: z
-      .boolean()
-      .optional()
-      .describe('true: inject final outcomes (delivered, undelivered, rejected, failed) into the session'),
-    receiptEvents: z
-      .array(z.enum(RECEIPT_EVENTS))
-      .max(RECEIPT_EVENTS.length)
-      .optional()
-      .describe('Exactly which status changes to inject; overrides injectReceipts'),
-  })
-  .describe(
-    'Cognigy session of the flow that sends the SMS. With injectReceipts or receiptEvents, status changes are ' +
-      'injected into the session as `data.sms` (text "").',
-  );
+    injectReceipts: describe(
+      z.optional(z.boolean()),
+      'true: inject final outcomes (delivered, undelivered, rejected, failed) into the session',
+    ),
+    receiptEvents: describe(
+      z.optional(z.array(z.enum(RECEIPT_EVENTS)).check(z.maxLength(RECEIPT_EVENTS.length))),
+      'Exactly which status changes to inject; overrides injectReceipts',
+    ),
+  }),
+  'Cognigy session of the flow that sends the SMS. With injectReceipts or receiptEvents, status changes are ' +
+    'injected into the session as `data.sms` (text "").',
+);
 
 const smsFields = {
-  destination: z
-    .string()
-    .max(64)
-    .describe(
-      "Recipient: E.164 (with or without '+'), or a national number together with `country`. Spaces, dashes, dots and parentheses are ignored.",
-    ),
-  text: z
-    .string()
-    .max(4096)
-    .describe('Message text; at most 10 SMS parts (GSM7 1530 septets, UCS2 670 UTF-16 units)'),
-  source: optionalString(z.string().max(16)).describe(
+  destination: describe(
+    maxString(64),
+    "Recipient: E.164 (with or without '+'), or a national number together with `country`. Spaces, dashes, dots and parentheses are ignored.",
+  ),
+  text: describe(
+    maxString(4096),
+    'Message text; at most 10 SMS parts (GSM7 1530 septets, UCS2 670 UTF-16 units)',
+  ),
+  source: describe(
+    optionalString(16),
     'Sender id: alphanumeric up to 11 characters, or numeric up to 16 digits. Operators may overwrite it.',
   ),
-  country: optionalString(z.string().max(2)).describe(
-    'ISO 3166-1 alpha-2 country of a national `destination`',
-  ),
-  clientMessageId: optionalString(z.string().max(350)).describe(
+  country: describe(optionalString(2), 'ISO 3166-1 alpha-2 country of a national `destination`'),
+  clientMessageId: describe(
+    optionalString(350),
     'Your reference, echoed in answers and receipts; a repeat with the same content returns the first answer',
   ),
-  encoding: z
-    .union([z.enum(ENCODINGS), absent])
-    .optional()
-    .describe('AUTO (default), GSM7 or UCS2'),
-  scheduled: optionalFormatted(64, 'date-time').describe(
+  encoding: describe(z.optional(z.union([z.enum(ENCODINGS), absent])), 'AUTO (default), GSM7 or UCS2'),
+  scheduled: describe(
+    optionalFormatted(64, 'date-time'),
     'ISO-8601 date-time with offset, at most 7 days ahead',
   ),
-  expiry: optionalFormatted(64, 'date-time').describe(
+  expiry: describe(
+    optionalFormatted(64, 'date-time'),
     'ISO-8601 date-time with offset after which the SMS is discarded',
   ),
-  track: z
-    .union([z.enum(TRACK_VALUES), absent])
-    .optional()
-    .describe('8x8 conversion tracking: None or Outcome'),
-  clientIp: optionalString(z.string().max(45)).describe('End-user IP for 8x8 per-IP rate limiting'),
-  dlrCallbackUrl: optionalFormatted(2048, 'uri').describe(
+  track: describe(
+    z.optional(z.union([z.enum(TRACK_VALUES), absent])),
+    '8x8 conversion tracking: None or Outcome',
+  ),
+  clientIp: describe(optionalString(45), 'End-user IP for 8x8 per-IP rate limiting'),
+  dlrCallbackUrl: describe(
+    optionalFormatted(2048, 'uri'),
     "Receipts for this SMS go to this URL instead of this API's receipt webhook",
   ),
 };
 
 /** POST /sms: every field of 8x8's single send plus the optional Cognigy session. */
-export const smsRequestSchema = z
-  .strictObject({ ...smsFields, cognigy: cognigyRefSchema.optional() })
-  .describe("One SMS, as 8x8's SmsRequest, plus optional Cognigy ids");
+export const smsRequestSchema = describe(
+  z.strictObject({ ...smsFields, cognigy: z.optional(cognigyRefSchema) }),
+  "One SMS, as 8x8's SmsRequest, plus optional Cognigy ids",
+);
 
 /** Shared properties of a batch (8x8's SmsTemplateFull); a message's own value wins. */
-export const smsTemplateSchema = z
-  .strictObject({
+export const smsTemplateSchema = describe(
+  z.strictObject({
     source: smsFields.source,
-    text: z.string().max(4096).optional().describe('Text for messages without their own'),
+    text: describe(z.optional(maxString(4096)), 'Text for messages without their own'),
     encoding: smsFields.encoding,
     scheduled: smsFields.scheduled,
     expiry: smsFields.expiry,
     dlrCallbackUrl: smsFields.dlrCallbackUrl,
-  })
-  .describe("Shared properties (8x8's SmsTemplateFull)");
+  }),
+  "Shared properties (8x8's SmsTemplateFull)",
+);
 
 /** A batch message may leave out what the template provides. */
-const smsBatchMessageSchema = z
-  .strictObject({
+const smsBatchMessageSchema = describe(
+  z.strictObject({
     ...smsFields,
-    text: smsFields.text.optional(),
-    cognigy: cognigyRefSchema.optional(),
-  })
-  .describe('One SMS of a batch; fields it leaves out come from `template`');
+    text: z.optional(smsFields.text),
+    cognigy: z.optional(cognigyRefSchema),
+  }),
+  'One SMS of a batch; fields it leaves out come from `template`',
+);
 
 /** POST /sms/batch: 8x8's BatchSmsRequest, capped so a body stays under Cognigy's 65 kB request limit. */
-export const smsBatchRequestSchema = z
-  .strictObject({
-    messages: z
-      .array(smsBatchMessageSchema)
-      .min(1)
-      .max(MAX_BATCH_ITEMS)
-      .optional()
-      .describe('The SMS to send; when present, `destinations` is ignored (as 8x8 does)'),
-    destinations: z
-      .array(z.string().max(64))
-      .min(1)
-      .max(MAX_BATCH_ITEMS)
-      .optional()
-      .describe('Recipients of one templated text'),
-    template: smsTemplateSchema.optional(),
-    clientBatchId: optionalString(z.string().max(20)).describe(
+export const smsBatchRequestSchema = describe(
+  z.strictObject({
+    messages: describe(
+      z.optional(z.array(smsBatchMessageSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
+      'The SMS to send; when present, `destinations` is ignored (as 8x8 does)',
+    ),
+    destinations: describe(
+      z.optional(z.array(maxString(64)).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
+      'Recipients of one templated text',
+    ),
+    template: z.optional(smsTemplateSchema),
+    clientBatchId: describe(
+      optionalString(20),
       'Your batch reference. With `destinations`, each SMS gets clientMessageId "<clientBatchId>/<destination>", so a repeated batch sends nothing twice.',
     ),
-    includeMessagesInResponse: z
-      .boolean()
-      .optional()
-      .describe("Accepted for compatibility with 8x8's batch; the answer always lists every item"),
+    includeMessagesInResponse: describe(
+      z.optional(z.boolean()),
+      "Accepted for compatibility with 8x8's batch; the answer always lists every item",
+    ),
     clientIp: smsFields.clientIp,
-    cognigy: cognigyRefSchema
-      .optional()
-      .describe('Cognigy session shared by messages without their own `cognigy`'),
-  })
-  .describe("A batch of SMS, as 8x8's BatchSmsRequest");
+    cognigy: describe(
+      z.optional(cognigyRefSchema),
+      'Cognigy session shared by messages without their own `cognigy`',
+    ),
+  }),
+  "A batch of SMS, as 8x8's BatchSmsRequest",
+);
 
 export type SmsRequestInput = z.input<typeof smsRequestSchema>;
 export type SmsBatchRequestInput = z.input<typeof smsBatchRequestSchema>;
@@ -160,27 +165,26 @@ export const STATUS_CODES = ['QUEUED', 'SENT', 'DELIVERED', 'UNDELIVERED', 'REJE
 export type PublicStatusCode = (typeof STATUS_CODES)[number];
 
 const statusSchema = z.object({
-  code: z.enum(STATUS_CODES).describe("Status in 8x8's upper-case vocabulary"),
+  code: describe(z.enum(STATUS_CODES), "Status in 8x8's upper-case vocabulary"),
   description: z.string(),
 });
+
+const issueDetailsSchema = z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }));
 
 export const errorBodySchema = z.object({
   ok: z.literal(false),
   error: z.object({
-    code: z.string().describe('Stable error code (see SMS_ERROR_CODES)'),
+    code: describe(z.string(), 'Stable error code (see SMS_ERROR_CODES)'),
     message: z.string(),
-    details: z
-      .array(z.object({ path: z.string(), code: z.string(), message: z.string() }))
-      .optional()
-      .describe('Every validation problem, by JSON path'),
+    details: describe(z.optional(issueDetailsSchema), 'Every validation problem, by JSON path'),
   }),
 });
 
 export const smsAcceptedSchema = z.object({
   ok: z.literal(true),
-  messageId: z.string().describe('Our id of the SMS; GET /sms/{messageId} shows its status'),
-  clientMessageId: z.string().nullable(),
-  destination: z.string().describe('Normalised E.164 destination'),
+  messageId: describe(z.string(), 'Our id of the SMS; GET /sms/{messageId} shows its status'),
+  clientMessageId: z.nullable(z.string()),
+  destination: describe(z.string(), 'Normalised E.164 destination'),
   status: z.object({ code: z.literal('QUEUED'), description: z.string() }),
 });
 export type SmsAccepted = z.infer<typeof smsAcceptedSchema>;
@@ -188,57 +192,60 @@ export type SmsAccepted = z.infer<typeof smsAcceptedSchema>;
 const itemErrorSchema = z.object({
   code: z.string(),
   message: z.string(),
-  details: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional(),
+  details: z.optional(issueDetailsSchema),
 });
 
+const integer = () => z.number().check(z.int());
+
 export const smsBatchItemSchema = z.object({
-  index: z.number().int().describe('Position in `messages` or `destinations`'),
+  index: describe(integer(), 'Position in `messages` or `destinations`'),
   ok: z.boolean(),
-  messageId: z.string().optional(),
-  clientMessageId: z.string().nullable().optional(),
-  destination: z.string().optional(),
-  status: z.object({ code: z.literal('QUEUED'), description: z.string() }).optional(),
-  error: itemErrorSchema.optional(),
+  messageId: z.optional(z.string()),
+  clientMessageId: z.optional(z.nullable(z.string())),
+  destination: z.optional(z.string()),
+  status: z.optional(z.object({ code: z.literal('QUEUED'), description: z.string() })),
+  error: z.optional(itemErrorSchema),
 });
 export type SmsBatchItem = z.infer<typeof smsBatchItemSchema>;
 
 export const smsBatchAcceptedSchema = z.object({
-  ok: z
-    .boolean()
-    .describe('true when at least one item was accepted (HTTP 202); false with 400 when none was'),
-  batchId: z.string().nullable(),
-  clientBatchId: z.string().nullable(),
-  acceptedCount: z.number().int(),
-  rejectedCount: z.number().int(),
+  ok: describe(
+    z.boolean(),
+    'true when at least one item was accepted (HTTP 202); false with 400 when none was',
+  ),
+  batchId: z.nullable(z.string()),
+  clientBatchId: z.nullable(z.string()),
+  acceptedCount: integer(),
+  rejectedCount: integer(),
   items: z.array(smsBatchItemSchema),
-  error: itemErrorSchema.optional(),
+  error: z.optional(itemErrorSchema),
 });
 export type SmsBatchAccepted = z.infer<typeof smsBatchAcceptedSchema>;
 
 export const smsHistoryEntrySchema = z.object({
   status: z.enum(STATUS_CODES),
-  at: z.string().describe('ISO-8601 time of the change (8x8 timestamp for receipts)'),
-  detail: z.string().optional().describe("8x8's status detail, e.g. delivered_to_recipient"),
-  umid: z.string().optional(),
-  errorCode: z.union([z.string(), z.number()]).optional().describe("8x8's error code"),
-  reason: z.string().optional(),
+  at: describe(z.string(), 'ISO-8601 time of the change (8x8 timestamp for receipts)'),
+  detail: describe(z.optional(z.string()), "8x8's status detail, e.g. delivered_to_recipient"),
+  umid: z.optional(z.string()),
+  errorCode: describe(z.optional(z.union([z.string(), z.number()])), "8x8's error code"),
+  reason: z.optional(z.string()),
 });
 
 export const smsStatusAnswerSchema = z.object({
   ok: z.literal(true),
   messageId: z.string(),
-  clientMessageId: z.string().nullable(),
-  batchId: z.string().optional(),
+  clientMessageId: z.nullable(z.string()),
+  batchId: z.optional(z.string()),
   destination: z.string(),
   status: statusSchema,
-  umid: z.string().optional().describe("8x8's message id, once 8x8 accepted the SMS"),
-  errorCode: z.union([z.string(), z.number()]).optional(),
-  reason: z.string().optional(),
-  attempts: z.number().int().describe('Hand-overs to 8x8 started'),
-  ambiguousAttempts: z
-    .number()
-    .int()
-    .describe('Attempts that ended without an answer from 8x8 (it may have accepted the SMS)'),
+  umid: describe(z.optional(z.string()), "8x8's message id, once 8x8 accepted the SMS"),
+  errorCode: z.optional(z.union([z.string(), z.number()])),
+  reason: z.optional(z.string()),
+  attempts: describe(integer(), 'Hand-overs to 8x8 started'),
+  ambiguousAttempts: describe(
+    integer(),
+    'Attempts that ended without an answer from 8x8 (it may have accepted the SMS)',
+  ),
   history: z.array(smsHistoryEntrySchema),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -252,25 +259,25 @@ export type SmsStatusAnswer = z.infer<typeof smsStatusAnswerSchema>;
 export const receiptEnvelopeSchema = z.looseObject({
   namespace: z.string(),
   eventType: z.string(),
-  description: z.string().nullish(),
+  description: z.nullish(z.string()),
   payload: z.unknown(),
 });
 
 export const outboundReceiptPayloadSchema = z.looseObject({
-  umid: z.string().min(1).max(128),
-  batchId: z.string().nullish(),
-  clientMessageId: z.string().max(350).nullish(),
-  clientBatchId: z.string().nullish(),
-  subAccountId: z.string().nullish(),
-  source: z.string().nullish(),
-  destination: z.string().nullish(),
+  umid: z.string().check(z.minLength(1), z.maxLength(128)),
+  batchId: z.nullish(z.string()),
+  clientMessageId: z.nullish(maxString(350)),
+  clientBatchId: z.nullish(z.string()),
+  subAccountId: z.nullish(z.string()),
+  source: z.nullish(z.string()),
+  destination: z.nullish(z.string()),
   status: z.looseObject({
-    state: z.string().min(1).max(64),
-    detail: z.string().max(256).nullish(),
-    timestamp: z.string().max(64).nullish(),
-    errorCode: z.union([z.number(), z.string().max(64)]).nullish(),
-    errorMessage: z.string().max(1024).nullish(),
+    state: z.string().check(z.minLength(1), z.maxLength(64)),
+    detail: z.nullish(maxString(256)),
+    timestamp: z.nullish(maxString(64)),
+    errorCode: z.nullish(z.union([z.number(), maxString(64)])),
+    errorMessage: z.nullish(maxString(1024)),
   }),
-  smsCount: z.number().nullish(),
+  smsCount: z.nullish(z.number()),
 });
 export type OutboundReceiptPayload = z.infer<typeof outboundReceiptPayloadSchema>;

@@ -1,10 +1,10 @@
-import * as z from 'zod';
 import { SETTINGS } from '../../lib/routes';
 import { loadSettings, type Settings } from '../shared/config';
+import * as z from '../shared/zod';
 
 const smsSettingsSchema = z.object({
-  receiptMode: z.enum(['account', 'perMessage']).default('account'),
-  idempotencyTtlSeconds: z.coerce.number().int().positive().default(86_400),
+  receiptMode: z._default(z.enum(['account', 'perMessage']), 'account'),
+  idempotencyTtlSeconds: z._default(z.coerce.number().check(z.int(), z.positive()), 86_400),
 });
 
 export interface SmsSettings extends Settings {

@@ -65,6 +65,12 @@ testWhenComplete(
       expect(dynamic.filter((module) => !CREDENTIAL_FALLBACK_MODULES.includes(module))).toEqual([]);
       expect(dynamic.length).toBeGreaterThan(0);
       expect(code).toMatch(/AWS_ACCESS_KEY_ID/);
+      // Functions use zod/mini (functions/shared/zod.ts); classic zod would add about 60 KB to every bundle.
+      const { sources } = JSON.parse(readFileSync(path.join(assets[name], 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      };
+      expect(sources.filter((source) => source.includes('node_modules/zod/'))).not.toHaveLength(0);
+      expect(sources.filter((source) => /node_modules\/zod\/(v4\/classic|v3)\//.test(source))).toEqual([]);
     }
   },
 );
