@@ -391,8 +391,8 @@ describe('pausing', () => {
   test('a paused poller leaves new messages on the queue; resume() delivers them all', async () => {
     const pair = await queue(false);
     const seen: string[] = [];
-    const poller = poll(pair, async (event: SQSEvent) => {
-      seen.push(...event.Records.map((r) => r.body));
+    const poller = poll(pair, async (event) => {
+      seen.push(...(event as SQSEvent).Records.map((r) => r.body));
       return {};
     });
     await poller.pause();
