@@ -11,6 +11,7 @@
  *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run
  *   BENCH_HANDOVER_MESSAGES (100) agent messages for the webhook and relay latencies
  *   BENCH_OUT (BENCHMARKS.md) where the report is written
+ *   BENCH_COLD_PROFILE_DIR (unset) a folder for a CPU profile of each cold start
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,17 @@ import {
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
 import { projectRoot } from '../lib/paths';
 import { FUNCTIONS, QUEUES, type FunctionName, type QueueName } from '../lib/routes';
+
+/** BENCH_COLD_PROFILE_DIR: write a CPU profile of each cold-start child there (open it in Chrome DevTools). */
+const profileArgs = (bundle: BundleResult): string[] =>
+  process.env.BENCH_COLD_PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-interval=100',
+        `--cpu-prof-dir=${path.resolve(process.env.BENCH_COLD_PROFILE_DIR)}`,
+        `--cpu-prof-name=${bundle.name}.cpuprofile`,
+      ]
+    : [];
 
 const env = (name: string, fallback: number) => {
   const value = Number(process.env[name]);
@@ -644,7 +656,11 @@ async function main(): Promise<void> {
       await activate(s, conversations);
       const events = await coldStartEvents(s, conversations);
       for (const bundle of bundles)
-        rows.push(coldRow(await measureColdStart(bundle, events[bundle.name], process.env, workDir)));
+        rows.push(
+          coldRow(
+            await measureColdStart(bundle, events[bundle.name], process.env, workDir, profileArgs(bundle)),
+          ),
+        );
     }
 
     rows.push({

@@ -52,6 +52,12 @@ export interface BridgeFunctionProps {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** CloudWatch namespace for Powertools metrics. */
   metricsNamespace?: string;
+  /**
+   * Source-mapped stack traces (NODE_OPTIONS=--enable-source-maps). Off by default: Node then reads and indexes the
+   * source map while loading the bundle, about 20 ms of every cold start (npm run bench). The map ships either way,
+   * so switching it on is a configuration change, not a rebuild.
+   */
+  sourceMapStackTraces?: boolean;
 }
 
 /**
@@ -95,7 +101,7 @@ export class BridgeFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: props.name,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Cognigy8x8Bridge',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,
       },
       bundling: {

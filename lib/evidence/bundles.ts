@@ -152,6 +152,8 @@ export async function measureColdStart(
   events: [unknown, unknown],
   env: NodeJS.ProcessEnv,
   workDir: string,
+  /** Extra node flags for the child, e.g. `--cpu-prof` to see where a cold start goes. */
+  nodeArgs: string[] = [],
 ): Promise<ColdStartResult> {
   const dir = path.join(workDir, `cold-${bundle.name}`);
   mkdirSync(dir, { recursive: true });
@@ -170,15 +172,16 @@ export async function measureColdStart(
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
-    // As the construct sets it for Lambda (source-mapped stack traces; parsing the map costs ~25 ms of import),
-    // and no TypeScript loader inherited from the benchmark's own process.
-    NODE_OPTIONS: '--enable-source-maps',
+    // As the construct deploys it by default (no --enable-source-maps: see sourceMapStackTraces), and no
+    // TypeScript loader inherited from the benchmark's own process.
+    NODE_OPTIONS: '',
   };
   const stderr: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [
+        ...nodeArgs,
         '--require',
         preload,
         runner,

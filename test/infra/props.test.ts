@@ -45,6 +45,7 @@ beforeAll(() => {
     alarmEmail: 'oncall@example.com',
     publicBaseUrl: 'https://bridge.example.com',
     settings: { UPSTREAM_TIMEOUT_MS: '8000', SMS_RECEIPT_MODE: 'perMessage' },
+    sourceMapStackTraces: true,
     existingSecrets: { smsCredentials: SMS_SECRET_NAME, chatGatewayCredentials: CHAT_SECRET_ARN },
     api: {
       stageName: 'live',
@@ -87,6 +88,12 @@ describe('variant stack', () => {
         UPSTREAM_TIMEOUT_MS: '8000',
         SMS_RECEIPT_MODE: 'perMessage',
       });
+    }
+  });
+
+  test('sourceMapStackTraces switches on source-mapped stack traces in every function', () => {
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      expect(envOf(name)).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
     }
   });
 
@@ -180,6 +187,7 @@ describe('CDK context', () => {
     const props = fromContext({});
     expect(props).toMatchObject({
       retainData: true,
+      sourceMapStackTraces: false,
       alarmEmail: undefined,
       publicBaseUrl: undefined,
       settings: {},
@@ -197,6 +205,7 @@ describe('CDK context', () => {
       destroyData: 'true',
       logRetentionDays: '14',
       logLevel: 'WARN',
+      sourceMapStackTraces: 'true',
       apiRateLimit: '20',
       apiBurstLimit: '40',
       apiQuotaLimit: '1000',
@@ -211,6 +220,7 @@ describe('CDK context', () => {
       retainData: false,
       logRetention: logs.RetentionDays.TWO_WEEKS,
       logLevel: 'WARN',
+      sourceMapStackTraces: true,
       settings: { UPSTREAM_TIMEOUT_MS: '7000' },
       existingSecrets: { smsCredentials: 'prod/8x8/sms' },
       api: {
