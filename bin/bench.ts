@@ -234,6 +234,33 @@ interface LimitedResult {
   backlogSeconds: number;
 }
 
+/** Waits until the 8x8 simulator has received every SMS of `ids` (by clientMessageId); the last arrival (epoch ms). */
+async function allAtSimulator(
+  sms: NonNullable<LocalStack['sms']>,
+  ids: string[],
+  since: number,
+  limitMs: number,
+): Promise<number> {
+  const wanted = new Set(ids);
+  const received = new Set<string>();
+  let lastAt = since;
+  await pollUntil(
+    `${ids.length} SMS at the 8x8 simulator`,
+    () => {
+      for (const m of sms.received) {
+        if (m.clientMessageId && wanted.has(m.clientMessageId) && !received.has(m.clientMessageId)) {
+          received.add(m.clientMessageId);
+          lastAt = Math.max(lastAt, Date.parse(m.receivedAt));
+        }
+      }
+      return received.size >= wanted.size || undefined;
+    },
+    limitMs,
+    25,
+  );
+  return lastAt;
+}
+
 async function throughput(
   { stack, api }: Stack,
   count: number,
@@ -251,23 +278,7 @@ async function throughput(
     return (answer.body as { messageId: string }).messageId;
   });
   const acceptedMs = performance.now() - started;
-  const wanted = new Set(ids);
-  const received = new Set<string>();
-  let lastAt = startedAt;
-  await pollUntil(
-    `${count} SMS at the 8x8 simulator`,
-    () => {
-      for (const m of sms.received) {
-        if (m.clientMessageId && wanted.has(m.clientMessageId) && !received.has(m.clientMessageId)) {
-          received.add(m.clientMessageId);
-          lastAt = Math.max(lastAt, Date.parse(m.receivedAt));
-        }
-      }
-      return received.size >= wanted.size || undefined;
-    },
-    120_000,
-    25,
-  );
+  const lastAt = await allAtSimulator(sms, ids, startedAt, 120_000);
   const rss = sampler?.stop();
   const spanMs = Math.max(1, lastAt - startedAt);
   const calls = sms.requests;
@@ -306,23 +317,7 @@ async function limitedThroughput(
   });
   const resumedAt = Date.now();
   stack.resumeQueue('sms');
-  const wanted = new Set(ids);
-  const received = new Set<string>();
-  let lastAt = resumedAt;
-  await pollUntil(
-    `${count} SMS at the 8x8 simulator`,
-    () => {
-      for (const m of sms.received) {
-        if (m.clientMessageId && wanted.has(m.clientMessageId) && !received.has(m.clientMessageId)) {
-          received.add(m.clientMessageId);
-          lastAt = Math.max(lastAt, Date.parse(m.receivedAt));
-        }
-      }
-      return received.size >= wanted.size || undefined;
-    },
-    180_000,
-    25,
-  );
+  const lastAt = await allAtSimulator(sms, ids, resumedAt, 180_000);
   const calls = sms.requests;
   const answered = (status: number) =>
     calls.filter((c) => c.answer.kind === 'answered' && c.answer.status === status);
