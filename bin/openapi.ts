@@ -1,13 +1,6 @@
-/** `npm run openapi`: writes the OpenAPI 3.1 document (functions/shared/openapi.ts) to dist/openapi.json. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+/** `npm run openapi`: writes the OpenAPI 3.1 document to dist/openapi.json (API_URL sets its server URL). */
 import path from 'node:path';
-import { buildOpenApiDocument } from '../functions/shared/openapi';
+import { writeOpenApiFile } from '../lib/openapi-file';
 import { projectRoot } from '../lib/paths';
 
-const target = path.join(projectRoot(), 'dist', 'openapi.json');
-mkdirSync(path.dirname(target), { recursive: true });
-writeFileSync(
-  target,
-  `${JSON.stringify(buildOpenApiDocument(process.env.API_URL ? { serverUrl: process.env.API_URL } : {}), null, 2)}\n`,
-);
-console.log(target);
+console.log(writeOpenApiFile(path.join(projectRoot(), 'dist', 'openapi.json'), process.env.API_URL));
