@@ -163,21 +163,26 @@ async function openStack(): Promise<Stack> {
 interface AcceptResult {
   bridge: LatencySummary;
   direct: LatencySummary;
+  /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call). */
+  toSimulator: LatencySummary;
 }
 
 async function acceptLatency({ stack, api, smsCredentials }: Stack): Promise<AcceptResult> {
   stack.sms!.setFaults({ clear: true, latencyMs: SIZES.simLatencyMs });
   const bridge: number[] = [];
   const direct: number[] = [];
+  const sentAt = new Map<string, number>();
   const directUrl = `${smsCredentials.baseUrl}/api/v1/subaccounts/${smsCredentials.subAccountId}/messages`;
   // Both loops run at once, one request in flight each (a flow waits for its HTTP Request node), so they share
   // the machine's conditions.
   await Promise.all([
     (async () => {
       for (let i = 0; i < SIZES.acceptN; i++) {
+        const at = Date.now();
         const answer = await api('POST', '/sms', { destination: destination(i), text: `Bench accept ${i}` });
         if (answer.status !== 202) throw new Error(`POST /sms answered ${answer.status}: ${answer.text}`);
         bridge.push(answer.ms);
+        sentAt.set((answer.body as { messageId: string }).messageId, at);
       }
     })(),
     (async () => {
@@ -198,7 +203,19 @@ async function acceptLatency({ stack, api, smsCredentials }: Stack): Promise<Acc
       }
     })(),
   ]);
-  return { bridge: summarise(bridge), direct: summarise(direct) };
+  // Each SMS is sent to 8x8 with its messageId as clientMessageId when the flow gave none.
+  const arrived = await pollUntil(
+    `${sentAt.size} accepted SMS at the 8x8 simulator`,
+    () => {
+      const times = stack
+        .sms!.received.filter((m) => m.clientMessageId && sentAt.has(m.clientMessageId))
+        .map((m) => Date.parse(m.receivedAt) - sentAt.get(m.clientMessageId!)!);
+      return times.length >= sentAt.size ? times : undefined;
+    },
+    60_000,
+    25,
+  );
+  return { bridge: summarise(bridge), direct: summarise(direct), toSimulator: summarise(arrived) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -734,6 +751,11 @@ function smsRows(
       metric: 'POST /sms accept latency p50 / p99',
       value: `${formatMs(accept.bridge.p50)} / ${formatMs(accept.bridge.p99)}`,
       note: `${accept.bridge.count} calls, one at a time`,
+    },
+    {
+      metric: 'POST /sms sent → SMS received by the 8x8 simulator p50 / p99',
+      value: `${formatMs(accept.toSimulator.p50)} / ${formatMs(accept.toSimulator.p99)}`,
+      note: `the same ${accept.toSimulator.count} SMS: queue, poller, delivery worker and the 8x8 call`,
     },
     {
       metric: `Direct 8x8 send as Cognigy's extension makes it, p50 / p99 (${SIZES.simLatencyMs} ms simulated)`,
