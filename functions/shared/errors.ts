@@ -15,6 +15,15 @@ export class BridgeError extends Error {
   }
 }
 
+/** Codes any route may answer, beside its domain's own (functions/sms/error-codes.ts, functions/handover/...). */
+export const SHARED_ERROR_CODES = {
+  NOT_CONFIGURED: {
+    status: 503,
+    description:
+      "A secret the route needs is not set yet (deployment setup); nothing was done. 8x8's retries succeed once it is",
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
 export class ValidationError extends BridgeError {
   constructor(message: string, details?: unknown, code = 'INVALID_REQUEST') {
     super(code, message, 400, details);

@@ -7,6 +7,7 @@ import { ROUTES, type FunctionName, type RouteSpec } from '../../lib/routes';
 import { HANDOVER_ERROR_CODES } from '../handover/error-codes';
 import { handoverRequestSchemas, handoverResponseSchemas } from '../handover/schema';
 import { SMS_ERROR_CODES } from '../sms/error-codes';
+import { SHARED_ERROR_CODES } from './errors';
 import {
   errorBodySchema,
   smsAcceptedSchema,
@@ -255,7 +256,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
       schemas: components,
     },
     'x-error-codes': Object.fromEntries(
-      Object.entries({ ...HANDOVER_ERROR_CODES, ...SMS_ERROR_CODES }).map(
+      Object.entries({ ...SHARED_ERROR_CODES, ...HANDOVER_ERROR_CODES, ...SMS_ERROR_CODES }).map(
         ([code, { status, description }]) => [code, { status, description }],
       ),
     ),

@@ -1,6 +1,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretName } from '../../lib/routes';
 import { loadSettings, secretName } from './config';
+import { BridgeError, SHARED_ERROR_CODES } from './errors';
 import * as z from './zod';
 
 /** JSON shapes of the secret values (documented in lib/routes.ts SECRETS and the README). */
@@ -28,11 +29,24 @@ export const secretSchemas = {
 
 export type SecretValue<N extends SecretName> = z.infer<(typeof secretSchemas)[N]>;
 
-export class SecretConfigurationError extends Error {
-  constructor(secret: SecretName, cause: unknown) {
-    // The message names the secret and the failing keys only; values are never included.
-    super(`Secret ${secret} is missing or does not have the documented JSON shape`, { cause });
-    this.name = 'SecretConfigurationError';
+/**
+ * A secret that is missing, still holds the stack's placeholder, or lacks the documented shape: the operator has
+ * to set it (README "Setting the secrets"). Callers get 503 NOT_CONFIGURED; 8x8 and queue workers retry, so what
+ * arrived meanwhile is processed once the secret is set.
+ */
+export class SecretConfigurationError extends BridgeError {
+  constructor(
+    readonly secret: SecretName,
+    cause: unknown,
+  ) {
+    // The message names the secret only; values (and the keys' contents) are never included.
+    super(
+      'NOT_CONFIGURED',
+      `The bridge's ${secret} secret is not configured yet (missing or not in its documented JSON shape)`,
+      SHARED_ERROR_CODES.NOT_CONFIGURED.status,
+      undefined,
+      { cause },
+    );
   }
 }
 

@@ -54,13 +54,15 @@ export const SECRET_TEMPLATES: Record<
   smsCredentials: { defaults: { subAccountId: '', baseUrl: 'https://sms.8x8.com' }, generatedKey: 'apiKey' },
   // The generated value is a usable Authorization value: configure the 8x8 receipt webhook with it.
   smsWebhookAuth: { defaults: {}, generatedKey: 'authorization' },
+  // Nothing to generate: an empty apiKey is "not configured" (a random one would pass the shape check and only
+  // fail at 8x8 with a 401); X-8x8-Tenant is optional in the Chat Gateway OAS, so tenant may stay empty.
   chatGatewayCredentials: {
     defaults: {
+      apiKey: '',
       tenant: '',
       baseUrl: 'https://api.8x8.com',
       jwkUrl: 'https://api.8x8.com/chat-gateway/v1/jwk/{kid}/public',
     },
-    generatedKey: 'apiKey',
   },
   // Endpoint base URLs only; Cognigy's per-session URLToken arrives with each request.
   cognigy: { defaults: {} },

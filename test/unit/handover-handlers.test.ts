@@ -239,6 +239,33 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
     expect(hits).toHaveLength(0);
   });
 
+  it('POST /handover answers 503 NOT_CONFIGURED while the Chat Gateway secret holds the stack placeholder', async () => {
+    // What the stack writes into a new secret (lib/constructs/bridge-data.ts SECRET_TEMPLATES): no apiKey yet.
+    secrets.on(GetSecretValueCommand, { SecretId: 'chat-gateway-secret' }).resolves({
+      SecretString: JSON.stringify({
+        apiKey: '',
+        tenant: '',
+        baseUrl: 'https://api.8x8.com',
+        jwkUrl: 'https://api.8x8.com/chat-gateway/v1/jwk/{kid}/public',
+      }),
+    });
+    const body = {
+      cognigy: { userId: 'u-1', sessionId: 's-1', URLToken: 'tok-1' },
+      channelId: 'ch-1',
+    };
+    const response = await call(startHandler, httpEvent('POST', '/handover', { body: JSON.stringify(body) }));
+    expect(response).toEqual({
+      statusCode: 503,
+      body: {
+        ok: false,
+        error: { code: 'NOT_CONFIGURED', message: expect.stringContaining('chatGatewayCredentials') },
+        handover: { status: 'error' },
+      },
+    });
+    expect(hits).toHaveLength(0);
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+  });
+
   it('POST /handover/{id}/messages sends the item to the FIFO queue with the conversation as group', async () => {
     documents.on(GetCommand).resolves({ Item: conversationRecord({ status: 'active' }) });
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });

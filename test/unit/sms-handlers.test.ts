@@ -222,14 +222,12 @@ describe('GET /sms/{messageId} handler', () => {
   const id = '0b9f4c1e-3c55-4c51-9a39-6c3e1d1a2b3c';
 
   test('answers the record with upper-case status codes', async () => {
-    doc
-      .on(GetCommand)
-      .resolves({
-        Item: queued(id, {
-          clientMessageId: 'otp-1',
-          cognigy: { URLToken: 'secret-token', receiptEvents: [] },
-        }),
-      });
+    doc.on(GetCommand).resolves({
+      Item: queued(id, {
+        clientMessageId: 'otp-1',
+        cognigy: { URLToken: 'secret-token', receiptEvents: [] },
+      }),
+    });
     const result = await status(
       apiEvent('GET', `/sms/${id}`, undefined, { pathParameters: { messageId: id } }),
       context,
@@ -278,13 +276,11 @@ describe('POST /webhooks/8x8/sms handler', () => {
   });
 
   test('with the configured Authorization value the receipt updates the record', async () => {
-    doc
-      .on(QueryCommand)
-      .resolves({
-        Items: [
-          queued('0b9f4c1e-3c55-4c51-9a39-6c3e1d1a2b3c', { status: 'sent', statusRank: 2, umid: 'umid-1' }),
-        ],
-      });
+    doc.on(QueryCommand).resolves({
+      Items: [
+        queued('0b9f4c1e-3c55-4c51-9a39-6c3e1d1a2b3c', { status: 'sent', statusRank: 2, umid: 'umid-1' }),
+      ],
+    });
     doc.on(UpdateCommand).resolves({});
     const result = await receipt(
       apiEvent('POST', '/webhooks/8x8/sms', dlr, { headers: { Authorization: AUTHORIZATION } }),
@@ -308,6 +304,23 @@ describe('POST /webhooks/8x8/sms handler', () => {
       error: { code: 'UNAUTHORIZED', message: 'Missing or invalid credentials' },
     });
     expect(doc).not.toHaveReceivedCommand(QueryCommand);
+    expect(doc).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  test('before the receipt secret is set: 503 NOT_CONFIGURED (8x8 retries), the secret never echoed', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'sms-webhook-auth' })
+      .rejects(new Error('ResourceNotFoundException: Secrets Manager can not find the specified secret'));
+    const result = await receipt(
+      apiEvent('POST', '/webhooks/8x8/sms', dlr, { headers: { Authorization: AUTHORIZATION } }),
+      context,
+    );
+    expect(result.statusCode).toBe(503);
+    expect(parse(result)).toEqual({
+      ok: false,
+      error: { code: 'NOT_CONFIGURED', message: expect.stringContaining('smsWebhookAuth') },
+    });
+    expect(result.body).not.toContain(AUTHORIZATION);
     expect(doc).not.toHaveReceivedCommand(UpdateCommand);
   });
 });

@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import { buildOpenApiDocument, requestSchemas } from '../../functions/shared/openapi';
 import { HANDOVER_ERROR_CODES } from '../../functions/handover/error-codes';
 import { SMS_ERROR_CODES } from '../../functions/sms/error-codes';
+import { SHARED_ERROR_CODES } from '../../functions/shared/errors';
 import { ROUTES } from '../../lib/routes';
 import { loadSmsApiDocument } from '../contract/sms-schema';
 
@@ -103,8 +104,17 @@ test('answers and the error body are documented, and every error code is listed'
     }),
   ).toBe(true);
   expect(Object.keys(doc['x-error-codes'] as Json).sort()).toEqual(
-    [...new Set([...Object.keys(SMS_ERROR_CODES), ...Object.keys(HANDOVER_ERROR_CODES)])].sort(),
+    [
+      ...new Set([
+        ...Object.keys(SHARED_ERROR_CODES),
+        ...Object.keys(SMS_ERROR_CODES),
+        ...Object.keys(HANDOVER_ERROR_CODES),
+      ]),
+    ].sort(),
   );
   expect(paths['/handover']?.post?.requestBody).toBeDefined();
-  expect(paths['/handover/{conversationId}/messages']?.post?.responses).toMatchObject({ '202': {}, '409': {} });
+  expect(paths['/handover/{conversationId}/messages']?.post?.responses).toMatchObject({
+    '202': {},
+    '409': {},
+  });
 });
