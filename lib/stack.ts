@@ -49,6 +49,8 @@ export interface BridgeStackProps extends StackProps {
   api?: BridgeApiProps;
   /** Alarm when a queue's oldest message is older than this (seconds, default 600). */
   queueAgeAlarmSeconds?: number;
+  /** Alarm when a queue holds more than this many visible messages for 5 minutes (default 1000). */
+  queueDepthAlarmMessages?: number;
   /** Handler source per function; defaults to functions/<name>/handler.ts. */
   functionEntry?: (name: FunctionName) => string;
 }
@@ -125,6 +127,7 @@ export class BridgeStack extends Stack {
     this.alarms = new BridgeAlarms(this, 'Alarms', {
       alarmEmail: props.alarmEmail,
       queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
+      queueDepthAlarmMessages: props.queueDepthAlarmMessages,
     });
     this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
     this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
@@ -148,6 +151,7 @@ export class BridgeStack extends Stack {
       queue.attachConsumer(this.functions[QUEUES[name].consumer]);
       this.alarms.watchDeadLetterQueue(pascal(name), queue.deadLetterQueue);
       this.alarms.watchQueueAge(pascal(name), queue.queue);
+      this.alarms.watchQueueDepth(pascal(name), queue.queue);
     }
     for (const [name, fn] of Object.entries(this.functions)) this.alarms.watchFunction(pascal(name), fn);
     this.alarms.watchApi(this.api.api);
@@ -334,6 +338,7 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
     sourceMapStackTraces: text('sourceMapStackTraces') === 'true',
     publicBaseUrl: text('publicBaseUrl'),
     queueAgeAlarmSeconds: number('queueAgeAlarmSeconds'),
+    queueDepthAlarmMessages: number('queueDepthAlarmMessages'),
     settings,
     existingSecrets,
     api: {

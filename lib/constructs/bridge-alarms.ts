@@ -15,6 +15,8 @@ export interface BridgeAlarmsProps {
   alarmEmail?: string;
   /** Alarm when the oldest message of a main queue is older than this many seconds. */
   queueAgeAlarmSeconds?: number;
+  /** Alarm when a main queue holds more than this many visible messages (a backlog, whatever its age). */
+  queueDepthAlarmMessages?: number;
   /** Function errors within five minutes that raise an alarm. */
   functionErrorThreshold?: number;
 }
@@ -28,11 +30,13 @@ export class BridgeAlarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   private readonly action: SnsAction;
   private readonly queueAgeSeconds: number;
+  private readonly queueDepthMessages: number;
   private readonly functionErrorThreshold: number;
 
   constructor(scope: Construct, id: string, props: BridgeAlarmsProps = {}) {
     super(scope, id);
     this.queueAgeSeconds = props.queueAgeAlarmSeconds ?? 600;
+    this.queueDepthMessages = props.queueDepthAlarmMessages ?? 1000;
     this.functionErrorThreshold = props.functionErrorThreshold ?? 1;
 
     // CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key, so the topic gets its own
@@ -92,6 +96,20 @@ export class BridgeAlarms extends Construct {
       evaluationPeriods: 5,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription: `The oldest message of the ${name} queue is older than ${this.queueAgeSeconds}s`,
+    });
+  }
+
+  /** A backlog (a burst beyond what the consumer's concurrency and 8x8's rate limit drain) shows as depth. */
+  watchQueueDepth(name: string, queue: sqs.IQueue): void {
+    this.add(`${name}QueueDepth`, {
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: this.queueDepthMessages,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `The ${name} queue has held more than ${this.queueDepthMessages} messages for 5 minutes`,
     });
   }
 

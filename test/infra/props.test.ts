@@ -206,6 +206,7 @@ describe('CDK context', () => {
       logRetentionDays: '14',
       logLevel: 'WARN',
       sourceMapStackTraces: 'true',
+      queueDepthAlarmMessages: '250',
       apiRateLimit: '20',
       apiBurstLimit: '40',
       apiQuotaLimit: '1000',
@@ -221,6 +222,7 @@ describe('CDK context', () => {
       logRetention: logs.RetentionDays.TWO_WEEKS,
       logLevel: 'WARN',
       sourceMapStackTraces: true,
+      queueDepthAlarmMessages: 250,
       settings: { UPSTREAM_TIMEOUT_MS: '7000' },
       existingSecrets: { smsCredentials: 'prod/8x8/sms' },
       api: {

@@ -554,6 +554,19 @@ describe('alarms', () => {
     }
   });
 
+  test('every main queue alarms on its depth (a backlog of visible messages)', () => {
+    for (const name of queueNames) {
+      const found = alarmsOn(
+        'ApproximateNumberOfMessagesVisible',
+        'QueueName',
+        idOf(stack.queues[name].queue),
+      );
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Threshold: 1000, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(notifiesTopic(found[0]!)).toBe(true);
+    }
+  });
+
   test('every function alarms on errors and throttles', () => {
     for (const name of functionNames) {
       for (const metric of ['Errors', 'Throttles']) {
