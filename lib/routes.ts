@@ -145,7 +145,8 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-status',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description: 'State, agent and timestamps of a handover (conversationId "active" with ?sessionId= finds it)',
+    description:
+      'State, agent and timestamps of a handover (conversationId "active" with ?sessionId= finds it)',
   },
   {
     method: 'POST',
@@ -231,14 +232,16 @@ export const SECRETS: Record<SecretName, SecretSpec> = {
     shape: {
       apiKey: '8x8 Connect API key (connect.8x8.com → API Keys), sent as Authorization: Bearer',
       subAccountId: '8x8 sub-account id',
-      baseUrl: 'SMS API base URL of the account region, e.g. https://sms.8x8.com (APAC), https://sms.us.8x8.com',
+      baseUrl:
+        'SMS API base URL of the account region, e.g. https://sms.8x8.com (APAC), https://sms.us.8x8.com',
     },
   },
   smsWebhookAuth: {
     nameEnv: 'SMS_WEBHOOK_AUTH_SECRET',
     description: 'The Authorization header value 8x8 sends with delivery receipts (httpAuthorization)',
     shape: {
-      authorization: 'Exact Authorization header value configured on the 8x8 webhook, e.g. "Bearer 9QQhlsEb8VY"',
+      authorization:
+        'Exact Authorization header value configured on the 8x8 webhook, e.g. "Bearer 9QQhlsEb8VY"',
       callbackTokenKey: 'HMAC key for per-message receipt callback URLs (optional)',
     },
   },
@@ -268,7 +271,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     memoryMb: 512,
     tables: { messages: 'rw', idempotency: 'rw' },
     sendsTo: ['sms'],
-    secrets: ['smsWebhookAuth'],
+    // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
+    secrets: [],
     description: 'POST /sms',
   },
   'sms-batch': {
@@ -276,7 +280,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     memoryMb: 512,
     tables: { messages: 'rw', idempotency: 'rw' },
     sendsTo: ['sms'],
-    secrets: ['smsWebhookAuth'],
+    // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
+    secrets: [],
     description: 'POST /sms/batch',
   },
   'sms-status': {

@@ -262,6 +262,14 @@ describe('least privilege', () => {
     }
   });
 
+  test('only the receipt webhook and the delivery worker can read the receipt Authorization secret', () => {
+    // Whoever reads it could forge 8x8 delivery receipts; accepting an SMS needs no secret at all.
+    const readers = functionNames.filter((name) =>
+      actionsOn(name, idOf(stack.secrets.smsWebhookAuth.secret)).has('secretsmanager:GetSecretValue'),
+    );
+    expect(readers.sort()).toEqual(['sms-deliver', 'sms-receipt']);
+  });
+
   test('secret access matches the catalogue', () => {
     for (const name of functionNames) {
       for (const secret of secretNames) {
