@@ -10,9 +10,10 @@ import { BridgeError, summariseIssues, type FieldIssue } from '../shared/errors'
  *   with 8x8's reason; retrying the same request will not help.
  * - 8x8 answered 429 → 503 UPSTREAM_RATE_LIMITED (retry after `details.retryAfterSeconds`).
  * - 8x8 answered 5xx or could not be reached, also after one quick retry → 503 UPSTREAM_UNAVAILABLE.
- * - 8x8 did not answer in time (the budget keeps the whole call inside Cognigy's 8 s HTTP node limit) → 504
- *   UPSTREAM_TIMEOUT. The conversation may exist at 8x8 without the bridge knowing it; GET
- *   /handover/active?sessionId= will not find it, so a retry starts a new one.
+ * - 8x8 did not answer in time, or the connection broke after sending (the budget keeps the whole call inside
+ *   Cognigy's 8 s HTTP node limit) → 504 UPSTREAM_TIMEOUT, or 503 UPSTREAM_UNAVAILABLE for the broken connection,
+ *   without a retry: the conversation may exist at 8x8 without the bridge knowing it; GET
+ *   /handover/active?sessionId= will not find it, so a retry by the flow starts a new one.
  */
 export const HANDOVER_ERROR_CODES = {
   // Request shape

@@ -2,8 +2,10 @@
  * POST /handover: creates the 8x8 Chat Gateway conversation for a Cognigy session and records the mapping.
  *
  * Cognigy's HTTP Request node gives up after 8 s, so the whole 8x8 exchange fits in START_BUDGET_MS: one attempt
- * of at most 5 s, and one quick retry on a 5xx or a timeout only while enough budget is left. A 429 is not
- * retried here (the flow gets UPSTREAM_RATE_LIMITED and can try again later).
+ * of at most 5 s, and one quick retry, while enough budget is left, only when 8x8 surely created nothing: it
+ * answered 5xx, or the connection was refused. A timeout or a connection lost after sending is not retried: 8x8
+ * has no idempotency key for this call, so a retry could put a second conversation in front of an agent. A 429
+ * is not retried here either (the flow gets UPSTREAM_RATE_LIMITED and can try again later).
  */
 import { BridgeError, UpstreamError } from '../shared/errors';
 import { errorBody, type ApiRequest, type ApiResponse } from '../shared/http';
@@ -130,7 +132,19 @@ export function buildCreateConversationRequest(
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Creates the conversation with at most one quick retry, all within START_BUDGET_MS. */
+/** Connection failures that happen before a request is sent, so 8x8 cannot have acted on it. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether 8x8 may have created the conversation although the call failed (no answer after sending). */
+export function mayHaveCreated(error: UpstreamError): boolean {
+  if (error.httpStatus !== undefined) return false; // 8x8 answered with an error status
+  for (let cause: unknown = error.cause; cause; cause = (cause as { cause?: unknown }).cause) {
+    if (NOT_SENT_CODES.has(String((cause as { code?: unknown }).code))) return false;
+  }
+  return true;
+}
+
+/** Creates the conversation with at most one quick retry (see mayHaveCreated), all within START_BUDGET_MS. */
 async function createWithinBudget(request: CreateConversationRequest, deps: StartDeps) {
   const started = deps.clock.now().getTime();
   const attemptCap = Math.min(deps.upstreamTimeoutMs, MAX_ATTEMPT_MS);
@@ -139,7 +153,7 @@ async function createWithinBudget(request: CreateConversationRequest, deps: Star
       timeoutMs: Math.min(attemptCap, START_BUDGET_MS),
     });
   } catch (error) {
-    if (!(error instanceof UpstreamError) || error.kind !== 'transient') throw error;
+    if (!(error instanceof UpstreamError) || error.kind !== 'transient' || mayHaveCreated(error)) throw error;
     const left = START_BUDGET_MS - (deps.clock.now().getTime() - started) - RETRY_DELAY_MS;
     if (left < MIN_RETRY_ATTEMPT_MS) throw error;
     logger.warn('8x8 create conversation failed; retrying once', {

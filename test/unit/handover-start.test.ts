@@ -435,27 +435,50 @@ describe('startHandoverApi', () => {
     expect(store.records.size).toBe(0);
   });
 
-  it('does not retry a timeout when the rest of the budget is too short (stays inside 8 s)', async () => {
-    const { chatGateway, clock, deps } = setup();
+  it('never retries a timeout: 8x8 may have created the conversation, and a retry could make a second', async () => {
+    const { store, chatGateway, clock, deps } = setup();
     chatGateway.onCall = () => clock.advance(5000);
     chatGateway.failures.push(
       new UpstreamError('8x8-chat-gateway', 'transient', 'timeout', undefined, 'TIMEOUT'),
+    );
+    const response = await start(deps, minimal);
+    expect(chatGateway.calls).toHaveLength(1);
+    expect(response.statusCode).toBe(504);
+    expect(response.body).toMatchObject({
+      error: { code: 'UPSTREAM_TIMEOUT' },
+      handover: { status: 'error' },
+    });
+    expect(store.records.size).toBe(0);
+  });
+
+  it('retries a refused connection (nothing was sent) within what is left of the budget', async () => {
+    const { chatGateway, clock, deps } = setup();
+    chatGateway.onCall = () => clock.advance(5000);
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' });
+    chatGateway.failures.push(
+      new UpstreamError('8x8-chat-gateway', 'transient', 'unreachable', undefined, 'NETWORK', undefined, {
+        cause: refused,
+      }),
     );
     const response = await start(deps, minimal);
     expect(chatGateway.calls).toHaveLength(2);
     // 5000 ms spent + 200 ms pause leaves 1300 ms of the 6500 ms budget for the one retry.
     expect(chatGateway.calls[1]).toMatchObject({ options: { timeoutMs: 1300 } });
     expect(response.statusCode).toBe(201);
+  });
 
-    const second = setup({ upstreamTimeoutMs: 5000 });
-    second.chatGateway.onCall = () => second.clock.advance(6000);
-    second.chatGateway.failures.push(
-      new UpstreamError('8x8-chat-gateway', 'transient', 'timeout', undefined, 'TIMEOUT'),
+  it('does not retry a connection lost after sending', async () => {
+    const { chatGateway, deps } = setup();
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    chatGateway.failures.push(
+      new UpstreamError('8x8-chat-gateway', 'transient', 'reset', undefined, 'NETWORK', undefined, {
+        cause: reset,
+      }),
     );
-    const late = await start(second.deps, minimal);
-    expect(second.chatGateway.calls).toHaveLength(1);
-    expect(late.statusCode).toBe(504);
-    expect(late.body).toMatchObject({ error: { code: 'UPSTREAM_TIMEOUT' }, handover: { status: 'error' } });
+    const response = await start(deps, minimal);
+    expect(chatGateway.calls).toHaveLength(1);
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toMatchObject({ error: { code: 'UPSTREAM_UNAVAILABLE' } });
   });
 
   it('does not retry a 429 and tells the flow when to try again', async () => {
