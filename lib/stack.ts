@@ -336,7 +336,8 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
     logRetention: logRetentionDays as logs.RetentionDays | undefined,
     logLevel: logLevel as BridgeStackProps['logLevel'],
     sourceMapStackTraces: text('sourceMapStackTraces') === 'true',
-    publicBaseUrl: text('publicBaseUrl'),
+    // Either spelling: the context key, or the setting's own name as README's settings table lists it.
+    publicBaseUrl: text('publicBaseUrl') ?? text(SETTINGS.publicBaseUrl),
     queueAgeAlarmSeconds: number('queueAgeAlarmSeconds'),
     queueDepthAlarmMessages: number('queueDepthAlarmMessages'),
     settings,

@@ -234,6 +234,16 @@ describe('CDK context', () => {
     });
   });
 
+  test('the public base URL can be given as publicBaseUrl or as the setting PUBLIC_BASE_URL', () => {
+    expect(fromContext({ PUBLIC_BASE_URL: 'https://bridge.example.com/v1' }).publicBaseUrl).toBe(
+      'https://bridge.example.com/v1',
+    );
+    expect(
+      fromContext({ publicBaseUrl: 'https://a.example.com', PUBLIC_BASE_URL: 'https://b.example.com' })
+        .publicBaseUrl,
+    ).toBe('https://a.example.com');
+  });
+
   test.each([
     [{ apiRateLimit: 'fast', apiBurstLimit: '10' }, /apiRateLimit must be a positive number/],
     [{ apiRateLimit: '10' }, /apiRateLimit and apiBurstLimit go together/],
