@@ -183,8 +183,9 @@ export class BridgeApi extends Construct {
       });
     }
 
-    // Body validation against AWS's permissive "Empty" model (any JSON object; an empty body counts as {}) plus
-    // required path parameters. The functions do the real validation and size limits with their own error codes.
+    // Required path parameters are checked here. Bodies reach the functions as sent, with no request model: the
+    // webhooks must authenticate the raw bytes before anything looks at them, and the functions answer every body
+    // problem with their own stable codes, the same as the local stack does. (cdk-nag's APIG2 wants both flags.)
     this.validator = this.api.addRequestValidator('Validator', {
       validateRequestBody: true,
       validateRequestParameters: true,
@@ -230,7 +231,6 @@ export class BridgeApi extends Construct {
         authorizationType: apigw.AuthorizationType.NONE,
         requestValidator: this.validator,
         requestParameters: Object.fromEntries(pathParameters.map((p) => [`method.request.path.${p}`, true])),
-        requestModels: route.method === 'POST' ? { 'application/json': apigw.Model.EMPTY_MODEL } : undefined,
       },
     );
     const reason =
