@@ -6,6 +6,7 @@
  * bridge relies on (eventType, conversationId, MESSAGE sender/isEcho, MEMBERS_CHANGED memberType/change, the
  * CONVERSATION_UPDATE state) are checked strictly.
  */
+import { createHash } from 'node:crypto';
 import * as z from '../shared/zod';
 
 /** The version string 8x8 puts in WEB_HOOK_VERIFY and expects when a webhook is registered. */
@@ -232,7 +233,12 @@ export function inboundQueueIds(envelope: InboundEnvelope): {
   };
 }
 
-/** Keeps SQS FIFO ids valid for any 8x8 id: disallowed characters become `_`, and over-long ids are cut to 128. */
+/**
+ * Keeps SQS FIFO ids valid for any 8x8 id. A valid id (printable ASCII, at most 128) is kept as it is, so logs and
+ * queues show 8x8's own; any other becomes a digest of it, never a lossy cut: two event ids that merely share
+ * their first 128 characters must not be deduplicated into one.
+ */
 export function sqsFifoId(id: string): string {
-  return id.replace(/[^\x21-\x7e]/g, '_').slice(0, 128);
+  if (/^[\x21-\x7e]{1,128}$/.test(id)) return id;
+  return `sha256-${createHash('sha256').update(id, 'utf8').digest('hex')}`;
 }

@@ -406,8 +406,12 @@ describe('Chat Gateway event schemas', () => {
 
   it('makes valid SQS FIFO ids from any 8x8 id', () => {
     expect(events.sqsFifoId('vXg39aMTRlq4xCBFaUCTlA')).toBe('vXg39aMTRlq4xCBFaUCTlA');
-    expect(events.sqsFifoId('a b\u00e9c')).toBe('a_b_c');
-    expect(events.sqsFifoId('x'.repeat(200))).toHaveLength(128);
+    const valid = /^[\x21-\x7e]{1,128}$/;
+    for (const id of ['a b\u00e9c', 'x'.repeat(200), '']) expect(events.sqsFifoId(id)).toMatch(valid);
+    // Ids that differ only where a cut or a replacement would erase the difference stay different.
+    expect(events.sqsFifoId(`${'x'.repeat(128)}-1`)).not.toBe(events.sqsFifoId(`${'x'.repeat(128)}-2`));
+    expect(events.sqsFifoId('a b')).not.toBe(events.sqsFifoId('a\tb'));
+    expect(events.sqsFifoId('a b')).toBe(events.sqsFifoId('a b'));
   });
 
   it('round-trips an InboundEnvelope through the queue body', () => {
