@@ -618,6 +618,23 @@ export class ChatGatewaySimulator implements Simulator {
   }
 
   /**
+   * The headers 8x8 would send with `body`, signed with the current key: for tests and fuzzing that need a
+   * correctly signed delivery of a body no scripted event produces.
+   */
+  signedHeaders(body: string, eventId: string = randomUUID()): Record<string, string> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-8x8-tenant-id': this.options.tenant,
+      'x-8x8-customer-id': this.options.customerId,
+      'x-8x8-event-id': eventId,
+      'x-8x8-transmission-time': String(Date.now()),
+      'x-8x8-retry': '0',
+    };
+    headers['x-8x8-signature'] = this.signDelivery(body, headers);
+    return headers;
+  }
+
+  /**
    * `BASE64URL(header)..BASE64URL(RS256(BASE64URL(header) + "." + payload))` where payload is the compact JSON of
    * checksum (CRC32 of the body bytes), cid, eid, retry, tid, tt in that order (RFC 7797 unencoded, detached).
    */

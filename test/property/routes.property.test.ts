@@ -271,3 +271,55 @@ test('no route answers 5xx or echoes a secret, whatever the request', async () =
   );
   expect([...reached].sort()).toEqual(ROUTES.map(routeKey).sort());
 }, 120_000);
+
+/** Event-like bodies: 8x8's event types with arbitrary data, and arbitrary JSON and text. */
+const signedBody = fc.oneof(
+  fc
+    .record({
+      eventType: fc.oneof(
+        fc.constantFrom(
+          'MESSAGE',
+          'QUEUED',
+          'MEMBERS_CHANGED',
+          'CONVERSATION_UPDATE',
+          'TRANSFER',
+          'TYPING',
+          'WEB_HOOK_VERIFY',
+        ),
+        fc.string(),
+      ),
+      conversationId: fc.oneof(fc.uuid(), fc.string(), fc.constant(undefined)),
+      timestamp: fc.oneof(fc.integer(), fc.string(), fc.constant(undefined)),
+      data: fc.oneof(fc.jsonValue(), fc.constant(undefined)),
+    })
+    .map((event) => JSON.stringify(event)),
+  fc.jsonValue().map((value) => JSON.stringify(value)),
+  fc.string({ maxLength: 200 }),
+);
+
+test('a correctly signed webhook delivery of any body is never a 5xx and echoes no secret', async () => {
+  const chat = stack.chatGateway!;
+  await fc.assert(
+    fc.asyncProperty(signedBody, async (body) => {
+      const response = await fetch(`${stack.urls.gateway}/handover/eightByEight`, {
+        method: 'POST',
+        headers: chat.signedHeaders(body),
+        body,
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await response.text();
+      const answer = `${response.status} for ${body.slice(0, 200)}: ${text.slice(0, 300)}`;
+      expect({ status: response.status < 500, answer }).toEqual({ status: true, answer });
+      for (const needle of secretNeedles()) expect(text.includes(needle) ? answer : '').toBe('');
+    }),
+    { numRuns: 150 },
+  );
+  // The signature itself was right: a known event type with a valid shape is accepted.
+  const verify = JSON.stringify({ eventType: 'WEB_HOOK_VERIFY' });
+  const accepted = await fetch(`${stack.urls.gateway}/handover/eightByEight`, {
+    method: 'POST',
+    headers: chat.signedHeaders(verify),
+    body: verify,
+  });
+  expect(accepted.status).toBe(200);
+}, 120_000);
