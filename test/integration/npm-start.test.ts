@@ -46,18 +46,20 @@ let stack: ChildProcess | undefined;
 let output: { text: () => string };
 let ports: { gateway: number; chat: number; cognigy: number };
 
+/** One `export` serves both terminals of the README walk-through: the stack and the demo read the same names. */
+const sharedEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PORT: String(ports.gateway),
+  LOCAL_API_KEY: API_KEY,
+  CHAT_GATEWAY_SIMULATOR_PORT: String(ports.chat),
+  COGNIGY_SIMULATOR_PORT: String(ports.cognigy),
+});
+
 beforeAll(async () => {
   ports = { gateway: await freePort(), chat: await freePort(), cognigy: await freePort() };
   stack = spawn(tsx, ['bin/local.ts'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(ports.gateway),
-      LOCAL_API_KEY: API_KEY,
-      CHAT_GATEWAY_SIMULATOR_PORT: String(ports.chat),
-      COGNIGY_SIMULATOR_PORT: String(ports.cognigy),
-      LOG_LEVEL: 'ERROR',
-    },
+    env: { ...sharedEnv(), LOG_LEVEL: 'ERROR' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   output = collect(stack);
@@ -93,13 +95,7 @@ test('the gateway accepts that key and only that key', async () => {
 test("the README's handover walk-through runs to completed against it", async () => {
   const demo = spawn(tsx, ['bin/handover-demo.ts'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(ports.gateway),
-      LOCAL_API_KEY: API_KEY,
-      CHAT_GATEWAY_SIMULATOR_PORT: String(ports.chat),
-      COGNIGY_SIMULATOR_PORT: String(ports.cognigy),
-    },
+    env: sharedEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const demoOutput = collect(demo);
