@@ -82,18 +82,22 @@ export async function callUpstream(
 ): Promise<UpstreamResponse> {
   const { timeoutMs } = init;
   const signal = AbortSignal.timeout(timeoutMs);
-  const timeout = (cause: unknown) =>
-    new UpstreamError(
-      service,
-      'transient',
-      `${service} did not answer within ${timeoutMs} ms`,
-      undefined,
-      'TIMEOUT',
-      undefined,
-      {
-        cause,
-      },
-    );
+  /**
+   * A failure with no usable answer: a timeout when the deadline fired (decided on the signal, not the error's
+   * name: NodeHttpHandler names resets such as ECONNRESET TimeoutError), otherwise a network failure.
+   */
+  const noAnswer = (cause: unknown, networkMessage: string, status?: number) =>
+    signal.aborted
+      ? new UpstreamError(
+          service,
+          'transient',
+          `${service} did not answer within ${timeoutMs} ms`,
+          undefined,
+          'TIMEOUT',
+          undefined,
+          { cause },
+        )
+      : new UpstreamError(service, 'transient', networkMessage, status, 'NETWORK', undefined, { cause });
   let status: number;
   let headers: Record<string, string | undefined>;
   let body: IncomingMessage;
@@ -104,36 +108,13 @@ export async function callUpstream(
       abortSignal: signal,
     }));
   } catch (error) {
-    // Decided on the signal, not the error's name: NodeHttpHandler names resets (ECONNRESET, EPIPE) TimeoutError.
-    if (signal.aborted) throw timeout(error);
-    throw new UpstreamError(
-      service,
-      'transient',
-      `${service} could not be reached`,
-      undefined,
-      'NETWORK',
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    throw noAnswer(error, `${service} could not be reached`);
   }
   let text: string;
   try {
     text = await readText(body, headers['content-encoding'], signal);
   } catch (error) {
-    if (signal.aborted) throw timeout(error);
-    throw new UpstreamError(
-      service,
-      'transient',
-      `${service} closed the connection mid-answer`,
-      status,
-      'NETWORK',
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    throw noAnswer(error, `${service} closed the connection mid-answer`, status);
   }
   let json: unknown;
   try {
