@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import path from 'node:path';
-import { writeOpenApiFile } from '../lib/openapi-file';
+import { writeOpenApiFile } from '../lib/openapi';
 import { BridgeStack, bridgeStackPropsFromContext } from '../lib/stack';
 
 /**

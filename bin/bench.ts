@@ -44,7 +44,7 @@ import {
 } from '../lib/evidence/stats';
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
 import { projectRoot } from '../lib/paths';
-import { FUNCTIONS, QUEUES, type FunctionName, type QueueName } from '../lib/routes';
+import { FUNCTIONS, QUEUES, type FunctionName, type QueueName } from '../functions/shared/catalogue';
 
 /** BENCH_COLD_PROFILE_DIR: write a CPU profile of each cold-start child there (open it in Chrome DevTools). */
 const profileArgs = (bundle: BundleResult): string[] =>

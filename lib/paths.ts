@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { FunctionName } from './routes';
+import type { FunctionName } from '../functions/shared/catalogue';
 
 /** The repository root: the nearest directory upwards from the working directory that holds cdk.json. */
 export function projectRoot(start: string = process.cwd()): string {

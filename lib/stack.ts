@@ -20,9 +20,9 @@ import {
   type QueueName,
   type SecretName,
   type TableName,
-} from './routes';
+} from '../functions/shared/catalogue';
 
-/** Environment variable names of the plain settings (lib/routes.ts SETTINGS). */
+/** Environment variable names of the plain settings (functions/shared/catalogue.ts SETTINGS). */
 export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
 
 export interface BridgeStackProps extends StackProps {
@@ -87,7 +87,7 @@ export function checkCatalogue(): void {
 }
 
 /**
- * The deployed bridge, built entirely from the catalogue in lib/routes.ts: REST API routes to one function each,
+ * The deployed bridge, built entirely from the catalogue in functions/shared/catalogue.ts: REST API routes to one function each,
  * SQS queues (with DLQs) to their consumers, DynamoDB tables, Secrets Manager secrets, alarms, and outputs that
  * tell the operator what to configure in Cognigy and 8x8.
  */

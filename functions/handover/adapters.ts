@@ -1,6 +1,6 @@
 /**
  * Wiring of the handover ports to AWS and HTTP for the Lambda handlers: one set per function instance, built on
- * first use so a function only touches the tables, queues and secrets it has rights to (lib/routes.ts FUNCTIONS).
+ * first use so a function only touches the tables, queues and secrets it has rights to (functions/shared/catalogue.ts FUNCTIONS).
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

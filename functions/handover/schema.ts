@@ -1,6 +1,6 @@
 /**
  * Request and answer schemas of the handover routes. The request schemas check shape, types and unknown fields
- * and are what functions/shared/openapi.ts turns into the OpenAPI document; rules that need more than a shape
+ * and are what lib/openapi.ts turns into the OpenAPI document; rules that need more than a shape
  * (languages, URLs, property and transcript normalisation) are applied by the `normalise*` functions below, which
  * collect every problem with a stable code (error-codes.ts).
  *

@@ -1,5 +1,5 @@
 /**
- * The conversations table (lib/routes.ts TABLES.conversations: pk conversationId, GSI bySessionId, TTL expiresAt)
+ * The conversations table (functions/shared/catalogue.ts TABLES.conversations: pk conversationId, GSI bySessionId, TTL expiresAt)
  * behind the ConversationStore port. Every write is conditional: creation on the id being new, updates on the
  * record's `version` (optimistic concurrency between the API, the outbound consumer and the relay consumer).
  */
@@ -11,7 +11,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLES } from '../../lib/routes';
+import { TABLES } from '../shared/catalogue';
 import type { Clock, ConversationRecord, ConversationStore, RecordUpdate, UpdateResult } from './ports';
 
 /** Cognigy keeps session state for 7 days, so a mapping must live at least that long. */

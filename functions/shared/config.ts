@@ -6,7 +6,7 @@ import {
   type QueueName,
   type SecretName,
   type TableName,
-} from '../../lib/routes';
+} from './catalogue';
 import * as z from './zod';
 
 /** Reads a required environment variable; a missing one is a deployment fault, reported by name. */
@@ -41,7 +41,7 @@ const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-/** Plain settings from the environment (names in lib/routes.ts SETTINGS), validated once per call. */
+/** Plain settings from the environment (names in functions/shared/catalogue.ts SETTINGS), validated once per call. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const raw: Record<string, string | undefined> = {};
   for (const [key, envName] of Object.entries(SETTINGS)) {

@@ -4,7 +4,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ROUTES, type FunctionName } from '../../lib/routes';
+import { ROUTES, type FunctionName } from './catalogue';
 import { BridgeError, MalformedJsonError, PayloadTooLargeError } from './errors';
 import { logger, metrics } from './powertools';
 
@@ -42,7 +42,10 @@ export function toErrorResponse(error: unknown): APIGatewayProxyResult {
     return jsonResult(error.statusCode, errorBody(error.code, error.message, error.details));
   }
   logger.error('Unhandled error', { error: error as Error });
-  return jsonResult(500, errorBody('INTERNAL_ERROR', 'The request could not be processed; it was not accepted'));
+  return jsonResult(
+    500,
+    errorBody('INTERNAL_ERROR', 'The request could not be processed; it was not accepted'),
+  );
 }
 
 export function jsonResult(
@@ -58,9 +61,17 @@ export function jsonResult(
 }
 
 /** Turns API Gateway's event into an ApiRequest, enforcing the route's size limit before any other work. */
-export function toApiRequest(event: APIGatewayProxyEvent, maxBodyBytes: number, parseJson: boolean): ApiRequest {
+export function toApiRequest(
+  event: APIGatewayProxyEvent,
+  maxBodyBytes: number,
+  parseJson: boolean,
+): ApiRequest {
   const rawBody =
-    event.body == null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    event.body == null
+      ? ''
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
   if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
   let body: unknown;
   if (parseJson && rawBody.trim() !== '') {
@@ -82,7 +93,9 @@ export function toApiRequest(event: APIGatewayProxyEvent, maxBodyBytes: number, 
       Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
     ),
     query: Object.fromEntries(
-      Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+      Object.entries(event.queryStringParameters ?? {}).filter(
+        (e): e is [string, string] => e[1] !== undefined,
+      ),
     ),
     requestId: event.requestContext?.requestId ?? 'local',
   };
@@ -100,7 +113,10 @@ export function apiHandler(
   const route = ROUTES.find((r) => r.function === functionName);
   if (!route) throw new Error(`No route is declared for function ${functionName}`);
   const parseJson = options.parseJson ?? true;
-  const lambdaHandler = async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
+  const lambdaHandler = async (
+    event: APIGatewayProxyEvent,
+    _context: Context,
+  ): Promise<APIGatewayProxyResult> => {
     const request = toApiRequest(event, route.maxBodyBytes, parseJson);
     const response = await core(request);
     return jsonResult(response.statusCode, response.body, response.headers);

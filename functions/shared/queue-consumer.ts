@@ -13,7 +13,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { QUEUES, maxReceiveCountEnv, type QueueName } from '../../lib/routes';
+import { QUEUES, maxReceiveCountEnv, type QueueName } from './catalogue';
 import { loadSettings, queueUrl } from './config';
 import { UpstreamError } from './errors';
 import { logger, metrics } from './powertools';
@@ -43,7 +43,10 @@ export function retryDelaySeconds(
   if (error instanceof UpstreamError && error.kind === 'rateLimited' && error.retryAfterMs !== undefined) {
     return Math.min(policy.maxDelaySeconds, Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
   }
-  const ceiling = Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
+  const ceiling = Math.min(
+    policy.maxDelaySeconds,
+    policy.baseDelaySeconds * 2 ** Math.max(0, receiveCount - 1),
+  );
   return Math.max(1, Math.round(ceiling * random()));
 }
 

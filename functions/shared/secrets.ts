@@ -1,10 +1,10 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { SecretName } from '../../lib/routes';
+import type { SecretName } from './catalogue';
 import { loadSettings, secretName } from './config';
 import { BridgeError, SHARED_ERROR_CODES } from './errors';
 import * as z from './zod';
 
-/** JSON shapes of the secret values (documented in lib/routes.ts SECRETS and the README). */
+/** JSON shapes of the secret values (documented in functions/shared/catalogue.ts SECRETS and the README). */
 export const secretSchemas = {
   smsCredentials: z.object({
     apiKey: z.string().check(z.minLength(1)),

@@ -1,6 +1,6 @@
 /**
  * The zod every function uses: `zod/mini` (the functional API over the same core), which bundles to about a
- * quarter of classic `zod`. Import it as `import * as z from '../shared/zod'`, never from 'zod' itself, so no
+ * quarter of classic `zod`. Import it as `import * as z from './zod'`, never from 'zod' itself, so no
  * Lambda bundle pulls in the classic API.
  *
  * Unlike classic zod, zod/mini loads no locale, so every issue message would be just "Invalid input". Error

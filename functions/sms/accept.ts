@@ -157,14 +157,12 @@ async function enqueueFresh(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<
         );
       const key = outcome.sms.request.clientMessageId;
       if (key !== undefined) {
-        await deps.idempotency
-          .forget(key, fingerprint(outcome.sms))
-          .catch((error: unknown) =>
-            logger.error('Could not release the clientMessageId of an unqueued SMS', {
-              messageId,
-              error: error as Error,
-            }),
-          );
+        await deps.idempotency.forget(key, fingerprint(outcome.sms)).catch((error: unknown) =>
+          logger.error('Could not release the clientMessageId of an unqueued SMS', {
+            messageId,
+            error: error as Error,
+          }),
+        );
       }
       return { ok: false, error: { code: unavailable.code, message: unavailable.message } };
     }),

@@ -13,7 +13,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLES } from '../../lib/routes';
+import { TABLES } from '../shared/catalogue';
 import {
   STATUS_RANK,
   type AttemptRelease,
@@ -27,7 +27,8 @@ import {
 
 const [BY_UMID, BY_CLIENT_MESSAGE_ID] = ['byUmid', 'byClientMessageId'].map((name) => {
   const index = TABLES.messages.indexes.find((i) => i.name === name);
-  if (!index) throw new Error(`lib/routes.ts declares no ${name} index on the messages table`);
+  if (!index)
+    throw new Error(`functions/shared/catalogue.ts declares no ${name} index on the messages table`);
   return index.name;
 }) as [string, string];
 

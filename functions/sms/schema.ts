@@ -1,6 +1,6 @@
 /**
  * Request and answer schemas of the SMS routes. The request schemas validate bodies (shape, types, unknown
- * fields) and generate the OpenAPI document (functions/shared/openapi.ts), so the two cannot drift apart.
+ * fields) and generate the OpenAPI document (lib/openapi.ts), so the two cannot drift apart.
  * Rules that need more than a shape (E.164 conversion, sender id, text parts, dates) live in normalise.ts.
  *
  * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (specs/8x8/sms_api.json). Optional fields

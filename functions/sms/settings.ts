@@ -1,4 +1,4 @@
-import { SETTINGS } from '../../lib/routes';
+import { SETTINGS } from '../shared/catalogue';
 import { loadSettings, type Settings } from '../shared/config';
 import * as z from '../shared/zod';
 

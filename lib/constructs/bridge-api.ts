@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { routeKey, type RouteSpec } from '../routes';
+import { routeKey, type RouteSpec } from '../../functions/shared/catalogue';
 
 export interface Throttle {
   /** Steady-state requests per second. */

@@ -2,7 +2,7 @@ import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SECRETS, TABLES, type SecretName, type TableName } from '../routes';
+import { SECRETS, TABLES, type SecretName, type TableName } from '../../functions/shared/catalogue';
 
 export interface BridgeTableProps {
   name: TableName;
@@ -11,7 +11,7 @@ export interface BridgeTableProps {
 }
 
 /**
- * A catalogue table (lib/routes.ts TABLES): on-demand, TTL, point-in-time recovery, AWS managed encryption, and
+ * A catalogue table (functions/shared/catalogue.ts TABLES): on-demand, TTL, point-in-time recovery, AWS managed encryption, and
  * its GSIs with every attribute projected (the readers fetch whole records by umid/clientMessageId/sessionId).
  */
 export class BridgeTable extends Construct {
@@ -68,7 +68,7 @@ export const SECRET_TEMPLATES: Record<
   cognigy: { defaults: {} },
 };
 
-/** The secret's description: its purpose and the documented JSON shape (keys from lib/routes.ts SECRETS). */
+/** The secret's description: its purpose and the documented JSON shape (keys from functions/shared/catalogue.ts SECRETS). */
 export function secretDescription(name: SecretName): string {
   const spec = SECRETS[name];
   const keys = Object.entries(spec.shape)
@@ -84,7 +84,7 @@ export interface BridgeSecretProps {
   removalPolicy?: RemovalPolicy;
 }
 
-/** A catalogue secret (lib/routes.ts SECRETS), created with a placeholder value or imported by name/ARN. */
+/** A catalogue secret (functions/shared/catalogue.ts SECRETS), created with a placeholder value or imported by name/ARN. */
 export class BridgeSecret extends Construct {
   readonly secretName: SecretName;
   readonly secret: secretsmanager.ISecret;

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import path from 'node:path';
 import { functionEntry, projectRoot } from '../paths';
-import { FUNCTIONS, type FunctionName } from '../routes';
+import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
 /** Lambda runtime of every bridge function; the code is built and tested for Node.js 22 (DESIGN.md). */
 export const BRIDGE_RUNTIME = Runtime.NODEJS_22_X;
@@ -38,7 +38,7 @@ export const CREDENTIAL_FALLBACK_MODULES = [
 ];
 
 export interface BridgeFunctionProps {
-  /** Logical function name from lib/routes.ts FUNCTIONS; selects the handler, timeout, memory and description. */
+  /** Logical function name from functions/shared/catalogue.ts FUNCTIONS; selects the handler, timeout, memory and description. */
   name: FunctionName;
   /** Environment variables: resource names, settings. Never secret values. */
   environment?: Record<string, string>;

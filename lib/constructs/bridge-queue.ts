@@ -2,7 +2,7 @@ import { Duration, Names, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FUNCTIONS, QUEUES, type QueueName } from '../routes';
+import { FUNCTIONS, QUEUES, type QueueName } from '../../functions/shared/catalogue';
 import type { BridgeFunction } from './bridge-function';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the consumer's timeout. */
@@ -22,7 +22,7 @@ export interface BridgeQueueProps {
 }
 
 /**
- * A catalogue queue (lib/routes.ts QUEUES) with its dead-letter queue: same FIFO-ness, SQS-managed encryption,
+ * A catalogue queue (functions/shared/catalogue.ts QUEUES) with its dead-letter queue: same FIFO-ness, SQS-managed encryption,
  * TLS-only access, redrive after `maxReceiveCount` receives. FIFO queues use explicit deduplication ids
  * (content-based deduplication off) because two identical user messages in a chat are both meant to be sent.
  */

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../constructs/bridge-function';
 import { functionEntry, projectRoot } from '../paths';
-import { FUNCTIONS, type FunctionName } from '../routes';
+import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
 export interface BundleResult {
   name: FunctionName;

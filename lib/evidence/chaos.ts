@@ -29,7 +29,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { localSqsClient } from '../local/aws';
 import type { WorkerCrashHook } from '../local/poller';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { QUEUES, SETTINGS, type QueueName } from '../routes';
+import { QUEUES, SETTINGS, type QueueName } from '../../functions/shared/catalogue';
 import type { ApiFault } from '../simulators/chat-gateway';
 import { seededRandom } from '../simulators/http';
 import { callJson, runPool, sleep } from './load';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/constants';
-import { ROUTES, type FunctionName } from '../routes';
+import { ROUTES, type FunctionName } from '../../functions/shared/catalogue';
 
 export interface ApiEventInput {
   function: FunctionName;

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { projectRoot } from '../paths';
-import { QUEUES, TABLES, type QueueName, type TableName } from '../routes';
+import { QUEUES, TABLES, type QueueName, type TableName } from '../../functions/shared/catalogue';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
 
 export { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';

@@ -1,5 +1,5 @@
 /**
- * The local API Gateway: a node:http server serving exactly the routes of the catalogue (lib/routes.ts) as a REST
+ * The local API Gateway: a node:http server serving exactly the routes of the catalogue (functions/shared/catalogue.ts) as a REST
  * API with Lambda proxy integration would. It enforces what API Gateway enforces before a function runs — the
  * API key of `apiKey` routes, usage-plan throttling per key, the 10 MB payload limit — builds an
  * `APIGatewayProxyEvent` from the exact request bytes, and maps the function's answer (or failure) the same way.
@@ -7,7 +7,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ROUTES, type FunctionName, type RouteSpec } from '../routes';
+import { ROUTES, type FunctionName, type RouteSpec } from '../../functions/shared/catalogue';
 import { LOCAL_ACCOUNT_ID } from './constants';
 import { closeServer, listenLocal } from './server';
 import {
@@ -17,6 +17,7 @@ import {
   type HandlerLoader,
   type LambdaHandler,
 } from './lambda';
+import { buildOpenApiDocument } from '../openapi';
 
 /** API Gateway's hard limit on a request payload. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -42,7 +43,7 @@ export interface GatewayOptions {
   loadHandler?: HandlerLoader;
   /** Milliseconds a function may run before the invocation fails (default: FUNCTIONS[name].timeoutSeconds). */
   timeoutMs?: (functionName: FunctionName) => number;
-  /** Builds the OpenAPI document served at GET /openapi.json; undefined → 404. Defaults to functions/shared/openapi.ts. */
+  /** Builds the OpenAPI document served at GET /openapi.json; undefined → 404. Defaults to lib/openapi.ts. */
   loadOpenApi?: () => Promise<object | undefined>;
   throttle?: ThrottleSettings;
   maxPayloadBytes?: number;
@@ -175,16 +176,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 async function defaultOpenApiLoader(): Promise<object | undefined> {
-  try {
-    const mod = (await import('../../functions/shared/openapi')) as { buildOpenApiDocument?: () => object };
-    return typeof mod.buildOpenApiDocument === 'function' ? mod.buildOpenApiDocument() : undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && /openapi/.test(String(error))) {
-      return undefined;
-    }
-    throw error;
-  }
+  return buildOpenApiDocument();
 }
 
 export class LocalGateway {

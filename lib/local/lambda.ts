@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { FUNCTIONS, type FunctionName } from '../routes';
+import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 import { functionEntry } from '../paths';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './constants';
 

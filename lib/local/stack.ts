@@ -39,7 +39,7 @@ import {
   type QueueName,
   type SecretName,
   type TableName,
-} from '../routes';
+} from '../../functions/shared/catalogue';
 import type { ChatGatewaySimulator } from '../simulators/chat-gateway';
 import type { CognigySimulator } from '../simulators/cognigy';
 import type { SmsSimulator } from '../simulators/sms';
@@ -537,7 +537,7 @@ async function startSimulators(
   return result;
 }
 
-/** Writes the four secrets in their documented shapes (lib/routes.ts SECRETS) and reports the service modes. */
+/** Writes the four secrets in their documented shapes (functions/shared/catalogue.ts SECRETS) and reports the service modes. */
 function writeSecrets(
   secrets: SecretsManagerStandIn,
   names: Record<SecretName, string>,

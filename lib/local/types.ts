@@ -3,7 +3,7 @@
  * Every simulator runs an HTTP server on 127.0.0.1, is controllable in-process (tests) and over HTTP
  * under `/__control/...` (people, bench and chaos scripts).
  */
-import type { QueueName, TableName } from '../routes';
+import type { QueueName, TableName } from '../../functions/shared/catalogue';
 
 export interface Simulator {
   /** Starts listening; port 0 picks a free one. Resolves with the base URL, e.g. http://127.0.0.1:4010 */
@@ -19,7 +19,7 @@ export interface LocalStackOptions {
   apiKey?: string;
   /** Receipt webhook Authorization value shared by the SMS simulator and the stack. */
   smsWebhookAuthorization?: string;
-  /** Extra environment settings for the functions (names from lib/routes.ts SETTINGS), e.g. shorter retries. */
+  /** Extra environment settings for the functions (names from functions/shared/catalogue.ts SETTINGS), e.g. shorter retries. */
   settings?: Record<string, string>;
   /** Overrides of maxReceiveCount per queue (tests use small values so exhaustion is quick). */
   maxReceiveCount?: Partial<Record<QueueName, number>>;

@@ -19,10 +19,7 @@ import { generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } fr
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
-import {
-  validateChatGatewayRequest,
-  type ChatGatewayOperation,
-} from '../../test/contract/chat-gateway-schema';
+import { validateChatGatewayRequest, type ChatGatewayOperation } from './contract/chat-gateway-schema';
 import type { Simulator } from '../local/types';
 
 export type ConversationState = 'created' | 'active' | 'idle';

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
-import { validateSmsRequest, type SmsSchemaIssue } from '../../test/contract/sms-schema';
+import { validateSmsRequest, type SmsSchemaIssue } from './contract/sms-schema';
 
 export type SmsEncoding = 'GSM7' | 'UCS2';
 

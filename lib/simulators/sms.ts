@@ -1,6 +1,6 @@
 /**
  * Simulator of the 8x8 SMS API (8x8 Connect) and its delivery-receipt webhook, per the official OAS
- * (test/fixtures/8x8/sms_api.json) and delivery-receipts-for-outbound-sms.md.
+ * (lib/simulators/contract/8x8/sms_api.json) and delivery-receipts-for-outbound-sms.md.
  *
  * - `POST /api/v1/subaccounts/{subAccountId}/messages` and `.../messages/batch` with 8x8's auth, validation, error
  *   bodies `{code,message,errorId,timestamp}` and answers (SmsResponse / BatchSmsResponse).
@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Simulator } from '../local/types';
-import { validateSmsBatchRequest } from '../../test/contract/sms-schema';
+import { validateSmsBatchRequest } from './contract/sms-schema';
 import {
   BodyTooLargeError,
   NOT_JSON,

@@ -7,7 +7,7 @@ import {
   CHAT_GATEWAY_OPERATIONS,
   validateChatGatewayRequest,
   type ChatGatewayOperation,
-} from '../contract/chat-gateway-schema';
+} from '../../lib/simulators/contract/chat-gateway-schema';
 
 export interface ContractViolation {
   method: string;

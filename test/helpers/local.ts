@@ -5,7 +5,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { localSqsClient } from '../../lib/local/aws';
 import { startLocalStack, type LocalStack, type StartLocalStackOptions } from '../../lib/local/stack';
-import type { QueueName } from '../../lib/routes';
+import type { QueueName } from '../../functions/shared/catalogue';
 import { waitFor, type WaitOptions } from './wait';
 
 /**

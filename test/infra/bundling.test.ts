@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../../lib/constructs/bridge-function';
 import { functionEntry } from '../../lib/paths';
-import { FUNCTIONS, QUEUES, SECRETS, TABLES, type FunctionName } from '../../lib/routes';
+import { FUNCTIONS, QUEUES, SECRETS, TABLES, type FunctionName } from '../../functions/shared/catalogue';
 import { BridgeStack } from '../../lib/stack';
 import { functionIds, resourcesOfType } from './support';
 

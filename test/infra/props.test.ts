@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { BridgeFunction } from '../../lib/constructs/bridge-function';
 import { BridgeQueue, QueueConfigurationError } from '../../lib/constructs/bridge-queue';
-import { FUNCTIONS, QUEUES, ROUTES, SETTINGS, type FunctionName } from '../../lib/routes';
+import { FUNCTIONS, QUEUES, ROUTES, SETTINGS, type FunctionName } from '../../functions/shared/catalogue';
 import {
   CatalogueError,
   ContextError,
@@ -137,7 +137,7 @@ describe('credential scan', () => {
 });
 
 describe('catalogue guards', () => {
-  test('the catalogue in lib/routes.ts passes', () => {
+  test('the catalogue in functions/shared/catalogue.ts passes', () => {
     expect(() => checkCatalogue()).not.toThrow();
   });
 

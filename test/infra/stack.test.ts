@@ -17,7 +17,7 @@ import {
   type QueueName,
   type SecretName,
   type TableName,
-} from '../../lib/routes';
+} from '../../functions/shared/catalogue';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/constructs/bridge-queue';
 import { SECRET_TEMPLATES } from '../../lib/constructs/bridge-data';
 import type { BridgeStack } from '../../lib/stack';

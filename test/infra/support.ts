@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { functionEntry, projectRoot } from '../../lib/paths';
-import { FUNCTIONS, type FunctionName } from '../../lib/routes';
+import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 import { BridgeStack, type BridgeStackProps } from '../../lib/stack';
 
 /** Stand-in entry while a function's handler is not written yet (these tests never bundle). */

@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { FunctionName, RouteSpec } from '../../lib/routes';
+import type { FunctionName, RouteSpec } from '../../functions/shared/catalogue';
 import { LocalGateway, TokenBucket, matchRoute, type GatewayOptions } from '../../lib/local/gateway';
 import type { LambdaHandler } from '../../lib/local/lambda';
 

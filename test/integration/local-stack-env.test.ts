@@ -5,7 +5,7 @@
 import dns from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SECRETS } from '../../lib/routes';
+import { SECRETS } from '../../functions/shared/catalogue';
 import { LocalStackAlreadyRunningError, startLocalStack, type LocalStack } from '../../lib/local/stack';
 
 const realServices = {

@@ -14,7 +14,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { localDynamoDbClient } from '../../lib/local/aws';
 import type { LocalStack } from '../../lib/local/stack';
-import { validateSmsBatchRequest, validateSmsRequest } from '../contract/sms-schema';
+import { validateSmsBatchRequest, validateSmsRequest } from '../../lib/simulators/contract/sms-schema';
 import { apiClient, startTestStack, type ApiAnswer, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ReceivedSms } from '../../lib/simulators/sms';
-import { validateSmsBatchRequest, validateSmsRequest } from '../contract/sms-schema';
+import { validateSmsBatchRequest, validateSmsRequest } from '../../lib/simulators/contract/sms-schema';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
 

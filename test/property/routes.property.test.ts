@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { matchRoute } from '../../lib/local/gateway';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
-import { ROUTES, routeKey } from '../../lib/routes';
+import { ROUTES, routeKey } from '../../functions/shared/catalogue';
 
 let stack: LocalStack;
 let secrets: string[];

@@ -1,0 +1,43 @@
+import './env';
+import {
+  DEFAULT_HANDOVER_RULES,
+  HandoverRulesError,
+  parseHandoverRules,
+} from '../../../functions/handover/rules';
+
+describe('HANDOVER_RULES', () => {
+  it('defaults when unset or blank', () => {
+    const expected = {
+      endOn: ['agentLeft', 'idle'],
+      forwardEchoes: false,
+      typing: 'ignore',
+      agentMessageMode: 'notify',
+      injectQueueEvents: true,
+      injectActiveEvent: true,
+      transferGraceMs: 600_000,
+      unknownConversationRetryMs: 60_000,
+    };
+    expect(parseHandoverRules(undefined)).toEqual(expected);
+    expect(parseHandoverRules('  ')).toEqual(expected);
+    expect(DEFAULT_HANDOVER_RULES).toEqual(expected);
+  });
+
+  it('overrides only the keys given', () => {
+    expect(parseHandoverRules('{"typing":"inject","endOn":["idle"]}')).toEqual({
+      ...DEFAULT_HANDOVER_RULES,
+      typing: 'inject',
+      endOn: ['idle'],
+    });
+  });
+
+  it.each([
+    ['not JSON', '{typing:inject}', /not JSON/],
+    ['unknown key (typo)', '{"typeing":"inject"}', /typeing/],
+    ['unknown value', '{"agentMessageMode":"shout"}', /agentMessageMode/],
+    ['unknown end signal', '{"endOn":["agentGone"]}', /endOn/],
+    ['negative grace', '{"transferGraceMs":-1}', /transferGraceMs/],
+  ])('refuses %s loudly', (_name, json, message) => {
+    expect(() => parseHandoverRules(json)).toThrow(HandoverRulesError);
+    expect(() => parseHandoverRules(json)).toThrow(message);
+  });
+});

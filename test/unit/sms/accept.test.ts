@@ -1,0 +1,341 @@
+import './env';
+import { acceptSms, acceptSmsBatch, type AcceptDeps } from '../../../functions/sms/accept';
+import { SmsError } from '../../../functions/sms/error-codes';
+import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';
+
+function setup() {
+  const deps = {
+    store: new InMemoryMessageStore(),
+    queue: new FakeQueue(),
+    idempotency: new MapIdempotency(),
+    clock: new FakeClock(),
+    ids: new SequenceIds(),
+    settings: { recordTtlDays: 30 },
+  } satisfies AcceptDeps;
+  return deps;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SmsError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SmsError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const otp = { destination: '+6591234567', text: 'Your code is 123456', source: 'MyBank' };
+
+describe('POST /sms core', () => {
+  test('accepts, stores a queued record and enqueues {messageId}', async () => {
+    const deps = setup();
+    const response = await acceptSms(
+      { ...otp, destination: '9123 4567', country: 'SG', clientMessageId: 'otp-1' },
+      deps,
+    );
+
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toEqual({
+      ok: true,
+      messageId: '00000000-0000-4000-8000-000000000001',
+      clientMessageId: 'otp-1',
+      destination: '+6591234567',
+      status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
+    });
+    const record = deps.store.records.get('00000000-0000-4000-8000-000000000001');
+    expect(record).toMatchObject({
+      status: 'queued',
+      statusRank: 0,
+      clientMessageId: 'otp-1',
+      destination: '+6591234567',
+      request: {
+        destination: '+6591234567',
+        text: 'Your code is 123456',
+        source: 'MyBank',
+        country: 'SG',
+        encoding: 'AUTO',
+      },
+      attempts: 0,
+      ambiguousAttempts: 0,
+      encoding: 'GSM7',
+      parts: 1,
+      history: [{ status: 'queued', at: '2026-03-02T10:00:00.000Z' }],
+      createdAt: '2026-03-02T10:00:00.000Z',
+      expiresAt: Date.parse('2026-04-01T10:00:00.000Z') / 1000,
+    });
+    expect(deps.queue.enqueued).toEqual(['00000000-0000-4000-8000-000000000001']);
+  });
+
+  test('without clientMessageId the answer says null and nothing is deduplicated', async () => {
+    const deps = setup();
+    const first = await acceptSms(otp, deps);
+    const second = await acceptSms(otp, deps);
+    expect(first.body.clientMessageId).toBeNull();
+    expect(first.body.messageId).not.toBe(second.body.messageId);
+    expect(deps.queue.enqueued).toHaveLength(2);
+    expect(deps.idempotency.runs).toBe(0);
+  });
+
+  test('a repeated clientMessageId with the same content returns the first answer and sends nothing', async () => {
+    const deps = setup();
+    const first = await acceptSms({ ...otp, clientMessageId: 'otp-7' }, deps);
+    // Same SMS, destination written differently: the normalised request is what counts.
+    const repeat = await acceptSms(
+      { ...otp, destination: '6591234567', clientMessageId: 'otp-7', encoding: '' },
+      deps,
+    );
+
+    expect(repeat).toEqual(first);
+    expect(deps.store.records.size).toBe(1);
+    expect(deps.queue.enqueued).toHaveLength(1);
+  });
+
+  test('a repeated clientMessageId with different content is a 409 IDEMPOTENCY_CONFLICT and stores nothing', async () => {
+    const deps = setup();
+    await acceptSms({ ...otp, clientMessageId: 'otp-8' }, deps);
+    const error = await rejection(
+      acceptSms({ ...otp, text: 'Your code is 999999', clientMessageId: 'otp-8' }, deps),
+    );
+
+    expect(error).toMatchObject({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT' });
+    expect(deps.store.records.size).toBe(1);
+    expect(deps.queue.enqueued).toHaveLength(1);
+  });
+
+  test('asking for receipt injection is part of the content', async () => {
+    const deps = setup();
+    const cognigy = { userId: 'u', sessionId: 's', URLToken: 't' };
+    await acceptSms({ ...otp, clientMessageId: 'otp-9', cognigy }, deps);
+    const error = await rejection(
+      acceptSms({ ...otp, clientMessageId: 'otp-9', cognigy: { ...cognigy, injectReceipts: true } }, deps),
+    );
+    expect(error.code).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  test('an invalid SMS is refused before anything is stored', async () => {
+    const deps = setup();
+    const error = await rejection(acceptSms({ ...otp, destination: '12' }, deps));
+    expect(error).toMatchObject({ statusCode: 400, code: 'INVALID_DESTINATION' });
+    expect(deps.store.records.size).toBe(0);
+    expect(deps.queue.enqueued).toHaveLength(0);
+  });
+
+  test('when the SMS cannot be queued: 503, the record is failed, and a retry with the same clientMessageId is accepted anew', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const error = await rejection(acceptSms({ ...otp, clientMessageId: 'otp-10' }, deps));
+    expect(error).toMatchObject({ statusCode: 503, code: 'QUEUE_UNAVAILABLE' });
+    expect(deps.store.records.get('00000000-0000-4000-8000-000000000001')).toMatchObject({
+      status: 'failed',
+      errorCode: 'QUEUE_UNAVAILABLE',
+    });
+
+    deps.queue.refuseAll = false;
+    const retry = await acceptSms({ ...otp, clientMessageId: 'otp-10' }, deps);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.body.messageId).toBe('00000000-0000-4000-8000-000000000002');
+    expect(deps.queue.enqueued).toEqual(['00000000-0000-4000-8000-000000000002']);
+  });
+
+  test('when the record cannot be stored: 503 NOT_ACCEPTED, and the clientMessageId stays free', async () => {
+    const deps = setup();
+    deps.store.failCreate = true;
+    const error = await rejection(acceptSms({ ...otp, clientMessageId: 'otp-11' }, deps));
+    expect(error).toMatchObject({ statusCode: 503, code: 'NOT_ACCEPTED' });
+    expect(deps.queue.enqueued).toHaveLength(0);
+
+    deps.store.failCreate = false;
+    expect((await acceptSms({ ...otp, clientMessageId: 'otp-11' }, deps)).statusCode).toBe(202);
+  });
+});
+
+describe('POST /sms/batch core', () => {
+  test('valid items are accepted and enqueued, invalid ones are listed with their error', async () => {
+    const deps = setup();
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { destination: '+6591234567' },
+          { destination: '123' },
+          { destination: '+6591234568', text: 'Own' },
+        ],
+        template: { text: 'Shared', source: 'Brand' },
+        clientBatchId: 'camp-1',
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatchObject({
+      ok: true,
+      clientBatchId: 'camp-1',
+      acceptedCount: 2,
+      rejectedCount: 1,
+      items: [
+        { index: 0, ok: true, destination: '+6591234567', clientMessageId: null, status: { code: 'QUEUED' } },
+        {
+          index: 1,
+          ok: false,
+          error: { code: 'INVALID_DESTINATION', details: [{ path: 'messages[1].destination' }] },
+        },
+        { index: 2, ok: true, destination: '+6591234568' },
+      ],
+    });
+    const batchId = response.body.batchId as string;
+    const records = [...deps.store.records.values()];
+    expect(records.map((r) => [r.destination, r.request.text, r.batchId, r.clientBatchId])).toEqual([
+      ['+6591234567', 'Shared', batchId, 'camp-1'],
+      ['+6591234568', 'Own', batchId, 'camp-1'],
+    ]);
+    expect(deps.queue.enqueued).toEqual(records.map((r) => r.messageId));
+  });
+
+  test('every item invalid: 400 BATCH_REJECTED with the items', async () => {
+    const deps = setup();
+    const response = await acceptSmsBatch({ destinations: ['12', '34'], template: { text: 'x' } }, deps);
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toMatchObject({
+      ok: false,
+      batchId: null,
+      error: { code: 'BATCH_REJECTED' },
+      acceptedCount: 0,
+      rejectedCount: 2,
+    });
+    expect(deps.store.records.size).toBe(0);
+  });
+
+  test('a repeated destinations batch with the same clientBatchId sends nothing twice', async () => {
+    const deps = setup();
+    const body = {
+      destinations: ['+6591234567', '+6591234568'],
+      template: { text: 'Sale today' },
+      clientBatchId: 'camp-2',
+    };
+    const first = await acceptSmsBatch(body, deps);
+    const repeat = await acceptSmsBatch(body, deps);
+
+    const ids = (r: typeof first) => (r.body.items as { messageId: string }[]).map((i) => i.messageId);
+    expect(repeat.statusCode).toBe(202);
+    expect(ids(repeat)).toEqual(ids(first));
+    expect((repeat.body.items as { clientMessageId: string }[]).map((i) => i.clientMessageId)).toEqual([
+      'camp-2/+6591234567',
+      'camp-2/+6591234568',
+    ]);
+    expect(deps.queue.enqueued).toHaveLength(2);
+  });
+
+  test('a clientMessageId means one SMS whichever route carried it', async () => {
+    const deps = setup();
+    const single = await acceptSms({ ...otp, clientMessageId: 'shared-1' }, deps);
+    const batch = await acceptSmsBatch({ messages: [{ ...otp, clientMessageId: 'shared-1' }] }, deps);
+    expect((batch.body.items as { messageId: string }[])[0]?.messageId).toBe(single.body.messageId);
+    expect(deps.queue.enqueued).toHaveLength(1);
+  });
+
+  test('an item reusing a clientMessageId with other content fails alone with IDEMPOTENCY_CONFLICT', async () => {
+    const deps = setup();
+    await acceptSms({ ...otp, clientMessageId: 'used' }, deps);
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { ...otp, text: 'different', clientMessageId: 'used' },
+          { ...otp, clientMessageId: 'fresh' },
+        ],
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(202);
+    expect(response.body.items).toMatchObject([
+      { index: 0, ok: false, error: { code: 'IDEMPOTENCY_CONFLICT' } },
+      { index: 1, ok: true, clientMessageId: 'fresh' },
+    ]);
+  });
+
+  test('repeats of a clientMessageId inside one batch share the first item’s answer; other content conflicts', async () => {
+    const deps = setup();
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, clientMessageId: 'other' },
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, text: 'changed', clientMessageId: 'twice' },
+        ],
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(202);
+    const items = response.body.items as { index: number; ok: boolean; messageId?: string }[];
+    expect(items).toMatchObject([
+      { index: 0, ok: true, clientMessageId: 'twice' },
+      { index: 1, ok: true, clientMessageId: 'other' },
+      { index: 2, ok: true, clientMessageId: 'twice', messageId: items[0]?.messageId },
+      { index: 3, ok: false, error: { code: 'IDEMPOTENCY_CONFLICT' } },
+    ]);
+    expect(response.body).toMatchObject({ acceptedCount: 3, rejectedCount: 1 });
+    expect(deps.queue.enqueued).toEqual([items[0]?.messageId, items[1]?.messageId]);
+    expect(deps.store.records.size).toBe(2);
+  });
+
+  test('a repeat inside a batch whose first occurrence could not be queued is not accepted either', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const response = await acceptSmsBatch(
+      {
+        messages: [
+          { ...otp, clientMessageId: 'twice' },
+          { ...otp, clientMessageId: 'twice' },
+        ],
+      },
+      deps,
+    );
+    expect(response.statusCode).toBe(503);
+    expect(response.body.items).toMatchObject([
+      { index: 0, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
+      { index: 1, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
+    ]);
+  });
+
+  test('items SQS refuses are not accepted (QUEUE_UNAVAILABLE); when none is accepted the batch answers 503', async () => {
+    const deps = setup();
+    deps.queue.refuse.add('00000000-0000-4000-8000-000000000003');
+    const partly = await acceptSmsBatch(
+      { destinations: ['+6591234567', '+6591234568'], template: { text: 'x' } },
+      deps,
+    );
+    expect(partly.statusCode).toBe(202);
+    expect(partly.body).toMatchObject({
+      acceptedCount: 1,
+      rejectedCount: 1,
+      items: [{ ok: true }, { ok: false, error: { code: 'QUEUE_UNAVAILABLE' } }],
+    });
+
+    deps.queue.refuseAll = true;
+    const none = await acceptSmsBatch({ destinations: ['+6591234567'], template: { text: 'x' } }, deps);
+    expect(none.statusCode).toBe(503);
+    expect(none.body).toMatchObject({ ok: false, error: { code: 'QUEUE_UNAVAILABLE' } });
+  });
+
+  test('500 destinations: every item keeps its own destination and id', async () => {
+    const deps = setup();
+    const destinations = Array.from(
+      { length: 500 },
+      (_, i) => `+659${String(1_000_000 + i).padStart(7, '0')}`,
+    );
+    const response = await acceptSmsBatch({ destinations, template: { text: 'Hello' } }, deps);
+    expect(response.body).toMatchObject({ acceptedCount: 500, rejectedCount: 0 });
+    const items = response.body.items as { index: number; messageId: string; destination: string }[];
+    for (const item of items) {
+      expect(item.destination).toBe(destinations[item.index]);
+      expect(deps.store.records.get(item.messageId)?.destination).toBe(destinations[item.index]);
+    }
+    expect(new Set(deps.queue.enqueued).size).toBe(500);
+  });
+
+  test('a batch whose shape is wrong is refused as a whole', async () => {
+    const deps = setup();
+    const error = await rejection(acceptSmsBatch({ messages: [otp], unknown: true }, deps));
+    expect(error).toMatchObject({ statusCode: 400, code: 'UNKNOWN_FIELD' });
+    expect(deps.store.records.size).toBe(0);
+  });
+});

@@ -1,0 +1,396 @@
+/**
+ * The SMS Lambda handlers end to end inside one process: API Gateway / SQS events in, AWS SDK calls out
+ * (aws-sdk-client-mock at the SDK boundary), 8x8 as a scripted HTTP server. Environment names come from
+ * functions/shared/catalogue.ts, as the stack and the local stack set them.
+ */
+import './env';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { clearCaches } from '@aws-lambda-powertools/parameters';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { QUEUES, SECRETS, TABLES } from '../../../functions/shared/catalogue';
+import { handler as accept } from '../../../functions/sms-accept/handler';
+import { handler as batch } from '../../../functions/sms-batch/handler';
+import { handler as deliver } from '../../../functions/sms-deliver/handler';
+import { handler as receipt } from '../../../functions/sms-receipt/handler';
+import { handler as status } from '../../../functions/sms-status/handler';
+import type { MessageRecord } from '../../../functions/sms/records';
+import { ScriptedServer, json } from './http-server';
+
+// Handlers build their dependencies on first use, so setting the environment after the imports is enough.
+process.env[TABLES.messages.nameEnv] = 'messages-table';
+process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
+process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
+process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
+process.env[SECRETS.smsWebhookAuth.nameEnv] = 'sms-webhook-auth';
+process.env[SECRETS.cognigy.nameEnv] = 'cognigy';
+
+const ddb = mockClient(DynamoDBClient);
+const doc = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const secrets = mockClient(SecretsManagerClient);
+const eightByEight = new ScriptedServer();
+
+const AUTHORIZATION = 'Basic dXNlcjpwYXNzd29yZA==';
+
+beforeAll(() => eightByEight.start());
+afterAll(() => eightByEight.stop());
+beforeEach(() => {
+  ddb.reset();
+  doc.reset();
+  sqs.reset();
+  secrets.reset();
+  eightByEight.reset();
+  clearCaches();
+  secrets.on(GetSecretValueCommand, { SecretId: 'sms-credentials' }).resolves({
+    SecretString: JSON.stringify({
+      apiKey: 'live-key',
+      subAccountId: 'SubAccount-1',
+      baseUrl: eightByEight.url,
+    }),
+  });
+  secrets
+    .on(GetSecretValueCommand, { SecretId: 'sms-webhook-auth' })
+    .resolves({ SecretString: JSON.stringify({ authorization: AUTHORIZATION }) });
+  secrets.on(GetSecretValueCommand, { SecretId: 'cognigy' }).resolves({ SecretString: JSON.stringify({}) });
+});
+
+const context = {
+  functionName: 'fn',
+  functionVersion: '1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
+  memoryLimitInMB: '256',
+  awsRequestId: 'req-1',
+  logGroupName: 'g',
+  logStreamName: 's',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 9_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+function apiEvent(
+  method: string,
+  path: string,
+  body?: string,
+  extra: Partial<APIGatewayProxyEvent> = {},
+): APIGatewayProxyEvent {
+  return {
+    httpMethod: method,
+    path,
+    resource: path,
+    body: body ?? null,
+    isBase64Encoded: false,
+    headers: { 'Content-Type': 'application/json' },
+    multiValueHeaders: {},
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: { requestId: 'req-1' } as APIGatewayProxyEvent['requestContext'],
+    ...extra,
+  };
+}
+
+const parse = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
+
+const queued = (messageId: string, extra: Partial<MessageRecord> = {}): MessageRecord => ({
+  messageId,
+  destination: '+6591234567',
+  request: { destination: '+6591234567', text: 'Code 123456', encoding: 'AUTO' },
+  status: 'queued',
+  statusRank: 0,
+  history: [{ status: 'queued', at: '2026-03-02T10:00:00.000Z' }],
+  attempts: 0,
+  ambiguousAttempts: 0,
+  encoding: 'GSM7',
+  parts: 1,
+  createdAt: '2026-03-02T10:00:00.000Z',
+  updatedAt: '2026-03-02T10:00:00.000Z',
+  expiresAt: 1_775_037_600,
+  ...extra,
+});
+
+describe('POST /sms handler', () => {
+  test('stores the record, enqueues {messageId} and answers 202', async () => {
+    doc.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const result = await accept(
+      apiEvent('POST', '/sms', JSON.stringify({ destination: '+65 9123 4567', text: 'Code 123456' })),
+      context,
+    );
+
+    expect(result.statusCode).toBe(202);
+    const body = parse(result);
+    expect(body).toMatchObject({
+      ok: true,
+      destination: '+6591234567',
+      clientMessageId: null,
+      status: { code: 'QUEUED' },
+    });
+    expect(doc).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'messages-table',
+      Item: expect.objectContaining({ messageId: body.messageId }),
+    });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
+      QueueUrl: process.env[QUEUES.sms.urlEnv],
+      Entries: [{ Id: '0', MessageBody: JSON.stringify({ messageId: body.messageId }) }],
+    });
+    expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  test('a clientMessageId goes through Powertools idempotency on the idempotency table', async () => {
+    doc.on(PutCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const result = await accept(
+      apiEvent(
+        'POST',
+        '/sms',
+        JSON.stringify({ destination: '+6591234567', text: 'x', clientMessageId: 'otp-1' }),
+      ),
+      context,
+    );
+    expect(result.statusCode).toBe(202);
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'idempotency-table' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { TableName: 'idempotency-table' });
+  });
+
+  test('bad input is a 400 with a stable code and details, never a 5xx', async () => {
+    const invalid = await accept(
+      apiEvent('POST', '/sms', JSON.stringify({ destination: '12', text: 'x', colour: 'red' })),
+      context,
+    );
+    expect(invalid.statusCode).toBe(400);
+    expect(parse(invalid)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'UNKNOWN_FIELD',
+        details: [
+          { path: 'colour', code: 'UNKNOWN_FIELD' },
+          { path: 'destination', code: 'INVALID_DESTINATION' },
+        ],
+      },
+    });
+    const malformed = await accept(apiEvent('POST', '/sms', '{"destination":'), context);
+    expect(malformed.statusCode).toBe(400);
+    expect(parse(malformed)).toMatchObject({ ok: false, error: { code: 'MALFORMED_JSON' } });
+    expect(doc).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  test('a body over the route limit is refused with 413 before any work', async () => {
+    const result = await accept(
+      apiEvent('POST', '/sms', JSON.stringify({ destination: '+6591234567', text: 'x'.repeat(20_000) })),
+      context,
+    );
+    expect(result.statusCode).toBe(413);
+    expect(doc).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe('POST /sms/batch handler', () => {
+  test('answers 202 with one verdict per item', async () => {
+    doc.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const result = await batch(
+      apiEvent(
+        'POST',
+        '/sms/batch',
+        JSON.stringify({ destinations: ['+6591234567', 'nope'], template: { text: 'Hi' } }),
+      ),
+      context,
+    );
+    expect(result.statusCode).toBe(202);
+    expect(parse(result)).toMatchObject({ ok: true, acceptedCount: 1, rejectedCount: 1 });
+  });
+});
+
+describe('GET /sms/{messageId} handler', () => {
+  const id = '0b9f4c1e-3c55-4c51-9a39-6c3e1d1a2b3c';
+
+  test('answers the record with upper-case status codes', async () => {
+    doc.on(GetCommand).resolves({
+      Item: queued(id, {
+        clientMessageId: 'otp-1',
+        cognigy: { URLToken: 'secret-token', receiptEvents: [] },
+      }),
+    });
+    const result = await status(
+      apiEvent('GET', `/sms/${id}`, undefined, { pathParameters: { messageId: id } }),
+      context,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(parse(result)).toMatchObject({
+      ok: true,
+      messageId: id,
+      clientMessageId: 'otp-1',
+      status: { code: 'QUEUED' },
+      history: [{ status: 'QUEUED' }],
+    });
+    expect(result.body).not.toContain('secret-token');
+  });
+
+  test('an unknown id is 404 MESSAGE_NOT_FOUND; a malformed one 400 INVALID_MESSAGE_ID', async () => {
+    doc.on(GetCommand).resolves({});
+    const missing = await status(
+      apiEvent('GET', `/sms/${id}`, undefined, { pathParameters: { messageId: id } }),
+      context,
+    );
+    expect([missing.statusCode, parse(missing).error]).toEqual([
+      404,
+      expect.objectContaining({ code: 'MESSAGE_NOT_FOUND' }),
+    ]);
+    const malformed = await status(
+      apiEvent('GET', '/sms/abc', undefined, { pathParameters: { messageId: 'abc' } }),
+      context,
+    );
+    expect([malformed.statusCode, parse(malformed).error]).toEqual([
+      400,
+      expect.objectContaining({ code: 'INVALID_MESSAGE_ID' }),
+    ]);
+  });
+});
+
+describe('POST /webhooks/8x8/sms handler', () => {
+  const dlr = JSON.stringify({
+    namespace: 'SMS',
+    eventType: 'outbound_message_status_changed',
+    payload: {
+      umid: 'umid-1',
+      clientMessageId: null,
+      status: { state: 'delivered', detail: 'delivered_to_recipient', timestamp: '2026-03-02T10:00:05Z' },
+    },
+  });
+
+  test('with the configured Authorization value the receipt updates the record', async () => {
+    doc.on(QueryCommand).resolves({
+      Items: [
+        queued('0b9f4c1e-3c55-4c51-9a39-6c3e1d1a2b3c', { status: 'sent', statusRank: 2, umid: 'umid-1' }),
+      ],
+    });
+    doc.on(UpdateCommand).resolves({});
+    const result = await receipt(
+      apiEvent('POST', '/webhooks/8x8/sms', dlr, { headers: { Authorization: AUTHORIZATION } }),
+      context,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(parse(result)).toMatchObject({ ok: true, status: 'DELIVERED', changed: true });
+    expect(doc).toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':status': 'delivered' }),
+    });
+  });
+
+  test('without it: 401 and nothing is read or written', async () => {
+    const result = await receipt(
+      apiEvent('POST', '/webhooks/8x8/sms', dlr, { headers: { Authorization: 'Basic d3Jvbmc=' } }),
+      context,
+    );
+    expect(result.statusCode).toBe(401);
+    expect(parse(result)).toEqual({
+      ok: false,
+      error: { code: 'UNAUTHORIZED', message: 'Missing or invalid credentials' },
+    });
+    expect(doc).not.toHaveReceivedCommand(QueryCommand);
+    expect(doc).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  test('before the receipt secret is set: 503 NOT_CONFIGURED (8x8 retries), the secret never echoed', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'sms-webhook-auth' })
+      .rejects(new Error('ResourceNotFoundException: Secrets Manager can not find the specified secret'));
+    const result = await receipt(
+      apiEvent('POST', '/webhooks/8x8/sms', dlr, { headers: { Authorization: AUTHORIZATION } }),
+      context,
+    );
+    expect(result.statusCode).toBe(503);
+    expect(parse(result)).toEqual({
+      ok: false,
+      error: { code: 'NOT_CONFIGURED', message: expect.stringContaining('smsWebhookAuth') },
+    });
+    expect(result.body).not.toContain(AUTHORIZATION);
+    expect(doc).not.toHaveReceivedCommand(UpdateCommand);
+  });
+});
+
+describe('SMS queue consumer handler', () => {
+  const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+  const sqsEvent: SQSEvent = {
+    Records: ids.map((messageId, i) => ({
+      messageId: `sqs-${i}`,
+      receiptHandle: `rh-${i}`,
+      body: JSON.stringify({ messageId }),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '0',
+        SenderId: 'x',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:sms',
+      awsRegion: 'us-east-1',
+    })),
+  };
+
+  test('hands a poll batch to 8x8 in one batch call and records each umid', async () => {
+    doc.on(BatchGetCommand).resolves({ Responses: { 'messages-table': ids.map((id) => queued(id)) } });
+    doc.on(UpdateCommand).resolves({});
+    eightByEight.replies.push((res, received) => {
+      const messages = (received.body as { messages: { clientMessageId: string }[] }).messages;
+      json(200, {
+        batchId: 'batch-1',
+        acceptedCount: messages.length,
+        rejectedCount: 0,
+        messages: messages.map((m, i) => ({
+          umid: `umid-${i}`,
+          clientMessageId: m.clientMessageId,
+          status: { code: 'QUEUED' },
+        })),
+      })(res, received);
+    });
+
+    const result = await deliver(sqsEvent, context);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(eightByEight.received).toHaveLength(1);
+    expect(eightByEight.received[0]).toMatchObject({
+      url: '/api/v1/subaccounts/SubAccount-1/messages/batch',
+      headers: { authorization: 'Bearer live-key' },
+      body: {
+        includeMessagesInResponse: true,
+        messages: ids.map((id) =>
+          expect.objectContaining({ clientMessageId: id, destination: '+6591234567' }),
+        ),
+      },
+    });
+    const sentUpdates = doc
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues ?? {})
+      .filter((v) => v[':status'] === 'sent');
+    expect(sentUpdates.map((v) => v[':umid']).sort()).toEqual(['umid-0', 'umid-1']);
+  });
+
+  test('a 503 from 8x8 reports both messages for retry with a backoff delay', async () => {
+    doc.on(BatchGetCommand).resolves({ Responses: { 'messages-table': ids.map((id) => queued(id)) } });
+    doc.on(UpdateCommand).resolves({});
+    eightByEight.replies.push(json(503, { code: 2000, message: 'Service unavailable' }));
+    const result = await deliver(sqsEvent, context);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['sqs-0', 'sqs-1']);
+    expect(sqs).toHaveReceivedCommandTimes(ChangeMessageVisibilityCommand, 2);
+    expect(eightByEight.received).toHaveLength(1);
+  });
+});

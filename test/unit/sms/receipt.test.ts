@@ -1,0 +1,421 @@
+import './env';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { acceptSms } from '../../../functions/sms/accept';
+import { callbackToken } from '../../../functions/sms/callback-token';
+import { SmsError } from '../../../functions/sms/error-codes';
+import { handleReceipt, type ReceiptDeps } from '../../../functions/sms/receipt';
+import { STATUS_RANK, type MessageRecord } from '../../../functions/sms/records';
+import { getSmsStatus } from '../../../functions/sms/status';
+import type { ApiRequest } from '../../../functions/shared/http';
+import { projectRoot } from '../../../lib/paths';
+import {
+  FakeClock,
+  FakeQueue,
+  InMemoryMessageStore,
+  MapIdempotency,
+  RecordingInjector,
+  SequenceIds,
+} from './fakes';
+
+const AUTHORIZATION = 'Bearer 9QQhlsEb8VY';
+const TOKEN_KEY = 'callback-token-key-of-32-characters!';
+const SAMPLE = JSON.parse(
+  readFileSync(
+    path.join(projectRoot(), 'test', 'fixtures', '8x8', 'sms-delivery-receipt.sample.json'),
+    'utf8',
+  ),
+) as { payload: { umid: string } };
+
+function setup() {
+  const store = new InMemoryMessageStore();
+  const clock = new FakeClock();
+  const injector = new RecordingInjector();
+  const deps: ReceiptDeps = {
+    store,
+    clock,
+    injector,
+    webhookAuth: async () => ({ authorization: AUTHORIZATION, callbackTokenKey: TOKEN_KEY }),
+  };
+  const acceptDeps = {
+    store,
+    clock,
+    queue: new FakeQueue(),
+    idempotency: new MapIdempotency(),
+    ids: new SequenceIds(),
+    settings: { recordTtlDays: 30 },
+  };
+  return { store, clock, injector, deps, acceptDeps };
+}
+
+type Setup = ReturnType<typeof setup>;
+
+/** Accepts an SMS through the real core and marks it sent with `umid`, as the worker would. */
+async function sentSms(
+  s: Setup,
+  extra: Record<string, unknown> = {},
+  umid = 'umid-1',
+): Promise<MessageRecord> {
+  const accepted = await acceptSms(
+    { destination: '+12025550293', text: 'Code 123456', ...extra },
+    s.acceptDeps,
+  );
+  const messageId = accepted.body.messageId as string;
+  const now = s.clock.now().toISOString();
+  await s.store.changeStatus(messageId, { status: 'sent', at: now, now, umid }, STATUS_RANK.sent);
+  return (await s.store.get(messageId)) as MessageRecord;
+}
+
+function receipt(
+  state: string,
+  extra: {
+    umid?: string;
+    clientMessageId?: string | null;
+    detail?: string;
+    errorCode?: number;
+    errorMessage?: string;
+    timestamp?: string;
+  } = {},
+) {
+  return {
+    namespace: 'SMS',
+    eventType: 'outbound_message_status_changed',
+    description: 'SMS outbound message delivery receipt',
+    payload: {
+      umid: extra.umid ?? 'umid-1',
+      clientMessageId: extra.clientMessageId ?? null,
+      subAccountId: 'SubAccount-1',
+      source: 'MyBank',
+      destination: '+12025550293',
+      status: {
+        state,
+        ...(extra.detail && { detail: extra.detail }),
+        timestamp: extra.timestamp ?? '2026-03-02T10:00:05Z',
+        ...(extra.errorCode !== undefined && { errorCode: extra.errorCode }),
+        ...(extra.errorMessage && { errorMessage: extra.errorMessage }),
+      },
+      smsCount: 1,
+    },
+  };
+}
+
+function request(
+  body: unknown,
+  headers: Record<string, string> = { authorization: AUTHORIZATION },
+  query: Record<string, string> = {},
+): ApiRequest {
+  return {
+    body: undefined,
+    rawBody: typeof body === 'string' ? body : JSON.stringify(body),
+    headers,
+    pathParameters: {},
+    query,
+    requestId: 'req-1',
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SmsError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SmsError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('receipt authentication', () => {
+  test('a missing or wrong Authorization value is a 401 that changes nothing and echoes nothing', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `${AUTHORIZATION} ` },
+    ];
+    for (const headers of attempts) {
+      const error = await rejection(handleReceipt(request(receipt('delivered'), headers), s.deps));
+      expect(error).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+      expect(error.message).not.toContain('Bearer');
+    }
+    expect((await s.store.get(record.messageId))?.status).toBe('sent');
+  });
+
+  test('authentication comes before parsing: junk from a stranger is a 401, not a 400', async () => {
+    const s = setup();
+    await expect(handleReceipt(request('not json', {}), s.deps)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+  });
+
+  test('a per-message callback token authenticates without the Authorization header', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    const query = { messageId: record.messageId, token: callbackToken(record.messageId, TOKEN_KEY) };
+    const response = await handleReceipt(request(receipt('delivered'), {}, query), s.deps);
+    expect(response).toMatchObject({
+      statusCode: 200,
+      body: { ok: true, messageId: record.messageId, status: 'DELIVERED' },
+    });
+  });
+
+  test('a token made for another message, or with another key, is refused', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    const other = '00000000-0000-4000-8000-000000000099';
+    for (const token of [
+      callbackToken(other, TOKEN_KEY),
+      callbackToken(record.messageId, 'another-key-of-sufficient-length'),
+    ]) {
+      await expect(
+        handleReceipt(request(receipt('delivered'), {}, { messageId: record.messageId, token }), s.deps),
+      ).rejects.toMatchObject({
+        statusCode: 401,
+      });
+    }
+  });
+});
+
+describe('receipt parsing', () => {
+  test('a body that is not JSON is a 400 INVALID_RECEIPT', async () => {
+    const s = setup();
+    await expect(handleReceipt(request('{"namespace":'), s.deps)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'INVALID_RECEIPT',
+    });
+  });
+
+  test('a delivery receipt without umid or state is a 400 INVALID_RECEIPT naming the fields', async () => {
+    const s = setup();
+    const body = receipt('delivered') as { payload: Record<string, unknown> };
+    delete body.payload.umid;
+    (body.payload.status as Record<string, unknown>).state = '';
+    const error = await rejection(handleReceipt(request(body), s.deps));
+    expect(error.code).toBe('INVALID_RECEIPT');
+    expect((error.details as { path: string }[]).map((d) => d.path).sort()).toEqual([
+      'payload.status.state',
+      'payload.umid',
+    ]);
+  });
+
+  test('other 8x8 events (inbound SMS) are acknowledged and ignored', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    const inbound = {
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      payload: { umid: 'umid-1', source: '+12025550293', destination: '+6500000000', body: 'STOP' },
+    };
+    expect(await handleReceipt(request(inbound), s.deps)).toEqual({
+      statusCode: 200,
+      body: { ok: true, ignored: true },
+    });
+    expect((await s.store.get(record.messageId))?.history).toHaveLength(2);
+  });
+
+  test('the receipt sample from 8x8 docs is understood', async () => {
+    const s = setup();
+    const record = await sentSms(s, {}, SAMPLE.payload.umid);
+    const response = await handleReceipt(request(SAMPLE), s.deps);
+    expect(response).toMatchObject({ statusCode: 200, body: { status: 'UNDELIVERED', changed: true } });
+    expect(await s.store.get(record.messageId)).toMatchObject({
+      status: 'undelivered',
+      errorCode: 15,
+      reason: 'Invalid destination',
+      statusDescription: 'Rejected by the operator: Invalid destination',
+    });
+  });
+});
+
+describe('receipt ordering', () => {
+  test('delivered moves the record on and appears in the status history', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    await handleReceipt(
+      request(receipt('delivered', { detail: 'delivered_to_recipient', timestamp: '2026-03-02T10:00:09Z' })),
+      s.deps,
+    );
+    const status = await getSmsStatus(record.messageId, { store: s.store });
+    expect(status.body).toMatchObject({
+      status: { code: 'DELIVERED', description: 'Delivered to the recipient' },
+      umid: 'umid-1',
+      history: [
+        { status: 'QUEUED' },
+        { status: 'SENT', umid: 'umid-1' },
+        { status: 'DELIVERED', at: '2026-03-02T10:00:09Z', detail: 'delivered_to_recipient', umid: 'umid-1' },
+      ],
+    });
+  });
+
+  test('a late "sent" never moves a delivered record back, and a duplicate receipt is a no-op', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_recipient' })), s.deps);
+    const late = await handleReceipt(request(receipt('sent')), s.deps);
+    const duplicate = await handleReceipt(
+      request(receipt('delivered', { detail: 'delivered_to_recipient' })),
+      s.deps,
+    );
+    const after = await s.store.get(record.messageId);
+
+    expect(late.body).toMatchObject({ ok: true, changed: false, status: 'DELIVERED' });
+    expect(duplicate.body).toMatchObject({ ok: true, changed: false });
+    expect(after?.status).toBe('delivered');
+    expect(after?.history.map((h) => h.status)).toEqual(['queued', 'sent', 'delivered']);
+  });
+
+  test('final statuses are final: undelivered after delivered_to_recipient changes nothing', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_recipient' })), s.deps);
+    await handleReceipt(
+      request(receipt('undelivered', { detail: 'undelivered_to_recipient', errorCode: 36 })),
+      s.deps,
+    );
+    expect((await s.store.get(record.messageId))?.status).toBe('delivered');
+  });
+
+  test('delivered to the operator is not final: a later undelivered still counts', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_operator' })), s.deps);
+    await handleReceipt(request(receipt('sent')), s.deps);
+    expect((await s.store.get(record.messageId))?.status).toBe('delivered');
+    await handleReceipt(
+      request(
+        receipt('undelivered', {
+          detail: 'undelivered_to_recipient',
+          errorCode: 36,
+          errorMessage: 'SMS expired',
+        }),
+      ),
+      s.deps,
+    );
+    expect(await s.store.get(record.messageId)).toMatchObject({
+      status: 'undelivered',
+      errorCode: 36,
+      reason: 'SMS expired',
+    });
+  });
+
+  test('a receipt that beats the worker finds the record by clientMessageId and records the umid', async () => {
+    const s = setup();
+    const accepted = await acceptSms(
+      { destination: '+12025550293', text: 'x', clientMessageId: 'order-77' },
+      s.acceptDeps,
+    );
+    const messageId = accepted.body.messageId as string;
+    await handleReceipt(
+      request(receipt('sent', { umid: 'umid-early', clientMessageId: 'order-77' })),
+      s.deps,
+    );
+    expect(await s.store.get(messageId)).toMatchObject({ status: 'sent', umid: 'umid-early' });
+  });
+
+  test('without a caller clientMessageId, 8x8 echoes our messageId, which finds the record', async () => {
+    const s = setup();
+    const accepted = await acceptSms({ destination: '+12025550293', text: 'x' }, s.acceptDeps);
+    const messageId = accepted.body.messageId as string;
+    await handleReceipt(
+      request(receipt('delivered', { umid: 'umid-x', clientMessageId: messageId })),
+      s.deps,
+    );
+    expect(await s.store.get(messageId)).toMatchObject({ status: 'delivered', umid: 'umid-x' });
+  });
+
+  test('a reused clientMessageId does not match a record that already has another umid', async () => {
+    const s = setup();
+    const old = await sentSms(s, { clientMessageId: 'reused' }, 'umid-old');
+    const response = await handleReceipt(
+      request(receipt('delivered', { umid: 'umid-new', clientMessageId: 'reused' })),
+      s.deps,
+    );
+    expect(response.body).toEqual({ ok: true, matched: false });
+    expect((await s.store.get(old.messageId))?.status).toBe('sent');
+  });
+
+  test('a receipt for an unknown umid is acknowledged (200) so 8x8 stops retrying', async () => {
+    const s = setup();
+    expect(await handleReceipt(request(receipt('delivered', { umid: 'unknown' })), s.deps)).toEqual({
+      statusCode: 200,
+      body: { ok: true, matched: false },
+    });
+  });
+
+  test('a state that changes nothing (unknown) is acknowledged', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    expect((await handleReceipt(request(receipt('unknown')), s.deps)).body).toEqual({
+      ok: true,
+      ignored: true,
+    });
+    expect((await s.store.get(record.messageId))?.status).toBe('sent');
+  });
+});
+
+describe('receipt injection into Cognigy', () => {
+  const cognigy = { userId: 'u-1', sessionId: 's-1', URLToken: 'tok-1', receiptEvents: ['undelivered'] };
+
+  test('a status the flow asked for is injected; others are not', async () => {
+    const s = setup();
+    const record = await sentSms(s, { cognigy });
+    await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_operator' })), s.deps);
+    expect(s.injector.calls).toHaveLength(0);
+    await handleReceipt(
+      request(
+        receipt('undelivered', {
+          detail: 'undelivered_to_recipient',
+          errorCode: 15,
+          errorMessage: 'Invalid destination',
+        }),
+      ),
+      s.deps,
+    );
+    expect(s.injector.calls).toEqual([
+      {
+        messageId: record.messageId,
+        event: {
+          status: 'undelivered',
+          umid: 'umid-1',
+          detail: 'undelivered_to_recipient',
+          errorCode: 15,
+          errorMessage: 'Invalid destination',
+        },
+      },
+    ]);
+    expect((await s.store.get(record.messageId))?.injectPending).toBeUndefined();
+  });
+
+  test('a transient Cognigy failure answers 502 so 8x8 retries; the retry injects again; then it is done', async () => {
+    const s = setup();
+    const record = await sentSms(s, { cognigy });
+    s.injector.script.push('transient');
+    const body = receipt('undelivered', { errorCode: 15 });
+
+    const first = await handleReceipt(request(body), s.deps);
+    expect(first).toMatchObject({
+      statusCode: 502,
+      body: { ok: false, error: { code: 'COGNIGY_UNAVAILABLE' } },
+    });
+    expect(await s.store.get(record.messageId)).toMatchObject({
+      status: 'undelivered',
+      injectPending: 'undelivered',
+    });
+
+    const retry = await handleReceipt(request(body), s.deps);
+    expect(retry.statusCode).toBe(200);
+    expect(s.injector.calls).toHaveLength(2);
+    expect((await s.store.get(record.messageId))?.injectPending).toBeUndefined();
+
+    await handleReceipt(request(body), s.deps);
+    expect(s.injector.calls).toHaveLength(2);
+  });
+
+  test('a permanent Cognigy refusal is acknowledged (retrying cannot help)', async () => {
+    const s = setup();
+    const record = await sentSms(s, { cognigy });
+    s.injector.script.push('permanent');
+    expect((await handleReceipt(request(receipt('undelivered')), s.deps)).statusCode).toBe(200);
+    expect((await s.store.get(record.messageId))?.injectPending).toBeUndefined();
+  });
+});
