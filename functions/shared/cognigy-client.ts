@@ -36,3 +36,29 @@ export async function pushToCognigy(
     timeoutMs,
   });
 }
+
+/**
+ * The one Cognigy Endpoint client of the bridge (SMS receipt injections and the handover relay both use it): push
+ * with a fixed timeout, and the default Endpoint base URL from the `cognigy` secret for requests that named none.
+ */
+export interface CognigyEndpoint {
+  push(mode: 'inject' | 'notify', target: CognigyTarget, push: CognigyPush): Promise<void>;
+  /** Default Endpoint base URL from the `cognigy` secret, if configured. */
+  defaultEndpointBaseUrl(): Promise<string | undefined>;
+}
+
+export interface CognigyEndpointOptions {
+  timeoutMs: number;
+  /** Reads the `cognigy` secret's endpointBaseUrl (only when a request named no base URL). */
+  defaultEndpointBaseUrl: () => Promise<string | undefined>;
+  /** Replaces the HTTP push (tests). */
+  push?: typeof pushToCognigy;
+}
+
+export function cognigyEndpoint(options: CognigyEndpointOptions): CognigyEndpoint {
+  const send = options.push ?? pushToCognigy;
+  return {
+    push: (mode, target, body) => send(mode, target, body, options.timeoutMs),
+    defaultEndpointBaseUrl: options.defaultEndpointBaseUrl,
+  };
+}
