@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../functions/shared/errors';

@@ -3,7 +3,7 @@
  * only its own conversation, and the records skipped behind it are returned to the queue at once so the
  * conversation resumes after the failed record's backoff instead of the queue's whole visibility timeout.
  */
-import './env';
+import '../../helpers/env';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 /**
  * The handover Lambda handlers end to end with AWS mocked at the SDK boundary (aws-sdk-client-mock) and 8x8 /
  * Cognigy as local HTTP servers: event → middy chain → core → AWS calls → answer.

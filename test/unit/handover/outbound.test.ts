@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { UpstreamError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';
 import { ChatGatewayError } from '../../../functions/handover/chat-gateway-client';

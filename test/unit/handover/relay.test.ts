@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../functions/shared/errors';

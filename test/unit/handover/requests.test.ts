@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { createHash } from 'node:crypto';
 import { BridgeError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';

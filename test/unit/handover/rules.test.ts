@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import {
   DEFAULT_HANDOVER_RULES,
   HandoverRulesError,

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import fc from 'fast-check';
 import { UpstreamError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { BridgeError } from '../../../functions/shared/errors';
 import { getHandoverStatus } from '../../../functions/handover/status';
 import { apiRequest, conversationRecord, MemoryStore } from './fakes';

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { acceptSms, acceptSmsBatch, type AcceptDeps } from '../../../functions/sms/accept';
 import { SmsError } from '../../../functions/sms/error-codes';
 import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';

@@ -1,5 +1,5 @@
 /** The SMS adapters against the AWS SDK boundary (aws-sdk-client-mock): DynamoDB store, SQS queue, idempotency. */
-import './env';
+import '../../helpers/env';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,

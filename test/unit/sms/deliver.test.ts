@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { acceptSms } from '../../../functions/sms/accept';
 import { isValidCallbackToken } from '../../../functions/sms/callback-token';
 import {

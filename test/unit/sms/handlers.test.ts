@@ -3,7 +3,7 @@
  * (aws-sdk-client-mock at the SDK boundary), 8x8 as a scripted HTTP server. Environment names come from
  * functions/shared/catalogue.ts, as the stack and the local stack set them.
  */
-import './env';
+import '../../helpers/env';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';

@@ -1,5 +1,5 @@
 /** The 8x8 SMS client and the Cognigy injector over real HTTP against a scripted local server. */
-import './env';
+import '../../helpers/env';
 import { cognigyInjector } from '../../../functions/sms/cognigy-inject';
 import {
   EightByEightSmsError,

@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { buildOpenApiDocument, requestSchemas } from '../../../lib/openapi';

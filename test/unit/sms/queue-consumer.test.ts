@@ -1,5 +1,5 @@
 /** The prepareBatch hook of functions/shared/queue-consumer.ts (added for batched SMS delivery). */
-import './env';
+import '../../helpers/env';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';

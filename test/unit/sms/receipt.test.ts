@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { acceptSms } from '../../../functions/sms/accept';

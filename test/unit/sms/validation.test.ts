@@ -1,4 +1,4 @@
-import './env';
+import '../../helpers/env';
 import fc from 'fast-check';
 import { SmsValidationError, type SmsIssue } from '../../../functions/sms/error-codes';
 import {

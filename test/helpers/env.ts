@@ -1,6 +1,7 @@
 /**
- * Imported first by the SMS unit tests: quiet Powertools (no EMF lines, no log noise) and no tracing, set before
- * functions/shared/powertools.ts creates its singletons.
+ * Imported first by every unit test that loads function code: quiet Powertools (no EMF lines, no log noise), no
+ * tracing, and a region and dummy credentials for the SDK clients — set before functions/shared/powertools.ts
+ * creates its singletons.
  */
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
