@@ -8,10 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROUTES, type FunctionName, type RouteSpec } from '../functions/shared/catalogue';
-import { HANDOVER_ERROR_CODES } from '../functions/handover/error-codes';
 import { handoverRequestSchemas, handoverResponseSchemas } from '../functions/handover/schema';
-import { SMS_ERROR_CODES } from '../functions/sms/error-codes';
-import { SHARED_ERROR_CODES } from '../functions/shared/errors';
+import { ERROR_CODES } from '../functions/shared/error-catalogue';
 import {
   errorBodySchema,
   smsAcceptedSchema,
@@ -260,9 +258,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
       schemas: components,
     },
     'x-error-codes': Object.fromEntries(
-      Object.entries({ ...SHARED_ERROR_CODES, ...HANDOVER_ERROR_CODES, ...SMS_ERROR_CODES }).map(
-        ([code, { status, description }]) => [code, { status, description }],
-      ),
+      Object.entries(ERROR_CODES).map(([code, { status, description }]) => [code, { status, description }]),
     ),
   };
 }

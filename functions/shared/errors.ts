@@ -1,3 +1,5 @@
+import { errorCodesOf } from './error-catalogue';
+
 /**
  * Named errors with a stable `code` that flows can branch on and an HTTP status for the API answer.
  * Only `BridgeError`s reach a caller with their message; anything else becomes INTERNAL_ERROR without detail.
@@ -15,14 +17,8 @@ export class BridgeError extends Error {
   }
 }
 
-/** Codes any route may answer, beside its domain's own (functions/sms/error-codes.ts, functions/handover/...). */
-export const SHARED_ERROR_CODES = {
-  NOT_CONFIGURED: {
-    status: 503,
-    description:
-      "A secret the route needs is not set yet (deployment setup); nothing was done. 8x8's retries succeed once it is",
-  },
-} as const satisfies Record<string, { status: number; description: string }>;
+/** Codes any route may answer, beside its domain's own: a view of the one catalogue (error-catalogue.ts). */
+export const SHARED_ERROR_CODES = /* @__PURE__ */ errorCodesOf('shared');
 
 export class ValidationError extends BridgeError {
   constructor(message: string, details?: unknown, code = 'INVALID_REQUEST') {
