@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { queueUrl, tableName } from '../shared/config';
+import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
 import { loadSecret } from '../shared/secrets';
 import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
@@ -17,7 +17,6 @@ import { eightByEightSms } from './eight-by-eight-sms-client';
 import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
 import type { Clock, Ids } from './records';
-import { loadSmsSettings } from './settings';
 import { SqsSmsQueue } from './sqs-sms-queue';
 
 /**

@@ -117,7 +117,7 @@ function expectedTypes(issue: z.core.$ZodIssue): string {
 function codeForField(path: readonly PathSegment[]): SmsErrorCode {
   if (path.includes('cognigy')) return 'INVALID_COGNIGY';
   const last = [...path].reverse().find((segment) => typeof segment === 'string') as string | undefined;
-  return (last && FIELD_CODES[last]) || 'INVALID_TYPE';
+  return (last && Object.hasOwn(FIELD_CODES, last) && FIELD_CODES[last]) || 'INVALID_TYPE';
 }
 
 /**

@@ -85,7 +85,10 @@ export function receiptChange(payload: OutboundReceiptPayload, now: Date): Statu
     payload.status.timestamp && Number.isFinite(Date.parse(payload.status.timestamp))
       ? payload.status.timestamp
       : undefined;
-  const base = (detail && DETAIL_DESCRIPTIONS[detail]) || detail || `8x8 reported ${payload.status.state}`;
+  const base =
+    (detail && Object.hasOwn(DETAIL_DESCRIPTIONS, detail) && DETAIL_DESCRIPTIONS[detail]) ||
+    detail ||
+    `8x8 reported ${payload.status.state}`;
   const failure = status !== 'delivered' && status !== 'sent' ? errorMessage : undefined;
   return {
     status,

@@ -5,6 +5,7 @@ import { buildOpenApiDocument, requestSchemas } from '../../../lib/openapi';
 import { HANDOVER_ERROR_CODES } from '../../../functions/handover/error-codes';
 import { SMS_ERROR_CODES } from '../../../functions/sms/error-codes';
 import { SHARED_ERROR_CODES } from '../../../functions/shared/errors';
+import { errorCodesOf } from '../../../functions/shared/error-catalogue';
 import { ROUTES } from '../../../functions/shared/catalogue';
 import { loadSmsApiDocument } from '../../../lib/simulators/contract/sms-schema';
 
@@ -109,10 +110,11 @@ test('answers and the error body are documented, and every error code is listed'
         ...Object.keys(SHARED_ERROR_CODES),
         ...Object.keys(SMS_ERROR_CODES),
         ...Object.keys(HANDOVER_ERROR_CODES),
+        ...Object.keys(errorCodesOf('webhook')),
       ]),
     ].sort(),
   );
-  expect(paths['/handover']?.post?.requestBody).toBeDefined();
+  expect(paths['/handover']?.post?.requestBody).toMatchObject({ content: { 'application/json': {} } });
   expect(paths['/handover/{conversationId}/messages']?.post?.responses).toMatchObject({
     '202': {},
     '409': {},

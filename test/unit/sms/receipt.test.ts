@@ -4,7 +4,7 @@ import path from 'node:path';
 import { acceptSms } from '../../../functions/sms/accept';
 import { callbackToken } from '../../../functions/sms/callback-token';
 import { SmsError } from '../../../functions/sms/error-codes';
-import { handleReceipt, type ReceiptDeps } from '../../../functions/sms/receipt';
+import { handleReceipt, receiptChange, type ReceiptDeps } from '../../../functions/sms/receipt';
 import { STATUS_RANK, type MessageRecord } from '../../../functions/sms/records';
 import { getSmsStatus } from '../../../functions/sms/status';
 import type { ApiRequest } from '../../../functions/shared/http';
@@ -418,4 +418,16 @@ describe('receipt injection into Cognigy', () => {
     expect((await handleReceipt(request(receipt('undelivered')), s.deps)).statusCode).toBe(200);
     expect((await s.store.get(record.messageId))?.injectPending).toBeUndefined();
   });
+});
+
+describe('receiptChange', () => {
+  it.each(['constructor', '__proto__', 'toString'])(
+    'describes a detail named like an Object.prototype key (%s) by the detail itself',
+    (detail) => {
+      const payload = { umid: 'umid-1', status: { state: 'delivered', detail } } as Parameters<
+        typeof receiptChange
+      >[0];
+      expect(receiptChange(payload, new Date('2026-03-02T10:00:00Z'))?.description).toBe(detail);
+    },
+  );
 });
