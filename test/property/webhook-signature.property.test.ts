@@ -223,15 +223,16 @@ test('a signature that is not 8x8’s for this delivery is refused', async () =>
       const genuine = headers[WEBHOOK_HEADERS.signature]!;
       const [protectedHeader, , signature] = genuine.split('.') as [string, string, string];
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      const signatureValue: Record<string, () => string> = {
-        'other-key': () => signDelivery(body, fields, otherPrivateKey),
-        'other-kid': () => signDelivery(body, fields, privateKey, 'another-kid'),
-        'alg-none': () => `${b64({ b64: false, crit: ['b64'], kid: KID, alg: 'none' })}..`,
-        hs256: () => `${b64({ b64: false, crit: ['b64'], kid: KID, alg: 'HS256' })}..${signature}`,
-        attached: () => `${protectedHeader}.${Buffer.from(body).toString('base64url')}.${signature}`,
-        truncated: () => `${protectedHeader}..${signature.slice(0, -4)}`,
-      };
-      const value = signatureValue[kind]?.() ?? kind;
+      // A Map, not an object literal: fast-check generates "__proto__", "constructor", ... as `kind`.
+      const signatureValue = new Map<string, () => string>([
+        ['other-key', () => signDelivery(body, fields, otherPrivateKey)],
+        ['other-kid', () => signDelivery(body, fields, privateKey, 'another-kid')],
+        ['alg-none', () => `${b64({ b64: false, crit: ['b64'], kid: KID, alg: 'none' })}..`],
+        ['hs256', () => `${b64({ b64: false, crit: ['b64'], kid: KID, alg: 'HS256' })}..${signature}`],
+        ['attached', () => `${protectedHeader}.${Buffer.from(body).toString('base64url')}.${signature}`],
+        ['truncated', () => `${protectedHeader}..${signature.slice(0, -4)}`],
+      ]);
+      const value = signatureValue.get(kind)?.() ?? kind;
       fc.pre(value.trim() !== genuine);
       await refused(body, { ...headers, [WEBHOOK_HEADERS.signature]: value });
     }),

@@ -40,4 +40,12 @@ describe('HANDOVER_RULES', () => {
     expect(() => parseHandoverRules(json)).toThrow(HandoverRulesError);
     expect(() => parseHandoverRules(json)).toThrow(message);
   });
+
+  it('refuses "__proto__", "constructor" and "toString" keys without reaching Object.prototype', () => {
+    const json = '{"__proto__":{"typing":"inject"},"constructor":{"x":1},"toString":"y","typing":"ignore"}';
+    expect(() => parseHandoverRules(json)).toThrow(HandoverRulesError);
+    expect(() => parseHandoverRules(json)).toThrow(/"__proto__", "constructor", "toString"/);
+    expect(({} as Record<string, unknown>).typing).toBeUndefined();
+    expect(parseHandoverRules('{"typing":"inject"}').typing).toBe('inject');
+  });
 });
