@@ -14,7 +14,7 @@ import {
   SECRETS,
   SETTINGS,
   TABLES,
-  maxReceiveCountEnv,
+  functionEnvironment,
   routeKey,
   type FunctionName,
   type QueueName,
@@ -170,18 +170,12 @@ export class BridgeStack extends Stack {
     },
   ): BridgeFunction {
     const spec = FUNCTIONS[name];
-    const environment: Record<string, string> = { ...options.settings };
-    for (const table of Object.keys(spec.tables) as TableName[]) {
-      environment[TABLES[table].nameEnv] = this.tables[table].table.tableName;
-    }
-    for (const queue of spec.sendsTo) environment[QUEUES[queue].urlEnv] = this.queues[queue].queue.queueUrl;
-    for (const [queue, queueSpec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      if (queueSpec.consumer !== name) continue;
-      // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
-      environment[queueSpec.urlEnv] = this.queues[queue].queue.queueUrl;
-      environment[maxReceiveCountEnv(queue)] = String(queueSpec.maxReceiveCount);
-    }
-    for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = this.secrets[secret].reference;
+    const environment = functionEnvironment(name, {
+      tables: mapNames(TABLES, (t) => this.tables[t].table.tableName),
+      queueUrls: mapNames(QUEUES, (q) => this.queues[q].queue.queueUrl),
+      secrets: mapNames(SECRETS, (s) => this.secrets[s].reference),
+      settings: options.settings,
+    });
 
     const fn = new BridgeFunction(this, `${pascal(name)}Function`, {
       name,
@@ -354,4 +348,12 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },
   };
+}
+
+/** One value per catalogue key (tables, queues or secrets), resolved from this stack's constructs. */
+function mapNames<K extends string, V>(catalogue: Record<K, unknown>, resolve: (key: K) => V): Record<K, V> {
+  return Object.fromEntries((Object.keys(catalogue) as K[]).map((key) => [key, resolve(key)])) as Record<
+    K,
+    V
+  >;
 }

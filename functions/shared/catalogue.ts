@@ -406,3 +406,33 @@ export function maxReceiveCountEnv(queue: QueueName): string {
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
 }
+
+/** Deployed (or local) names and URLs of the resources, as a stack resolves them. */
+export interface ResolvedResources {
+  tables: Record<TableName, string>;
+  queueUrls: Record<QueueName, string>;
+  secrets: Record<SecretName, string>;
+  settings: Record<string, string>;
+}
+
+/**
+ * The environment one function gets: the settings, then exactly the variables of its FUNCTIONS grants (its tables'
+ * names, the URLs of the queues it sends to, its own queue's URL and max-receive-count if it consumes one, and its
+ * secrets' names). The CDK stack and the local stack both build function environments with this.
+ */
+export function functionEnvironment(name: FunctionName, resolved: ResolvedResources): Record<string, string> {
+  const spec = FUNCTIONS[name];
+  const environment: Record<string, string> = { ...resolved.settings };
+  for (const table of Object.keys(spec.tables) as TableName[]) {
+    environment[TABLES[table].nameEnv] = resolved.tables[table];
+  }
+  for (const queue of spec.sendsTo) environment[QUEUES[queue].urlEnv] = resolved.queueUrls[queue];
+  for (const queue of Object.keys(QUEUES) as QueueName[]) {
+    if (QUEUES[queue].consumer !== name) continue;
+    // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
+    environment[QUEUES[queue].urlEnv] = resolved.queueUrls[queue];
+    environment[maxReceiveCountEnv(queue)] = String(QUEUES[queue].maxReceiveCount);
+  }
+  for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = resolved.secrets[secret];
+  return environment;
+}

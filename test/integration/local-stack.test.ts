@@ -53,7 +53,7 @@ test('every catalogue table exists with its key and GSIs, reached through AWS_EN
   try {
     for (const spec of Object.values(TABLES)) {
       const name = process.env[spec.nameEnv];
-      expect(name).toBeDefined();
+      expect(name).toMatch(/\S/);
       const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
       expect(Table?.TableStatus).toBe('ACTIVE');
       expect(Table?.KeySchema).toEqual([{ AttributeName: spec.partitionKey, KeyType: 'HASH' }]);

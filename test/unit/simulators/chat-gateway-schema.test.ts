@@ -10,7 +10,7 @@ describe('Chat Gateway OAS request validation', () => {
     const oas = loadChatGatewayOas() as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(oas.openapi).toBe('3.0.0');
     for (const { path, method } of Object.values(CHAT_GATEWAY_OPERATIONS))
-      expect(oas.paths[path]?.[method]).toBeDefined();
+      expect(oas.paths[path]?.[method]).toEqual(expect.objectContaining({ responses: expect.any(Object) }));
   });
 
   it('knows exactly the languages the OAS Language description lists', () => {
