@@ -533,7 +533,7 @@ async function coldStartEvents(
         queue: { enqueue: async () => [] },
         idempotency: { run: (_k, _f, work) => work(), forget: async () => undefined },
         clock: { now: () => new Date() },
-        ids: { messageId: () => randomUUID(), batchId: () => randomUUID() },
+        ids: { uuid: () => randomUUID() },
         settings: { recordTtlDays: 1 },
       },
     );

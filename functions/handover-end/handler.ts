@@ -1,5 +1,5 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { endHandover } from '../handover/message';
 
 /** POST /handover/{conversationId}/end: end the agent chat from the user's side. */

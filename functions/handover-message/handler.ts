@@ -1,5 +1,5 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { relayUserMessage } from '../handover/message';
 
 /** POST /handover/{conversationId}/messages: queue the user's text for the agent. */

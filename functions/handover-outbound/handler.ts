@@ -1,5 +1,5 @@
 import { queueConsumer } from '../shared/queue-consumer';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { deliverOutboundItem, recordOutboundExhausted } from '../handover/outbound';
 
 /** handoverOutbound FIFO consumer: the user's messages and end requests → 8x8 Chat Gateway, in order. */

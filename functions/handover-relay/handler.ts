@@ -1,5 +1,5 @@
 import { queueConsumer } from '../shared/queue-consumer';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { recordRelayExhausted, relayEvent } from '../handover/relay';
 
 /** handoverInbound FIFO consumer: 8x8 Chat Gateway events → Cognigy inject / notify, in order per conversation. */

@@ -1,5 +1,5 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { startHandoverApi } from '../handover/start';
 
 /** POST /handover: create the 8x8 Chat Gateway conversation for a Cognigy session. */

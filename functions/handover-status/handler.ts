@@ -1,5 +1,5 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/adapters';
+import { handoverRuntime } from '../handover/wiring';
 import { getHandoverStatus } from '../handover/status';
 
 /** GET /handover/{conversationId} (and /handover/active?sessionId=). */

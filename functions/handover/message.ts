@@ -13,12 +13,11 @@ import {
   HandoverSessionMismatchError,
   QueueUnavailableError,
 } from './error-codes';
+import type { Clock, Ids } from '../shared/runtime';
 import {
   isClosed,
-  type Clock,
   type ConversationRecord,
   type ConversationStore,
-  type Ids,
   type OutboundItem,
   type OutboundQueue,
 } from './ports';

@@ -12,10 +12,10 @@ import { UpstreamError } from '../shared/errors';
 import { logger, metrics } from '../shared/powertools';
 import * as z from '../shared/zod';
 import { ChatGatewayError } from './chat-gateway-client';
+import type { Clock } from '../shared/runtime';
 import {
   isClosed,
   type ChatGateway,
-  type Clock,
   type ConversationStore,
   type OutboundItem,
   type RecordedError,

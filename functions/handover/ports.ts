@@ -1,9 +1,9 @@
 /**
  * The handover cores' view of the world: the conversation record and the ports (store, queue, 8x8 Chat
- * Gateway, Cognigy, clock, ids) they receive as arguments. Adapters live in store.ts, adapters.ts and
- * chat-gateway-client.ts; tests pass in-memory fakes.
+ * Gateway, Cognigy, clock, ids) they receive as arguments. Adapters live in store.ts and
+ * chat-gateway-client.ts, wired in wiring.ts; tests pass in-memory fakes.
  */
-import type { CognigyPush, CognigyTarget } from '../shared/cognigy-client';
+import type { CognigyEndpoint } from '../shared/cognigy-client';
 
 /**
  * Handover state in Cognigy's own vocabulary (`input.handover.status` of the built-in Handover node), so a flow
@@ -154,19 +154,5 @@ export interface ChatGateway {
   sendTyping(conversationId: string, authorType: 'user' | 'bot', options: CallOptions): Promise<void>;
 }
 
-/** Cognigy Endpoint service (inject / notify). Failures are UpstreamErrors. */
-export interface CognigyPort {
-  push(mode: 'inject' | 'notify', target: CognigyTarget, push: CognigyPush): Promise<void>;
-  /** Default Endpoint base URL from the `cognigy` secret, if configured. */
-  defaultEndpointBaseUrl(): Promise<string | undefined>;
-}
-
-export interface Clock {
-  now(): Date;
-}
-
-export interface Ids {
-  uuid(): string;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+/** Cognigy Endpoint service (inject / notify), the shared client. Failures are UpstreamErrors. */
+export type CognigyPort = CognigyEndpoint;

@@ -15,9 +15,9 @@ import type { CognigyPush } from '../shared/cognigy-client';
 import { logger, metrics } from '../shared/powertools';
 import { InboundEnvelopeSchema, typingUsers, type InboundEnvelope } from './events';
 import { recordedError } from './outbound';
+import type { Clock } from '../shared/runtime';
 import {
   isClosed,
-  type Clock,
   type CognigyPort,
   type ConversationRecord,
   type ConversationStore,

@@ -11,13 +11,8 @@ import { BridgeError, UpstreamError } from '../shared/errors';
 import { errorBody, type ApiRequest, type ApiResponse } from '../shared/http';
 import { logger, metrics } from '../shared/powertools';
 import { HandoverError } from './error-codes';
-import type {
-  ChatGateway,
-  Clock,
-  ConversationRecord,
-  ConversationStore,
-  CreateConversationRequest,
-} from './ports';
+import type { Clock } from '../shared/runtime';
+import type { ChatGateway, ConversationRecord, ConversationStore, CreateConversationRequest } from './ports';
 import { normaliseStartRequest, type StartHandoverInput } from './schema';
 import { ChatGatewayError } from './chat-gateway-client';
 

@@ -12,7 +12,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../shared/catalogue';
-import type { Clock, ConversationRecord, ConversationStore, RecordUpdate, UpdateResult } from './ports';
+import type { Clock } from '../shared/runtime';
+import type { ConversationRecord, ConversationStore, RecordUpdate, UpdateResult } from './ports';
 
 /** Cognigy keeps session state for 7 days, so a mapping must live at least that long. */
 export const MIN_RECORD_TTL_DAYS = 7;

@@ -1,7 +1,7 @@
 /** POST /sms/batch → acceptSmsBatch (functions/sms/accept.ts). */
 import { apiHandler } from '../shared/http';
 import { acceptSmsBatch } from '../sms/accept';
-import { acceptDeps } from '../sms/deps';
+import { acceptDeps } from '../sms/wiring';
 
 export const handler = apiHandler('sms-batch', (request) => acceptSmsBatch(request.body, acceptDeps())).use({
   // Powertools idempotency ties an in-progress key to the invocation's remaining time (Lambda timeouts).

@@ -1,6 +1,6 @@
 /** SMS queue consumer → functions/sms/deliver.ts (batched hand-over to 8x8, retries, exhaustion). */
 import { queueConsumer } from '../shared/queue-consumer';
-import { deliverDeps } from '../sms/deps';
+import { deliverDeps } from '../sms/wiring';
 import {
   deliverSms,
   markDeliveryExhausted,

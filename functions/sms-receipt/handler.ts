@@ -3,7 +3,7 @@
  * Authorization check, so an unauthenticated caller learns nothing about what we accept.
  */
 import { apiHandler } from '../shared/http';
-import { receiptDeps } from '../sms/deps';
+import { receiptDeps } from '../sms/wiring';
 import { handleReceipt } from '../sms/receipt';
 
 export const handler = apiHandler('sms-receipt', (request) => handleReceipt(request, receiptDeps()), {

@@ -12,6 +12,7 @@ import type { ApiResponse } from '../shared/http';
 import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
+import type { Clock, Ids } from '../shared/runtime';
 import {
   IdempotencyConflictError,
   NotAcceptedError,
@@ -23,9 +24,7 @@ import {
 import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type NormalisedSms } from './normalise';
 import {
   STATUS_RANK,
-  type Clock,
   type IdempotencyGuard,
-  type Ids,
   type MessageRecord,
   type MessageStore,
   type SmsQueue,
@@ -93,7 +92,7 @@ function newRecord(
 async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo): Promise<Accepted> {
   let fresh = false;
   const work = async (): Promise<SmsAccepted> => {
-    const messageId = deps.ids.messageId();
+    const messageId = deps.ids.uuid();
     await deps.store.create(newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch));
     fresh = true;
     return {
@@ -269,7 +268,7 @@ function resolveRepeats(
 export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
   const normalised = normaliseSmsBatch(body, deps.clock.now());
   const batch: BatchInfo = {
-    batchId: deps.ids.batchId(),
+    batchId: deps.ids.uuid(),
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
   };
   const repeatOf = repeatsWithinBatch(normalised.items);

@@ -4,7 +4,7 @@
  * react, e.g. offer another channel when a one-time code was undelivered.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { pushToCognigy, type CognigyPush, type CognigyTarget } from '../shared/cognigy-client';
+import type { CognigyEndpoint, CognigyPush, CognigyTarget } from '../shared/cognigy-client';
 import { UpstreamError } from '../shared/errors';
 import { logger, metrics } from '../shared/powertools';
 import type { MessageRecord, SmsStatus } from './records';
@@ -49,15 +49,11 @@ export function injectBody(record: MessageRecord, event: SmsStatusEvent): Cognig
   };
 }
 
-export interface CognigyInjectorOptions {
-  /** The `cognigy` secret's default endpoint base URL (read only when a request named none). */
-  defaultEndpointBaseUrl: () => Promise<string | undefined>;
-  timeoutMs: number;
-  push?: typeof pushToCognigy;
-}
-
-export function cognigyInjector(options: CognigyInjectorOptions): ReceiptInjector {
-  const push = options.push ?? pushToCognigy;
+/**
+ * The injector over the bridge's one Cognigy Endpoint client (its push timeout and the `cognigy` secret's default
+ * endpoint base URL, read only when a request named none, are the client's).
+ */
+export function cognigyInjector(cognigy: CognigyEndpoint): ReceiptInjector {
   return {
     async inject(record, event) {
       if (!wantsInjection(record, event.status)) return 'skipped';
@@ -73,7 +69,7 @@ export function cognigyInjector(options: CognigyInjectorOptions): ReceiptInjecto
       }
       let endpointBaseUrl: string | undefined;
       try {
-        endpointBaseUrl = ref.endpointBaseUrl ?? (await options.defaultEndpointBaseUrl());
+        endpointBaseUrl = ref.endpointBaseUrl ?? (await cognigy.defaultEndpointBaseUrl());
       } catch (error) {
         logger.error('Cannot read the cognigy secret for an SMS status injection', {
           ...log,
@@ -92,7 +88,7 @@ export function cognigyInjector(options: CognigyInjectorOptions): ReceiptInjecto
       }
       const target: CognigyTarget = { endpointBaseUrl, urlToken: ref.URLToken };
       try {
-        await push('inject', target, injectBody(record, event), options.timeoutMs);
+        await cognigy.push('inject', target, injectBody(record, event));
         metrics.addMetric('SmsInjected', MetricUnit.Count, 1);
         logger.info('SMS status injected into Cognigy', { ...log, sessionId: ref.sessionId });
         return 'ok';

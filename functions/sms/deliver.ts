@@ -19,6 +19,7 @@ import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
 import type { BatchItem, RecordContext } from '../shared/queue-consumer';
+import type { Clock } from '../shared/runtime';
 import { callbackUrl } from './callback-token';
 import type { ReceiptInjector, SmsStatusEvent } from './cognigy-inject';
 import {
@@ -32,12 +33,12 @@ import {
 } from './eight-by-eight-sms-client';
 import {
   STATUS_RANK,
-  type Clock,
   type LastError,
   type MessageRecord,
   type MessageStore,
   type StatusChange,
 } from './records';
+import type { RateLimitGate } from './rate-limit';
 import { MESSAGE_ID_PATTERN } from './status';
 
 export interface DeliverDeps {
@@ -48,6 +49,8 @@ export interface DeliverDeps {
   callbackTokenKey: () => Promise<string | undefined>;
   injector: ReceiptInjector;
   clock: Clock;
+  /** The container's 8x8 rate-limit gate (one per container, built by the wiring). */
+  rateLimit: RateLimitGate;
   settings: {
     upstreamTimeoutMs: number;
     receiptMode: 'account' | 'perMessage';
@@ -196,28 +199,11 @@ export async function toEightByEightRequest(
   };
 }
 
-/**
- * This container's view of 8x8's rate limit: no call before `notBefore` (epoch ms), learnt from the last
- * Retry-After, so the workers of one container do not spend calls on a window that is already used up.
- */
-const rateLimitGate = { notBefore: 0 };
-
-/**
- * Closes the gate for Retry-After from now, unless it is closed already. A 429 that comes back while the gate is
- * closed answers a call made before it closed, so it tells of the same used-up window, whose end the first 429's
- * Retry-After already bounds: moving the gate to this later answer's Retry-After would keep every worker silent
- * past that end, into the next window, and (the call's latency added on each round) skip whole windows.
- */
-function closeGate(retryAfterMs: number | undefined): void {
-  const now = Date.now();
-  if (rateLimitGate.notBefore <= now) rateLimitGate.notBefore = now + (retryAfterMs ?? 1000);
-}
-
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. */
-async function awaitGate(deps: Pick<DeliverDeps, 'settings'>, waited: number): Promise<number> {
-  const gate = rateLimitGate.notBefore - Date.now();
+async function awaitGate(deps: Pick<DeliverDeps, 'settings' | 'rateLimit'>, waited: number): Promise<number> {
+  const gate = deps.rateLimit.remaining();
   if (gate <= 0 || waited + gate > (deps.settings.rateLimitWaitMs ?? 0)) return 0;
   await pause(gate);
   return gate;
@@ -230,12 +216,12 @@ async function awaitGate(deps: Pick<DeliverDeps, 'settings'>, waited: number): P
  */
 function rateLimitWait(
   error: unknown,
-  deps: Pick<DeliverDeps, 'settings'>,
+  deps: Pick<DeliverDeps, 'settings' | 'rateLimit'>,
   waited: number,
 ): number | undefined {
   if (!(error instanceof UpstreamError) || error.kind !== 'rateLimited') return undefined;
-  closeGate(error.retryAfterMs);
-  const wait = rateLimitGate.notBefore - Date.now() + Math.floor(Math.random() * 250);
+  deps.rateLimit.close(error.retryAfterMs);
+  const wait = deps.rateLimit.remainingWithJitter();
   return waited + wait <= (deps.settings.rateLimitWaitMs ?? 0) ? wait : undefined;
 }
 

@@ -15,6 +15,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
+import type { Clock } from '../shared/runtime';
 import { isValidCallbackToken, secretsEqual } from './callback-token';
 import { wantsInjection, type ReceiptInjector } from './cognigy-inject';
 import { SmsError } from './error-codes';
@@ -22,7 +23,6 @@ import { toSmsIssues } from './normalise';
 import {
   OPERATOR_DELIVERED_RANK,
   publicStatus,
-  type Clock,
   type MessageRecord,
   type MessageStore,
   type StatusChange,

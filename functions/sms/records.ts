@@ -1,6 +1,6 @@
 /**
  * The SMS record (messages table) and the ports the SMS cores use. Adapters: dynamo-message-store.ts,
- * sqs-sms-queue.ts, powertools-idempotency.ts, eight-by-eight-sms-client.ts. Cores import no AWS SDK.
+ * wiring.ts (SmsQueue over shared/sqs.ts), powertools-idempotency.ts, eight-by-eight-sms-client.ts. Cores import no AWS SDK.
  */
 import type { ActualEncoding, RequestedEncoding } from './text';
 import type { PublicStatusCode, ReceiptEvent } from './schema';
@@ -173,15 +173,6 @@ export interface MessageStore {
 export interface SmsQueue {
   /** Enqueues `{messageId}` bodies; returns the ids that could NOT be enqueued. */
   enqueue(messageIds: string[]): Promise<string[]>;
-}
-
-export interface Clock {
-  now(): Date;
-}
-
-export interface Ids {
-  messageId(): string;
-  batchId(): string;
 }
 
 /**

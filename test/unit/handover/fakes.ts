@@ -3,10 +3,10 @@
  * AWS adapters are tested separately with aws-sdk-client-mock).
  */
 import type { ApiRequest } from '../../../functions/shared/http';
+import type { Clock } from '../../../functions/shared/runtime';
 import type {
   CallOptions,
   ChatGateway,
-  Clock,
   CognigyPort,
   ConversationRecord,
   ConversationStore,

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -20,7 +20,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } f
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { logger } from '../../../functions/shared/powertools';
-import { resetHandoverRuntime } from '../../../functions/handover/adapters';
+import { resetHandoverRuntime } from '../../../functions/handover/wiring';
 import { handler as startHandler } from '../../../functions/handover-start/handler';
 import { handler as messageHandler } from '../../../functions/handover-message/handler';
 import { handler as endHandler } from '../../../functions/handover-end/handler';
@@ -268,7 +268,7 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
 
   it('POST /handover/{id}/messages sends the item to the FIFO queue with the conversation as group', async () => {
     documents.on(GetCommand).resolves({ Item: conversationRecord({ status: 'active' }) });
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     const response = await call(
       messageHandler,
       httpEvent('POST', '/handover/conv-1/messages', {
@@ -277,12 +277,15 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       }),
     );
     expect(response).toEqual({ statusCode: 202, body: { ok: true, queued: true, conversationId: 'conv-1' } });
-    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
       QueueUrl: ENV.HANDOVER_OUTBOUND_QUEUE_URL,
-      MessageGroupId: 'conv-1',
-      MessageDeduplicationId: expect.any(String),
+      Entries: [
+        expect.objectContaining({ MessageGroupId: 'conv-1', MessageDeduplicationId: expect.any(String) }),
+      ],
     });
-    const sent = JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}');
+    const sent = JSON.parse(
+      sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}',
+    );
     expect(sent).toMatchObject({ kind: 'message', conversationId: 'conv-1', text: 'Hi there' });
   });
 
@@ -299,13 +302,13 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       statusCode: 404,
       body: { ok: false, error: { code: 'HANDOVER_NOT_FOUND' } },
     });
-    expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
   });
 
   it('POST /handover/{id}/end queues the end and marks the record cancelled conditionally', async () => {
     documents.on(GetCommand).resolves({ Item: conversationRecord({ status: 'active', version: 3 }) });
     documents.on(UpdateCommand).resolves({});
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     const response = await call(
       endHandler,
       httpEvent('POST', '/handover/conv-1/end', { pathParameters: { conversationId: 'conv-1' } }),
@@ -315,7 +318,7 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       body: { ok: true, conversationId: 'conv-1', handover: { status: 'cancelled' } },
     });
     expect(
-      JSON.parse(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '{}'),
+      JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}'),
     ).toMatchObject({ kind: 'end' });
     expect(documents).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: 'attribute_exists(conversationId) AND #version = :expected',

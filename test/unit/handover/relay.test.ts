@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';
 import type { ChatGatewayEvent, InboundEnvelope } from '../../../functions/handover/events';
-import { cognigyEndpoint } from '../../../functions/handover/adapters';
+import { cognigyEndpoint } from '../../../functions/shared/cognigy-client';
 import type { ConversationRecord } from '../../../functions/handover/ports';
 import {
   ConversationNotYetKnownError,
@@ -630,7 +630,7 @@ describe('Cognigy failure classification over HTTP (cognigyEndpoint → pushToCo
     store.records.set('conv-1', conversationRecord({ endpointBaseUrl: url, ...active }));
     const deps: RelayDeps = {
       store,
-      cognigy: cognigyEndpoint(2000, async () => ({})),
+      cognigy: cognigyEndpoint({ timeoutMs: 2000, defaultEndpointBaseUrl: async () => undefined }),
       clock: new FakeClock(NOW),
       rules: DEFAULT_HANDOVER_RULES,
     };

@@ -11,7 +11,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
@@ -74,7 +74,7 @@ beforeEach(() => {
   ddb.on(PutCommand).resolves({});
   ddb.on(UpdateCommand).resolves({});
   ddb.on(DeleteCommand).resolves({});
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 });
 
 const BODY = JSON.stringify({
@@ -147,12 +147,11 @@ describe('handover-webhook handler', () => {
     expect(put.Item?.expiration).toBeGreaterThan(Date.now() / 1000);
     expect(put.ConditionExpression).toContain('attribute_not_exists(id)');
 
-    const send = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input;
-    expect(send).toMatchObject({
-      QueueUrl: QUEUE_URL,
-      MessageGroupId: 'conv-9',
-      MessageDeduplicationId: 'evt-1',
-    });
+    const batch = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
+    expect(batch.QueueUrl).toBe(QUEUE_URL);
+    expect(batch.Entries).toHaveLength(1);
+    const send = batch.Entries![0]!;
+    expect(send).toMatchObject({ MessageGroupId: 'conv-9', MessageDeduplicationId: 'evt-1' });
     expect(JSON.parse(send.MessageBody!)).toMatchObject({
       eventId: 'evt-1',
       retry: 0,
@@ -176,7 +175,7 @@ describe('handover-webhook handler', () => {
     const response = await invoke(apiEvent(BODY, signedHeaders(BODY)));
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toEqual({ ok: true, duplicate: true });
-    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 
   it('answers 409 while a claim is PENDING', async () => {
@@ -188,7 +187,7 @@ describe('handover-webhook handler', () => {
   });
 
   it('answers 503 and deletes its PENDING claim when SQS fails', async () => {
-    sqs.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    sqs.on(SendMessageBatchCommand).rejects(new Error('ServiceUnavailable'));
     const response = await invoke(apiEvent(BODY, signedHeaders(BODY)));
     expect(response.statusCode).toBe(503);
     expect(JSON.parse(response.body)).toEqual({

@@ -25,7 +25,8 @@ import { DynamoMessageStore } from '../../../functions/sms/dynamo-message-store'
 import { IdempotencyConflictError } from '../../../functions/sms/error-codes';
 import { PowertoolsIdempotency } from '../../../functions/sms/powertools-idempotency';
 import type { MessageRecord } from '../../../functions/sms/records';
-import { SqsSmsQueue } from '../../../functions/sms/sqs-sms-queue';
+import { smsQueue } from '../../../functions/sms/wiring';
+import { sqsSender } from '../../../functions/shared/sqs';
 
 const ddb = mockClient(DynamoDBClient);
 const doc = mockClient(DynamoDBDocumentClient);
@@ -210,8 +211,8 @@ describe('DynamoMessageStore', () => {
   });
 });
 
-describe('SqsSmsQueue', () => {
-  const queue = () => new SqsSmsQueue(new SQSClient({}), 'https://sqs.example/sms');
+describe('SmsQueue over the shared SQS sender', () => {
+  const queue = () => smsQueue(sqsSender(new SQSClient({}), () => 'https://sqs.example/sms'));
   const ids = Array.from({ length: 23 }, (_, i) => `id-${i}`);
 
   test('sends {messageId} bodies in SendMessageBatch chunks of 10', async () => {
@@ -223,14 +224,29 @@ describe('SqsSmsQueue', () => {
     expect(calls[2]?.Entries?.[0]).toEqual({ Id: '0', MessageBody: JSON.stringify({ messageId: 'id-20' }) });
   });
 
-  test('returns the ids SQS refused, and a whole chunk when the call fails', async () => {
+  test('returns the ids SQS refused twice, and a whole chunk when both calls fail', async () => {
+    // First chunk: id-4 refused on both attempts; second chunk: the call fails both times; third: all queued.
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => {
+      const first = (JSON.parse(input.Entries[0]!.MessageBody) as { messageId: string }).messageId;
+      if (first === 'id-10') throw new Error('network');
+      const refused = input.Entries.find((e) => e.MessageBody === JSON.stringify({ messageId: 'id-4' }));
+      return {
+        Successful: [],
+        Failed: refused ? [{ Id: refused.Id, Code: 'InternalError', SenderFault: false }] : [],
+      };
+    });
+    const failed = await queue().enqueue(ids);
+    expect(failed).toEqual(['id-4', ...ids.slice(10, 20)]);
+  });
+
+  test('queues an id SQS refused once on the retry', async () => {
     sqs
       .on(SendMessageBatchCommand)
       .resolvesOnce({ Successful: [], Failed: [{ Id: '4', Code: 'InternalError', SenderFault: false }] })
-      .rejectsOnce(new Error('network'))
       .resolves({ Successful: [], Failed: [] });
-    const failed = await queue().enqueue(ids);
-    expect(failed).toEqual(['id-4', ...ids.slice(10, 20)]);
+    await expect(queue().enqueue(ids.slice(0, 10))).resolves.toEqual([]);
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(calls[1]?.Entries).toEqual([{ Id: '0', MessageBody: JSON.stringify({ messageId: 'id-4' }) }]);
   });
 });
 

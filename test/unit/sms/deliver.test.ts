@@ -14,6 +14,8 @@ import {
   UnreadableAnswerError,
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import type { MessageRecord } from '../../../functions/sms/records';
+import { RateLimitGate } from '../../../functions/sms/rate-limit';
+import { mathRandom, systemClock } from '../../../functions/shared/runtime';
 import { UpstreamError } from '../../../functions/shared/errors';
 import type { BatchItem } from '../../../functions/shared/queue-consumer';
 import { validateSmsBatchRequest, validateSmsRequest } from '../../../lib/simulators/contract/sms-schema';
@@ -45,6 +47,8 @@ function setup(settings: Partial<DeliverDeps['settings']> = {}) {
       baseUrl: 'https://sms.8x8.com',
     }),
     callbackTokenKey: async () => TOKEN_KEY,
+    // Real time: the gate's waits are real setTimeout pauses.
+    rateLimit: new RateLimitGate(systemClock, mathRandom),
     settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', ...settings },
   };
   const acceptDeps = {

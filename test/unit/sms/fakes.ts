@@ -17,15 +17,14 @@ import {
   STATUS_RANK,
   type AttemptRelease,
   type AttemptStart,
-  type Clock,
   type IdempotencyGuard,
-  type Ids,
   type MessageRecord,
   type MessageStore,
   type SmsQueue,
   type SmsStatus,
   type StatusChange,
 } from '../../../functions/sms/records';
+import type { Clock, Ids } from '../../../functions/shared/runtime';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -203,13 +202,9 @@ export class FakeClock implements Clock {
 
 export class SequenceIds implements Ids {
   private n = 0;
-  messageId(): string {
+  uuid(): string {
     this.n++;
     return `00000000-0000-4000-8000-${String(this.n).padStart(12, '0')}`;
-  }
-  batchId(): string {
-    this.n++;
-    return `bbbbbbbb-0000-4000-8000-${String(this.n).padStart(12, '0')}`;
   }
 }
 

@@ -1,6 +1,7 @@
 /** The 8x8 SMS client and the Cognigy injector over real HTTP against a scripted local server. */
 import '../../helpers/env';
-import { cognigyInjector } from '../../../functions/sms/cognigy-inject';
+import { cognigyEndpoint } from '../../../functions/shared/cognigy-client';
+import { cognigyInjector as injectorOver } from '../../../functions/sms/cognigy-inject';
 import {
   EightByEightSmsError,
   UnreadableAnswerError,
@@ -150,6 +151,10 @@ describe('8x8 SMS client', () => {
 });
 
 describe('Cognigy injector', () => {
+  const cognigyInjector = (options: {
+    defaultEndpointBaseUrl: () => Promise<string | undefined>;
+    timeoutMs: number;
+  }) => injectorOver(cognigyEndpoint(options));
   const record = (cognigy: Partial<NonNullable<MessageRecord['cognigy']>> | undefined): MessageRecord =>
     ({
       messageId: '00000000-0000-4000-8000-000000000001',

@@ -3,12 +3,15 @@
  * on the first request, so importing a handler needs no environment). Locally the same clients reach the
  * embedded stand-ins through AWS_ENDPOINT_URL_* (lib/local).
  */
-import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
+import { mathRandom, systemClock, uuidIds } from '../shared/runtime';
+import { cognigyEndpoint } from '../shared/cognigy-client';
 import { loadSecret } from '../shared/secrets';
+import { logger } from '../shared/powertools';
+import { sqsSender, type QueueSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './deliver';
@@ -16,8 +19,8 @@ import { DynamoMessageStore } from './dynamo-message-store';
 import { eightByEightSms } from './eight-by-eight-sms-client';
 import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
-import type { Clock, Ids } from './records';
-import { SqsSmsQueue } from './sqs-sms-queue';
+import { RateLimitGate } from './rate-limit';
+import type { SmsQueue } from './records';
 
 /**
  * An 8x8 429 is waited out inside the worker for up to this long (8x8 asks for about a second) before the SMS goes
@@ -27,9 +30,6 @@ const RATE_LIMIT_WAIT_MS = 5_000;
 
 /** Cognigy injections from the receipt webhook must finish well inside 8x8's webhook timeout. */
 const INJECT_TIMEOUT_CAP_MS = 3_000;
-
-export const systemClock: Clock = { now: () => new Date() };
-export const uuidIds: Ids = { messageId: () => randomUUID(), batchId: () => randomUUID() };
 
 /**
  * Built on first use and kept. Calls are marked pure so esbuild drops the wiring a function never uses (sms-status
@@ -51,19 +51,30 @@ const messageStore = /* @__PURE__ */ memo(
   () => new DynamoMessageStore(documentClient(), tableName('messages')),
 );
 
+/** SmsQueue over the shared SQS sender: bodies are `{messageId}`, because the record is the source of truth. */
+export function smsQueue(sender: QueueSender): SmsQueue {
+  return {
+    enqueue: (messageIds) =>
+      sender.send(messageIds.map((messageId) => ({ key: messageId, body: { messageId } }))),
+  };
+}
+
 function injector(): ReceiptInjector {
   const settings = loadSmsSettings();
-  return cognigyInjector({
-    defaultEndpointBaseUrl: async () => (await loadSecret('cognigy')).endpointBaseUrl,
-    timeoutMs: Math.min(settings.upstreamTimeoutMs, INJECT_TIMEOUT_CAP_MS),
-  });
+  return cognigyInjector(
+    cognigyEndpoint({
+      defaultEndpointBaseUrl: async () => (await loadSecret('cognigy')).endpointBaseUrl,
+      timeoutMs: Math.min(settings.upstreamTimeoutMs, INJECT_TIMEOUT_CAP_MS),
+    }),
+  );
 }
 
 export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: PowertoolsIdempotency } => {
   const settings = loadSmsSettings();
+  const smsQueueUrl = queueUrl('sms');
   return {
     store: messageStore(),
-    queue: new SqsSmsQueue(sqsClient(), queueUrl('sms')),
+    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
     idempotency: new PowertoolsIdempotency({
       tableName: tableName('idempotency'),
       expiresAfterSeconds: settings.idempotencyTtlSeconds,
@@ -93,6 +104,7 @@ export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
     callbackTokenKey: async () => (await loadSecret('smsWebhookAuth')).callbackTokenKey,
     injector: injector(),
     clock: systemClock,
+    rateLimit: new RateLimitGate(systemClock, mathRandom),
     settings: {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       rateLimitWaitMs: RATE_LIMIT_WAIT_MS,
