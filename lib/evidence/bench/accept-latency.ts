@@ -1,0 +1,55 @@
+/** POST /sms accept latency beside a direct 8x8 call, and how long the same SMS take to reach 8x8. */
+import { callJson } from '../load';
+import { summarise, type LatencySummary } from '../stats';
+import type { BenchConfig } from './config';
+import { acceptSms, arrivalsAtSimulator, destination, type BenchStack } from './stack';
+
+export interface AcceptResult {
+  bridge: LatencySummary;
+  direct: LatencySummary;
+  /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call). */
+  toSimulator: LatencySummary;
+}
+
+export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise<AcceptResult> {
+  s.sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
+  const sentAt = new Map<string, number>();
+  // Both loops run at once, one request in flight each (a flow waits for its HTTP Request node), so they share
+  // the machine's conditions.
+  const [bridge, direct] = await Promise.all([
+    bridgeSends(s, config.acceptN, sentAt),
+    directSends(s.smsCredentials, config.directN),
+  ]);
+  const arrivals = await arrivalsAtSimulator(s.sms, [...sentAt.keys()], 60_000);
+  const toSimulator = [...sentAt].map(([id, at]) => arrivals.get(id)! - at);
+  return { bridge: summarise(bridge), direct: summarise(direct), toSimulator: summarise(toSimulator) };
+}
+
+/** `n` POST /sms one after another; their latencies, and when each messageId was sent into `sentAt`. */
+async function bridgeSends({ api }: BenchStack, n: number, sentAt: Map<string, number>): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = Date.now();
+    const { messageId, ms } = await acceptSms(api, i, `Bench accept ${i}`);
+    latencies.push(ms);
+    sentAt.set(messageId, at);
+  }
+  return latencies;
+}
+
+/** `n` direct 8x8 sends one after another, with the body Cognigy's 8x8 extension sends. */
+async function directSends(credentials: BenchStack['smsCredentials'], n: number): Promise<number[]> {
+  const url = `${credentials.baseUrl}/api/v1/subaccounts/${credentials.subAccountId}/messages`;
+  const latencies: number[] = [];
+  for (let i = 0; i < n; i++) {
+    // Country null when empty, encoding AUTO: as the extension sends it.
+    const answer = await callJson(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${credentials.apiKey}` },
+      body: { destination: destination(i + 500_000), text: `Direct ${i}`, country: null, encoding: 'AUTO' },
+    });
+    if (answer.status !== 200) throw new Error(`8x8 simulator answered ${answer.status}: ${answer.text}`);
+    latencies.push(answer.ms);
+  }
+  return latencies;
+}

@@ -1,0 +1,69 @@
+/**
+ * What `npm run bench` measures and against which targets: sizes and parts from the environment (documented in
+ * bin/bench.ts), the targets from the task, and how the rate-limited run is sized.
+ */
+import { QUEUES } from '../../../functions/shared/catalogue';
+
+export interface BenchConfig {
+  acceptN: number;
+  directN: number;
+  simLatencyMs: number;
+  throughputN: number;
+  concurrency: number;
+  /** Undefined: half the 8x8 call rate of the unthrottled run, so the limit binds on any machine. */
+  rateLimit?: number;
+  /** Undefined: enough SMS for LIMITED_SECONDS of full batch calls at the limit (see limitedCount). */
+  limitedN?: number;
+  handoverMessages: number;
+  coldRuns: number;
+  /** A folder for a CPU profile of each function's first cold start (BENCH_COLD_PROFILE_DIR). */
+  coldProfileDir?: string;
+  parts: ReadonlySet<string>;
+}
+
+/** A positive number from the environment, else `fallback`. */
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The benchmark's sizes from BENCH_* variables (defaults keep the run under ~3 minutes on 2 cores). */
+export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  return {
+    acceptN: positive(env, 'BENCH_ACCEPT_N', 200),
+    directN: positive(env, 'BENCH_DIRECT_N', 100),
+    simLatencyMs: positive(env, 'BENCH_SIM_LATENCY_MS', 150),
+    throughputN: positive(env, 'BENCH_THROUGHPUT_N', 800),
+    concurrency: positive(env, 'BENCH_CONCURRENCY', 32),
+    ...(env.BENCH_RATE_LIMIT ? { rateLimit: positive(env, 'BENCH_RATE_LIMIT', 1) } : {}),
+    ...(env.BENCH_LIMITED_N ? { limitedN: positive(env, 'BENCH_LIMITED_N', 1) } : {}),
+    handoverMessages: positive(env, 'BENCH_HANDOVER_MESSAGES', 100),
+    coldRuns: positive(env, 'BENCH_COLD_RUNS', 5),
+    ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),
+    parts: new Set(
+      (env.BENCH_PARTS ?? 'sms,handover,bundles,cold')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+  };
+}
+
+export const TARGETS = {
+  bundleBytes: 500 * 1024,
+  coldStartMs: 200,
+  webhookAckP99Ms: 30,
+  agentToCognigyP50Ms: 50,
+  rateLimitRatio: 0.9,
+};
+
+/** Seconds of backlog the rate-limited run is sized for by default: whole windows to average over. */
+const LIMITED_SECONDS = 14;
+
+/** SMS per 8x8 call at most: one poll batch goes to 8x8's batch endpoint in one call. */
+export const SMS_PER_CALL = QUEUES.sms.batchSize;
+
+/** The rate-limited run's size: BENCH_LIMITED_N, else LIMITED_SECONDS × limit full batch calls. */
+export function limitedCount(config: BenchConfig, rateLimit: number): number {
+  return config.limitedN ?? rateLimit * SMS_PER_CALL * LIMITED_SECONDS;
+}

@@ -1,0 +1,116 @@
+/** The benchmark's report rows: one per measurement, with its target and verdict where the task sets one. */
+import type { BundleResult, ColdStartResult } from '../bundles';
+import { verdict, type ReportRow } from '../report';
+import type { RssSummary } from '../rss';
+import { formatBytes, formatMs, formatPercent, percentile, round } from '../stats';
+import type { AcceptResult } from './accept-latency';
+import { TARGETS, type BenchConfig } from './config';
+import type { HandoverResult } from './handover';
+import type { LimitedResult, ThroughputResult } from './throughput';
+
+export function smsRows(
+  config: BenchConfig,
+  accept: AcceptResult,
+  open: ThroughputResult,
+  limited: LimitedResult,
+  limit: number,
+): ReportRow[] {
+  return [
+    {
+      metric: 'SMS end-to-end throughput, no rate limit (accepted → at 8x8)',
+      value: `${round(open.endToEndPerSecond)} msg/s`,
+      note: `${open.messages} SMS, ${config.concurrency} callers; accept alone ${round(open.acceptPerSecond)} msg/s; ${round(open.callsPerMessage, 3)} 8x8 calls per SMS`,
+    },
+    limitedRow(limited, limit),
+    {
+      metric: 'POST /sms accept latency p50 / p99',
+      value: `${formatMs(accept.bridge.p50)} / ${formatMs(accept.bridge.p99)}`,
+      note: `${accept.bridge.count} calls, one at a time`,
+    },
+    {
+      metric: 'POST /sms sent → SMS received by the 8x8 simulator p50 / p99',
+      value: `${formatMs(accept.toSimulator.p50)} / ${formatMs(accept.toSimulator.p99)}`,
+      note: `the same ${accept.toSimulator.count} SMS: queue, poller, delivery worker and the 8x8 call`,
+    },
+    {
+      metric: `Direct 8x8 send as Cognigy's extension makes it, p50 / p99 (${config.simLatencyMs} ms simulated)`,
+      value: `${formatMs(accept.direct.p50)} / ${formatMs(accept.direct.p99)}`,
+      note: `with the bridge a flow waits ${round(accept.bridge.p50 / accept.direct.p50, 2)}× as long (p50)`,
+    },
+  ];
+}
+
+function limitedRow(limited: LimitedResult, limit: number): ReportRow {
+  return {
+    metric: `SMS throughput at an 8x8 limit of ${limit} requests/s, backlog queued (accepted calls/s ÷ limit)`,
+    value: `${formatPercent(limited.limitUse)} (${round(limited.acceptedCallsPerSecond)} calls/s)`,
+    target: `≥ ${formatPercent(TARGETS.rateLimitRatio)}`,
+    // Too few windows measure nothing: then the row is not a pass.
+    verdict: verdict(limited.windows >= 8 && limited.limitUse >= TARGETS.rateLimitRatio),
+    note:
+      `${limited.messages} SMS queued, then drained in ${round(limited.backlogSeconds)} s (${round(limited.endToEndPerSecond)} msg/s); ` +
+      `${limited.windows} whole 1-s windows with a backlog, ${limited.windowsShort} under the limit, 429 answered in ${limited.windowsWith429}; ` +
+      `${round(limited.smsPerCall, 1)} SMS per accepted call; ${round(limited.callsPerMessage, 3)} calls per SMS incl. ${limited.rejected429} answered 429`,
+  };
+}
+
+export function handoverRows(handover: HandoverResult): ReportRow[] {
+  return [
+    {
+      metric: 'Chat Gateway webhook acknowledgement p50 / p99',
+      value: `${formatMs(handover.webhookAck.p50)} / ${formatMs(handover.webhookAck.p99)}`,
+      target: `p99 ≤ ${TARGETS.webhookAckP99Ms} ms`,
+      verdict: verdict(handover.webhookAck.p99 <= TARGETS.webhookAckP99Ms),
+      note: `${handover.webhookAck.count} deliveries, as 8x8 times them`,
+    },
+    {
+      metric: 'Agent message → Cognigy notify p50 / p99',
+      value: `${formatMs(handover.agentToCognigy.p50)} / ${formatMs(handover.agentToCognigy.p99)}`,
+      target: `p50 ≤ ${TARGETS.agentToCognigyP50Ms} ms`,
+      verdict: verdict(handover.agentToCognigy.p50 <= TARGETS.agentToCognigyP50Ms),
+      note: `${handover.agentToCognigy.count} messages over 5 conversations, one at a time`,
+    },
+  ];
+}
+
+export function bundleRow(b: BundleResult): ReportRow {
+  return {
+    metric: `Bundle ${b.name} (minified ESM)`,
+    value: formatBytes(b.bytes),
+    target: `≤ ${formatBytes(TARGETS.bundleBytes)}`,
+    verdict: verdict(b.bytes <= TARGETS.bundleBytes),
+    note: b.topInputs
+      .slice(0, 3)
+      .map((t) => `${t.path} ${formatBytes(t.bytes)}`)
+      .join(', '),
+  };
+}
+
+/** The median round of a function's cold starts (by import + first event), with the spread in the note. */
+export function coldRow(runs: ColdStartResult[]): ReportRow {
+  const sorted = [...runs].sort((a, b) => a.coldMs - b.coldMs);
+  const c = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const warm = percentile(
+    runs.map((r) => r.warmMs),
+    50,
+  );
+  const spread =
+    runs.length > 1
+      ? `median of ${runs.length} (${formatMs(sorted[0]!.coldMs)}–${formatMs(sorted[sorted.length - 1]!.coldMs)}); `
+      : '';
+  return {
+    metric: `Cold start ${c.name} (import + first event) vs warm`,
+    value: `${formatMs(c.coldMs)} vs ${formatMs(warm)}`,
+    target: `≤ ${TARGETS.coldStartMs} ms`,
+    verdict: verdict(c.coldMs <= TARGETS.coldStartMs),
+    note: `${spread}import ${formatMs(c.importMs)} + first ${formatMs(c.firstInvokeMs)}; answers ${c.answers.join(', ')}`,
+  };
+}
+
+export function memoryRow(rest: RssSummary, underLoadMb: number): ReportRow {
+  return {
+    metric: 'Local stack resident memory at rest / under load',
+    value: `${round(rest.meanMb)} MB / ${Number.isFinite(underLoadMb) ? `${round(underLoadMb)} MB` : 'n/a'}`,
+    note: 'one process: gateway, functions, pollers, simulators; SQS and DynamoDB stand-ins on worker threads',
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The local stack as the benchmark drives it (lib/local/stack.ts, simulators only, pollers as deployed) and the
+ * calls every part makes on it: accept an SMS, wait for SMS at the 8x8 simulator, start and activate handovers.
+ */
+import { randomUUID } from 'node:crypto';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
+import { callJson, pollUntil } from '../load';
+
+export interface BenchStack {
+  stack: LocalStack;
+  sms: NonNullable<LocalStack['sms']>;
+  chatGateway: NonNullable<LocalStack['chatGateway']>;
+  cognigy: NonNullable<LocalStack['cognigy']>;
+  api: (method: string, p: string, body?: unknown) => ReturnType<typeof callJson>;
+  smsCredentials: { apiKey: string; subAccountId: string; baseUrl: string };
+}
+
+/** A destination 8x8's simulator delivers (numbers ending in 0000 are its "undelivered" ones). */
+export function destination(i: number): string {
+  return `+6591${String(100_000 + (i % 899_999)).padStart(6, '0')}`.replace(/0$/, '1');
+}
+
+export async function openBenchStack(): Promise<BenchStack> {
+  const stack = await startLocalStack({
+    port: 0,
+    quiet: true,
+    // Simulators only, whatever real credentials the shell holds. ERROR: the functions' WARN lines (e.g.
+    // Powertools' "no application metrics" per invocation) would measure the terminal, not the bridge.
+    env: { LOG_LEVEL: 'ERROR' },
+    // As deployed: one poller per unit of the event source mapping's maximum concurrency.
+    pollers: Object.fromEntries(
+      (Object.keys(QUEUES) as QueueName[]).map((q) => [q, QUEUES[q].maxConcurrency]),
+    ) as Record<QueueName, number>,
+  });
+  const secret = stack.secretsManager.getSecretString(stack.secretNames.smsCredentials);
+  const { sms, chatGateway, cognigy } = stack;
+  if (!secret || !sms || !chatGateway || !cognigy) {
+    await stack.stop();
+    throw new Error('The benchmark needs the 8x8 SMS, Chat Gateway and Cognigy simulators');
+  }
+  const api = (method: string, p: string, body?: unknown) =>
+    callJson(`${stack.urls.gateway}${p}`, { method, body, headers: { 'x-api-key': stack.apiKey } });
+  return {
+    stack,
+    sms,
+    chatGateway,
+    cognigy,
+    api,
+    smsCredentials: JSON.parse(secret) as BenchStack['smsCredentials'],
+  };
+}
+
+/** One POST /sms to a simulator-deliverable number; anything but 202 stops the benchmark. */
+export async function acceptSms(
+  api: BenchStack['api'],
+  i: number,
+  text: string,
+): Promise<{ messageId: string; ms: number }> {
+  const answer = await api('POST', '/sms', { destination: destination(i), text });
+  if (answer.status !== 202) throw new Error(`POST /sms answered ${answer.status}: ${answer.text}`);
+  return { messageId: (answer.body as { messageId: string }).messageId, ms: answer.ms };
+}
+
+/**
+ * Waits until the 8x8 simulator has received every SMS of `ids` (the bridge sends its messageId as clientMessageId
+ * when the flow gave none); when each first arrived (epoch ms), by id.
+ */
+export async function arrivalsAtSimulator(
+  sms: BenchStack['sms'],
+  ids: string[],
+  limitMs: number,
+): Promise<Map<string, number>> {
+  const wanted = new Set(ids);
+  const arrivals = new Map<string, number>();
+  await pollUntil(
+    `${ids.length} SMS at the 8x8 simulator`,
+    () => {
+      for (const m of sms.received) {
+        if (m.clientMessageId && wanted.has(m.clientMessageId) && !arrivals.has(m.clientMessageId))
+          arrivals.set(m.clientMessageId, Date.parse(m.receivedAt));
+      }
+      return arrivals.size >= wanted.size || undefined;
+    },
+    limitMs,
+    25,
+  );
+  return arrivals;
+}
+
+/** The last arrival of `arrivals`, or `since` when none came later. */
+export const lastArrival = (arrivals: Map<string, number>, since: number) =>
+  [...arrivals.values()].reduce((last, at) => Math.max(last, at), since);
+
+export async function startConversation({ api }: BenchStack, i: number): Promise<string> {
+  const answer = await api('POST', '/handover', {
+    cognigy: {
+      userId: `bench-user-${i}`,
+      sessionId: `bench-session-${i}-${randomUUID()}`,
+      URLToken: 'bench-token',
+    },
+    channelId: 'bench-channel',
+    customer: { name: `Bench ${i}` },
+  });
+  if (answer.status !== 201) throw new Error(`POST /handover answered ${answer.status}: ${answer.text}`);
+  return (answer.body as { conversationId: string }).conversationId;
+}
+
+/** Five fresh handovers, as the handover and cold-start parts use them. */
+export const startConversations = (s: BenchStack): Promise<string[]> =>
+  Promise.all([0, 1, 2, 3, 4].map((i) => startConversation(s, i)));
+
+/** Waits until 8x8 has put each conversation in a queue, then has an agent join it. */
+export async function activate(
+  { chatGateway: chat, cognigy }: BenchStack,
+  conversations: string[],
+): Promise<void> {
+  for (const id of conversations) {
+    await pollUntil(
+      `conversation ${id} to be active`,
+      () => chat.conversation(id).state === 'active',
+      10_000,
+    );
+    if (chat.conversation(id).agentId) continue;
+    await chat.agentJoin(id);
+    await cognigy.waitFor(
+      (c) =>
+        JSON.stringify(c.body.data ?? {}).includes(id) && JSON.stringify(c.body.data).includes('agentJoined'),
+      10_000,
+    );
+  }
+}
