@@ -1,11 +1,14 @@
 /**
- * Lambda events for invoking a function bundle directly (cold-start measurements): the REST API proxy event API
- * Gateway sends for a catalogue route, and the SQS event an event source mapping sends.
+ * Lambda events for invoking a function bundle directly (cold-start measurements): the REST API proxy event the
+ * local API Gateway (lib/local/gateway.ts) builds for a catalogue route, and the SQS event the local poller builds.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/constants';
+import { LOCAL_REGION } from '../local/constants';
+import { buildProxyEvent } from '../local/gateway';
+import { toSqsRecord } from '../local/poller';
 import { ROUTES, type FunctionName } from '../../functions/shared/catalogue';
+import { jsonText } from './load';
 
 export interface ApiEventInput {
   function: FunctionName;
@@ -22,92 +25,57 @@ export function apiEvent(input: ApiEventInput): APIGatewayProxyEvent {
   if (!route) throw new Error(`No route is served by ${input.function}`);
   const params = input.pathParameters ?? {};
   const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
-  const body =
-    input.body === undefined
-      ? null
-      : typeof input.body === 'string'
-        ? input.body
-        : JSON.stringify(input.body);
+  const url = new URL(path, 'http://127.0.0.1');
+  for (const [name, value] of Object.entries(input.query ?? {})) url.searchParams.append(name, value);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     ...(input.apiKey ? { 'x-api-key': input.apiKey } : {}),
     ...input.headers,
   };
-  const requestId = randomUUID();
-  const hasQuery = input.query && Object.keys(input.query).length > 0;
-  return {
-    resource: route.path,
-    path,
-    httpMethod: route.method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: hasQuery ? input.query! : null,
-    multiValueQueryStringParameters: hasQuery
-      ? Object.fromEntries(Object.entries(input.query!).map(([k, v]) => [k, [v]]))
-      : null,
-    pathParameters: Object.keys(params).length > 0 ? params : null,
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: LOCAL_ACCOUNT_ID,
-      apiId: 'bench',
-      authorizer: undefined,
-      domainName: 'bench.local',
-      domainPrefix: 'bench',
-      extendedRequestId: requestId,
-      httpMethod: route.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: input.apiKey ?? null,
-        apiKeyId: input.apiKey ? 'bench-api-key' : null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'bench',
-        userArn: null,
-      },
-      path: `/bench${path}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTime: new Date().toUTCString(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'bench',
-      resourcePath: route.path,
-      stage: 'bench',
+  return buildProxyEvent({
+    req: {
+      rawHeaders: Object.entries(headers).flat(),
+      headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+      httpVersion: '1.1',
+      socket: { remoteAddress: '127.0.0.1' },
     },
-  };
+    url,
+    route,
+    pathParameters: params,
+    body: Buffer.from(jsonText(input.body) ?? '', 'utf8'),
+    requestId: randomUUID(),
+    startedAt: Date.now(),
+    stage: 'bench',
+    apiKey: input.apiKey ?? null,
+  });
 }
 
-/** An SQS event with one record per body; `groupId` makes FIFO records (MessageGroupId, SequenceNumber). */
+/**
+ * An SQS event with one record per body, as the local poller (lib/local/poller.ts) delivers it; `groupId` makes
+ * FIFO records (MessageGroupId, SequenceNumber).
+ */
 export function sqsEvent(queueArn: string, bodies: unknown[], groupId?: string): SQSEvent {
-  const now = String(Date.now());
   return {
-    Records: bodies.map((body, i) => ({
-      messageId: randomUUID(),
-      receiptHandle: `bench-${randomUUID()}`,
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: now,
-        SenderId: 'bench',
-        ApproximateFirstReceiveTimestamp: now,
-        ...(groupId
-          ? { MessageGroupId: groupId, MessageDeduplicationId: randomUUID(), SequenceNumber: String(i + 1) }
-          : {}),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: LOCAL_REGION,
-    })),
+    Records: bodies.map((body, i) =>
+      toSqsRecord(
+        {
+          MessageId: randomUUID(),
+          ReceiptHandle: `bench-${randomUUID()}`,
+          Body: JSON.stringify(body),
+          Attributes: {
+            SenderId: 'bench',
+            ...(groupId
+              ? {
+                  MessageGroupId: groupId,
+                  MessageDeduplicationId: randomUUID(),
+                  SequenceNumber: String(i + 1),
+                }
+              : {}),
+          },
+        },
+        queueArn,
+        LOCAL_REGION,
+      ),
+    ),
   };
 }

@@ -19,6 +19,11 @@ export async function runPool<T>(
   return results;
 }
 
+/** A request body as text: strings as they are, anything else as JSON; undefined stays undefined. */
+export function jsonText(body: unknown): string | undefined {
+  return body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+}
+
 export interface JsonAnswer<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -35,12 +40,7 @@ export async function callJson<T = Record<string, unknown>>(
   init: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<JsonAnswer<T>> {
   const started = performance.now();
-  const body =
-    init.body === undefined
-      ? undefined
-      : typeof init.body === 'string'
-        ? init.body
-        : JSON.stringify(init.body);
+  const body = jsonText(init.body);
   const response = await fetch(url, {
     method: init.method ?? (body === undefined ? 'GET' : 'POST'),
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },

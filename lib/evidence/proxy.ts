@@ -4,8 +4,8 @@
  * no answer, even though the upstream acted on the request. That is the one case in which a retry duplicates a
  * side effect without any fault of the retrying side, so the invariants need to know it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { LocalHttpServer } from '../local/server';
 
 export interface ProxiedCall {
   method: string;
@@ -22,65 +22,64 @@ export interface ProxiedCall {
 
 export class RecordingProxy {
   readonly calls: ProxiedCall[] = [];
-  private server: Server | undefined;
-  private base = '';
+  // No grace on stop: a call still in flight is cut, as the network would.
+  private readonly http = new LocalHttpServer('The recording proxy', (req, res) => this.forward(req, res), {
+    closeGraceMs: 0,
+  });
+  private readonly target: URL;
 
-  constructor(private readonly target: string) {}
+  constructor(target: string) {
+    this.target = new URL(target);
+  }
 
   get url(): string {
-    return this.base;
+    return this.http.url;
   }
 
-  async start(): Promise<string> {
-    const target = new URL(this.target);
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const call: ProxiedCall = {
-          method: req.method ?? 'GET',
-          path: req.url ?? '/',
-          body: body.toString('utf8'),
-          answered: false,
-          startedAt: Date.now(),
-        };
-        this.calls.push(call);
-        res.on('close', () => {
-          call.answered = res.writableFinished;
-          call.endedAt = Date.now();
-        });
-        const upstream = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers: { ...req.headers, host: target.host },
-          },
-          (answer: IncomingMessage) => {
-            call.status = answer.statusCode;
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        upstream.on('error', () => res.destroy());
-        // The caller gave up: so does the proxy, as the real network would drop the connection.
-        res.on('close', () => upstream.destroy());
-        upstream.end(body);
+  start(): Promise<string> {
+    return this.http.start();
+  }
+
+  stop(): Promise<void> {
+    return this.http.stop();
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const target = this.target;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const call: ProxiedCall = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        body: body.toString('utf8'),
+        answered: false,
+        startedAt: Date.now(),
+      };
+      this.calls.push(call);
+      res.on('close', () => {
+        call.answered = res.writableFinished;
+        call.endedAt = Date.now();
       });
+      const upstream = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (answer: IncomingMessage) => {
+          call.status = answer.statusCode;
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      // The caller gave up: so does the proxy, as the real network would drop the connection.
+      res.on('close', () => upstream.destroy());
+      upstream.end(body);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return this.base;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

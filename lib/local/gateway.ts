@@ -5,11 +5,11 @@
  * `APIGatewayProxyEvent` from the exact request bytes, and maps the function's answer (or failure) the same way.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../functions/shared/catalogue';
 import { LOCAL_ACCOUNT_ID } from './constants';
-import { closeServer, listenLocal } from './server';
+import { LocalHttpServer } from './server';
 import {
   catalogueHandlerLoader,
   functionTimeoutMs,
@@ -185,8 +185,10 @@ export class LocalGateway {
   private readonly loadOpenApi: () => Promise<object | undefined>;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly maxPayloadBytes: number;
-  private server: Server | undefined;
-  private baseUrl = '';
+  // Cognigy and the benchmark reuse connections; keep them a little longer than Node's 5 s default.
+  private readonly http = new LocalHttpServer('The local gateway', (req, res) => void this.handle(req, res), {
+    keepAliveTimeoutMs: 10_000,
+  });
 
   constructor(private readonly options: GatewayOptions) {
     this.routes = options.routes ?? ROUTES;
@@ -196,28 +198,19 @@ export class LocalGateway {
   }
 
   get url(): string {
-    if (!this.baseUrl) throw new Error('The local gateway is not started');
-    return this.baseUrl;
+    return this.http.url;
   }
 
   get port(): number {
     return Number(new URL(this.url).port);
   }
 
-  async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    // Cognigy and the benchmark reuse connections; keep them a little longer than Node's 5 s default.
-    server.keepAliveTimeout = 10_000;
-    const bound = await listenLocal(server, port);
-    this.server = server;
-    this.baseUrl = `http://127.0.0.1:${bound}`;
-    return this.baseUrl;
+  start(port = 0): Promise<string> {
+    return this.http.start(port);
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await closeServer(server);
+  stop(): Promise<void> {
+    return this.http.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -384,13 +377,18 @@ async function drainIfNeeded(req: IncomingMessage): Promise<void> {
   }
 }
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
+function headerValue(req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[value.length - 1] : value;
 }
 
-interface EventInput {
-  req: IncomingMessage;
+/** What the proxy event is made of from the HTTP request (an IncomingMessage, or lib/evidence/events.ts's). */
+export type ProxyEventRequest = Pick<IncomingMessage, 'rawHeaders' | 'headers' | 'httpVersion'> & {
+  socket: { remoteAddress?: string | undefined };
+};
+
+export interface EventInput {
+  req: ProxyEventRequest;
   url: URL;
   route: RouteSpec;
   pathParameters: Record<string, string>;

@@ -6,9 +6,9 @@
  * Secret values are never logged or echoed in errors.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './constants';
-import { closeServer, listenLocal } from './server';
+import { LocalHttpServer } from './server';
 
 interface SecretVersion {
   versionId: string;
@@ -48,8 +48,11 @@ export interface PutResult {
 
 export class SecretsManagerStandIn {
   private readonly secrets = new Map<string, StoredSecret>();
-  private server: Server | undefined;
-  private baseUrl = '';
+  private readonly http = new LocalHttpServer(
+    'The Secrets Manager stand-in',
+    (req, res) => void this.handle(req, res),
+    { keepAliveTimeoutMs: 5_000 },
+  );
 
   constructor(
     private readonly region: string = LOCAL_REGION,
@@ -57,23 +60,15 @@ export class SecretsManagerStandIn {
   ) {}
 
   get url(): string {
-    if (!this.baseUrl) throw new Error('The Secrets Manager stand-in is not started');
-    return this.baseUrl;
+    return this.http.url;
   }
 
-  async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 5_000;
-    const bound = await listenLocal(server, port);
-    this.server = server;
-    this.baseUrl = `http://127.0.0.1:${bound}`;
-    return this.baseUrl;
+  start(port = 0): Promise<string> {
+    return this.http.start(port);
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await closeServer(server);
+  stop(): Promise<void> {
+    return this.http.stop();
   }
 
   /** Creates the secret or adds a new AWSCURRENT version (in-process equivalent of Create/PutSecretValue). */

@@ -3,8 +3,9 @@
  * (timeouts and resets are faults the simulators inject), a `{param}` router, body reading, JSON answers, a waiter
  * list for "resolve when a matching thing arrives", and a seeded PRNG so chaos runs can be replayed.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { LocalHttpServer } from '../local/server';
 
 export type Request = IncomingMessage;
 export type Response = ServerResponse;
@@ -155,58 +156,19 @@ function safeDecode(value: string): string {
  * A node:http server on 127.0.0.1 that tracks its sockets, so `stop()` also ends connections a simulator is
  * deliberately holding open (an injected timeout) and keep-alive sockets of clients.
  */
-export class SimHttpServer {
-  private server: http.Server | undefined;
-  private baseUrl = '';
-
-  constructor(
-    private readonly name: string,
-    private readonly handle: (req: Request, res: Response) => Promise<void>,
-  ) {}
-
-  get url(): string {
-    if (!this.baseUrl) throw new Error(`${this.name} is not started`);
-    return this.baseUrl;
-  }
-
-  get started(): boolean {
-    return this.server !== undefined;
-  }
-
-  async start(port = 0): Promise<string> {
-    if (this.server) return this.baseUrl;
-    const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
+export class SimHttpServer extends LocalHttpServer {
+  constructor(name: string, handle: (req: Request, res: Response) => Promise<void>) {
+    const listener = (req: Request, res: Response) => {
+      handle(req, res).catch((error: unknown) => {
         // A simulator bug, not an injected fault: answer plainly instead of hanging the client.
         sendJson(res, 500, {
-          message: `${this.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          message: `${name} failed: ${error instanceof Error ? error.message : String(error)}`,
         });
       });
-    });
-    // Injected timeouts hold requests open for as long as the client waits; Node's own timers must not end them.
-    server.requestTimeout = 0;
-    server.headersTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return this.baseUrl;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.baseUrl = '';
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    };
+    // Injected timeouts hold requests open for as long as the client waits; Node's own timers must not end them,
+    // and stop() must not wait for them either.
+    super(name, listener, { requestTimeoutMs: 0, headersTimeoutMs: 60_000, closeGraceMs: 0 });
   }
 }
 
@@ -301,4 +263,17 @@ export async function readControlJson(req: Request): Promise<unknown> {
   const body = await readBody(req, 1024 * 1024);
   if (body.length === 0) return {};
   return parseJson(body);
+}
+
+/** A `/__control` request: its JSON body checked against `schema`, then `apply`'s result answered (400 otherwise). */
+export async function control<S extends z.ZodType>(
+  ctx: RouteContext,
+  schema: S,
+  apply: (body: z.infer<S>) => unknown,
+): Promise<void> {
+  const raw = await readControlJson(ctx.req);
+  if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
+  sendJson(ctx.res, 200, apply(parsed.data));
 }
