@@ -1,5 +1,5 @@
 /**
- * `npm run chaos`: the local stack under a seeded fault profile (lib/evidence/chaos.ts), then the invariants;
+ * `npm run chaos`: the local stack under a seeded fault profile (lib/evidence/chaos/), then the invariants;
  * exits 1 when one breaks. Flags (or environment variables):
  *
  *   --seed N            (CHAOS_SEED)           replay a run; default 1
@@ -12,13 +12,9 @@
  *   --verbose                                  the functions' WARN logs and the local stack's reports too
  */
 import { parseArgs } from 'node:util';
-import {
-  DEFAULT_CHAOS_PROFILE,
-  SMALL_CHAOS_PROFILE,
-  formatChaosReport,
-  runChaos,
-  type ChaosProfile,
-} from '../lib/evidence/chaos';
+import { DEFAULT_CHAOS_PROFILE, SMALL_CHAOS_PROFILE, type ChaosProfile } from '../lib/evidence/chaos/profile';
+import { formatChaosReport } from '../lib/evidence/chaos/report';
+import { runChaos } from '../lib/evidence/chaos/run';
 
 const { values } = parseArgs({
   options: {

@@ -1,17 +1,13 @@
 /**
- * A short chaos run in `npm test`: the same scenario as `npm run chaos` (lib/evidence/chaos.ts) with the small
+ * A short chaos run in `npm test`: the same scenario as `npm run chaos` (lib/evidence/chaos/) with the small
  * profile — 8x8 faults, receipt and webhook duplicates/reordering, Chat Gateway API failures, Cognigy outages and
  * crashing queue workers — and every invariant must hold. The invariant checker itself is shown to flag violations
  * built by hand, so a passing run means something.
  */
-import {
-  SMALL_CHAOS_PROFILE,
-  checkInvariants,
-  formatChaosReport,
-  runChaos,
-  type ChaosObservations,
-  type ChaosReport,
-} from '../../lib/evidence/chaos';
+import { checkInvariants, type ChaosObservations } from '../../lib/evidence/chaos/invariants';
+import { SMALL_CHAOS_PROFILE } from '../../lib/evidence/chaos/profile';
+import { formatChaosReport, type ChaosReport } from '../../lib/evidence/chaos/report';
+import { runChaos } from '../../lib/evidence/chaos/run';
 
 /** A run in which everything went right: 3 SMS, one conversation with two agent and two user messages. */
 function cleanObservations(): ChaosObservations {

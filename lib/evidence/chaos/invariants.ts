@@ -1,0 +1,260 @@
+/**
+ * What every party observed in a chaos run, and the invariant checks over it (pure, so a test can prove it flags a
+ * constructed violation). The invariants are listed in run.ts.
+ */
+import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
+
+export interface AcceptedSmsObservation {
+  messageId: string;
+  clientMessageId: string;
+  /** Public status code from GET /sms/{messageId}; undefined when the record was not found. */
+  status?: string;
+  reason?: string;
+  errorCode?: string | number;
+}
+
+export interface EightByEightAcceptance {
+  clientMessageId: string | null;
+  /** The answer reached the bridge (false: timed out or reset after 8x8 accepted). */
+  answered: boolean;
+  callSeq: number;
+}
+
+export interface AgentMessageObservation {
+  text: string;
+  /** Pushes of this message that Cognigy accepted but whose answer the bridge never got (it gave up first). */
+  lostAnswers?: number;
+  /** When 8x8's first successful delivery of the event started and ended (epoch ms); undefined if none did. */
+  deliveredFrom?: number;
+  deliveredUntil?: number;
+}
+
+export interface ChaosObservations {
+  sms: {
+    accepted: AcceptedSmsObservation[];
+    eightByEight: EightByEightAcceptance[];
+    /** Repeated POST /sms whose answer named another messageId than the first. */
+    idempotencyMismatches: { clientMessageId: string; first: string; repeat: string }[];
+  };
+  agent: { conversationId: string; sent: AgentMessageObservation[]; received: string[] }[];
+  user: { conversationId: string; sent: string[]; received: string[] }[];
+  /** Answers of the bridge's API with status ≥ 500. */
+  api5xx: { request: string; status: number }[];
+  dlq: DlqEntry[];
+}
+
+export interface DlqEntry {
+  queue: QueueName;
+  /** What the message is about (messageId, conversation and event type, ...). */
+  subject: string;
+  /** Why it is there, from the record it concerns. */
+  reason: string;
+  /** For SMS: the record's public status (a DLQ'd SMS must show FAILED). */
+  status?: string;
+}
+
+export interface InvariantResult {
+  id: string;
+  title: string;
+  ok: boolean;
+  /** Counts behind the verdict, for the report. */
+  summary: string;
+  violations: string[];
+}
+
+export const TERMINAL = new Set(['DELIVERED', 'UNDELIVERED', 'REJECTED', 'FAILED']);
+
+function invariant(id: string, title: string, summary: string, violations: string[]): InvariantResult {
+  return { id, title, ok: violations.length === 0, summary, violations };
+}
+
+export function checkInvariants(obs: ChaosObservations): InvariantResult[] {
+  const results: InvariantResult[] = [];
+
+  // 1. Every accepted SMS ends in a terminal state with its reason.
+  {
+    const violations: string[] = [];
+    const byStatus: Record<string, number> = {};
+    for (const sms of obs.sms.accepted) {
+      const status = sms.status ?? 'LOST';
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (sms.status === undefined) violations.push(`${sms.messageId} (${sms.clientMessageId}): no record`);
+      else if (!TERMINAL.has(sms.status))
+        violations.push(`${sms.messageId} (${sms.clientMessageId}): still ${sms.status}`);
+      else if (sms.status !== 'DELIVERED' && !sms.reason && sms.errorCode === undefined)
+        violations.push(`${sms.messageId} (${sms.clientMessageId}): ${sms.status} without a reason`);
+    }
+    const counts = Object.entries(byStatus)
+      .sort()
+      .map(([s, n]) => `${n} ${s.toLowerCase()}`)
+      .join(', ');
+    results.push(
+      invariant(
+        'sms-terminal',
+        'Every accepted SMS ends delivered or in a terminal state with its reason; none lost',
+        `${obs.sms.accepted.length} accepted: ${counts || 'none'}`,
+        violations,
+      ),
+    );
+  }
+
+  // 2. No SMS reaches 8x8 twice, except after an acceptance whose answer was lost.
+  {
+    const violations: string[] = [];
+    let explained = 0;
+    const byClientId = new Map<string, EightByEightAcceptance[]>();
+    for (const a of obs.sms.eightByEight) {
+      if (a.clientMessageId === null) continue;
+      const list = byClientId.get(a.clientMessageId) ?? [];
+      list.push(a);
+      byClientId.set(a.clientMessageId, list);
+    }
+    for (const [clientMessageId, list] of byClientId) {
+      const ordered = [...list].sort((a, b) => a.callSeq - b.callSeq);
+      // Every acceptance but the last must have lost its answer: otherwise the bridge knew and sent again.
+      for (const earlier of ordered.slice(0, -1)) {
+        if (earlier.answered) violations.push(`${clientMessageId}: sent again after 8x8 answered QUEUED`);
+        else explained++;
+      }
+    }
+    results.push(
+      invariant(
+        'sms-sent-once',
+        'No SMS sent twice to 8x8, apart from sends whose answer was lost after 8x8 accepted them',
+        `${byClientId.size} SMS at 8x8; ${explained} resent after a lost answer (timeout or reset after acceptance)`,
+        violations,
+      ),
+    );
+  }
+
+  // 3. and 4. Agent messages: exactly once, in delivery order.
+  {
+    const once: string[] = [];
+    const order: string[] = [];
+    let total = 0;
+    let resent = 0;
+    let reorderedBy8x8 = 0;
+    for (const c of obs.agent) {
+      total += c.sent.length;
+      const counts = new Map<string, number>();
+      for (const text of c.received) counts.set(text, (counts.get(text) ?? 0) + 1);
+      for (const m of c.sent) {
+        const n = counts.get(m.text) ?? 0;
+        // Cognigy's Endpoint has no idempotency key: a push whose answer was lost can only be sent again.
+        const allowed = 1 + (m.lostAnswers ?? 0);
+        if (n === 0 || n > allowed) once.push(`${c.conversationId}: "${m.text}" reached Cognigy ${n} times`);
+        else resent += n - 1;
+      }
+      const byText = new Map(c.sent.map((m) => [m.text, m]));
+      for (let i = 0; i < c.sent.length; i++)
+        for (let j = i + 1; j < c.sent.length; j++) {
+          const a = c.sent[i]!;
+          const b = c.sent[j]!;
+          if (
+            a.deliveredFrom !== undefined &&
+            b.deliveredUntil !== undefined &&
+            b.deliveredUntil < a.deliveredFrom
+          )
+            reorderedBy8x8++;
+        }
+      // Each pair Cognigy got as (x before y) must not have been delivered by 8x8 as (y, then x) without overlap.
+      const firstSeen = [...new Set(c.received)].filter((t) => byText.has(t));
+      for (let i = 0; i < firstSeen.length; i++)
+        for (let j = i + 1; j < firstSeen.length; j++) {
+          const x = byText.get(firstSeen[i]!)!;
+          const y = byText.get(firstSeen[j]!)!;
+          if (
+            x.deliveredFrom !== undefined &&
+            y.deliveredUntil !== undefined &&
+            y.deliveredUntil < x.deliveredFrom
+          )
+            order.push(
+              `${c.conversationId}: "${x.text}" reached Cognigy before "${y.text}", which 8x8 delivered first`,
+            );
+        }
+    }
+    results.push(
+      invariant(
+        'agent-once',
+        'Every agent message reaches Cognigy exactly once, apart from pushes whose answer was lost after Cognigy accepted them',
+        `${total} agent messages in ${obs.agent.length} conversations; ${resent} resent after a lost answer (timeout after acceptance)`,
+        once,
+      ),
+    );
+    results.push(
+      invariant(
+        'agent-order',
+        'Agent messages reach Cognigy in the order 8x8 delivered them, per conversation',
+        `${reorderedBy8x8} message pairs delivered by 8x8 out of writing order (reorder fault)`,
+        order,
+      ),
+    );
+  }
+
+  // 5. User messages: exactly once, in order.
+  {
+    const violations: string[] = [];
+    let total = 0;
+    for (const c of obs.user) {
+      total += c.sent.length;
+      if (JSON.stringify(c.sent) !== JSON.stringify(c.received))
+        violations.push(
+          `${c.conversationId}: sent [${c.sent.join(' | ')}], the agent got [${c.received.join(' | ')}]`,
+        );
+    }
+    results.push(
+      invariant(
+        'user-once-in-order',
+        'Every user message reaches the 8x8 agent exactly once and in order',
+        `${total} user messages in ${obs.user.length} conversations`,
+        violations,
+      ),
+    );
+  }
+
+  // 6. Idempotent accept; 7. no 5xx.
+  results.push(
+    invariant(
+      'accept-idempotent',
+      'A repeated POST /sms with the same clientMessageId answers the first messageId',
+      `${obs.sms.idempotencyMismatches.length} mismatches`,
+      obs.sms.idempotencyMismatches.map((m) => `${m.clientMessageId}: ${m.first} then ${m.repeat}`),
+    ),
+  );
+  results.push(
+    invariant(
+      'api-no-5xx',
+      'The API always answers, never with 5xx',
+      `${obs.api5xx.length} answers ≥ 500 or missing`,
+      obs.api5xx.map((a) => `${a.request} → ${a.status === 0 ? 'no answer' : a.status}`),
+    ),
+  );
+
+  // 8. DLQs.
+  {
+    const violations: string[] = [];
+    for (const entry of obs.dlq) {
+      if (entry.queue === 'sms') {
+        // FAILED with its reason, or a redundant copy of an SMS that reached its end through another delivery.
+        if (!entry.status || !TERMINAL.has(entry.status))
+          violations.push(
+            `sms DLQ: ${entry.subject} shows ${entry.status ?? 'no record'}, not a terminal state`,
+          );
+      } else {
+        violations.push(`${entry.queue} DLQ: ${entry.subject} was never delivered (${entry.reason})`);
+      }
+    }
+    const perQueue = (Object.keys(QUEUES) as QueueName[])
+      .map((q) => `${q} ${obs.dlq.filter((e) => e.queue === q).length}`)
+      .join(', ');
+    results.push(
+      invariant(
+        'dlq-explained',
+        'Every DLQ message is explained: an SMS in a terminal state (failed with its reason); no handover item left',
+        `DLQ depth: ${perQueue}`,
+        violations,
+      ),
+    );
+  }
+  return results;
+}
