@@ -3,12 +3,7 @@
  * the Powertools idempotency records.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../shared/runtime';
 import type { ClaimResult, EventDedupeStore } from './webhook';
 
@@ -80,7 +75,8 @@ export function dynamoEventDedupe(
         new GetCommand({ TableName: table, Key: key(eventId), ConsistentRead: true }),
       );
       const stored = existing.Item;
-      if (typeof stored?.bodySha256 === 'string' && stored.bodySha256 !== info.bodySha256) return 'bodyMismatch';
+      if (typeof stored?.bodySha256 === 'string' && stored.bodySha256 !== info.bodySha256)
+        return 'bodyMismatch';
       return stored?.status === 'QUEUED' ? 'duplicate' : 'inProgress';
     },
     async markQueued(eventId) {

@@ -213,7 +213,8 @@ export interface HttpJwkFetcherOptions {
 export function httpJwkFetcher(options: HttpJwkFetcherOptions): JwkFetcher {
   if (!options.urlTemplate.includes('{kid}')) throw new Error('The JWK URL template must contain {kid}');
   return async (kid) => {
-    if (!isValidKid(kid)) throw new Error('A kid that is not a plain base64url id is never put into the JWK URL');
+    if (!isValidKid(kid))
+      throw new Error('A kid that is not a plain base64url id is never put into the JWK URL');
     const url = options.urlTemplate.replace('{kid}', encodeURIComponent(kid));
     try {
       const response = await callUpstream('jwk', url, {

@@ -39,7 +39,8 @@ export class WebhookSourceIpError extends Error {
   }
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
+const IPV4 =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
 const IPV6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*(\/(12[0-8]|1[01]\d|[1-9]?\d))?$/;
 
 /** Checks each entry is an IP address or CIDR block (a typo would otherwise lock 8x8 out or let everyone in). */
@@ -47,7 +48,9 @@ export function checkSourceIps(route: string, ips: readonly string[]): string[] 
   if (ips.length === 0) throw new WebhookSourceIpError(`The ${route} source-IP allowlist is empty`);
   for (const ip of ips) {
     if (!IPV4.test(ip) && !IPV6.test(ip)) {
-      throw new WebhookSourceIpError(`${ip} in the ${route} source-IP allowlist is not an IP address or CIDR block`);
+      throw new WebhookSourceIpError(
+        `${ip} in the ${route} source-IP allowlist is not an IP address or CIDR block`,
+      );
     }
   }
   return [...ips];

@@ -102,8 +102,7 @@ test('a malformed or empty allowlist is refused at synthesis, not deployed as a 
 
 test('context keys: 8x8:<region> expands to the published SMS addresses, other entries are kept', () => {
   const props = bridgeStackPropsFromContext(
-    (key) =>
-      ({ smsWebhookSourceIps: '8x8:apac, 198.51.100.7', chatWebhookSourceIps: '203.0.113.0/24' })[key],
+    (key) => ({ smsWebhookSourceIps: '8x8:apac, 198.51.100.7', chatWebhookSourceIps: '203.0.113.0/24' })[key],
   );
   expect(props.api?.webhookSourceIps).toEqual({
     chatGateway: ['203.0.113.0/24'],

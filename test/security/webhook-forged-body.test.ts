@@ -47,7 +47,11 @@ afterAll(async () => {
 
 /** A handover with an agent in it; resolves with the conversation id and the Cognigy session id. */
 async function activeHandover(name: string): Promise<{ conversationId: string; sessionId: string }> {
-  const session = { userId: `user-${name}`, sessionId: `session-${name}-${randomUUID()}`, URLToken: `t-${name}` };
+  const session = {
+    userId: `user-${name}`,
+    sessionId: `session-${name}-${randomUUID()}`,
+    URLToken: `t-${name}`,
+  };
   const started = await api.post<{ conversationId: string }>('/handover', {
     cognigy: session,
     channelId: 'chat-api-channel',
@@ -91,7 +95,9 @@ function forgedBodyFor(genuine: CapturedRequest, text: string): string {
 test('a forged body with the captured signature of a delivered event is refused and not relayed', async () => {
   const { conversationId, sessionId } = await activeHandover('after');
   await chat.agentSay(conversationId, 'genuine: your order ships Monday');
-  await waitFor('the genuine notify', () => notifiedTexts(sessionId).includes('genuine: your order ships Monday'));
+  await waitFor('the genuine notify', () =>
+    notifiedTexts(sessionId).includes('genuine: your order ships Monday'),
+  );
   const genuine = captured('genuine: your order ships Monday', 200)!;
 
   const forged = await replay(webhookUrl, genuine, {
@@ -101,7 +107,10 @@ test('a forged body with the captured signature of a delivered event is refused 
     status: 409,
     body: {
       ok: false,
-      error: { code: 'EVENT_BODY_MISMATCH', message: 'This event id was already received with a different body' },
+      error: {
+        code: 'EVENT_BODY_MISMATCH',
+        message: 'This event id was already received with a different body',
+      },
     },
   });
 
@@ -128,7 +137,9 @@ test('after a failed delivery released its claim, a forged body is refused and 8
     expect(failed.responseBody).toContain('EVENT_NOT_ACCEPTED');
 
     // The forgery is short enough to fit the queue: only the stored body hash stops it.
-    const forged = await replay(webhookUrl, failed, { body: forgedBodyFor(failed, 'forged: pay at evil.example') });
+    const forged = await replay(webhookUrl, failed, {
+      body: forgedBodyFor(failed, 'forged: pay at evil.example'),
+    });
     expect(forged.status).toBe(409);
     expect(forged.body).toMatchObject({ error: { code: 'EVENT_BODY_MISMATCH' } });
 

@@ -15,7 +15,9 @@ import {
 } from '../../../functions/handover/signature';
 
 const NOW = 1_760_000_000_000;
-const publicJwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }) as JWK;
+const publicJwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+  format: 'jwk',
+}) as JWK;
 
 /** A JWK URL stand-in: `published` kids answer a key, others "not found"; every call is counted. */
 function cacheWith(published: Set<string>, options: Partial<JwkCacheOptions> = {}) {
