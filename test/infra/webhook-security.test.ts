@@ -4,6 +4,7 @@
  * address and the rest stays open), and the alarm on forged webhook bodies.
  */
 import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import {
   EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_IPS,
   parseSourceIps,
@@ -57,6 +58,11 @@ test(
       unbundledApp(),
       'Allowlisted',
     );
+    // The policy adds no cdk-nag finding.
+    const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap(
+      (pack) => pack.validateScope(bridge).violations,
+    );
+    expect(findings.map((v) => v.ruleName)).toEqual([]);
     const policy = restApiPolicy(Template.fromStack(bridge));
     expect(policy?.Statement).toEqual([
       {
