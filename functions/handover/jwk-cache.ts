@@ -16,7 +16,13 @@
 import { importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { UpstreamError } from '../shared/errors';
 import { callUpstream } from '../shared/upstream';
-import { isValidKid, SIGNATURE_ALGORITHM, SigningKeyUnavailableError, UnknownKeyError } from './signature';
+import {
+  isValidKid,
+  SIGNATURE_ALGORITHM,
+  SigningKeyLookupDeferredError,
+  SigningKeyUnavailableError,
+  UnknownKeyError,
+} from './signature';
 
 /** Fetches one public JWK; resolves undefined when the JWK URL says the kid does not exist; throws on failure. */
 export type JwkFetcher = (kid: string) => Promise<JWK | undefined>;
@@ -120,7 +126,7 @@ export class JwkCache {
       forgetOldest(this.deferred, this.o.maxDeferredEntries);
     }
     this.deferredCount++;
-    throw new SigningKeyUnavailableError({ cause: new Error('Too many lookups of unknown signing keys') });
+    throw new SigningKeyLookupDeferredError();
   }
 
   private async fetchAndCache(kid: string, cached: CachedKey | undefined): Promise<CryptoKey | KeyObject> {

@@ -79,6 +79,16 @@ export class SigningKeyUnavailableError extends BridgeError {
   }
 }
 
+/**
+ * The unknown-kid lookup budget is spent (jwk-cache.ts): answered 503 like any unavailable key, so 8x8 redelivers,
+ * but expected under a flood of forged kids, so logged as a warning without a stack trace.
+ */
+export class SigningKeyLookupDeferredError extends SigningKeyUnavailableError {
+  constructor() {
+    super({ cause: new Error('Too many lookups of unknown signing keys') });
+  }
+}
+
 export class WebhookHeadersError extends BridgeError {
   constructor(message: string) {
     super('INVALID_WEBHOOK_HEADERS', message, 400);

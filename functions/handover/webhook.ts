@@ -11,7 +11,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { BridgeError, MalformedJsonError, PayloadTooLargeError, ValidationError } from '../shared/errors';
 import { parseWebhookBody, type InboundEnvelope } from './events';
-import { bodySha256, verifyWebhookSignature, WEBHOOK_HEADERS, type SigningKeyLookup } from './signature';
+import {
+  bodySha256,
+  SigningKeyLookupDeferredError,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  type SigningKeyLookup,
+} from './signature';
 
 /** SQS's message size limit (256 KiB); the queued envelope must fit. */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
@@ -75,6 +81,8 @@ export type WebhookMetric =
   | 'ChatEventIgnored'
   | 'ChatEventNotQueued'
   | 'ChatWebhookVerify'
+  /** A signed delivery answered 503 because the unknown-kid lookup budget was spent (a flood of forged kids?). */
+  | 'ChatSigningKeyDeferred'
   /** A known event id arrived with another body (security event; alarmed in lib/constructs/bridge-alarms.ts). */
   | 'ChatEventBodyMismatch';
 
@@ -113,7 +121,14 @@ export async function handleChatGatewayWebhook(request: ApiRequest, deps: Webhoo
       eventId: request.headers[WEBHOOK_HEADERS.eventId]?.slice(0, 256),
       retry: request.headers[WEBHOOK_HEADERS.retry]?.slice(0, 16),
     };
-    if (error instanceof BridgeError && error.statusCode < 500) {
+    if (error instanceof SigningKeyLookupDeferredError) {
+      // Expected while forged kids flood the webhook: one warning line each, no stack trace.
+      count('ChatSigningKeyDeferred');
+      deps.log.warn('8x8 webhook delivery deferred: unknown-kid lookup budget spent', {
+        code: error.code,
+        ...delivery,
+      });
+    } else if (error instanceof BridgeError && error.statusCode < 500) {
       count('ChatEventRejected');
       deps.log.warn('8x8 webhook delivery refused', { code: error.code, ...delivery });
     } else if (error instanceof BridgeError && !(error instanceof EventNotAcceptedError)) {

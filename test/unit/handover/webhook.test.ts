@@ -5,7 +5,11 @@ import type { ApiRequest } from '../../../functions/shared/http';
 import { BridgeError } from '../../../functions/shared/errors';
 import * as events from '../../../functions/handover/events';
 import type { InboundEnvelope } from '../../../functions/handover/events';
-import { SigningKeyUnavailableError, UnknownKeyError } from '../../../functions/handover/signature';
+import {
+  SigningKeyLookupDeferredError,
+  SigningKeyUnavailableError,
+  UnknownKeyError,
+} from '../../../functions/handover/signature';
 import {
   handleChatGatewayWebhook,
   SQS_MAX_MESSAGE_BYTES,
@@ -353,6 +357,21 @@ describe('handleChatGatewayWebhook', () => {
       expect.objectContaining({ code: 'SIGNING_KEY_UNAVAILABLE', eventId: 'evt-1' }),
     );
     expect(queued).toHaveLength(0);
+  });
+
+  it('answers 503 when the unknown-kid budget is spent, as a counted warning (a flood must not flood the error log)', async () => {
+    const deferred = deps({ getKey: async () => Promise.reject(new SigningKeyLookupDeferredError()) });
+    expect(await outcome(signedRequest(messageBody()), deferred)).toEqual({
+      status: 503,
+      code: 'SIGNING_KEY_UNAVAILABLE',
+    });
+    expect(log.error).not.toHaveBeenCalled();
+    expect(log.warn).toHaveBeenCalledWith('8x8 webhook delivery deferred: unknown-kid lookup budget spent', {
+      code: 'SIGNING_KEY_UNAVAILABLE',
+      eventId: 'evt-1',
+      retry: '0',
+    });
+    expect(metrics).toEqual(['ChatSigningKeyDeferred']);
   });
 
   it('refuses an event whose queue envelope would exceed the SQS size limit, before claiming it', async () => {
