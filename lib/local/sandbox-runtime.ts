@@ -1,8 +1,8 @@
 /**
  * Inside one function sandbox (a worker thread started by lib/local/sandbox.ts, with the function's own
- * process.env): loads the function's handler and runs the invocations the main thread sends, each with a
+ * process.env): loads the function's bundle and runs the invocations the main thread sends, each with a
  * Lambda-shaped context. Module state (SDK clients, cached secrets and settings) belongs to this function alone,
- * as in its own Lambda sandbox.
+ * as in its own Lambda sandbox. This file runs bundled (lib/local/sandbox-bundles.ts), not through a loader.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FunctionName } from '../../functions/shared/catalogue';
@@ -39,6 +39,8 @@ async function invoke(handler: LambdaHandler, request: Extract<SandboxRequest, {
 }
 
 async function main(): Promise<void> {
+  // Stack traces of the bundle then name the TypeScript sources.
+  process.setSourceMapsEnabled(true);
   // fauxqs queue URLs use `*.localhost` hosts; this thread has its own `dns` module to teach.
   installLocalhostResolution();
   let handler: LambdaHandler;

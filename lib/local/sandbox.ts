@@ -3,17 +3,18 @@
  * invocation (a cold start) and kept warm until the stack stops. A sandbox's process.env holds only that function's
  * environment (functions/shared/catalogue.ts functionEnvironment, plus the runtime variables Lambda would set), and
  * its modules — SDK clients with the function's own credentials, cached secrets and settings — are its own, so two
- * functions running at once never see each other's variables or clients, as in AWS. Invocations are messages; the
- * timeout stays with the caller (lib/local/lambda.ts invokeWithTimeout).
+ * functions running at once never see each other's variables or clients, as in AWS. The sandbox runs the function's
+ * esbuild bundle (lib/local/sandbox-bundles.ts), as Lambda does. Invocations are messages; the timeout stays with
+ * the caller (lib/local/lambda.ts invokeWithTimeout).
  */
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import type { FunctionName } from '../../functions/shared/catalogue';
-import { functionEntry, projectRoot } from '../paths';
+import { projectRoot } from '../paths';
 import { cachingLoader, HandlerNotFoundError, type HandlerLoader, type LambdaHandler } from './lambda';
+import { sandboxBundles, type SandboxBundles } from './sandbox-bundles';
 
-/** workerData of lib/local/sandbox-worker.mjs. */
+/** workerData of the sandbox runtime (lib/local/sandbox-runtime.ts). */
 export interface SandboxData {
   functionName: FunctionName;
   entry: string;
@@ -66,14 +67,14 @@ class Sandbox {
 
   constructor(
     readonly functionName: FunctionName,
-    entry: string,
+    bundles: SandboxBundles,
     environment: Record<string, string>,
   ) {
-    this.worker = new Worker(path.join(projectRoot(), 'lib', 'local', 'sandbox-worker.mjs'), {
-      workerData: { functionName, entry } satisfies SandboxData,
+    this.worker = new Worker(bundles.runtime, {
+      workerData: { functionName, entry: bundles.functionBundle(functionName) } satisfies SandboxData,
       // Its own copy: what the function sets or reads stays in its sandbox.
       env: environment,
-      // No loader flags inherited from this process: the entry registers its own.
+      // Plain bundles: no TypeScript loader flags inherited from this process.
       execArgv: [],
     });
     this.ready = new Promise<void>((resolve, reject) => {
@@ -141,6 +142,7 @@ class Sandbox {
 export class FunctionSandboxes {
   private readonly sandboxes = new Map<FunctionName, Sandbox>();
   private stopped = false;
+  private bundles: Promise<SandboxBundles> | undefined;
   readonly loader: HandlerLoader;
 
   constructor(
@@ -158,16 +160,20 @@ export class FunctionSandboxes {
     });
   }
 
+  /** Bundles the functions (or finds them bundled); the stack starts this early, alongside its other parts. */
+  prepare(): Promise<SandboxBundles> {
+    this.bundles ??= sandboxBundles(this.root);
+    this.bundles.catch(() => (this.bundles = undefined));
+    return this.bundles;
+  }
+
   /** The running sandbox of the function, started (and loaded) if needed. */
   private async started(functionName: FunctionName): Promise<Sandbox> {
+    const bundles = await this.prepare();
     if (this.stopped) throw new SandboxExitedError(functionName, 'the stack is stopping');
     let sandbox = this.sandboxes.get(functionName);
     if (!sandbox || sandbox.ended) {
-      sandbox = new Sandbox(
-        functionName,
-        functionEntry(functionName, this.root),
-        this.environmentOf(functionName),
-      );
+      sandbox = new Sandbox(functionName, bundles, this.environmentOf(functionName));
       this.sandboxes.set(functionName, sandbox);
     }
     try {

@@ -237,10 +237,11 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     cleanups.push(() => gateway.stop());
     const upstreams = resolveUpstreams(env, options, gatewayUrl);
 
-    const [dynamo, sqs, secretsUrl, simulators] = await settleAll([
+    const [dynamo, sqs, secretsUrl, , simulators] = await settleAll([
       startDynamoDb().then((s) => (cleanups.push(() => s.stop()), s)),
       startSqs().then((s) => (cleanups.push(() => s.stop()), s)),
       secretsManager.start().then((url) => (cleanups.push(() => secretsManager.stop()), url)),
+      sandboxes.prepare(),
       startSimulators(
         upstreams,
         gatewayUrl,
