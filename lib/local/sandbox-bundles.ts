@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -33,13 +34,15 @@ export interface SandboxBundles {
 
 interface Manifest {
   dir: string;
+  /** The entry points it was built from (a function added to the catalogue needs a new build). */
+  entryPoints: Record<string, string>;
   /** Every input of the build: [path relative to the project root, size, mtimeMs]. */
   inputs: [string, number, number][];
 }
 
 const RUNTIME_ENTRY = 'sandbox-runtime';
 /** Builds other than the current one are removed once this old (another process may still be loading one). */
-const STALE_BUILD_MS = 10 * 60_000;
+const STALE_BUILD_MS = 60 * 60_000;
 
 function cacheRoot(root: string): string {
   const key = createHash('sha256').update(`${root}\0${process.version}`).digest('hex').slice(0, 16);
@@ -55,6 +58,7 @@ function layout(dir: string): SandboxBundles {
 
 function unchanged(root: string, manifest: Manifest): boolean {
   try {
+    if (!existsSync(layout(manifest.dir).runtime)) return false;
     return manifest.inputs.every(([file, size, mtimeMs]) => {
       const stat = statSync(path.resolve(root, file));
       return stat.size === size && stat.mtimeMs === mtimeMs;
@@ -76,15 +80,21 @@ function readManifest(file: string): Manifest | undefined {
 export async function sandboxBundles(root: string): Promise<SandboxBundles> {
   const cache = cacheRoot(root);
   const manifestFile = path.join(cache, 'current.json');
-  const current = readManifest(manifestFile);
-  if (current && unchanged(root, current)) return layout(current.dir);
-
-  mkdirSync(cache, { recursive: true });
-  const dir = mkdtempSync(path.join(cache, 'build-'));
   const entryPoints: Record<string, string> = {
     [RUNTIME_ENTRY]: path.join(root, 'lib', 'local', 'sandbox-runtime.ts'),
   };
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) entryPoints[name] = functionEntry(name, root);
+  const current = readManifest(manifestFile);
+  if (
+    current &&
+    JSON.stringify(current.entryPoints) === JSON.stringify(entryPoints) &&
+    unchanged(root, current)
+  ) {
+    return layout(current.dir);
+  }
+
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(path.join(cache, 'build-'));
   const result = await build({
     entryPoints,
     outdir: dir,
@@ -112,7 +122,7 @@ export async function sandboxBundles(root: string): Promise<SandboxBundles> {
     });
   // Written under a temporary name and renamed, so a concurrent reader sees the old manifest or the new one.
   const next = `${manifestFile}.${process.pid}.tmp`;
-  writeFileSync(next, JSON.stringify({ dir, inputs } satisfies Manifest));
+  writeFileSync(next, JSON.stringify({ dir, entryPoints, inputs } satisfies Manifest));
   renameSync(next, manifestFile);
   removeStaleBuilds(cache, dir);
   return layout(dir);
