@@ -96,7 +96,7 @@ export function lambdaContext(
 
 /**
  * Runs a handler with Lambda's timeout: past the deadline the invocation counts as failed, as Lambda would
- * report it. (Lambda would also freeze the sandbox; in-process the late work simply finishes unobserved.)
+ * report it. (Lambda would also freeze the sandbox; locally the late work simply finishes unobserved.)
  */
 export async function invokeWithTimeout<R>(
   functionName: string,

@@ -90,7 +90,7 @@ export interface LocalStack extends LocalStackInfo {
    */
   pauseQueue(queue: QueueName): Promise<void>;
   resumeQueue(queue: QueueName): void;
-  /** Imports every function now, so the first request does not pay for it (npm start does this after ready). */
+  /** Starts every function's sandbox now, so no request pays a cold start (npm start does this after ready). */
   warmUp(): Promise<void>;
   /**
    * The environment the stack gives a function's sandbox (e.g. for running its bundle in a child process, as the
