@@ -217,6 +217,21 @@ describe('the stand-ins refuse what a function was not granted', () => {
         'sms-status is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:sms',
       );
 
+      // Configured as the function's own client is (its endpoint variable, following the queue URL's host): the
+      // queue URLs lead through the same check, so no function can go around it.
+      const asFunction = new SQSClient({
+        ...credentialsOf('sms-status'),
+        endpoint: stack.functionEnvironment('sms-status').AWS_ENDPOINT_URL_SQS,
+      });
+      try {
+        const direct = await refusal(
+          asFunction.send(new SendMessageCommand({ QueueUrl: stack.queues.sms.url, MessageBody: '{}' })),
+        );
+        expect(direct.name).toBe('AccessDenied');
+      } finally {
+        asFunction.destroy();
+      }
+
       const attributes = await accept.send(
         new GetQueueAttributesCommand({ QueueUrl: stack.queues.sms.url, AttributeNames: ['QueueArn'] }),
       );
