@@ -64,6 +64,7 @@ class Sandbox {
   readonly ready: Promise<void>;
   /** Set once the thread has ended; the manager then starts a fresh sandbox on the next call. */
   ended = false;
+  private retiring = false;
 
   constructor(
     readonly functionName: FunctionName,
@@ -107,6 +108,7 @@ class Sandbox {
     this.pending.delete(message.id);
     if (message.type === 'result' && message.error) waiting.reject(revive(message.error));
     else waiting.resolve(message.value);
+    if (this.retiring && this.pending.size === 0) void this.stop();
   }
 
   private request(build: (id: number) => SandboxRequest): Promise<unknown> {
@@ -132,6 +134,12 @@ class Sandbox {
     return (await this.request((id) => ({ type: 'environment', id }))) as Record<string, string>;
   }
 
+  /** Takes no new work; ends once the invocations under way have answered (as Lambda retires an old sandbox). */
+  retire(): void {
+    this.retiring = true;
+    if (this.pending.size === 0) void this.stop();
+  }
+
   async stop(): Promise<void> {
     this.ended = true;
     await this.worker.terminate();
@@ -150,12 +158,11 @@ export class FunctionSandboxes {
     private readonly root: string = projectRoot(),
   ) {
     this.loader = cachingLoader(async (functionName) => {
-      const sandbox = await this.started(functionName);
+      await this.started(functionName);
+      // Each invocation goes to the function's current sandbox: one that crashed or was retired is replaced by a
+      // fresh one (a new cold start), as Lambda does.
       const handler: LambdaHandler = (event, context) =>
-        // A sandbox that crashed is replaced by a fresh one (a new cold start), as Lambda does.
-        (sandbox.ended ? this.started(functionName) : Promise.resolve(sandbox)).then((s) =>
-          s.invoke(event, context),
-        );
+        this.started(functionName).then((sandbox) => sandbox.invoke(event, context));
       return handler;
     });
   }
@@ -183,6 +190,13 @@ export class FunctionSandboxes {
       throw error;
     }
     return sandbox;
+  }
+
+  /** Retires the function's sandbox, so its next invocation starts a new one (e.g. with a changed environment). */
+  recycle(functionName: FunctionName): void {
+    const sandbox = this.sandboxes.get(functionName);
+    this.sandboxes.delete(functionName);
+    sandbox?.retire();
   }
 
   /** process.env as the function sees it inside its sandbox. */

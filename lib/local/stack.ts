@@ -100,6 +100,12 @@ export interface LocalStack extends LocalStackInfo {
   functionEnvironment(functionName: FunctionName): Record<string, string>;
   /** process.env as read inside the function's running sandbox (starts the sandbox if needed). */
   sandboxEnvironment(functionName: FunctionName): Promise<Record<string, string>>;
+  /**
+   * Changes settings (names from the catalogue's SETTINGS; undefined removes one) of one function, as Lambda's
+   * UpdateFunctionConfiguration does: invocations under way finish in the old sandbox, the next one starts a new
+   * sandbox with the new environment.
+   */
+  updateFunctionSettings(functionName: FunctionName, settings: Record<string, string | undefined>): void;
   stop(): Promise<void>;
 }
 
@@ -302,6 +308,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       // EMF metric lines on stdout every invocation would drown the console; opt in with =false.
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
+    const settingUpdates = new Map<FunctionName, Record<string, string | undefined>>();
     environmentOf = (functionName) => ({
       ...runtime,
       // What Lambda and lib/constructs/bridge-function.ts set for every function.
@@ -312,7 +319,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       // The function's own identity: the stand-ins check its grants against this key id.
       AWS_ACCESS_KEY_ID: functionAccessKeyId(functionName),
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      ...functionEnvironment(functionName, resolved),
+      ...withUpdates(functionEnvironment(functionName, resolved), settingUpdates.get(functionName)),
     });
 
     const pollers = startPollers(
@@ -392,6 +399,13 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       },
       functionEnvironment: (functionName) => environmentOf(functionName),
       sandboxEnvironment: (functionName) => sandboxes.environment(functionName),
+      updateFunctionSettings: (functionName, settings) => {
+        const known = new Set<string>(Object.values(SETTINGS));
+        const unknown = Object.keys(settings).filter((name) => !known.has(name));
+        if (unknown.length > 0) throw new UnknownSettingError(unknown);
+        settingUpdates.set(functionName, { ...settingUpdates.get(functionName), ...settings });
+        sandboxes.recycle(functionName);
+      },
       stop: () => {
         stopped ??= (async () => {
           await runCleanups();
@@ -408,6 +422,26 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     occupied = false;
     throw error;
   }
+}
+
+export class UnknownSettingError extends Error {
+  constructor(names: string[]) {
+    super(`Not settings of the catalogue (functions/shared/catalogue.ts SETTINGS): ${names.join(', ')}`);
+    this.name = 'UnknownSettingError';
+  }
+}
+
+/** The environment with some variables replaced or (undefined) removed. */
+function withUpdates(
+  environment: Record<string, string>,
+  updates: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const result = { ...environment };
+  for (const [name, value] of Object.entries(updates)) {
+    if (value === undefined) delete result[name];
+    else result[name] = value;
+  }
+  return result;
 }
 
 const mapQueues = <T>(value: (queue: QueueName) => T) =>
