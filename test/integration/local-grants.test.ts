@@ -29,7 +29,7 @@ import {
 } from '../../functions/shared/catalogue';
 import { LOCAL_REGION } from '../../lib/local/constants';
 import { functionAccessKeyId } from '../../lib/local/grants';
-import type { LocalStack } from '../../lib/local/stack';
+import { UnknownSettingError, type LocalStack } from '../../lib/local/stack';
 import { startTestStack } from '../helpers/local';
 
 let stack: LocalStack;
@@ -133,6 +133,21 @@ describe('each function runs with only its own environment', () => {
     expect(accept.SMS_QUEUE_URL).toBe(stack.queues.sms.url);
     expect(process.env[TABLES.messages.nameEnv]).toBeUndefined();
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBeUndefined();
+  });
+
+  test('a settings update reaches only that function, in a new sandbox; resource variables are not settings', async () => {
+    stack.updateFunctionSettings('sms-status', { UPSTREAM_TIMEOUT_MS: '1234' });
+    try {
+      expect((await stack.sandboxEnvironment('sms-status')).UPSTREAM_TIMEOUT_MS).toBe('1234');
+      expect((await stack.sandboxEnvironment('sms-accept')).UPSTREAM_TIMEOUT_MS).toBeUndefined();
+    } finally {
+      stack.updateFunctionSettings('sms-status', { UPSTREAM_TIMEOUT_MS: undefined });
+    }
+    expect((await stack.sandboxEnvironment('sms-status')).UPSTREAM_TIMEOUT_MS).toBeUndefined();
+    // A grant is not a setting: the catalogue alone decides which queue URL a function learns.
+    expect(() =>
+      stack.updateFunctionSettings('sms-status', { [QUEUES.sms.urlEnv]: stack.queues.sms.url }),
+    ).toThrow(UnknownSettingError);
   });
 
   test('two functions at once keep their own environments', async () => {
