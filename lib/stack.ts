@@ -136,6 +136,10 @@ export class BridgeStack extends Stack {
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       if (value !== undefined && name !== SETTINGS.publicBaseUrl) settings[name] = value;
     }
+    if (settings[SETTINGS.allowLoopbackUrls] === 'true') {
+      // Loopback callback URLs exist for the local stack's simulators; in AWS they only open an SSRF path.
+      throw new Error(`${SETTINGS.allowLoopbackUrls}=true is for the local stack only`);
+    }
 
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       this.functions[name] = this.createFunction(name, {
