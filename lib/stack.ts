@@ -28,7 +28,10 @@ export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
 export interface BridgeStackProps extends StackProps {
   /** E-mail address subscribed to the alarm topic. */
   alarmEmail?: string;
-  /** Keep tables, secrets and log groups when the stack is deleted (default true). False suits development. */
+  /**
+   * Keep tables, queues (with their DLQs), secrets and log groups when the stack is deleted (default true): they
+   * hold accepted work and its records. False (context destroyData=true) suits development. README "Tearing down".
+   */
   retainData?: boolean;
   /** Retention of every function log group and the API access logs (default one month). */
   logRetention?: logs.RetentionDays;
@@ -115,7 +118,8 @@ export class BridgeStack extends Stack {
       this.tables[name] = new BridgeTable(this, `${pascal(name)}Table`, { name, removalPolicy: dataRemoval });
     }
     for (const name of Object.keys(QUEUES) as QueueName[]) {
-      this.queues[name] = new BridgeQueue(this, `${pascal(name)}Queue`, { name });
+      // A queue holds accepted work (an SMS waiting for 8x8, a chat message): kept like the tables on deletion.
+      this.queues[name] = new BridgeQueue(this, `${pascal(name)}Queue`, { name, removalPolicy: dataRemoval });
     }
     for (const name of Object.keys(SECRETS) as SecretName[]) {
       this.secrets[name] = new BridgeSecret(this, `${pascal(name)}Secret`, {
@@ -349,6 +353,8 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
           ? undefined
           : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
       webAclArn: text('webAclArn'),
+      createWebAcl: text('createWebAcl') !== 'false',
+      webAclRateLimit: number('webAclRateLimit'),
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },
   };
