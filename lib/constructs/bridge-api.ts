@@ -48,10 +48,11 @@ export interface BridgeApiProps {
 export const DEFAULT_WEB_ACL_RATE_LIMIT = 15_000;
 
 /**
- * Rules of the common rule set that only count: the routes take bodies up to 64 kB (Cognigy's limit) and 256 kB
- * (8x8 Chat Gateway events), above the rule's 8 kB; every function enforces its route's own limit first.
+ * Rules of the common rule set that only count. SizeRestrictions_BODY: the routes take bodies up to 64 kB (Cognigy's
+ * limit) and 256 kB (8x8 Chat Gateway events), above its 8 kB; every function enforces its route's own limit first.
+ * NoUserAgent_HEADER: 8x8 documents no User-Agent for its webhooks, and a blocked receipt is a lost receipt.
  */
-export const WEB_ACL_COUNT_ONLY_RULES = ['SizeRestrictions_BODY'] as const;
+export const WEB_ACL_COUNT_ONLY_RULES = ['SizeRestrictions_BODY', 'NoUserAgent_HEADER'] as const;
 
 export const DEFAULT_STAGE_THROTTLE: Throttle = { rateLimit: 100, burstLimit: 200 };
 export const DEFAULT_USAGE_PLAN_THROTTLE: Throttle = { rateLimit: 50, burstLimit: 100 };

@@ -1,0 +1,87 @@
+/**
+ * Issue 10 gap 4 (SSRF through `dlrCallbackUrl`), on the real local stack in cloud mode (ALLOW_LOOPBACK_URLS=false,
+ * as the CDK stack runs): 8x8 would post receipts to the URL, and the bridge itself posts to
+ * `cognigy.endpointBaseUrl`, so only https to a public host is accepted, whatever the spelling of the address.
+ */
+import type { LocalStack } from '../../lib/local/stack';
+import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
+
+/** URLs that name this host, a private network or a metadata service, or are not https, each spelled its own way. */
+export const HOSTILE_CALLBACK_URLS = [
+  'http://example.com/dlr', // plain http
+  'https://169.254.169.254/latest/meta-data/', // EC2/ECS metadata
+  'https://[fd00:ec2::254]/latest/meta-data/', // EC2 metadata over IPv6 (unique-local)
+  'https://metadata.google.internal/computeMetadata/v1/',
+  'https://127.0.0.1/dlr',
+  'https://localhost/dlr',
+  'https://api.localhost./dlr',
+  'https://2130706433/dlr', // 127.0.0.1 as one decimal number
+  'https://0x7f.0.0.1/dlr', // hex
+  'https://0177.0.0.1/dlr', // octal
+  'https://127.1/dlr', // short form
+  'https://0xa9fea9fe/dlr', // 169.254.169.254 in hex
+  'https://0/dlr',
+  'https://10.0.0.5/dlr',
+  'https://172.16.1.1/dlr',
+  'https://192.168.1.1/dlr',
+  'https://100.64.0.1/dlr', // carrier-grade NAT
+  'https://[::1]/dlr',
+  'https://[::ffff:127.0.0.1]/dlr', // IPv4-mapped
+  'https://[::ffff:169.254.169.254]/dlr',
+  'https://[64:ff9b::a9fe:a9fe]/dlr', // NAT64 of the metadata address
+  'https://[fe80::1]/dlr', // link-local
+  'https://[fc00::1]/dlr', // unique-local
+  'https://[::]/dlr',
+  'ftp://example.com/dlr',
+  'receipts please',
+];
+
+let stack: LocalStack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  stack = await startTestStack({ settings: { ALLOW_LOOPBACK_URLS: 'false' } });
+  api = apiClient(stack);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const sms = (extra: Record<string, unknown>) => ({
+  destination: '+6591234567',
+  text: 'Callback check',
+  ...extra,
+});
+
+test('every hostile dlrCallbackUrl is refused with 400 INVALID_CALLBACK_URL, on /sms and in a batch template', async () => {
+  const verdicts: string[] = [];
+  for (const url of HOSTILE_CALLBACK_URLS) {
+    const single = await api.post<{ error: { code: string } }>('/sms', sms({ dlrCallbackUrl: url }));
+    const batch = await api.post<{ error: { code: string }; items?: { error?: { code: string } }[] }>(
+      '/sms/batch',
+      { destinations: ['+6591234567'], template: { text: 'x', dlrCallbackUrl: url } },
+    );
+    verdicts.push(
+      `${url}: ${single.status} ${single.body.error?.code} / ${batch.status} ${batch.body.items?.[0]?.error?.code}`,
+    );
+  }
+  expect(verdicts).toEqual(
+    HOSTILE_CALLBACK_URLS.map((url) => `${url}: 400 INVALID_CALLBACK_URL / 400 INVALID_CALLBACK_URL`),
+  );
+});
+
+test('cognigy.endpointBaseUrl, which the bridge itself calls, is held to the same rule', async () => {
+  const answer = await api.post<{ error: { code: string; details: { path: string }[] } }>(
+    '/sms',
+    sms({ cognigy: { endpointBaseUrl: 'https://[::ffff:169.254.169.254]' } }),
+  );
+  expect(answer.status).toBe(400);
+  expect(answer.body.error.code).toBe('INVALID_COGNIGY');
+  expect(answer.body.error.details.map((d) => d.path)).toEqual(['cognigy.endpointBaseUrl']);
+});
+
+test('https to a public host is accepted', async () => {
+  const answer = await api.post('/sms', sms({ dlrCallbackUrl: 'https://receipts.example.com/8x8?flow=otp' }));
+  expect(answer.status).toBe(202);
+});
