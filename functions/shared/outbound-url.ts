@@ -45,16 +45,12 @@ for (const [net, bits] of [
 ] as const) {
   NON_PUBLIC.addSubnet(net, bits, 'ipv4');
 }
+// IPv6: only global unicast (2000::/3) is public; inside it, the special-purpose blocks below are not.
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
 for (const [net, bits] of [
-  ['::', 128],
-  ['64:ff9b:1::', 48], // NAT64 local use: the IPv4 part's position depends on the operator's prefix
-  ['100::', 64],
   ['2001::', 23], // IETF protocol assignments (Teredo, ORCHID, …)
-  ['2001:db8::', 32],
-  ['fc00::', 7], // unique-local, e.g. fd00:ec2::254 (the EC2 metadata service over IPv6)
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
+  ['2001:db8::', 32], // documentation
 ] as const) {
   NON_PUBLIC.addSubnet(net, bits, 'ipv6');
 }
@@ -106,6 +102,8 @@ export function classifyHost(hostname: string): AddressClass | undefined {
   if (inner !== undefined) return classifyIPv4(inner);
   const address = groups.map((g) => g.toString(16)).join(':');
   if (LOOPBACK.check(address, 'ipv6')) return 'loopback';
+  // Unique-local fc00::/7 (e.g. fd00:ec2::254, the EC2 metadata service), link-local, multicast, :: and the rest.
+  if (!GLOBAL_UNICAST.check(address, 'ipv6')) return 'non-public';
   return NON_PUBLIC.check(address, 'ipv6') ? 'non-public' : 'public';
 }
 
