@@ -83,7 +83,7 @@ export async function loadSecret<N extends SecretName>(
  */
 const previousVersions = /* @__PURE__ */ new SecretsProvider();
 /** Secrets without an AWSPREVIOUS version (never rotated), remembered until this time (ms) so misses cost no call. */
-const previousMissUntil = new Map<SecretName, number>();
+const previousMissUntil = new Map<string, number>();
 
 /**
  * The AWSPREVIOUS version of a secret (the value a rotation just replaced), cached like loadSecret; undefined when
@@ -92,10 +92,11 @@ const previousMissUntil = new Map<SecretName, number>();
  */
 export async function loadPreviousSecret<N extends SecretName>(name: N): Promise<SecretValue<N> | undefined> {
   const maxAge = loadSettings().secretsMaxAgeSeconds;
-  if ((previousMissUntil.get(name) ?? 0) > Date.now()) return undefined;
+  const id = secretName(name);
+  if ((previousMissUntil.get(id) ?? 0) > Date.now()) return undefined;
   let value: unknown;
   try {
-    value = await previousVersions.get(secretName(name), {
+    value = await previousVersions.get(id, {
       transform: 'json',
       maxAge,
       sdkOptions: { VersionStage: 'AWSPREVIOUS' },
@@ -107,7 +108,7 @@ export async function loadPreviousSecret<N extends SecretName>(name: N): Promise
   }
   const parsed = secretSchemas[name].safeParse(value);
   if (!parsed.success) {
-    previousMissUntil.set(name, Date.now() + maxAge * 1000);
+    previousMissUntil.set(id, Date.now() + maxAge * 1000);
     return undefined;
   }
   return parsed.data as SecretValue<N>;
