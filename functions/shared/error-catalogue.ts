@@ -30,7 +30,8 @@ export const ERROR_CODES = {
   JSON_TOO_DEEP: {
     status: 400,
     usedBy: ['shared'],
-    description: 'The body nests arrays/objects deeper than 64 levels (checked before parsing, on every route)',
+    description:
+      'The body nests arrays/objects deeper than 64 levels (checked before parsing, on every route)',
   },
   CONTROL_CHARACTER: {
     status: 400,
@@ -64,7 +65,8 @@ export const ERROR_CODES = {
   INVALID_URL: {
     status: 400,
     usedBy: ['handover'],
-    description: 'A URL field is not an absolute http(s) URL',
+    description:
+      '`cognigy.endpointBaseUrl` is not an absolute https URL on a public host (no private, loopback, link-local or metadata address; local mode also takes http://127.0.0.1)',
   },
   INVALID_ASSIGNMENT: {
     status: 400,

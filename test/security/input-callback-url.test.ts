@@ -42,14 +42,25 @@ test('every hostile dlrCallbackUrl is refused with 400 INVALID_CALLBACK_URL, on 
   );
 });
 
-test('cognigy.endpointBaseUrl, which the bridge itself calls, is held to the same rule', async () => {
+test('cognigy.endpointBaseUrl, which the bridge itself calls, is held to the same rule on /sms and /handover', async () => {
+  const endpointBaseUrl = 'https://[::ffff:169.254.169.254]';
   const answer = await api.post<{ error: { code: string; details: { path: string }[] } }>(
     '/sms',
-    sms({ cognigy: { endpointBaseUrl: 'https://[::ffff:169.254.169.254]' } }),
+    sms({ cognigy: { endpointBaseUrl } }),
   );
-  expect(answer.status).toBe(400);
-  expect(answer.body.error.code).toBe('INVALID_COGNIGY');
-  expect(answer.body.error.details.map((d) => d.path)).toEqual(['cognigy.endpointBaseUrl']);
+  const handover = await api.post<{ error: { code: string; details: { path: string }[] } }>('/handover', {
+    cognigy: { userId: 'u-1', sessionId: 's-1', URLToken: 't-1', endpointBaseUrl },
+    channelId: 'channel-1',
+    queueId: 'queue-1',
+  });
+  expect([answer.status, answer.body.error.code, answer.body.error.details.map((d) => d.path)]).toEqual([
+    400,
+    'INVALID_COGNIGY',
+    ['cognigy.endpointBaseUrl'],
+  ]);
+  expect([handover.status, handover.body.error.code, handover.body.error.details.map((d) => d.path)]).toEqual(
+    [400, 'INVALID_URL', ['cognigy.endpointBaseUrl']],
+  );
 });
 
 test('https to a public host is accepted', async () => {
