@@ -5,16 +5,26 @@
  * after the secret) or already the new one; both are accepted, anything else is refused.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { localClientConfig } from '../../lib/local/aws';
 import type { LocalStack } from '../../lib/local/stack';
 import { startTestStack } from '../helpers/local';
 
 let stack: LocalStack;
+let secrets: SecretsManagerClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ smsWebhookAuthorization: `Bearer before-${randomUUID()}` });
+  // The operator's rotation: the real SDK against the stand-in, as `aws secretsmanager put-secret-value` would.
+  secrets = new SecretsManagerClient(localClientConfig(stack.secretsManager.url));
 }, 60_000);
 
 afterAll(async () => {
+  secrets?.destroy();
   await stack?.stop();
 });
 
@@ -36,9 +46,9 @@ test('after a rotation the old and the new Authorization are accepted, any other
   expect(await receipt(before.authorization)).toBe('200');
 
   const after = { ...before, authorization: `Bearer after-${randomUUID()}` };
-  stack.secretsManager.setSecret(name, after);
-  const stages = await describeStages(name);
-  expect(stages).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
+  await secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify(after) }));
+  const { VersionIdsToStages = {} } = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
+  expect(Object.values(VersionIdsToStages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
 
   expect({
     // 8x8 already sends the new value while the cache still holds the old one: read again past the cache.
@@ -49,17 +59,3 @@ test('after a rotation the old and the new Authorization are accepted, any other
     empty: await receipt(''),
   }).toEqual({ fresh: '200', previous: '200', neither: '401 UNAUTHORIZED', empty: '401 UNAUTHORIZED' });
 });
-
-/** Version stages of the secret, oldest version first, read through the stand-in's DescribeSecret. */
-async function describeStages(name: string): Promise<string[][]> {
-  const response = await fetch(stack.secretsManager.url, {
-    method: 'POST',
-    headers: {
-      'x-amz-target': 'secretsmanager.DescribeSecret',
-      'content-type': 'application/x-amz-json-1.1',
-    },
-    body: JSON.stringify({ SecretId: name }),
-  });
-  const body = (await response.json()) as { VersionIdsToStages: Record<string, string[]> };
-  return Object.values(body.VersionIdsToStages);
-}
