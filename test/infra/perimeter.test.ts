@@ -55,9 +55,11 @@ describe('web ACL', () => {
     ]);
     const common = rules[0]!.Statement.ManagedRuleGroupStatement;
     expect(common).toMatchObject({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' });
-    // The 8 kB body rule only counts: the routes take up to 64 kB (Cognigy) and 256 kB (8x8 events).
+    // The 8 kB body rule only counts (routes take up to 64 kB and 256 kB), and so does the User-Agent rule (8x8
+    // documents none for its webhooks).
     expect(common.RuleActionOverrides).toEqual([
       { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+      { Name: 'NoUserAgent_HEADER', ActionToUse: { Count: {} } },
     ]);
     expect(rules[1]!.Statement.ManagedRuleGroupStatement).toEqual({
       VendorName: 'AWS',
