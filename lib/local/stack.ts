@@ -287,6 +287,8 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
           Object.values(SETTINGS).flatMap((name) => (env[name] !== undefined ? [[name, env[name]]] : [])),
         ),
         [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
+        // The simulators and test receivers listen on 127.0.0.1 over http (local mode only).
+        [SETTINGS.allowLoopbackUrls]: 'true',
         ...options.settings,
       },
       maxReceiveCounts: mapQueues((q) => queues[q].maxReceiveCount),
