@@ -385,6 +385,12 @@ export const SETTINGS = {
    * every webhook POST. Either way a verify is answered without queueing or relaying anything.
    */
   acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
+  /**
+   * "true" only in the local stack (lib/local/stack.ts sets it; the CDK stack refuses it): caller-given URLs that
+   * a server calls (`dlrCallbackUrl`, `cognigy.endpointBaseUrl`) may name 127.0.0.1/localhost over http. Default
+   * "false": https to public hosts only (README "Security model").
+   */
+  allowLoopbackUrls: 'ALLOW_LOOPBACK_URLS',
   /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
   handoverRules: 'HANDOVER_RULES',
   /** First backoff step (seconds) for transient upstream failures; doubled per attempt with full jitter. */
@@ -416,6 +422,8 @@ export interface ResolvedResources {
   queueUrls: Record<QueueName, string>;
   secrets: Record<SecretName, string>;
   settings: Record<string, string>;
+  /** A queue's maxReceiveCount where the stack overrides the catalogue's (the local stack's quick-retry tests). */
+  maxReceiveCounts?: Partial<Record<QueueName, number>>;
 }
 
 /**
@@ -434,7 +442,9 @@ export function functionEnvironment(name: FunctionName, resolved: ResolvedResour
     if (QUEUES[queue].consumer !== name) continue;
     // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
     environment[QUEUES[queue].urlEnv] = resolved.queueUrls[queue];
-    environment[maxReceiveCountEnv(queue)] = String(QUEUES[queue].maxReceiveCount);
+    environment[maxReceiveCountEnv(queue)] = String(
+      resolved.maxReceiveCounts?.[queue] ?? QUEUES[queue].maxReceiveCount,
+    );
   }
   for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = resolved.secrets[secret];
   return environment;

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FunctionName } from '../../../functions/shared/catalogue';
+import { localDynamoDbClient } from '../../local/aws';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../local/constants';
 import { closeServer, listenLocal } from '../../local/server';
 import { plainHeaders, readBody } from '../../simulators/http';
@@ -41,9 +41,9 @@ export async function coldStarts(
     const events = await coldStartEvents(s, fresh);
     for (const bundle of bundles) {
       const args = round === 0 ? profileArgs(bundle, config.coldProfileDir) : [];
-      runs
-        .get(bundle.name)!
-        .push(await measureColdStart(bundle, events[bundle.name], process.env, workDir, args));
+      // The function's own environment from the stack: its resources, the stand-ins' endpoints, its credentials.
+      const env = s.stack.functionEnvironment(bundle.name);
+      runs.get(bundle.name)!.push(await measureColdStart(bundle, events[bundle.name], env, workDir, args));
     }
   }
   return runs;
@@ -149,13 +149,13 @@ async function deliveredSms({ stack, sms, api }: BenchStack) {
 
 /**
  * Records waiting in `queued` that no poller will pick up: made by the accept core itself with a queue port that
- * does not enqueue, so the sms-deliver child is the one that hands them to 8x8. Imported only now: the functions'
- * Powertools singletons read their settings from the environment the stack has set.
+ * does not enqueue, so the sms-deliver child is the one that hands them to 8x8. Written as the operator (the
+ * stack's own credentials), which the stand-ins do not restrict.
  */
 async function queuedRecords({ stack }: BenchStack): Promise<string[]> {
   const { acceptSms } = await import('../../../functions/sms/accept');
   const { DynamoMessageStore } = await import('../../../functions/sms/dynamo-message-store');
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  const doc = DynamoDBDocumentClient.from(localDynamoDbClient({ url: stack.urls.dynamodb }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   const store = new DynamoMessageStore(doc, stack.tables.messages);

@@ -111,6 +111,6 @@ export function memoryRow(rest: RssSummary, underLoadMb: number): ReportRow {
   return {
     metric: 'Local stack resident memory at rest / under load',
     value: `${round(rest.meanMb)} MB / ${Number.isFinite(underLoadMb) ? `${round(underLoadMb)} MB` : 'n/a'}`,
-    note: 'one process: gateway, functions, pollers, simulators; SQS and DynamoDB stand-ins on worker threads',
+    note: 'one process: gateway, pollers, simulators; each function and the SQS and DynamoDB stand-ins on worker threads',
   };
 }
