@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../constructs/bridge-function';
+import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
