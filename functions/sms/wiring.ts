@@ -7,14 +7,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
-import { mathRandom, systemClock, uuidIds } from '../shared/runtime';
+import { mathRandom, powertoolsTelemetry, systemClock, uuidIds } from '../shared/runtime';
 import { cognigyEndpoint } from '../shared/cognigy-client';
 import { loadSecret } from '../shared/secrets';
 import { logger } from '../shared/powertools';
 import { sqsSender, type QueueSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
-import type { DeliverDeps } from './deliver';
+import type { DeliverDeps } from './ports';
 import { DynamoMessageStore } from './dynamo-message-store';
 import { eightByEightSms } from './eight-by-eight-sms-client';
 import { PowertoolsIdempotency } from './powertools-idempotency';
@@ -105,6 +105,7 @@ export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
     injector: injector(),
     clock: systemClock,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry: powertoolsTelemetry,
     settings: {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       rateLimitWaitMs: RATE_LIMIT_WAIT_MS,

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';
+import { powertoolsTelemetry } from '../../../functions/shared/runtime';
 import type { ChatGatewayEvent, InboundEnvelope } from '../../../functions/handover/events';
 import { cognigyEndpoint } from '../../../functions/shared/cognigy-client';
 import type { ConversationRecord } from '../../../functions/handover/ports';
@@ -379,6 +380,7 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
       store,
       cognigy,
       clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
       rules: { ...DEFAULT_HANDOVER_RULES, ...row.rules },
     };
 
@@ -432,7 +434,13 @@ describe('relayEvent', () => {
     store.records.set('conv-1', conversationRecord(record));
     const cognigy = new FakeCognigy();
     const clock = new FakeClock(NOW);
-    const deps: RelayDeps = { store, cognigy, clock, rules: { ...DEFAULT_HANDOVER_RULES, ...rules } };
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock,
+      telemetry: powertoolsTelemetry,
+      rules: { ...DEFAULT_HANDOVER_RULES, ...rules },
+    };
     return { store, cognigy, clock, deps };
   }
   const events = (cognigy: FakeCognigy) =>
@@ -632,6 +640,7 @@ describe('Cognigy failure classification over HTTP (cognigyEndpoint → pushToCo
       store,
       cognigy: cognigyEndpoint({ timeoutMs: 2000, defaultEndpointBaseUrl: async () => undefined }),
       clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
       rules: DEFAULT_HANDOVER_RULES,
     };
     return { store, deps };

@@ -15,7 +15,7 @@ import {
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import type { MessageRecord } from '../../../functions/sms/records';
 import { RateLimitGate } from '../../../functions/sms/rate-limit';
-import { mathRandom, systemClock } from '../../../functions/shared/runtime';
+import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
 import { UpstreamError } from '../../../functions/shared/errors';
 import type { BatchItem } from '../../../functions/shared/queue-consumer';
 import { validateSmsBatchRequest, validateSmsRequest } from '../../../lib/simulators/contract/sms-schema';
@@ -49,6 +49,7 @@ function setup(settings: Partial<DeliverDeps['settings']> = {}) {
     callbackTokenKey: async () => TOKEN_KEY,
     // Real time: the gate's waits are real setTimeout pauses.
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry: powertoolsTelemetry,
     settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', ...settings },
   };
   const acceptDeps = {
