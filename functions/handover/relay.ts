@@ -11,7 +11,7 @@
  * backoff); other 4xx are recorded on the conversation and acknowledged.
  */
 import { UpstreamError } from '../shared/errors';
-import type { CognigyPush } from '../shared/cognigy-client';
+import { chatBridgeEventId, type CognigyPush } from '../shared/cognigy-client';
 import type { Clock, Telemetry } from '../shared/runtime';
 import { InboundEnvelopeSchema, type InboundEnvelope } from './events';
 import { recordedError } from './outbound';
@@ -84,9 +84,10 @@ async function push(
   record: ConversationRecord,
   relay: RelayPush,
   deps: RelayDeps,
-  now: Date,
+  attempt: { now: Date; eventId: string; retry: boolean },
   log: LogFields,
 ): Promise<RecordedError | undefined> {
+  const { now } = attempt;
   const endpointBaseUrl = record.endpointBaseUrl ?? (await deps.cognigy.defaultEndpointBaseUrl());
   if (!endpointBaseUrl) {
     return {
@@ -101,11 +102,12 @@ async function push(
     userId: record.userId,
     sessionId: record.sessionId,
     text: relay.text,
-    data: relay.data,
+    data: { ...relay.data, bridgeEventId: chatBridgeEventId(attempt.eventId) },
     ...(relay.source ? { source: relay.source } : {}),
   };
   try {
-    await deps.cognigy.push(relay.mode, { endpointBaseUrl, urlToken: record.urlToken }, body);
+    const target = { endpointBaseUrl, urlToken: record.urlToken };
+    await deps.cognigy.push(relay.mode, target, body, { retry: attempt.retry });
     return undefined;
   } catch (error) {
     if (error instanceof UpstreamError && !error.retryable)
@@ -190,7 +192,7 @@ function report(
 export async function relayEvent(
   body: unknown,
   deps: RelayDeps,
-  ctx: { lastAttempt?: boolean } = {},
+  ctx: { lastAttempt?: boolean; receiveCount?: number } = {},
 ): Promise<RelayOutcome> {
   const envelope = parseEnvelope(body, deps.telemetry);
   if (!envelope) return 'invalid';
@@ -207,7 +209,9 @@ export async function relayEvent(
     return 'duplicate';
   }
   const decision = decideRelay(read, envelope, deps.rules, now);
-  const pushFailure = decision.push ? await push(read, decision.push, deps, now, log) : undefined;
+  // A redelivery may follow a push that timed out but arrived: it waits longer for Cognigy (PushOptions.retry).
+  const attempt = { now, eventId, retry: (ctx.receiveCount ?? 1) > 1 };
+  const pushFailure = decision.push ? await push(read, decision.push, deps, attempt, log) : undefined;
   if (decision.push || decision.change) await record(read, envelope, decision, pushFailure, deps, now);
   const status = decision.change?.set.status ?? read.status;
   return report(decision, pushFailure, status, log, deps.telemetry);

@@ -121,6 +121,7 @@ export function handoverRuntime(): HandoverRuntime {
     chatGateway: chatGatewayClient(() => loadSecret('chatGatewayCredentials')),
     cognigy: cognigyEndpoint({
       timeoutMs: settings.upstreamTimeoutMs,
+      retryTimeoutMs: settings.cognigyRetryTimeoutMs,
       defaultEndpointBaseUrl: async () => (await cognigySecret()).endpointBaseUrl,
     }),
     cognigyConfig: cognigySecret,

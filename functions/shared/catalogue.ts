@@ -396,6 +396,12 @@ export const SETTINGS = {
   smsReceiptMode: 'SMS_RECEIPT_MODE',
   /** Seconds a clientMessageId is remembered for deduplication (default 86400, never longer than RECORD_TTL_DAYS). */
   smsIdempotencyTtlSeconds: 'SMS_IDEMPOTENCY_TTL_SECONDS',
+  /**
+   * Milliseconds a retried Cognigy push (inject/notify) may take (default 8000; never below UPSTREAM_TIMEOUT_MS). A
+   * push that timed out may have arrived, so its retry waits longer: a slow Cognigy then sees one repeat, not one
+   * per retry. Receipt-webhook injections are capped at 6000 (8x8 waits for the webhook's answer).
+   */
+  cognigyRetryTimeoutMs: 'COGNIGY_RETRY_TIMEOUT_MS',
 } as const;
 
 /** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */

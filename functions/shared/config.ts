@@ -37,6 +37,7 @@ const settingsSchema = z.object({
   handoverRules: z.optional(z.string()),
   retryBaseDelaySeconds: envNumber(2, z.positive()),
   retryMaxDelaySeconds: envNumber(300, z.positive()),
+  cognigyRetryTimeoutMs: envNumber(8000, z.int(), z.positive()),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

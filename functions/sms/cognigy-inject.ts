@@ -4,7 +4,13 @@
  * react, e.g. offer another channel when a one-time code was undelivered.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { CognigyEndpoint, CognigyPush, CognigyTarget } from '../shared/cognigy-client';
+import {
+  smsBridgeEventId,
+  type CognigyEndpoint,
+  type CognigyPush,
+  type CognigyTarget,
+  type PushOptions,
+} from '../shared/cognigy-client';
 import { UpstreamError } from '../shared/errors';
 import { logger, metrics } from '../shared/powertools';
 import type { MessageRecord, SmsStatus } from './records';
@@ -22,14 +28,18 @@ export interface SmsStatusEvent {
 export type InjectResult = 'ok' | 'transient' | 'permanent' | 'skipped';
 
 export interface ReceiptInjector {
-  inject(record: MessageRecord, event: SmsStatusEvent): Promise<InjectResult>;
+  /** `options.retry`: an earlier try of this very injection failed and may have arrived (longer timeout). */
+  inject(record: MessageRecord, event: SmsStatusEvent, options?: PushOptions): Promise<InjectResult>;
 }
 
 export function wantsInjection(record: Pick<MessageRecord, 'cognigy'>, status: SmsStatus): boolean {
   return !!record.cognigy?.receiptEvents.includes(status as ReceiptEvent);
 }
 
-/** The inject body: `data.sms.status` uses the same lower-case names as `receiptEvents`. */
+/**
+ * The inject body: `data.sms.status` uses the same lower-case names as `receiptEvents`; `data.bridgeEventId` is the
+ * same on every retry of this status change (by the worker through SQS, or by 8x8 repeating the receipt).
+ */
 export function injectBody(record: MessageRecord, event: SmsStatusEvent): CognigyPush {
   const sms: Record<string, unknown> = {
     messageId: record.messageId,
@@ -45,7 +55,7 @@ export function injectBody(record: MessageRecord, event: SmsStatusEvent): Cognig
     userId: record.cognigy?.userId ?? '',
     sessionId: record.cognigy?.sessionId ?? '',
     text: '',
-    data: { sms },
+    data: { bridgeEventId: smsBridgeEventId(record.messageId, event.status, event.detail), sms },
   };
 }
 
@@ -55,7 +65,7 @@ export function injectBody(record: MessageRecord, event: SmsStatusEvent): Cognig
  */
 export function cognigyInjector(cognigy: CognigyEndpoint): ReceiptInjector {
   return {
-    async inject(record, event) {
+    async inject(record, event, options = {}) {
       if (!wantsInjection(record, event.status)) return 'skipped';
       const ref = record.cognigy;
       const log = {
@@ -88,7 +98,7 @@ export function cognigyInjector(cognigy: CognigyEndpoint): ReceiptInjector {
       }
       const target: CognigyTarget = { endpointBaseUrl, urlToken: ref.URLToken };
       try {
-        await cognigy.push('inject', target, injectBody(record, event));
+        await cognigy.push('inject', target, injectBody(record, event), options);
         metrics.addMetric('SmsInjected', MetricUnit.Count, 1);
         logger.info('SMS status injected into Cognigy', { ...log, sessionId: ref.sessionId });
         return 'ok';

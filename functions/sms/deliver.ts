@@ -18,7 +18,7 @@
 import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
 import type { BatchItem, RecordContext } from '../shared/queue-consumer';
-import type { SmsStatusEvent } from './cognigy-inject';
+import { wantsInjection, type InjectResult, type SmsStatusEvent } from './cognigy-inject';
 import {
   EXPIRED_CHANGE,
   batchCandidates,
@@ -35,17 +35,19 @@ import {
 } from './outcome';
 import {
   AttemptInProgressError,
+  InjectionPendingError,
   MissingFromBatchAnswerError,
   type Attempt,
   type DeliverDeps,
   type PreparedDeliveries,
   type SendOutcome,
 } from './ports';
-import { STATUS_RANK, type MessageRecord } from './records';
+import { STATUS_RANK, type MessageRecord, type SmsStatus, type StatusChange } from './records';
 import { begin, sendBatch, sendWaitingOutRateLimits, settleWithoutAttempt } from './send-attempt';
 
 export {
   AttemptInProgressError,
+  InjectionPendingError,
   InvalidQueueMessageError,
   MissingFromBatchAnswerError,
   type DeliverDeps,
@@ -63,18 +65,60 @@ function logFields(record: MessageRecord) {
   };
 }
 
-async function injectBestEffort(
+/** The statuses the worker itself injects; their pending injections are retried through the SMS queue. */
+const WORKER_STATUSES: ReadonlySet<SmsStatus> = new Set<SmsStatus>(['sent', 'rejected', 'failed']);
+
+/**
+ * Injects a status change into the flow's Cognigy session. A failure worth retrying leaves the record's
+ * `injectPending` set and throws InjectionPendingError, so SQS brings the message back (with backoff) and only
+ * the injection is repeated (deliverRecord): 8x8 is never asked again for an SMS that is `sent` or final.
+ */
+async function inject(record: MessageRecord, event: SmsStatusEvent, deps: DeliverDeps, retry = false) {
+  const result = await deps.injector
+    .inject(record, event, { retry })
+    .catch((error: unknown): InjectResult => {
+      deps.telemetry.log.error('SMS status injection failed', {
+        messageId: record.messageId,
+        error: error as Error,
+      });
+      return 'transient';
+    });
+  if (result === 'transient') throw new InjectionPendingError(record.messageId);
+  await deps.store.clearInjectPending(record.messageId, event.status, deps.clock.now().toISOString());
+}
+
+/** Records a status change (below `sent`'s rank only) and injects it when the flow asked; false if it changed nothing. */
+async function changeStatus(
   record: MessageRecord,
+  change: Omit<StatusChange, 'at' | 'now' | 'injectPending'>,
   event: SmsStatusEvent,
   deps: DeliverDeps,
-): Promise<void> {
-  // The worker has no retry channel for injections once the SQS message is done; the injector logs failures.
-  await deps.injector.inject(record, event).catch((error: unknown) =>
-    deps.telemetry.log.error('SMS status injection failed', {
-      messageId: record.messageId,
-      error: error as Error,
-    }),
+): Promise<boolean> {
+  const now = deps.clock.now().toISOString();
+  const injectPending = wantsInjection(record, change.status);
+  const changed = await deps.store.changeStatus(
+    record.messageId,
+    { ...change, at: now, now, injectPending },
+    STATUS_RANK.sent,
   );
+  if (changed && injectPending) await inject(record, event, deps);
+  return changed;
+}
+
+/** The injection of a status the worker recorded earlier, left pending by a Cognigy failure; true if one was due. */
+async function retryPendingInjection(record: MessageRecord, deps: DeliverDeps): Promise<boolean> {
+  const status = record.injectPending;
+  if (!status || status !== record.status || !WORKER_STATUSES.has(status)) return false;
+  deps.telemetry.log.info('Retrying the Cognigy injection of an SMS status', {
+    messageId: record.messageId,
+    status,
+  });
+  const event: SmsStatusEvent =
+    status === 'sent'
+      ? { status, umid: record.umid }
+      : { status, errorCode: record.errorCode, errorMessage: record.reason };
+  await inject(record, event, deps, true);
+  return true;
 }
 
 async function markSent(
@@ -84,17 +128,13 @@ async function markSent(
   deps: DeliverDeps,
 ): Promise<void> {
   const { record } = attempt;
-  const now = deps.clock.now().toISOString();
-  const changed = await deps.store.changeStatus(
-    record.messageId,
-    { status: 'sent', at: now, now, description, ...(umid && { umid }) },
-    STATUS_RANK.sent,
-  );
-  // A receipt may have moved the record on already; it must still get the umid.
-  if (!changed && umid) await deps.store.setUmidIfMissing(record.messageId, umid, now);
   deps.telemetry.count('SmsSent');
   deps.telemetry.log.info('SMS handed to 8x8', { ...logFields(record), umid, attempt: attempt.number });
-  if (changed) await injectBestEffort({ ...record, umid }, { status: 'sent', umid }, deps);
+  const sent = { status: 'sent' as const, description, ...(umid && { umid }) };
+  const changed = await changeStatus({ ...record, umid }, sent, { status: 'sent', umid }, deps);
+  // A receipt may have moved the record on already; it must still get the umid.
+  if (!changed && umid)
+    await deps.store.setUmidIfMissing(record.messageId, umid, deps.clock.now().toISOString());
 }
 
 async function finish(
@@ -103,26 +143,23 @@ async function finish(
   deps: DeliverDeps,
 ): Promise<void> {
   const { record } = attempt;
-  const now = deps.clock.now().toISOString();
-  const changed = await deps.store.changeStatus(
-    record.messageId,
-    { ...change, at: now, now },
-    STATUS_RANK.sent,
-  );
-  if (!changed) return;
-  deps.telemetry.count('SmsFailed');
-  if (change.status === 'rejected') deps.telemetry.count('SmsRejected');
-  deps.telemetry.log.warn(change.status === 'rejected' ? '8x8 rejected the SMS' : 'SMS failed', {
-    ...logFields(record),
-    errorCode: change.errorCode,
-    reason: change.reason,
-    attempt: attempt.number,
-  });
-  await injectBestEffort(
-    record,
-    { status: change.status, errorCode: change.errorCode, errorMessage: change.reason },
-    deps,
-  );
+  const event = { status: change.status, errorCode: change.errorCode, errorMessage: change.reason };
+  const log = () => {
+    deps.telemetry.count('SmsFailed');
+    if (change.status === 'rejected') deps.telemetry.count('SmsRejected');
+    deps.telemetry.log.warn(change.status === 'rejected' ? '8x8 rejected the SMS' : 'SMS failed', {
+      ...logFields(record),
+      errorCode: change.errorCode,
+      reason: change.reason,
+      attempt: attempt.number,
+    });
+  };
+  try {
+    if (await changeStatus(record, change, event, deps)) log();
+  } catch (error) {
+    if (error instanceof InjectionPendingError) log(); // the change was recorded; only its injection waits
+    throw error;
+  }
 }
 
 /** Puts the SMS back to `queued` and throws, so the consumer retries it after the backoff (or Retry-After). */
@@ -246,6 +283,7 @@ export async function deliverSms(
 /** One SMS outside a batch call: skipped when settled, failed when expired, else sent. */
 async function deliverRecord(record: MessageRecord, deps: DeliverDeps): Promise<void> {
   if (isSettled(record)) {
+    if (await retryPendingInjection(record, deps)) return;
     deps.telemetry.log.info('SMS already handed to 8x8 or finished; not sending again', {
       ...logFields(record),
       status: record.status,
@@ -274,8 +312,17 @@ export async function markDeliveryExhausted(body: unknown, error: unknown, deps:
     deps.telemetry.log.warn('Redundant copy of an SMS queue message moves to the DLQ', { messageId });
     return;
   }
+  if (error instanceof InjectionPendingError) {
+    // 8x8 has the SMS; only its Cognigy injection failed every time. A DLQ redrive retries the injection alone.
+    deps.telemetry.count('SmsInjectExhausted');
+    deps.telemetry.log.error('The Cognigy injection of an SMS status exhausted its retries', { messageId });
+    return;
+  }
   const record = await deps.store.get(messageId);
   if (!record) return;
   const last = lastErrorOf(error, deps.clock.now().toISOString());
-  await finish({ record }, exhaustedChange(record, last), deps);
+  // The message moves to the DLQ whatever the injection does; a redrive retries a pending one.
+  await finish({ record }, exhaustedChange(record, last), deps).catch((failure: unknown) => {
+    if (!(failure instanceof InjectionPendingError)) throw failure;
+  });
 }

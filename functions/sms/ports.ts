@@ -60,6 +60,14 @@ export class InvalidQueueMessageError extends Error {
   }
 }
 
+/** 8x8 has the SMS, but the Cognigy injection of its status failed; thrown so SQS retries only the injection. */
+export class InjectionPendingError extends Error {
+  constructor(messageId: string) {
+    super(`The Cognigy injection of SMS ${messageId}'s status is retried`);
+    this.name = 'InjectionPendingError';
+  }
+}
+
 export interface Attempt {
   record: MessageRecord;
   /** This attempt's number (attempts after the start). */

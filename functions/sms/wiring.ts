@@ -30,6 +30,8 @@ const RATE_LIMIT_WAIT_MS = 5_000;
 
 /** Cognigy injections from the receipt webhook must finish well inside 8x8's webhook timeout. */
 const INJECT_TIMEOUT_CAP_MS = 3_000;
+/** A retried receipt injection waits longer, still inside sms-receipt's 10 s function timeout. */
+const INJECT_RETRY_TIMEOUT_CAP_MS = 6_000;
 
 /**
  * Built on first use and kept. Calls are marked pure so esbuild drops the wiring a function never uses (sms-status
@@ -65,6 +67,7 @@ function injector(): ReceiptInjector {
     cognigyEndpoint({
       defaultEndpointBaseUrl: async () => (await loadSecret('cognigy')).endpointBaseUrl,
       timeoutMs: Math.min(settings.upstreamTimeoutMs, INJECT_TIMEOUT_CAP_MS),
+      retryTimeoutMs: Math.min(settings.cognigyRetryTimeoutMs, INJECT_RETRY_TIMEOUT_CAP_MS),
     }),
   );
 }

@@ -384,7 +384,8 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
       rules: { ...DEFAULT_HANDOVER_RULES, ...row.rules },
     };
 
-    await relayEvent(envelope(row.event), deps);
+    const event = envelope(row.event);
+    await relayEvent(event, deps);
 
     if (row.push === null) expect(cognigy.pushes).toEqual([]);
     else {
@@ -396,7 +397,7 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
             userId: 'user-1',
             sessionId: 'session-1',
             text: row.push.text,
-            data: row.push.data,
+            data: { ...(row.push.data as object), bridgeEventId: `8x8-chat:${event.eventId}` },
             ...(row.push.source ? { source: row.push.source } : {}),
           },
         },
@@ -405,6 +406,32 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
     const after = await store.get('conv-1');
     if (row.after) expect(after).toMatchObject(row.after);
     for (const field of row.removed ?? []) expect(after?.[field]).toBeUndefined();
+  });
+});
+
+describe('relayEvent retries', () => {
+  it('a redelivered event is pushed as a retry (longer timeout) with the same bridgeEventId', async () => {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active }),
+    );
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
+      rules: DEFAULT_HANDOVER_RULES,
+    };
+    const event = envelope(message({}));
+    cognigy.failures.push(
+      new UpstreamError('cognigy', 'transient', 'cognigy did not answer', undefined, 'TIMEOUT'),
+    );
+    await expect(relayEvent(event, deps, { receiveCount: 1 })).rejects.toBeInstanceOf(UpstreamError);
+    expect(await relayEvent(event, deps, { receiveCount: 2 })).toBe('relayed');
+    expect(cognigy.options).toEqual([{ retry: false }, { retry: true }]);
+    expect(cognigy.pushes.map((p) => p.push.data.bridgeEventId)).toEqual([`8x8-chat:${event.eventId}`]);
   });
 });
 
@@ -666,8 +693,13 @@ describe('Cognigy failure classification over HTTP (cognigyEndpoint → pushToCo
       sessionId: 'session-1',
       text: 'Hello, how can I help?',
       source: 'agent',
-      data: { handover: handover({ status: 'active', event: 'message', agentId: 'agent-1' }) },
+      data: {
+        handover: handover({ status: 'active', event: 'message', agentId: 'agent-1' }),
+        bridgeEventId: `8x8-chat:${event.eventId}`,
+      },
     });
+    // The retry carries the same dedupe id as the try Cognigy answered 503.
+    expect(received[0]?.body).toEqual(received[1]?.body);
     expect((await store.get('conv-1'))?.relayedEventIds).toEqual([event.eventId]);
   });
 

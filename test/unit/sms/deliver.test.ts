@@ -3,6 +3,7 @@ import { acceptSms } from '../../../functions/sms/accept';
 import { isValidCallbackToken } from '../../../functions/sms/callback-token';
 import {
   AttemptInProgressError,
+  InjectionPendingError,
   deliverSms,
   markDeliveryExhausted,
   prepareDeliveries,
@@ -369,6 +370,64 @@ describe("8x8's answers and failures", () => {
         },
       },
     ]);
+  });
+});
+
+describe('the Cognigy injection of a status the worker records is retried through the queue', () => {
+  const cognigy = { userId: 'u', sessionId: 's', URLToken: 't', receiptEvents: ['sent', 'failed'] };
+
+  test('a failed `sent` injection throws; the redelivery repeats only the injection, with the longer timeout', async () => {
+    const t = setup();
+    const id = await t.accept({ cognigy });
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toBeInstanceOf(InjectionPendingError);
+    expect(await t.record(id)).toMatchObject({ status: 'sent', injectPending: 'sent' });
+
+    await deliverSms({ messageId: id }, ctx, t.deps); // SQS redelivers the message
+    expect(t.sms.singleCalls).toHaveLength(1); // 8x8 was asked once
+    const umid = (await t.record(id)).umid;
+    expect(t.injector.calls).toEqual([
+      { messageId: id, event: { status: 'sent', umid } },
+      { messageId: id, event: { status: 'sent', umid } },
+    ]);
+    expect(t.injector.options).toEqual([{ retry: false }, { retry: true }]);
+    expect((await t.record(id)).injectPending).toBeUndefined();
+
+    await deliverSms({ messageId: id }, ctx, t.deps); // a stray third copy injects nothing
+    expect(t.injector.calls).toHaveLength(2);
+  });
+
+  test('a failed `failed` injection is retried too, with the recorded error', async () => {
+    const t = setup();
+    const id = await t.accept({ cognigy });
+    t.sms.singleScript.push(upstream('permanent', 400, 1002, 'Invalid MSISDN'));
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toBeInstanceOf(InjectionPendingError);
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(t.injector.calls.map((c) => c.event)).toEqual([
+      { status: 'failed', errorCode: 1002, errorMessage: 'Invalid MSISDN' },
+      { status: 'failed', errorCode: 1002, errorMessage: 'Invalid MSISDN' },
+    ]);
+    expect(t.sms.singleCalls).toHaveLength(1);
+    expect(await t.record(id)).toMatchObject({ status: 'failed' });
+    expect((await t.record(id)).injectPending).toBeUndefined();
+  });
+
+  test('a permanent Cognigy refusal is not retried, and exhaustion of the injection leaves the SMS sent', async () => {
+    const t = setup();
+    const refused = await t.accept({ cognigy });
+    t.injector.script.push('permanent');
+    await deliverSms({ messageId: refused }, ctx, t.deps);
+    expect((await t.record(refused)).injectPending).toBeUndefined();
+
+    const pending = await t.accept({ cognigy, clientMessageId: 'second' });
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: pending }, ctx, t.deps)).rejects.toBeInstanceOf(
+      InjectionPendingError,
+    );
+    await markDeliveryExhausted({ messageId: pending }, new InjectionPendingError(pending), t.deps);
+    expect(await t.record(pending)).toMatchObject({ status: 'sent', injectPending: 'sent' });
+    expect(t.sms.singleCalls).toHaveLength(2);
   });
 });
 
