@@ -21,10 +21,12 @@ import type { BatchItem, RecordContext } from '../shared/queue-consumer';
 import { wantsInjection, type InjectResult, type SmsStatusEvent } from './cognigy-inject';
 import {
   EXPIRED_CHANGE,
+  ambiguousChange,
   batchCandidates,
   batchFailure,
   batchMessageIds,
   exhaustedChange,
+  isAbandonedAttempt,
   isExpired,
   isSendable,
   isSettled,
@@ -187,6 +189,17 @@ async function retryLater(
   throw error;
 }
 
+/** AMBIGUOUS_TIMEOUT_POLICY=fail: the attempt 8x8 may have accepted ends the SMS instead of a resend. */
+async function failAmbiguous(
+  attempt: Attempt | { record: MessageRecord; number?: number },
+  change: FinalChange,
+  deps: DeliverDeps,
+): Promise<void> {
+  deps.telemetry.count('SmsAmbiguousAttempt');
+  deps.telemetry.count('SmsAmbiguousFailed');
+  return finish(attempt, change, deps);
+}
+
 /** Applies 8x8's verdict on one attempt to its record (see outcome.ts verdictOf). */
 export async function applyOutcome(attempt: Attempt, outcome: SendOutcome, deps: DeliverDeps): Promise<void> {
   const verdict = verdictOf(outcome, () => new MissingFromBatchAnswerError());
@@ -195,8 +208,13 @@ export async function applyOutcome(attempt: Attempt, outcome: SendOutcome, deps:
       return markSent(attempt, verdict.umid, verdict.description, deps);
     case 'final':
       return finish(attempt, verdict.change, deps);
-    case 'retry':
-      return retryLater(attempt, verdict.error, verdict.ambiguous, deps);
+    case 'retry': {
+      const ambiguousEnd = verdict.ambiguous
+        ? ambiguousChange(deps.settings.ambiguousTimeoutPolicy)
+        : undefined;
+      if (!ambiguousEnd) return retryLater(attempt, verdict.error, verdict.ambiguous, deps);
+      return failAmbiguous(attempt, ambiguousEnd, deps);
+    }
   }
 }
 
@@ -210,7 +228,12 @@ async function sendAndApply(attempt: Attempt, deps: DeliverDeps): Promise<void> 
 async function beginBatch(items: BatchItem[], deps: DeliverDeps): Promise<Attempt[]> {
   const ids = batchMessageIds(items.map((item) => item.body));
   if (ids.length < 2) return [];
-  const candidates = batchCandidates(await deps.store.getMany(ids), deps.clock.now().getTime());
+  const records = await deps.store.getMany(ids);
+  const candidates = batchCandidates(
+    records,
+    deps.clock.now().getTime(),
+    deps.settings.ambiguousTimeoutPolicy,
+  );
   if (candidates.length < 2) return [];
   const started = await Promise.all(candidates.map((record) => begin(record, deps)));
   return started.filter((a): a is Attempt => !!a);
@@ -293,6 +316,8 @@ async function deliverRecord(record: MessageRecord, deps: DeliverDeps): Promise<
   const nowMs = deps.clock.now().getTime();
   if (isExpired(record, nowMs)) return finish({ record }, EXPIRED_CHANGE, deps);
   if (!isSendable(record, nowMs)) throw new AttemptInProgressError(record.messageId);
+  const abandonedEnd = isAbandonedAttempt(record) && ambiguousChange(deps.settings.ambiguousTimeoutPolicy);
+  if (abandonedEnd) return failAmbiguous({ record, number: record.attempts }, abandonedEnd, deps);
   const attempt = await begin(record, deps);
   if (!attempt) return settleWithoutAttempt(record.messageId, deps);
   return sendAndApply(attempt, deps);

@@ -9,7 +9,13 @@ import {
   UnreadableAnswerError,
   type EightByEightBatchResponse,
 } from './eight-by-eight-sms-client';
-import { InvalidQueueMessageError, type Attempt, type DeliverSettings, type SendOutcome } from './ports';
+import {
+  InvalidQueueMessageError,
+  type AmbiguousTimeoutPolicy,
+  type Attempt,
+  type DeliverSettings,
+  type SendOutcome,
+} from './ports';
 import { STATUS_RANK, type LastError, type MessageRecord, type StatusChange } from './records';
 import { MESSAGE_ID_PATTERN } from './status';
 
@@ -55,10 +61,16 @@ export function leaseMs(settings: Pick<DeliverSettings, 'upstreamTimeoutMs'>): n
 }
 
 /** The SMS of a poll batch that go to 8x8 in one call: sendable, not expired, each clientMessageId once. */
-export function batchCandidates(records: readonly MessageRecord[], nowMs: number): MessageRecord[] {
+export function batchCandidates(
+  records: readonly MessageRecord[],
+  nowMs: number,
+  policy?: AmbiguousTimeoutPolicy,
+): MessageRecord[] {
   const seenClientIds = new Set<string>();
   return records.filter((record) => {
     if (!isSendable(record, nowMs) || isExpired(record, nowMs)) return false;
+    // Under `fail`, an abandoned attempt is ended by its own record handler, never resent in a batch.
+    if (policy === 'fail' && isAbandonedAttempt(record)) return false;
     // Answers are matched by clientMessageId, so a batch call carries each one once.
     const clientId = sentClientMessageId(record);
     if (seenClientIds.has(clientId)) return false;
@@ -143,6 +155,26 @@ function errorVerdict(error: unknown): Verdict {
   }
   const ambiguous = error instanceof EightByEightSmsError && error.ambiguous;
   return { kind: 'retry', error, ambiguous };
+}
+
+/** A lost worker's attempt (still `sending`, lease expired): 8x8 may have the SMS. */
+export function isAbandonedAttempt(record: MessageRecord): boolean {
+  return record.status === 'sending';
+}
+
+/**
+ * The AMBIGUOUS_TIMEOUT_POLICY decision after an attempt 8x8 may have accepted: undefined to send again (`resend`),
+ * or the `failed` change (`fail`).
+ */
+export function ambiguousChange(policy: AmbiguousTimeoutPolicy | undefined): FinalChange | undefined {
+  if (policy !== 'fail') return undefined;
+  return {
+    status: 'failed',
+    errorCode: 'AMBIGUOUS_TIMEOUT',
+    reason:
+      '8x8 may have accepted the SMS, but its answer never arrived; not sent again (AMBIGUOUS_TIMEOUT_POLICY=fail)',
+    description: 'SMS may or may not have been sent; not retried',
+  };
 }
 
 export const EXPIRED_CHANGE: FinalChange = {

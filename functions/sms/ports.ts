@@ -10,6 +10,9 @@ import type { EightByEightSms, EightByEightSmsResponse, SmsCredentials } from '.
 import type { RateLimitGate } from './rate-limit';
 import type { MessageRecord, MessageStore } from './records';
 
+/** SETTINGS.ambiguousTimeoutPolicy: after an attempt 8x8 may have accepted, send again or end the SMS `failed`. */
+export type AmbiguousTimeoutPolicy = 'resend' | 'fail';
+
 export interface DeliverSettings {
   upstreamTimeoutMs: number;
   receiptMode: 'account' | 'perMessage';
@@ -20,6 +23,8 @@ export interface DeliverSettings {
    * otherwise exhaust their retries (and fail) merely by waiting. 0 or absent: never wait.
    */
   rateLimitWaitMs?: number;
+  /** Absent: `resend`. */
+  ambiguousTimeoutPolicy?: AmbiguousTimeoutPolicy;
 }
 
 export interface DeliverDeps {

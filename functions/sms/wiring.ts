@@ -113,6 +113,7 @@ export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       rateLimitWaitMs: RATE_LIMIT_WAIT_MS,
       receiptMode: settings.receiptMode,
+      ambiguousTimeoutPolicy: settings.ambiguousTimeoutPolicy,
       ...(settings.publicBaseUrl && { publicBaseUrl: settings.publicBaseUrl }),
     },
   };

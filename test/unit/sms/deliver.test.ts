@@ -431,6 +431,95 @@ describe('the Cognigy injection of a status the worker records is retried throug
   });
 });
 
+describe('AMBIGUOUS_TIMEOUT_POLICY', () => {
+  const timeout = () => upstream('transient', undefined, 'TIMEOUT', '8x8-sms did not answer within 5000 ms');
+
+  function counting(t: ReturnType<typeof setup>) {
+    const counts = new Map<string, number>();
+    t.deps.telemetry = {
+      ...powertoolsTelemetry,
+      count: (metric, value = 1) => counts.set(metric, (counts.get(metric) ?? 0) + value),
+    };
+    return counts;
+  }
+
+  test('resend (default): a timeout is retried and counted as an ambiguous attempt', async () => {
+    const t = setup();
+    const counts = counting(t);
+    const id = await t.accept();
+    t.sms.singleScript.push(timeout());
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toMatchObject({
+      upstreamCode: 'TIMEOUT',
+    });
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(t.sms.singleCalls).toHaveLength(2);
+    expect(await t.record(id)).toMatchObject({ status: 'sent', ambiguousAttempts: 1 });
+    expect(counts.get('SmsAmbiguousAttempt')).toBe(1);
+    expect(counts.get('SmsAmbiguousFailed')).toBeUndefined();
+  });
+
+  test('fail: a timeout ends the SMS failed AMBIGUOUS_TIMEOUT and 8x8 is not asked again', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const counts = counting(t);
+    const id = await t.accept();
+    t.sms.singleScript.push(timeout());
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    await deliverSms({ messageId: id }, ctx, t.deps); // a redelivery sends nothing
+    expect(t.sms.singleCalls).toHaveLength(1);
+    expect(await t.record(id)).toMatchObject({ status: 'failed', errorCode: 'AMBIGUOUS_TIMEOUT' });
+    expect(counts.get('SmsAmbiguousAttempt')).toBe(1);
+    expect(counts.get('SmsAmbiguousFailed')).toBe(1);
+  });
+
+  test('fail: an answer that surely did not reach 8x8 (503, refused) is still retried', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const id = await t.accept();
+    t.sms.singleScript.push(upstream('transient', 503, undefined, 'HTTP 503'));
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toMatchObject({ httpStatus: 503 });
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(await t.record(id)).toMatchObject({ status: 'sent' });
+  });
+
+  test('fail: an attempt lost with its worker ends failed, in a batch poll too, without another 8x8 call', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const lost = await t.accept();
+    const fresh = [await t.accept(), await t.accept()];
+    await t.store.startAttempt(lost, {
+      seenAttempts: 0,
+      previousAmbiguous: false,
+      leaseUntil: t.clock.now().getTime() + 20_000,
+      now: t.clock.now().toISOString(),
+    });
+    t.clock.advance(21_000);
+    await deliverAll([lost, ...fresh], t.deps);
+    expect(await t.record(lost)).toMatchObject({ status: 'failed', errorCode: 'AMBIGUOUS_TIMEOUT' });
+    for (const id of fresh) expect(await t.record(id)).toMatchObject({ status: 'sent' });
+    const sentIds = [...t.sms.batchCalls.flatMap((b) => b.messages), ...t.sms.singleCalls].map(
+      (m) => m.clientMessageId,
+    );
+    expect(sentIds).not.toContain(lost);
+  });
+
+  test('fail: an SMS missing from the batch answer is ambiguous and ends failed', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const ids = [await t.accept(), await t.accept()];
+    t.sms.batchScript.push((b: { messages: { clientMessageId?: string }[] }) => ({
+      batchId: 'b-1',
+      acceptedCount: 2,
+      rejectedCount: 0,
+      messages: [
+        { umid: 'umid-only', clientMessageId: b.messages[0]?.clientMessageId, status: { code: 'QUEUED' } },
+      ],
+    }));
+    await deliverAll(ids, t.deps);
+    expect(await t.record(ids[0] as string)).toMatchObject({ status: 'sent' });
+    expect(await t.record(ids[1] as string)).toMatchObject({
+      status: 'failed',
+      errorCode: 'AMBIGUOUS_TIMEOUT',
+    });
+  });
+});
+
 describe('rate limit waits inside the invocation', () => {
   afterEach(() => {
     jest.useRealTimers();
