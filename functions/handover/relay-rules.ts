@@ -264,6 +264,34 @@ export const RELAY_RULES: { readonly [T in ChatGatewayEventType]: RelayRule<Even
   ACTIVITY: activity,
 };
 
+/** Why a verified event is refused before anything reaches Cognigy (a security event), see checkAgainstConversation. */
+export type RelayRefusal = 'noCognigySession' | 'implausibleSender' | 'implausibleTypingUser';
+
+/** Sender types 8x8 documents for MESSAGE (`agent`, `user`) plus the bridge's own `bot` posts. */
+const ECHO_SENDER_TYPES: ReadonlySet<string> = new Set(['user', 'bot']);
+const TYPING_USER_TYPES: ReadonlySet<string> = new Set(['agent', 'user']);
+
+/**
+ * The relayed event checked against the stored conversation before anything reaches Cognigy: the conversation has
+ * a Cognigy session to push to, and the sender is plausible for the event. The user and the bot speak through the
+ * bridge, so a MESSAGE from them is only ever the echo of our own post; an unknown sender type is not 8x8's.
+ * (The conversation existing, and the event's 8x8 tenant, are checked before: the record lookup, the webhook.)
+ */
+export function checkAgainstConversation(
+  record: ConversationRecord,
+  event: ChatGatewayEvent,
+): RelayRefusal | undefined {
+  if (!record.sessionId || !record.userId || !record.urlToken) return 'noCognigySession';
+  if (event.eventType === 'MESSAGE') {
+    const { sender, isEcho } = event.data;
+    if (sender.type !== 'agent' && !(isEcho && ECHO_SENDER_TYPES.has(sender.type)))
+      return 'implausibleSender';
+  }
+  const users = typingUsers(event);
+  if (users?.some((u) => !TYPING_USER_TYPES.has(u.type))) return 'implausibleTypingUser';
+  return undefined;
+}
+
 /**
  * Given the current record and one event, what to push to Cognigy and how the record changes. Events for closed
  * conversations, echoes, and events older than the last status change do nothing.

@@ -17,17 +17,26 @@ import { InboundEnvelopeSchema, type InboundEnvelope } from './events';
 import { recordedError } from './outbound';
 import type { CognigyPort, ConversationRecord, ConversationStore, RecordedError } from './ports';
 import { appendBounded, mutateRecord } from './record';
-import { decideRelay, type RelayDecision, type RelayPush } from './relay-rules';
+import {
+  checkAgainstConversation,
+  decideRelay,
+  eventTime,
+  type RelayDecision,
+  type RelayPush,
+  type RelayRefusal,
+} from './relay-rules';
 import type { HandoverRules } from './rules';
 
 export {
   agentText,
+  checkAgainstConversation,
   decideRelay,
   eventTime,
   type HandoverData,
   type RelayDecision,
   type RelayEventName,
   type RelayPush,
+  type RelayRefusal,
 } from './relay-rules';
 
 export interface RelayDeps {
@@ -39,7 +48,14 @@ export interface RelayDeps {
 }
 
 export type RelayOutcome =
-  'relayed' | 'recorded' | 'skipped' | 'duplicate' | 'unknownConversation' | 'invalid' | 'rejected';
+  | 'relayed'
+  | 'recorded'
+  | 'skipped'
+  | 'duplicate'
+  | 'unknownConversation'
+  | 'invalid'
+  | 'rejected'
+  | 'refused';
 
 /** The conversation is not recorded yet (8x8 can be faster than POST /handover); thrown so the event is retried. */
 export class ConversationNotYetKnownError extends Error {
@@ -50,6 +66,29 @@ export class ConversationNotYetKnownError extends Error {
 }
 
 type LogFields = { conversationId: string; eventType: string; eventId: string };
+
+interface PushAttempt {
+  now: Date;
+  eventId: string;
+  /** A redelivery: the earlier try may have arrived (PushOptions.retry). */
+  retry: boolean;
+  /** Data marking the order: `gap` (an earlier event is in the DLQ), `redriven` + `eventTime` (this is that event). */
+  order: Record<string, unknown>;
+}
+
+/**
+ * Order marks for the flow (issue: order after a poisoned event). While an earlier event of the conversation is in
+ * the DLQ, pushes carry `gap: true`; the redriven event itself carries `redriven: true` and 8x8's `eventTime`, so the
+ * flow can put it in its place.
+ */
+export function orderMarks(record: ConversationRecord, envelope: InboundEnvelope): Record<string, unknown> {
+  const gaps = record.gapEventIds ?? [];
+  if (gaps.includes(envelope.eventId)) {
+    const others = gaps.filter((id) => id !== envelope.eventId);
+    return { redriven: true, eventTime: eventTime(envelope), ...(others.length ? { gap: true } : {}) };
+  }
+  return gaps.length ? { gap: true } : {};
+}
 
 function parseEnvelope(body: unknown, telemetry: Telemetry): InboundEnvelope | undefined {
   const parsed = InboundEnvelopeSchema.safeParse(body);
@@ -84,7 +123,7 @@ async function push(
   record: ConversationRecord,
   relay: RelayPush,
   deps: RelayDeps,
-  attempt: { now: Date; eventId: string; retry: boolean },
+  attempt: PushAttempt,
   log: LogFields,
 ): Promise<RecordedError | undefined> {
   const { now } = attempt;
@@ -102,7 +141,7 @@ async function push(
     userId: record.userId,
     sessionId: record.sessionId,
     text: relay.text,
-    data: { ...relay.data, bridgeEventId: chatBridgeEventId(attempt.eventId) },
+    data: { ...relay.data, ...attempt.order, bridgeEventId: chatBridgeEventId(attempt.eventId) },
     ...(relay.source ? { source: relay.source } : {}),
   };
   try {
@@ -143,18 +182,43 @@ async function record(
         current.version === read.version
           ? decision.change
           : decideRelay(current, envelope, deps.rules, now).change;
-      if (!decision.push && !change) return null;
+      const gaps = current.gapEventIds ?? [];
+      const closesGap = gaps.includes(eventId);
+      if (!decision.push && !change && !closesGap) return null;
+      const remainingGaps = gaps.filter((id) => id !== eventId);
+      const remove = [
+        ...(change?.remove ?? []),
+        ...(closesGap && !remainingGaps.length ? ['gapEventIds' as const] : []),
+      ];
       return {
         set: {
           ...(change?.set ?? {}),
           ...(decision.push ? { relayedEventIds: appendBounded(current.relayedEventIds, eventId) } : {}),
           ...(pushFailure ? { lastError: pushFailure } : {}),
+          ...(closesGap && remainingGaps.length ? { gapEventIds: remainingGaps } : {}),
         },
-        ...(change?.remove ? { remove: change.remove } : {}),
+        ...(remove.length ? { remove } : {}),
       };
     },
     { initial: read },
   );
+}
+
+/** A verified event that does not fit its conversation: nothing reaches Cognigy; logged as a security event. */
+function refuse(
+  reason: RelayRefusal,
+  read: ConversationRecord,
+  log: LogFields,
+  telemetry: Telemetry,
+): RelayOutcome {
+  telemetry.count('HandoverRelayRefused');
+  telemetry.log.warn('Security event: relayed event refused, it does not fit the stored conversation', {
+    ...log,
+    securityEvent: 'HANDOVER_EVENT_REFUSED',
+    reason,
+    status: read.status,
+  });
+  return 'refused';
 }
 
 /** Logs and counts what became of the event. */
@@ -208,11 +272,14 @@ export async function relayEvent(
     deps.telemetry.log.info('Event already relayed; skipped', { ...log, status: read.status });
     return 'duplicate';
   }
+  const refusal = checkAgainstConversation(read, event);
+  if (refusal) return refuse(refusal, read, log, deps.telemetry);
   const decision = decideRelay(read, envelope, deps.rules, now);
   // A redelivery may follow a push that timed out but arrived: it waits longer for Cognigy (PushOptions.retry).
-  const attempt = { now, eventId, retry: (ctx.receiveCount ?? 1) > 1 };
+  const order = orderMarks(read, envelope);
+  const attempt = { now, eventId, retry: (ctx.receiveCount ?? 1) > 1, order };
   const pushFailure = decision.push ? await push(read, decision.push, deps, attempt, log) : undefined;
-  if (decision.push || decision.change) await record(read, envelope, decision, pushFailure, deps, now);
+  await record(read, envelope, decision, pushFailure, deps, now);
   const status = decision.change?.set.status ?? read.status;
   return report(decision, pushFailure, status, log, deps.telemetry);
 }
@@ -237,9 +304,13 @@ export async function recordRelayExhausted(
           code: 'EXHAUSTED',
           message: 'Relaying failed on every attempt',
         };
-  // Only the error is recorded: the event is not marked, so a DLQ redrive still relays it.
-  await mutateRecord(deps.store, event.conversationId, () => ({ set: { lastError } }));
-  deps.telemetry.log.error('Event exhausted its retries; moved to the DLQ', {
+  // The event is not marked as relayed, so a DLQ redrive still relays it; until then the conversation has a gap,
+  // and later events are pushed with data.gap: true.
+  await mutateRecord(deps.store, event.conversationId, (current) => ({
+    set: { lastError, gapEventIds: appendBounded(current.gapEventIds ?? [], eventId) },
+  }));
+  deps.telemetry.count('HandoverRelayGap');
+  deps.telemetry.log.error('Event exhausted its retries; moved to the DLQ, the conversation has a gap', {
     conversationId: event.conversationId,
     eventType: event.eventType,
     eventId,

@@ -435,6 +435,128 @@ describe('relayEvent retries', () => {
   });
 });
 
+describe('order after a poisoned event (DLQ gap)', () => {
+  function setup() {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active }),
+    );
+    const counts = new Map<string, number>();
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: { ...powertoolsTelemetry, count: (m, v = 1) => counts.set(m, (counts.get(m) ?? 0) + v) },
+      rules: DEFAULT_HANDOVER_RULES,
+    };
+    return { store, cognigy, deps, counts };
+  }
+  const dataOf = (cognigy: FakeCognigy) =>
+    cognigy.pushes.map((p) => {
+      const { gap, redriven, eventTime } = p.push.data as Record<string, unknown>;
+      return { text: p.push.text, gap, redriven, eventTime };
+    });
+
+  it('marks later pushes with gap: true until the DLQ event is redriven into its place', async () => {
+    const { store, cognigy, deps, counts } = setup();
+    const poisoned = envelope(message({ text: 'first' }));
+    await recordRelayExhausted(poisoned, new UpstreamError('cognigy', 'transient', 'HTTP 503', 503), deps);
+    expect((await store.get('conv-1'))?.gapEventIds).toEqual([poisoned.eventId]);
+    expect(counts.get('HandoverRelayGap')).toBe(1);
+
+    expect(await relayEvent(envelope(message({ text: 'second' })), deps)).toBe('relayed');
+    expect(await relayEvent(poisoned, deps)).toBe('relayed'); // the DLQ redrive
+    expect(await relayEvent(envelope(message({ text: 'third' })), deps)).toBe('relayed');
+
+    expect(dataOf(cognigy)).toEqual([
+      { text: 'second', gap: true, redriven: undefined, eventTime: undefined },
+      { text: 'first', gap: undefined, redriven: true, eventTime: poisoned.event.timestamp },
+      { text: 'third', gap: undefined, redriven: undefined, eventTime: undefined },
+    ]);
+    expect((await store.get('conv-1'))?.gapEventIds).toBeUndefined();
+  });
+
+  it('a redriven event that changes nothing any more (stale) still closes the gap; another gap stays', async () => {
+    const { store, cognigy, deps } = setup();
+    const staleJoin = envelope(agentJoined('agent-0'), {});
+    const other = envelope(message({ text: 'lost too' }));
+    await recordRelayExhausted(staleJoin, new Error('boom'), deps);
+    await recordRelayExhausted(other, new Error('boom'), deps);
+    await store.update('conv-1', {
+      set: { lastStatusEventTs: NOW },
+      ifVersion: (await store.get('conv-1'))!.version,
+    });
+    expect(await relayEvent(staleJoin, deps)).toBe('skipped');
+    expect((await store.get('conv-1'))?.gapEventIds).toEqual([other.eventId]);
+    expect(await relayEvent(envelope(message({ text: 'next' })), deps)).toBe('relayed');
+    expect(dataOf(cognigy)).toEqual([{ text: 'next', gap: true, redriven: undefined, eventTime: undefined }]);
+  });
+});
+
+describe('relayed events are checked against the stored conversation', () => {
+  function setup(record: Partial<ConversationRecord> = {}) {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active, ...record }),
+    );
+    const counts = new Map<string, number>();
+    const warnings: unknown[] = [];
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: {
+        ...powertoolsTelemetry,
+        log: {
+          debug: () => undefined,
+          info: () => undefined,
+          error: () => undefined,
+          warn: (...args: unknown[]) => void warnings.push(args),
+        },
+        count: (m, v = 1) => counts.set(m, (counts.get(m) ?? 0) + v),
+      },
+      rules: { ...DEFAULT_HANDOVER_RULES, typing: 'inject', forwardEchoes: true },
+    };
+    return { store, cognigy, deps, counts, warnings };
+  }
+
+  it.each([
+    ['a conversation without a Cognigy session', { urlToken: '' }, message({})],
+    [
+      'a MESSAGE from the user that is not an echo of ours',
+      {},
+      message({ sender: { id: 'u', type: 'user' } }),
+    ],
+    ['a MESSAGE from an unknown sender type', {}, message({ sender: { id: 'x', type: 'system' } })],
+    ['typing by an unknown member type', {}, typing([{ type: 'robot', id: 'r-1' }])],
+  ])(
+    'refuses %s: nothing reaches Cognigy, a security event is logged and counted',
+    async (_name, record, event) => {
+      const { store, cognigy, deps, counts, warnings } = setup(record);
+      const before = await store.get('conv-1');
+      const refused = envelope(event);
+      expect(await relayEvent(refused, deps)).toBe('refused');
+      expect(cognigy.pushes).toEqual([]);
+      expect(counts.get('HandoverRelayRefused')).toBe(1);
+      expect(JSON.stringify(warnings)).toContain('HANDOVER_EVENT_REFUSED');
+      expect(await store.get('conv-1')).toEqual(before);
+    },
+  );
+
+  it('lets through an agent message and the echo of our own user post', async () => {
+    const { cognigy, deps, counts } = setup();
+    expect(await relayEvent(envelope(message({})), deps)).toBe('relayed');
+    const echo = message({ sender: { id: 'u', type: 'user' }, isEcho: true });
+    expect(await relayEvent(envelope(echo), deps)).not.toBe('refused');
+    expect(cognigy.pushes).toHaveLength(1);
+    expect(counts.get('HandoverRelayRefused')).toBeUndefined();
+  });
+});
+
 describe('decideRelay', () => {
   it('treats transferGraceMs 0 as no limit and leaves the given record untouched', () => {
     const record = conversationRecord({ ...active, transferPendingSince: NOW - 86_400_000 });
