@@ -3,7 +3,6 @@
  * (`cognigy.injectReceipts` / `cognigy.receiptEvents`). The Flow runs with text "" and `input.data.sms`, so it can
  * react, e.g. offer another channel when a one-time code was undelivered.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   smsBridgeEventId,
   type CognigyEndpoint,
@@ -12,7 +11,7 @@ import {
   type PushOptions,
 } from '../shared/cognigy-client';
 import { UpstreamError } from '../shared/errors';
-import { logger, metrics } from '../shared/powertools';
+import { powertoolsTelemetry, type Telemetry } from '../shared/runtime';
 import type { MessageRecord, SmsStatus } from './records';
 import type { ReceiptEvent } from './schema';
 
@@ -59,53 +58,72 @@ export function injectBody(record: MessageRecord, event: SmsStatusEvent): Cognig
   };
 }
 
+type LogFields = { messageId: string; clientMessageId?: string; status: SmsStatus };
+
+/** Where the record's session is reached, or why it cannot be (`skipped`: never will; `transient`: try again). */
+async function targetOf(
+  record: MessageRecord,
+  cognigy: CognigyEndpoint,
+  log: LogFields,
+  telemetry: Telemetry,
+): Promise<CognigyTarget | 'skipped' | 'transient'> {
+  const ref = record.cognigy;
+  if (!ref?.userId || !ref.sessionId || !ref.URLToken) {
+    telemetry.log.warn('Cannot inject SMS status: the request carried no complete Cognigy ids', log);
+    return 'skipped';
+  }
+  let endpointBaseUrl: string | undefined;
+  try {
+    endpointBaseUrl = ref.endpointBaseUrl ?? (await cognigy.defaultEndpointBaseUrl());
+  } catch (error) {
+    telemetry.log.error('Cannot read the cognigy secret for an SMS status injection', {
+      ...log,
+      error: error as Error,
+    });
+    telemetry.count('SmsInjectFailed');
+    return 'transient';
+  }
+  if (!endpointBaseUrl) {
+    telemetry.log.error(
+      'Cannot inject SMS status: no cognigy.endpointBaseUrl in the request or the cognigy secret',
+      log,
+    );
+    telemetry.count('SmsInjectFailed');
+    return 'skipped';
+  }
+  return { endpointBaseUrl, urlToken: ref.URLToken };
+}
+
 /**
  * The injector over the bridge's one Cognigy Endpoint client (its push timeout and the `cognigy` secret's default
  * endpoint base URL, read only when a request named none, are the client's).
  */
-export function cognigyInjector(cognigy: CognigyEndpoint): ReceiptInjector {
+export function cognigyInjector(
+  cognigy: CognigyEndpoint,
+  telemetry: Telemetry = powertoolsTelemetry,
+): ReceiptInjector {
   return {
     async inject(record, event, options = {}) {
       if (!wantsInjection(record, event.status)) return 'skipped';
-      const ref = record.cognigy;
       const log = {
         messageId: record.messageId,
         clientMessageId: record.clientMessageId,
         status: event.status,
       };
-      if (!ref?.userId || !ref.sessionId || !ref.URLToken) {
-        logger.warn('Cannot inject SMS status: the request carried no complete Cognigy ids', log);
-        return 'skipped';
-      }
-      let endpointBaseUrl: string | undefined;
-      try {
-        endpointBaseUrl = ref.endpointBaseUrl ?? (await cognigy.defaultEndpointBaseUrl());
-      } catch (error) {
-        logger.error('Cannot read the cognigy secret for an SMS status injection', {
-          ...log,
-          error: error as Error,
-        });
-        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
-        return 'transient';
-      }
-      if (!endpointBaseUrl) {
-        logger.error(
-          'Cannot inject SMS status: no cognigy.endpointBaseUrl in the request or the cognigy secret',
-          log,
-        );
-        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
-        return 'skipped';
-      }
-      const target: CognigyTarget = { endpointBaseUrl, urlToken: ref.URLToken };
+      const target = await targetOf(record, cognigy, log, telemetry);
+      if (typeof target === 'string') return target;
       try {
         await cognigy.push('inject', target, injectBody(record, event), options);
-        metrics.addMetric('SmsInjected', MetricUnit.Count, 1);
-        logger.info('SMS status injected into Cognigy', { ...log, sessionId: ref.sessionId });
+        telemetry.count('SmsInjected');
+        telemetry.log.info('SMS status injected into Cognigy', {
+          ...log,
+          sessionId: record.cognigy?.sessionId,
+        });
         return 'ok';
       } catch (error) {
-        metrics.addMetric('SmsInjectFailed', MetricUnit.Count, 1);
+        telemetry.count('SmsInjectFailed');
         const transient = !(error instanceof UpstreamError) || error.retryable;
-        logger.warn('SMS status injection into Cognigy failed', {
+        telemetry.log.warn('SMS status injection into Cognigy failed', {
           ...log,
           transient,
           httpStatus: error instanceof UpstreamError ? error.httpStatus : undefined,

@@ -69,6 +69,7 @@ function injector(): ReceiptInjector {
       timeoutMs: Math.min(settings.upstreamTimeoutMs, INJECT_TIMEOUT_CAP_MS),
       retryTimeoutMs: Math.min(settings.cognigyRetryTimeoutMs, INJECT_RETRY_TIMEOUT_CAP_MS),
     }),
+    powertoolsTelemetry,
   );
 }
 
