@@ -70,21 +70,13 @@ export async function settleWithoutAttempt(messageId: string, deps: DeliverDeps)
   throw new AttemptInProgressError(messageId);
 }
 
-let warnedAboutCallbacks = false;
-
+/** The receipt URL 8x8 gets: the caller's, or in perMessage mode the bridge's with a token (when configured). */
 async function receiptCallback(record: MessageRecord, deps: DeliverDeps): Promise<string | undefined> {
   if (record.request.dlrCallbackUrl) return record.request.dlrCallbackUrl; // the caller's own URL, unchanged
   if (deps.settings.receiptMode !== 'perMessage') return undefined;
   const key = await deps.callbackTokenKey();
-  if (!deps.settings.publicBaseUrl || !key) {
-    if (!warnedAboutCallbacks) {
-      deps.telemetry.log.error(
-        'SMS_RECEIPT_MODE=perMessage needs PUBLIC_BASE_URL and smsWebhookAuth.callbackTokenKey; using the account webhook',
-      );
-      warnedAboutCallbacks = true;
-    }
-    return undefined;
-  }
+  // Without a public base URL or key the account webhook is used; the wiring reports the misconfiguration once.
+  if (!deps.settings.publicBaseUrl || !key) return undefined;
   return callbackUrl(deps.settings.publicBaseUrl, record.messageId, key);
 }
 

@@ -112,13 +112,26 @@ export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => {
   };
 });
 
+/** The perMessage misconfiguration is reported once per container. */
+let warnedAboutCallbacks = false;
+
 export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
   const settings = loadSmsSettings();
   return {
     store: messageStore(),
     sms: eightByEightSms,
     credentials: () => loadSecret('smsCredentials'),
-    callbackTokenKey: async () => (await loadSecret('smsWebhookAuth')).callbackTokenKey,
+    callbackTokenKey: async () => {
+      const key = (await loadSecret('smsWebhookAuth')).callbackTokenKey;
+      // Read only in perMessage mode: without a public base URL or key, receipts come through the account webhook.
+      if ((!settings.publicBaseUrl || !key) && !warnedAboutCallbacks) {
+        warnedAboutCallbacks = true;
+        logger.error(
+          'SMS_RECEIPT_MODE=perMessage needs PUBLIC_BASE_URL and smsWebhookAuth.callbackTokenKey; using the account webhook',
+        );
+      }
+      return key;
+    },
     injector: injector(),
     clock: systemClock,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
