@@ -17,9 +17,9 @@ import {
   SimHttpServer,
   Waiters,
   dispatch,
+  handleControl,
   parseJson,
   readBody,
-  readControlJson,
   sendJson,
   sleep,
   type RouteContext,
@@ -293,7 +293,7 @@ export class CognigySimulator implements Simulator {
       .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
       .add('GET', '/__control/duplicates', ({ res }) => sendJson(res, 200, this.duplicates()))
       .add('POST', '/__control/outage', (ctx) =>
-        this.control(ctx, outageControlSchema, (body) => {
+        handleControl(ctx, outageControlSchema, (body) => {
           if ('clear' in body) this.clearOutage();
           else this.setOutage(body);
           return {
@@ -303,29 +303,17 @@ export class CognigySimulator implements Simulator {
         }),
       )
       .add('POST', '/__control/latency', (ctx) =>
-        this.control(ctx, latencyControlSchema, ({ ms }) => {
+        handleControl(ctx, latencyControlSchema, ({ ms }) => {
           this.setLatency(ms);
           return { ok: true, latencyMs: this.latency };
         }),
       )
       .add('POST', '/__control/reset', (ctx) =>
-        this.control(ctx, z.object({}).strict(), () => {
+        handleControl(ctx, z.object({}).strict(), () => {
           this.reset();
           return { ok: true };
         }),
       );
-  }
-
-  private async control<S extends z.ZodType>(
-    ctx: RouteContext,
-    schema: S,
-    apply: (body: z.infer<S>) => unknown,
-  ): Promise<void> {
-    const raw = await readControlJson(ctx.req);
-    if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
-    sendJson(ctx.res, 200, apply(parsed.data));
   }
 
   private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
