@@ -2,13 +2,19 @@
  * Cognigy pushes on the real local stack (issue 9 item 3): a push Cognigy answers slower than the push timeout has
  * arrived although the bridge gave up on it, so the retry repeats it: with the same `data.bridgeEventId`, and with
  * the longer retry timeout, so there is one repeat and no third copy. The `sent` injection of an SMS is retried
- * through the SMS queue after a Cognigy failure, and 8x8 still gets the SMS once.
+ * through the SMS queue after a Cognigy failure, and 8x8 still gets the SMS once. An event that goes to the DLQ
+ * leaves a gap that later pushes report (`data.gap`) until it is redriven (issue 9 item 6).
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
 import { waitFor, waitForCount } from '../helpers/wait';
 
@@ -30,6 +36,9 @@ beforeAll(async () => {
       RETRY_MAX_DELAY_SECONDS: '1',
     },
     maxReceiveCount: { handoverInbound: 5, sms: 5 },
+    // A message that failed its last receive moves to the DLQ when its visibility timeout ends; short so the gap test
+    // does not wait minutes, longer than a retried push (COGNIGY_RETRY_TIMEOUT_MS) so no message reappears mid-push.
+    visibilityTimeoutSeconds: { handoverInbound: 12 },
   });
   api = apiClient(stack);
   chat = stack.chatGateway as ChatGatewaySimulator;
@@ -102,3 +111,70 @@ test('the `sent` injection refused by Cognigy is retried through the queue; 8x8 
   expect((refused[0]?.body as { data: unknown }).data).toEqual(injected.body.data);
   expect(stack.sms!.sendCount(clientMessageId)).toBe(1);
 }, 60_000);
+
+test('an event that goes to the DLQ leaves a gap: later pushes say so until it is redriven into its place', async () => {
+  const session = { userId: 'user-gap', sessionId: `session-${randomUUID()}`, URLToken: 'token-gap' };
+  const started = await waitFor('a started handover', async () => {
+    const answer = await api.post<{ conversationId: string }>('/handover', {
+      cognigy: session,
+      channelId: 'chat-api-channel',
+    });
+    return answer.status < 300 && answer;
+  });
+  const { conversationId } = started.body;
+  await chat.agentJoin(conversationId, 'agent-gap');
+  await waitFor('the agent joined inject', () =>
+    cognigy.callsFor(session.sessionId).find((c) => c.mode === 'inject'),
+  );
+  const notified = () =>
+    cognigy
+      .callsFor(session.sessionId)
+      .filter((c) => c.mode === 'notify')
+      .map((c): Record<string, unknown> => ({
+        text: c.body.text,
+        ...(c.body.data as Record<string, unknown>),
+      }));
+
+  // Cognigy refuses the first message on each of its 5 receives (maxReceiveCount); the next one gets through.
+  cognigy.setOutage({ status: 503, count: 5 });
+  await chat.agentSay(conversationId, 'Lost at first');
+  await chat.agentSay(conversationId, 'After the gap');
+  await waitFor('the message after the gap', () => notified().find((n) => n.text === 'After the gap'), {
+    timeoutMs: 45_000,
+  });
+  expect(notified().map((n) => [n.text, n['gap']])).toEqual([['After the gap', true]]);
+
+  // Redrive the DLQ message as the SQS console does (a fresh deduplication id: the test runs inside SQS FIFO's
+  // 5-minute window, which a real redrive, after about 20 minutes of retries, is past).
+  const dlqUrl = stack.queues.handoverInbound.dlqUrl;
+  const dead = await waitFor('the DLQ message', async () => {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    return Messages[0];
+  });
+  const body = JSON.parse(dead.Body ?? '{}') as { eventId: string };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: stack.queues.handoverInbound.url,
+      MessageBody: dead.Body,
+      MessageGroupId: dead.Attributes?.MessageGroupId,
+      MessageDeduplicationId: `${body.eventId}-redriven`,
+    }),
+  );
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: dead.ReceiptHandle }));
+  const redriven = await waitFor('the redriven message', () =>
+    notified().find((n) => n.text === 'Lost at first'),
+  );
+  expect(redriven).toMatchObject({ redriven: true, eventTime: expect.any(Number) });
+  expect(redriven['gap']).toBeUndefined();
+
+  await chat.agentSay(conversationId, 'All caught up');
+  const later = await waitFor('the next message', () => notified().find((n) => n.text === 'All caught up'));
+  expect(later['gap']).toBeUndefined();
+  expect(notified().map((n) => n.text)).toEqual(['After the gap', 'Lost at first', 'All caught up']);
+}, 90_000);
