@@ -265,8 +265,8 @@ export async function readControlJson(req: Request): Promise<unknown> {
   return parseJson(body);
 }
 
-/** A `/__control` request: its JSON body checked against `schema`, then `apply`'s result answered (400 otherwise). */
-export async function control<S extends z.ZodType>(
+/** A `POST /__control/...` route: the body checked against `schema` (400 with zod's reasons), then `apply`'s answer. */
+export async function handleControl<S extends z.ZodType>(
   ctx: RouteContext,
   schema: S,
   apply: (body: z.infer<S>) => unknown,

@@ -22,8 +22,8 @@ import {
   Router,
   SimHttpServer,
   Waiters,
-  control,
   dispatch,
+  handleControl,
   parseJson,
   plainHeaders,
   readBody,
@@ -593,13 +593,13 @@ export class SmsSimulator implements Simulator {
       .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
       .add('GET', '/__control/faults', ({ res }) => sendJson(res, 200, this.faults))
       .add('POST', '/__control/faults', (ctx) =>
-        control(ctx, smsFaultsSchema, (faults) => {
+        handleControl(ctx, smsFaultsSchema, (faults) => {
           this.setFaults(faults);
           return this.faults;
         }),
       )
       .add('POST', '/__control/fail-next', (ctx) =>
-        control(
+        handleControl(
           ctx,
           z.union([
             z.array(scriptedAnswerSchema),
@@ -612,25 +612,25 @@ export class SmsSimulator implements Simulator {
         ),
       )
       .add('POST', '/__control/reset', (ctx) =>
-        control(ctx, z.object({}).strict(), () => {
+        handleControl(ctx, z.object({}).strict(), () => {
           this.reset();
           return { ok: true };
         }),
       )
       .add('POST', '/__control/outcome', (ctx) =>
-        control(ctx, outcomeControlSchema, ({ destination, outcome }) => {
+        handleControl(ctx, outcomeControlSchema, ({ destination, outcome }) => {
           this.setOutcome(destination, outcome);
           return { ok: true, destination, outcome: this.outcomes.get(digits(destination)) ?? null };
         }),
       )
       .add('POST', '/__control/receipt-behaviour', (ctx) =>
-        control(ctx, receiptBehaviourSchema, (behaviour) => {
+        handleControl(ctx, receiptBehaviourSchema, (behaviour) => {
           this.setReceiptBehaviour(behaviour);
           return this.receipts;
         }),
       )
       .add('POST', '/__control/webhook', (ctx) =>
-        control(ctx, webhookControlSchema, ({ url, authorization }) => {
+        handleControl(ctx, webhookControlSchema, ({ url, authorization }) => {
           this.setWebhook(url ?? undefined, authorization ?? undefined);
           return {
             ok: true,

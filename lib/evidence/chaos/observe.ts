@@ -282,6 +282,8 @@ export function faultCounts(stack: LocalStack, chatGatewayApiFaults: number): Ch
       ),
     chatGatewayApiFaults,
     cognigyRefused: stack.cognigy!.rejected.length,
+    cognigyDuplicates: stack.cognigy!.duplicates().duplicates,
+    cognigyDuplicatesAfterFlowDedupe: stack.cognigy!.duplicates().duplicatesAfterFlowDedupe,
     workerCrashes: Object.fromEntries(
       (Object.keys(pollerStats) as QueueName[]).map((q) => [q, pollerStats[q].crashes ?? 0]),
     ),
