@@ -19,7 +19,7 @@ import { httpJwkFetcher, JwkCache } from './jwk-cache';
 import { type ChatGateway, type OutboundQueue } from './ports';
 import { parseHandoverRules, type HandoverRules } from './rules';
 import type { CognigyConfig } from './start';
-import { DynamoConversationStore } from './store';
+import { DynamoConversationStore, DynamoSessionClaims } from './store';
 import type { InboundQueue, WebhookDeps } from './webhook';
 
 /** Thrown when SQS did not take a message (the caller answers as it did for an SDK send failure). */
@@ -68,6 +68,9 @@ export interface HandoverRuntime {
   clock: Clock;
   ids: Ids;
   store: DynamoConversationStore;
+  sessions: DynamoSessionClaims;
+  /** UNOWNED_RECORDS_OWNER, for the tenancy checks of the API cores. */
+  unownedRecordsOwner?: string;
   queue: OutboundQueue;
   chatGateway: ChatGateway;
   cognigy: CognigyEndpoint;
@@ -108,6 +111,12 @@ export function handoverRuntime(): HandoverRuntime {
       ttlDays: settings.recordTtlDays,
       clock,
     }),
+    sessions: new DynamoSessionClaims({
+      client: documentClient(),
+      tableName: tableName('conversations'),
+      clock,
+    }),
+    ...(settings.unownedRecordsOwner ? { unownedRecordsOwner: settings.unownedRecordsOwner } : {}),
     queue: outboundQueue(sqsSender(sqsClient(), () => queueUrl('handoverOutbound'), { log: logger })),
     chatGateway: chatGatewayClient(() => loadSecret('chatGatewayCredentials')),
     cognigy: cognigyEndpoint({

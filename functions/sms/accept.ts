@@ -12,6 +12,7 @@ import type { ApiResponse } from '../shared/http';
 import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
+import { ownerFor, scopedKey, type Tenancy } from '../shared/tenancy';
 import type { Clock, Ids } from '../shared/runtime';
 import {
   IdempotencyConflictError,
@@ -40,6 +41,8 @@ export interface AcceptDeps {
   clock: Clock;
   ids: Ids;
   settings: { recordTtlDays: number };
+  /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
+  tenancy?: Tenancy;
 }
 
 interface BatchInfo {
@@ -53,6 +56,10 @@ type ItemOutcome = Accepted | Refused;
 
 /** Items stored at the same time; bounded so a 500-item batch does not open 500 DynamoDB calls at once. */
 const STORE_CONCURRENCY = 16;
+
+/** The clientMessageId in the caller's own namespace (functions/shared/tenancy.ts scopedKey). */
+const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
+  sms.request.clientMessageId === undefined ? undefined : scopedKey(sms.request.clientMessageId, deps.tenancy ?? {});
 
 function fingerprint(sms: NormalisedSms): unknown {
   return { request: sms.request, cognigy: sms.cognigy ?? null };
@@ -93,7 +100,8 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
   let fresh = false;
   const work = async (): Promise<SmsAccepted> => {
     const messageId = deps.ids.uuid();
-    await deps.store.create(newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch));
+    const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
+    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
     fresh = true;
     return {
       ok: true,
@@ -103,7 +111,7 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
       status: { code: 'QUEUED', description: QUEUED_DESCRIPTION },
     };
   };
-  const key = sms.request.clientMessageId;
+  const key = idempotencyKey(sms, deps);
   const answer = key === undefined ? await work() : await deps.idempotency.run(key, fingerprint(sms), work);
   return { ok: true, answer, fresh, sms };
 }
@@ -154,7 +162,7 @@ async function enqueueFresh(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<
         .catch((error: unknown) =>
           logger.error('Could not mark an unqueued SMS failed', { messageId, error: error as Error }),
         );
-      const key = outcome.sms.request.clientMessageId;
+      const key = idempotencyKey(outcome.sms, deps);
       if (key !== undefined) {
         await deps.idempotency.forget(key, fingerprint(outcome.sms)).catch((error: unknown) =>
           logger.error('Could not release the clientMessageId of an unqueued SMS', {

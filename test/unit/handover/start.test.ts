@@ -11,7 +11,14 @@ import {
   startHandoverApi,
   type StartDeps,
 } from '../../../functions/handover/start';
-import { apiRequest, FakeChatGateway, FakeClock, MemoryStore } from './fakes';
+import {
+  apiRequest,
+  FakeChatGateway,
+  FakeClock,
+  MemorySessionClaims,
+  MemoryStore,
+  sequentialIds,
+} from './fakes';
 
 beforeAll(() => logger.setLogLevel('SILENT'));
 
@@ -308,10 +315,14 @@ describe('startHandoverApi', () => {
     chatGateway.nextId = 'vXg39aMTRlq4xCBFaUCTlA';
     const clock = new FakeClock();
     const sleeps: number[] = [];
+    const sessions = new MemorySessionClaims();
     const deps: StartDeps = {
       store,
+      sessions,
       chatGateway,
       clock,
+      ids: sequentialIds('claim'),
+      startWaitMs: 5000,
       cognigyConfig: async () => ({ endpointBaseUrl: 'https://endpoint-app.cognigy.ai' }),
       upstreamTimeoutMs: 8000,
       sleep: async (ms) => {
@@ -320,7 +331,7 @@ describe('startHandoverApi', () => {
       },
       ...overrides,
     };
-    return { store, chatGateway, clock, deps, sleeps };
+    return { store, sessions, chatGateway, clock, deps, sleeps };
   }
 
   const start = (deps: StartDeps, body: unknown) => startHandoverApi(apiRequest({ body }), deps);
