@@ -54,7 +54,7 @@ import {
   startDynamoDb,
   startSqs,
 } from './aws';
-import { LocalGateway, type ThrottleSettings } from './gateway';
+import { LocalGateway, localApiKeyId, type ThrottleSettings } from './gateway';
 import { catalogueHandlerLoader, functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { SecretsManagerStandIn } from './secrets-manager';
@@ -196,6 +196,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
 
   const stackId = randomToken(3);
   const apiKey = options.apiKey ?? `local-${randomToken(12)}`;
+  const extraApiKeys = [...new Set(options.apiKeys ?? [])].filter((key) => key !== '' && key !== apiKey);
   const cleanups: Cleanup[] = [];
   let resolveReady!: () => void;
   let rejectReady!: (error: unknown) => void;
@@ -219,6 +220,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     const loadHandler = catalogueHandlerLoader();
     const gateway = new LocalGateway({
       apiKey,
+      apiKeys: extraApiKeys,
       loadHandler,
       ready,
       throttle: options.throttle,
@@ -301,6 +303,8 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         ...Object.fromEntries(
           (Object.keys(SECRETS) as SecretName[]).map((s) => [SECRETS[s].nameEnv, secretNames[s]]),
         ),
+        // As in AWS (lib/stack.ts): records without an owner belong to the default key.
+        [SETTINGS.unownedRecordsOwner]: localApiKeyId(apiKey),
         ...options.settings,
       }),
     );
@@ -351,6 +355,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         cognigySimulator: simulators.cognigy?.url,
       },
       apiKey,
+      apiKeys: [apiKey, ...extraApiKeys],
       queues: Object.fromEntries(
         (Object.keys(queues) as QueueName[]).map((q) => [
           q,
