@@ -39,7 +39,9 @@ function banner(stack: LocalStack): string {
     '',
     `  API            ${urls.gateway}`,
     `  API key        ${stack.apiKey}   (header x-api-key)`,
-    ...stack.apiKeys.slice(1).map((key) => `  Tenant key     ${key}   (LOCAL_API_KEYS; sees only its own records)`),
+    ...stack.apiKeys
+      .slice(1)
+      .map((key) => `  Tenant key     ${key}   (LOCAL_API_KEYS; sees only its own records)`),
     `  OpenAPI        ${urls.openapi}`,
     '',
     `  8x8 SMS        ${mode('sms', urls.smsSimulator)}`,

@@ -104,7 +104,10 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       schema: handoverResponseSchemas['handover-message'],
     },
     '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
-    '403': { description: 'HANDOVER_SESSION_MISMATCH: not the session that started it', schema: errorBodySchema },
+    '403': {
+      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
+      schema: errorBodySchema,
+    },
     '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
     '409': { description: 'HANDOVER_CLOSED', schema: errorBodySchema },
   },
@@ -114,13 +117,17 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       schema: handoverResponseSchemas['handover-end'],
     },
     '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
-    '403': { description: 'HANDOVER_SESSION_MISMATCH: not the session that started it', schema: errorBodySchema },
+    '403': {
+      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
+      schema: errorBodySchema,
+    },
     '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
   },
   'handover-status': {
     '200': { description: 'State, agent and timestamps', schema: handoverResponseSchemas['handover-status'] },
     '404': {
-      description: "HANDOVER_NOT_FOUND (or no open handover for ?sessionId=; also another API key's handover)",
+      description:
+        "HANDOVER_NOT_FOUND (or no open handover for ?sessionId=; also another API key's handover)",
       schema: errorBodySchema,
     },
   },

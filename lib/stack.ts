@@ -387,7 +387,8 @@ export function tenantsFromContext(value: string | undefined): TenantProps[] | u
     const positive = (key: string): number | undefined => {
       if (t[key] === undefined) return undefined;
       const n = Number(t[key]);
-      if (!Number.isFinite(n) || n <= 0) throw new ContextError(`Tenant ${t.name}: ${key} must be a positive number`);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new ContextError(`Tenant ${t.name}: ${key} must be a positive number`);
       return n;
     };
     const rateLimit = positive('rateLimit');
@@ -401,7 +402,9 @@ export function tenantsFromContext(value: string | undefined): TenantProps[] | u
     return {
       name: t.name,
       ...(rateLimit !== undefined && burstLimit !== undefined ? { throttle: { rateLimit, burstLimit } } : {}),
-      ...(quotaLimit !== undefined ? { quota: { limit: quotaLimit, period: apigw.Period[period as 'DAY'] } } : {}),
+      ...(quotaLimit !== undefined
+        ? { quota: { limit: quotaLimit, period: apigw.Period[period as 'DAY'] } }
+        : {}),
     };
   });
 }

@@ -122,7 +122,10 @@ export interface SessionClaims {
    * Writes a `starting` claim if the stored claim is still at `ifVersion` (undefined: none may be stored); false
    * when another request got there first. Conditional put: dynalite has no transactions.
    */
-  claim(claim: Omit<SessionClaim, 'version' | 'state' | 'conversationId'>, ifVersion: number | undefined): Promise<boolean>;
+  claim(
+    claim: Omit<SessionClaim, 'version' | 'state' | 'conversationId'>,
+    ifVersion: number | undefined,
+  ): Promise<boolean>;
   /** `starting` → `open` with the conversation, only while `claimId` still holds the claim. */
   open(key: string, claimId: string, conversationId: string): Promise<boolean>;
   /** Gives a failed start's claim up (only while `claimId` holds it), so the next request starts at once. */

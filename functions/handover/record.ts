@@ -91,5 +91,7 @@ export function publicView(record: ConversationRecord): Record<string, unknown> 
  * or 8x8 event can name one, and with no `sessionId` attribute claims stay out of the bySessionId index.
  */
 export function sessionClaimKey(owner: string | undefined, sessionId: string): string {
-  return `session#${createHash('sha256').update(`${owner ?? ''}\n${sessionId}`).digest('hex')}`;
+  return `session#${createHash('sha256')
+    .update(`${owner ?? ''}\n${sessionId}`)
+    .digest('hex')}`;
 }

@@ -149,7 +149,10 @@ export const handoverMessageRequestSchema = describe(
   z.strictObject({
     text: describe(z.string().check(z.maxLength(MESSAGE_TEXT_MAX_CHARS)), "The user's text for the agent"),
     userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
-    sessionId: describe(optionalString(512), 'Required: the Cognigy `input.sessionId` that started the handover'),
+    sessionId: describe(
+      optionalString(512),
+      'Required: the Cognigy `input.sessionId` that started the handover',
+    ),
     clientMessageId: describe(
       optionalString(350),
       'Your id for this message; a repeat within 5 minutes is sent once',
@@ -162,7 +165,10 @@ export const handoverMessageRequestSchema = describe(
 export const handoverEndRequestSchema = describe(
   z.strictObject({
     userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
-    sessionId: describe(optionalString(512), 'Required: the Cognigy `input.sessionId` that started the handover'),
+    sessionId: describe(
+      optionalString(512),
+      'Required: the Cognigy `input.sessionId` that started the handover',
+    ),
   }),
   "End the agent chat from the user's side",
 );

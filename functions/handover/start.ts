@@ -281,9 +281,21 @@ async function claimSession(
       return { existing: open };
     }
     const claimId = deps.ids.uuid();
-    const claimed = await deps.sessions.claim({ key, claimId, claimedUntil: now + SESSION_CLAIM_MS }, claim?.version);
+    const claimed = await deps.sessions.claim(
+      { key, claimId, claimedUntil: now + SESSION_CLAIM_MS },
+      claim?.version,
+    );
     if (claimed) return { claimId, key, ...(open ? { open } : {}) };
-    // Another start took the claim between our read and our write: wait for it like any repeat.
+    // Another start took the claim between our read and our write: wait for it like any repeat (bounded too).
+    if (deps.clock.now().getTime() >= waitUntil) {
+      throw new HandoverError(
+        'HANDOVER_START_IN_PROGRESS',
+        'A handover for this session is still starting; retry in 1 s',
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    }
     waited = true;
   }
 }
@@ -325,7 +337,12 @@ function existingAnswer(record: ConversationRecord): ApiResponse {
   });
   return {
     statusCode: 200,
-    body: { ok: true, conversationId: record.conversationId, handover: { status: record.status }, existing: true },
+    body: {
+      ok: true,
+      conversationId: record.conversationId,
+      handover: { status: record.status },
+      existing: true,
+    },
   };
 }
 
@@ -349,20 +366,27 @@ export async function startHandover(
   try {
     if (session.open) await endForReplace(session.open, deps);
     // Waiting and replacing came out of Cognigy's 8 s; the 8x8 create gets what is left of START_BUDGET_MS.
-    const budgetMs = Math.max(MIN_RETRY_ATTEMPT_MS, START_BUDGET_MS - (deps.clock.now().getTime() - startedAt));
+    const budgetMs = Math.max(
+      MIN_RETRY_ATTEMPT_MS,
+      START_BUDGET_MS - (deps.clock.now().getTime() - startedAt),
+    );
     const response = await createAndRecord(input, config, deps, tenancy, budgetMs);
     const conversationId = String(response.body.conversationId);
-    const opened = await deps.sessions.open(session.key, session.claimId, conversationId).catch((error: unknown) => {
-      logger.error('Could not mark the session claim open', { conversationId, error: error as Error });
-      return false;
-    });
+    const opened = await deps.sessions
+      .open(session.key, session.claimId, conversationId)
+      .catch((error: unknown) => {
+        logger.error('Could not mark the session claim open', { conversationId, error: error as Error });
+        return false;
+      });
     if (!opened) logger.warn('The session claim was lost during the start', { conversationId });
     if (session.open) response.body.replaced = session.open.conversationId;
     return response;
   } catch (error) {
-    await deps.sessions.release(session.key, session.claimId).catch((releaseError: unknown) =>
-      logger.error('Could not release the session claim', { error: releaseError as Error }),
-    );
+    await deps.sessions
+      .release(session.key, session.claimId)
+      .catch((releaseError: unknown) =>
+        logger.error('Could not release the session claim', { error: releaseError as Error }),
+      );
     throw error;
   }
 }

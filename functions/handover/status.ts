@@ -17,7 +17,6 @@ export interface StatusDeps {
   unownedRecordsOwner?: string;
 }
 
-
 /** The newest open handover of a session (by createdAt), if any. */
 export function newestOpen(records: readonly ConversationRecord[]): ConversationRecord | undefined {
   return records

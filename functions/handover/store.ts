@@ -154,7 +154,11 @@ export class DynamoSessionClaims implements SessionClaims {
 
   async get(key: string): Promise<SessionClaim | undefined> {
     const out = await this.options.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: { conversationId: key }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { conversationId: key },
+        ConsistentRead: true,
+      }),
     );
     const item = out.Item;
     if (!item || item.itemType !== 'sessionClaim') return undefined;
@@ -188,7 +192,10 @@ export class DynamoSessionClaims implements SessionClaims {
           ifVersion === undefined ? 'attribute_not_exists(conversationId)' : '#version = :expected',
         ...(ifVersion === undefined
           ? {}
-          : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':expected': ifVersion } }),
+          : {
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': ifVersion },
+            }),
       }),
     );
   }

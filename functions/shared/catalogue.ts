@@ -97,7 +97,8 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
       // base64url tokens such as "T6c-pPJ…"), so every base64url character may come first, `_` and `-` included;
       // `.`, `:`, `=` and `~` are allowed too. Only "." and ".." are left out: no URL path can carry them.
       pattern: '^(?!\\.{1,2}$)[A-Za-z0-9_~.:=-]{1,256}$',
-      description: '8x8 Chat Gateway conversation id, as POST /handover answered it (opaque; 1 to 256 characters)',
+      description:
+        '8x8 Chat Gateway conversation id, as POST /handover answered it (opaque; 1 to 256 characters)',
     },
   ],
   [

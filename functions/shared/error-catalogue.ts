@@ -365,6 +365,8 @@ export function errorCodesOf<D extends ErrorDomain>(
   domain: D,
 ): { readonly [C in ErrorCodeOf<D>]: (typeof ERROR_CODES)[C] } {
   return Object.fromEntries(
-    Object.entries(ERROR_CODES).filter(([, spec]) => (spec.usedBy as readonly ErrorDomain[]).includes(domain)),
+    Object.entries(ERROR_CODES).filter(([, spec]) =>
+      (spec.usedBy as readonly ErrorDomain[]).includes(domain),
+    ),
   ) as { readonly [C in ErrorCodeOf<D>]: (typeof ERROR_CODES)[C] };
 }

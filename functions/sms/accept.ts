@@ -59,7 +59,9 @@ const STORE_CONCURRENCY = 16;
 
 /** The clientMessageId in the caller's own namespace (functions/shared/tenancy.ts scopedKey). */
 const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
-  sms.request.clientMessageId === undefined ? undefined : scopedKey(sms.request.clientMessageId, deps.tenancy ?? {});
+  sms.request.clientMessageId === undefined
+    ? undefined
+    : scopedKey(sms.request.clientMessageId, deps.tenancy ?? {});
 
 function fingerprint(sms: NormalisedSms): unknown {
   return { request: sms.request, cognigy: sms.cognigy ?? null };

@@ -228,7 +228,9 @@ export class BridgeApi extends Construct {
 
     for (const tenant of props.tenants ?? []) {
       if (!TENANT_NAME_PATTERN.test(tenant.name)) {
-        throw new Error(`Tenant name "${tenant.name}" must be letters and digits, starting with a letter (≤ 32)`);
+        throw new Error(
+          `Tenant name "${tenant.name}" must be letters and digits, starting with a letter (≤ 32)`,
+        );
       }
       if (this.tenants.has(tenant.name)) throw new Error(`Tenant "${tenant.name}" is listed twice`);
       const scope = new Construct(this, `Tenant${tenant.name}`);

@@ -53,7 +53,11 @@ beforeAll(() => {
       usagePlanQuota: { limit: 50_000, period: apigw.Period.DAY },
       webAclArn: WEB_ACL,
       tenants: [
-        { name: 'ProjectA', throttle: { rateLimit: 3, burstLimit: 6 }, quota: { limit: 1000, period: apigw.Period.MONTH } },
+        {
+          name: 'ProjectA',
+          throttle: { rateLimit: 3, burstLimit: 6 },
+          quota: { limit: 1000, period: apigw.Period.MONTH },
+        },
         { name: 'ProjectB' },
       ],
     },
@@ -259,7 +263,8 @@ describe('CDK context', () => {
       { name: 'ProjectA' },
       { name: 'ProjectB' },
     ]);
-    const json = '[{"name":"ProjectA","rateLimit":10,"burstLimit":20,"quotaLimit":5000,"quotaPeriod":"WEEK"}]';
+    const json =
+      '[{"name":"ProjectA","rateLimit":10,"burstLimit":20,"quotaLimit":5000,"quotaPeriod":"WEEK"}]';
     expect(fromContext({ tenants: json }).api?.tenants).toEqual([
       {
         name: 'ProjectA',

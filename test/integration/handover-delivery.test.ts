@@ -181,7 +181,10 @@ test("the user's messages reach the agent in the order they were accepted, each 
   const { conversationId, session: user } = await handoverWithAgent('user-order');
 
   for (const text of texts('User', 20)) {
-    const answer = await api.post(`/handover/${conversationId}/messages`, { text, sessionId: user.sessionId });
+    const answer = await api.post(`/handover/${conversationId}/messages`, {
+      text,
+      sessionId: user.sessionId,
+    });
     expect(answer.status).toBe(202);
   }
   const conversation = chat.conversation(conversationId);
@@ -324,7 +327,10 @@ test('an 8x8 outage delays user messages but loses none and keeps their order', 
   chat.failApiCalls(503, 2, { operation: 'sendMessage' });
 
   for (const text of texts('Through', 3)) {
-    const answer = await api.post(`/handover/${conversationId}/messages`, { text, sessionId: user.sessionId });
+    const answer = await api.post(`/handover/${conversationId}/messages`, {
+      text,
+      sessionId: user.sessionId,
+    });
     expect(answer.status).toBe(202);
   }
   const conversation = chat.conversation(conversationId);

@@ -342,7 +342,9 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       body: { ok: true, conversationId: 'conv-1', handover: { status: 'cancelled' } },
     });
     expect(
-      JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}'),
+      JSON.parse(
+        sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}',
+      ),
     ).toMatchObject({ kind: 'end' });
     expect(documents).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: 'attribute_exists(conversationId) AND #version = :expected',

@@ -47,8 +47,7 @@ test('path parameters are declared; routes with a request schema document their 
   // The conversation id is documented with the one pattern the routes and the webhook use.
   for (const path of ['/handover/{conversationId}', '/handover/{conversationId}/messages']) {
     const operation = paths[path]?.[path.endsWith('messages') ? 'post' : 'get'] as
-      | { parameters?: { schema?: { pattern?: string } }[] }
-      | undefined;
+      { parameters?: { schema?: { pattern?: string } }[] } | undefined;
     expect(operation?.parameters?.[0]?.schema?.pattern).toBe(CONVERSATION_ID_PATTERN.source);
   }
   for (const route of ROUTES.filter((r) => requestSchemas[r.function])) {
