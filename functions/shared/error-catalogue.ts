@@ -336,6 +336,12 @@ export const ERROR_CODES = {
     usedBy: ['webhook'],
     description: 'Another delivery of this event is being processed; 8x8 retries it',
   },
+  EVENT_BODY_MISMATCH: {
+    status: 409,
+    usedBy: ['webhook'],
+    description:
+      'This x-8x8-event-id was already received with a different body (a forged body reusing a captured signature); refused and not relayed',
+  },
   EVENT_NOT_ACCEPTED: {
     status: 503,
     usedBy: ['webhook'],
