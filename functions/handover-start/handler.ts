@@ -15,5 +15,6 @@ export const handler = apiHandler('handover-start', (request) => {
     ...(rt.unownedRecordsOwner ? { unownedRecordsOwner: rt.unownedRecordsOwner } : {}),
     cognigyConfig: rt.cognigyConfig,
     upstreamTimeoutMs: rt.settings.upstreamTimeoutMs,
+    allowLoopbackUrls: rt.settings.allowLoopbackUrls,
   });
 });

@@ -11,6 +11,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApiResponse } from '../shared/http';
 import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
+import type { OutboundUrlPolicy } from '../shared/outbound-url';
 import { logger, metrics } from '../shared/powertools';
 import { ownerFor, scopedKey, type Tenancy } from '../shared/tenancy';
 import type { Clock, Ids } from '../shared/runtime';
@@ -40,7 +41,8 @@ export interface AcceptDeps {
   idempotency: IdempotencyGuard;
   clock: Clock;
   ids: Ids;
-  settings: { recordTtlDays: number };
+  /** allowLoopbackUrls: local mode (ALLOW_LOOPBACK_URLS) lets callback URLs name 127.0.0.1. */
+  settings: { recordTtlDays: number; allowLoopbackUrls?: boolean };
   /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
   tenancy?: Tenancy;
 }
@@ -206,9 +208,13 @@ function logAccepted(outcome: Accepted, batch?: BatchInfo): void {
   });
 }
 
+const urlPolicy = (deps: AcceptDeps): OutboundUrlPolicy => ({
+  allowLoopback: deps.settings.allowLoopbackUrls === true,
+});
+
 /** POST /sms */
 export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
-  const sms = normaliseSmsRequest(body, deps.clock.now());
+  const sms = normaliseSmsRequest(body, deps.clock.now(), urlPolicy(deps));
   let outcome: ItemOutcome;
   try {
     outcome = await storeOne(sms, deps);
@@ -276,7 +282,7 @@ function resolveRepeats(
  * when every item was invalid, 503 when none could be accepted for an infrastructure reason (send it again).
  */
 export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
-  const normalised = normaliseSmsBatch(body, deps.clock.now());
+  const normalised = normaliseSmsBatch(body, deps.clock.now(), urlPolicy(deps));
   const batch: BatchInfo = {
     batchId: deps.ids.uuid(),
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
