@@ -446,6 +446,19 @@ export const SETTINGS = {
    * 409 HANDOVER_START_IN_PROGRESS (default 5000, at most 7000: Cognigy's HTTP Request node gives up after 8 s).
    */
   handoverStartWaitMs: 'HANDOVER_START_WAIT_MS',
+  /**
+   * Milliseconds a retried Cognigy push (inject/notify) may take (default 8000; never below UPSTREAM_TIMEOUT_MS). A
+   * push that timed out may have arrived, so its retry waits longer: a slow Cognigy then sees one repeat, not one
+   * per retry. Receipt-webhook injections are capped at 6000 (8x8 waits for the webhook's answer).
+   */
+  cognigyRetryTimeoutMs: 'COGNIGY_RETRY_TIMEOUT_MS',
+  /**
+   * What the SMS worker does after an ambiguous attempt (8x8 timed out, or the connection broke, after the request
+   * could have reached it; or a worker was lost mid-call): `resend` (default; OTP-like traffic, where a miss is worse
+   * than a double) sends again; `fail` ends the SMS `failed` with AMBIGUOUS_TIMEOUT (traffic where a double is worse
+   * than a miss). 8x8 can look an SMS up only by the umid a timed-out call never returned, so it cannot be asked.
+   */
+  ambiguousTimeoutPolicy: 'AMBIGUOUS_TIMEOUT_POLICY',
 } as const;
 
 /** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */
@@ -463,6 +476,8 @@ export interface ResolvedResources {
   queueUrls: Record<QueueName, string>;
   secrets: Record<SecretName, string>;
   settings: Record<string, string>;
+  /** A queue's maxReceiveCount where the stack overrides the catalogue's (the local stack's quick-retry tests). */
+  maxReceiveCounts?: Partial<Record<QueueName, number>>;
 }
 
 /**
@@ -481,7 +496,9 @@ export function functionEnvironment(name: FunctionName, resolved: ResolvedResour
     if (QUEUES[queue].consumer !== name) continue;
     // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
     environment[QUEUES[queue].urlEnv] = resolved.queueUrls[queue];
-    environment[maxReceiveCountEnv(queue)] = String(QUEUES[queue].maxReceiveCount);
+    environment[maxReceiveCountEnv(queue)] = String(
+      resolved.maxReceiveCounts?.[queue] ?? QUEUES[queue].maxReceiveCount,
+    );
   }
   for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = resolved.secrets[secret];
   return environment;

@@ -46,6 +46,7 @@ const settingsSchema = z.object({
   retryMaxDelaySeconds: envNumber(300, z.positive()),
   unownedRecordsOwner: z.optional(z.string()),
   handoverStartWaitMs: envNumber(5000, z.int(), z.nonnegative(), z.lte(7000)),
+  cognigyRetryTimeoutMs: envNumber(8000, z.int(), z.positive()),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -63,12 +64,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 const smsSettingsSchema = z.object({
   receiptMode: z._default(z.enum(['account', 'perMessage']), 'account'),
   idempotencyTtlSeconds: z._default(z.coerce.number().check(z.int(), z.positive()), 86_400),
+  ambiguousTimeoutPolicy: z._default(z.enum(['resend', 'fail']), 'resend'),
 });
 
 export interface SmsSettings extends Settings {
   receiptMode: 'account' | 'perMessage';
   /** Capped at the record TTL: a replayed answer must never point at a record DynamoDB already removed. */
   idempotencyTtlSeconds: number;
+  /** SETTINGS.ambiguousTimeoutPolicy. */
+  ambiguousTimeoutPolicy: 'resend' | 'fail';
 }
 
 /** Shared settings plus the SMS ones (SETTINGS.smsReceiptMode, SETTINGS.smsIdempotencyTtlSeconds). */
@@ -78,10 +82,12 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
   const sms = smsSettingsSchema.parse({
     receiptMode: read(SETTINGS.smsReceiptMode),
     idempotencyTtlSeconds: read(SETTINGS.smsIdempotencyTtlSeconds),
+    ambiguousTimeoutPolicy: read(SETTINGS.ambiguousTimeoutPolicy),
   });
   return {
     ...base,
     receiptMode: sms.receiptMode,
+    ambiguousTimeoutPolicy: sms.ambiguousTimeoutPolicy,
     idempotencyTtlSeconds: Math.min(sms.idempotencyTtlSeconds, base.recordTtlDays * 86_400),
   };
 }

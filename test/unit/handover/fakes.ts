@@ -19,7 +19,7 @@ import type {
   SessionClaims,
   UpdateResult,
 } from '../../../functions/handover/ports';
-import type { CognigyPush, CognigyTarget } from '../../../functions/shared/cognigy-client';
+import type { CognigyPush, CognigyTarget, PushOptions } from '../../../functions/shared/cognigy-client';
 
 /** A store with the same versioning semantics as DynamoConversationStore. */
 export class MemoryStore implements ConversationStore {
@@ -153,7 +153,16 @@ export class FakeCognigy implements CognigyPort {
   readonly failures: Error[] = [];
   defaultBase: string | undefined = 'https://endpoint-default.example';
 
-  async push(mode: 'inject' | 'notify', target: CognigyTarget, push: CognigyPush): Promise<void> {
+  /** The options of each push tried, failed ones included. */
+  readonly options: PushOptions[] = [];
+
+  async push(
+    mode: 'inject' | 'notify',
+    target: CognigyTarget,
+    push: CognigyPush,
+    options: PushOptions = {},
+  ): Promise<void> {
+    this.options.push(options);
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.pushes.push({ mode, target, push: structuredClone(push) });
