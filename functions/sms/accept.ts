@@ -13,6 +13,7 @@ import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import type { OutboundUrlPolicy } from '../shared/outbound-url';
 import { logger, metrics } from '../shared/powertools';
+import { ownerFor, scopedKey, type Tenancy } from '../shared/tenancy';
 import type { Clock, Ids } from '../shared/runtime';
 import {
   IdempotencyConflictError,
@@ -42,6 +43,8 @@ export interface AcceptDeps {
   ids: Ids;
   /** allowLoopbackUrls: local mode (ALLOW_LOOPBACK_URLS) lets callback URLs name 127.0.0.1. */
   settings: { recordTtlDays: number; allowLoopbackUrls?: boolean };
+  /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
+  tenancy?: Tenancy;
 }
 
 interface BatchInfo {
@@ -55,6 +58,12 @@ type ItemOutcome = Accepted | Refused;
 
 /** Items stored at the same time; bounded so a 500-item batch does not open 500 DynamoDB calls at once. */
 const STORE_CONCURRENCY = 16;
+
+/** The clientMessageId in the caller's own namespace (functions/shared/tenancy.ts scopedKey). */
+const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
+  sms.request.clientMessageId === undefined
+    ? undefined
+    : scopedKey(sms.request.clientMessageId, deps.tenancy ?? {});
 
 function fingerprint(sms: NormalisedSms): unknown {
   return { request: sms.request, cognigy: sms.cognigy ?? null };
@@ -95,7 +104,8 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
   let fresh = false;
   const work = async (): Promise<SmsAccepted> => {
     const messageId = deps.ids.uuid();
-    await deps.store.create(newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch));
+    const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
+    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
     fresh = true;
     return {
       ok: true,
@@ -105,7 +115,7 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
       status: { code: 'QUEUED', description: QUEUED_DESCRIPTION },
     };
   };
-  const key = sms.request.clientMessageId;
+  const key = idempotencyKey(sms, deps);
   const answer = key === undefined ? await work() : await deps.idempotency.run(key, fingerprint(sms), work);
   return { ok: true, answer, fresh, sms };
 }
@@ -156,7 +166,7 @@ async function enqueueFresh(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<
         .catch((error: unknown) =>
           logger.error('Could not mark an unqueued SMS failed', { messageId, error: error as Error }),
         );
-      const key = outcome.sms.request.clientMessageId;
+      const key = idempotencyKey(outcome.sms, deps);
       if (key !== undefined) {
         await deps.idempotency.forget(key, fingerprint(outcome.sms)).catch((error: unknown) =>
           logger.error('Could not release the clientMessageId of an unqueued SMS', {

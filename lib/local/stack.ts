@@ -56,7 +56,7 @@ import {
   startDynamoDb,
   startSqs,
 } from './aws';
-import { LocalGateway, type ThrottleSettings } from './gateway';
+import { LocalGateway, localApiKeyId, type ThrottleSettings } from './gateway';
 import { functionAccessKeyId, LocalGrants } from './grants';
 import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
@@ -199,6 +199,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
 
   const stackId = randomToken(3);
   const apiKey = options.apiKey ?? `local-${randomToken(12)}`;
+  const extraApiKeys = [...new Set(options.apiKeys ?? [])].filter((key) => key !== '' && key !== apiKey);
   const cleanups: Cleanup[] = [];
   let resolveReady!: () => void;
   let rejectReady!: (error: unknown) => void;
@@ -228,6 +229,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     const loadHandler = sandboxes.loader;
     const gateway = new LocalGateway({
       apiKey,
+      apiKeys: extraApiKeys,
       loadHandler,
       ready,
       throttle: options.throttle,
@@ -289,6 +291,8 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
         // The simulators and test receivers listen on 127.0.0.1 over http (local mode only).
         [SETTINGS.allowLoopbackUrls]: 'true',
+        // As in AWS (lib/stack.ts): records without an owner belong to the default key.
+        [SETTINGS.unownedRecordsOwner]: localApiKeyId(apiKey),
         ...options.settings,
       },
       maxReceiveCounts: mapQueues((q) => queues[q].maxReceiveCount),
@@ -370,6 +374,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         cognigySimulator: simulators.cognigy?.url,
       },
       apiKey,
+      apiKeys: [apiKey, ...extraApiKeys],
       queues: Object.fromEntries(
         (Object.keys(queues) as QueueName[]).map((q) => [
           q,
