@@ -17,7 +17,7 @@ import { measureColdStart, type BundleResult, type ColdStartResult } from '../bu
 import { apiEvent, sqsEvent } from '../events';
 import { pollUntil } from '../load';
 import type { BenchConfig } from './config';
-import { activate, destination, startConversations, type BenchStack } from './stack';
+import { activate, destination, startConversations, type BenchConversation, type BenchStack } from './stack';
 
 type ColdStartEvents = Record<FunctionName, [unknown, unknown]>;
 
@@ -30,7 +30,7 @@ export async function coldStarts(
   bundles: readonly BundleResult[],
   config: BenchConfig,
   workDir: string,
-  conversations?: string[],
+  conversations?: BenchConversation[],
 ): Promise<Map<FunctionName, ColdStartResult[]>> {
   // Upstreams answer at once here, so the first event's time is the function's own.
   s.sms.setFaults({ clear: true });
@@ -62,12 +62,19 @@ function profileArgs(bundle: BundleResult, dir: string | undefined): string[] {
 }
 
 /** Two events per function: each does real work against the stack (`conversations`: five active ones). */
-async function coldStartEvents(s: BenchStack, conversations: string[]): Promise<ColdStartEvents> {
+async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]): Promise<ColdStartEvents> {
   const { stack } = s;
   const apiKey = stack.apiKey;
   const { ids, receipts, authorization } = await deliveredSms(s);
   const queuedIds = await queuedRecords(s);
-  const [c0, c1, c2, c3, c4] = conversations as [string, string, string, string, string];
+  const [c0, c1, c2, c3, c4] = conversations.map((c) => c.conversationId) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const sessionOf = (i: number) => conversations[i]!.sessionId;
   const signed = await captureSignedEvents(s, c4, 2);
   const smsArn = queueArn(stack.queues.sms.url);
   const outboundArn = queueArn(stack.queues.handoverOutbound.url);
@@ -106,12 +113,22 @@ async function coldStartEvents(s: BenchStack, conversations: string[]): Promise<
         function: 'handover-message',
         apiKey,
         pathParameters: { conversationId: c0 },
-        body: { text: `Cold user ${i}` },
+        body: { text: `Cold user ${i}`, sessionId: sessionOf(0) },
       }),
     ),
     'handover-end': [
-      apiEvent({ function: 'handover-end', apiKey, pathParameters: { conversationId: c1 } }),
-      apiEvent({ function: 'handover-end', apiKey, pathParameters: { conversationId: c2 } }),
+      apiEvent({
+        function: 'handover-end',
+        apiKey,
+        pathParameters: { conversationId: c1 },
+        body: { sessionId: sessionOf(1) },
+      }),
+      apiEvent({
+        function: 'handover-end',
+        apiKey,
+        pathParameters: { conversationId: c2 },
+        body: { sessionId: sessionOf(2) },
+      }),
     ],
     'handover-status': both(() =>
       apiEvent({ function: 'handover-status', apiKey, pathParameters: { conversationId: c3 } }),

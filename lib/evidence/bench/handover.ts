@@ -2,13 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { summarise, type LatencySummary } from '../stats';
 import type { BenchConfig } from './config';
-import { activate, startConversations, type BenchStack } from './stack';
+import { activate, startConversations, type BenchConversation, type BenchStack } from './stack';
 
 export interface HandoverResult {
   webhookAck: LatencySummary;
   agentToCognigy: LatencySummary;
   /** The five active conversations the messages went through (the first cold-start round reuses them). */
-  conversations: string[];
+  conversations: BenchConversation[];
 }
 
 export async function handoverLatency(s: BenchStack, config: BenchConfig): Promise<HandoverResult> {
@@ -19,7 +19,7 @@ export async function handoverLatency(s: BenchStack, config: BenchConfig): Promi
   const deliveriesBefore = chat.deliveries.length;
   const latencies: number[] = [];
   for (let i = 0; i < config.handoverMessages; i++) {
-    const id = conversations[i % conversations.length]!;
+    const id = conversations[i % conversations.length]!.conversationId;
     const text = `Agent bench ${i} ${randomUUID()}`;
     const started = performance.now();
     const arrived = cognigy.waitFor((c) => c.mode === 'notify' && c.body.text === text, 15_000);

@@ -17,7 +17,7 @@ import { limitedCount, type BenchConfig } from './config';
 import { coldStarts } from './cold-start';
 import { handoverLatency } from './handover';
 import { bundleRow, coldRow, handoverRows, memoryRow, smsRows } from './rows';
-import { destination, openBenchStack, type BenchStack } from './stack';
+import { destination, openBenchStack, type BenchConversation, type BenchStack } from './stack';
 import { limitedThroughput, throughput } from './throughput';
 
 export type BenchLog = (line: string) => void;
@@ -76,7 +76,7 @@ async function measure(
     underLoadMb = sms.underLoadMb;
     rows.push(...sms.rows);
   }
-  let conversations: string[] | undefined;
+  let conversations: BenchConversation[] | undefined;
   if (config.parts.has('handover')) {
     log(`handover: ${config.handoverMessages} agent messages`);
     const handover = await handoverLatency(s, config);

@@ -92,30 +92,33 @@ export async function arrivalsAtSimulator(
 export const lastArrival = (arrivals: Map<string, number>, since: number) =>
   [...arrivals.values()].reduce((last, at) => Math.max(last, at), since);
 
-export async function startConversation({ api }: BenchStack, i: number): Promise<string> {
+/** A handover the benchmark started: its 8x8 conversation and the Cognigy session that must accompany it. */
+export interface BenchConversation {
+  conversationId: string;
+  sessionId: string;
+}
+
+export async function startConversation({ api }: BenchStack, i: number): Promise<BenchConversation> {
+  const sessionId = `bench-session-${i}-${randomUUID()}`;
   const answer = await api('POST', '/handover', {
-    cognigy: {
-      userId: `bench-user-${i}`,
-      sessionId: `bench-session-${i}-${randomUUID()}`,
-      URLToken: 'bench-token',
-    },
+    cognigy: { userId: `bench-user-${i}`, sessionId, URLToken: 'bench-token' },
     channelId: 'bench-channel',
     customer: { name: `Bench ${i}` },
   });
   if (answer.status !== 201) throw new Error(`POST /handover answered ${answer.status}: ${answer.text}`);
-  return (answer.body as { conversationId: string }).conversationId;
+  return { conversationId: (answer.body as { conversationId: string }).conversationId, sessionId };
 }
 
 /** Five fresh handovers, as the handover and cold-start parts use them. */
-export const startConversations = (s: BenchStack): Promise<string[]> =>
+export const startConversations = (s: BenchStack): Promise<BenchConversation[]> =>
   Promise.all([0, 1, 2, 3, 4].map((i) => startConversation(s, i)));
 
 /** Waits until 8x8 has put each conversation in a queue, then has an agent join it. */
 export async function activate(
   { chatGateway: chat, cognigy }: BenchStack,
-  conversations: string[],
+  conversations: BenchConversation[],
 ): Promise<void> {
-  for (const id of conversations) {
+  for (const { conversationId: id } of conversations) {
     await pollUntil(
       `conversation ${id} to be active`,
       () => chat.conversation(id).state === 'active',
