@@ -39,9 +39,13 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'Accepted and queued (or the first answer to a repeated clientMessageId)',
       schema: smsAcceptedSchema,
     },
-    '409': { description: 'IDEMPOTENCY_CONFLICT or IDEMPOTENCY_IN_PROGRESS', schema: errorBodySchema },
+    '409': {
+      description:
+        'IDEMPOTENCY_CONFLICT, or IDEMPOTENCY_IN_PROGRESS (the first request did not answer within SMS_IDEMPOTENCY_WAIT_MS; see Retry-After)',
+      schema: errorBodySchema,
+    },
     '503': {
-      description: 'QUEUE_UNAVAILABLE or NOT_ACCEPTED: nothing was accepted; send it again',
+      description: 'NOT_ACCEPTED: the SMS could not be stored, nothing was accepted; send it again',
       schema: errorBodySchema,
     },
   },

@@ -39,6 +39,7 @@ import {
   type StatusChange,
 } from './records';
 import type { RateLimitGate } from './rate-limit';
+import { reopenIfRedriven } from './redrive';
 import { MESSAGE_ID_PATTERN } from './status';
 
 export interface DeliverDeps {
@@ -568,7 +569,8 @@ export async function deliverSms(
       : sendAndApply(entry.attempt, deps);
   }
 
-  const record = await deps.store.get(messageId);
+  // A message back from the DLQ meets a `failed` (redrivable) record: reopened, it gets a fresh attempt.
+  const record = await reopenIfRedriven(await deps.store.get(messageId), deps);
   if (!record) {
     logger.warn('Queued SMS has no record (expired or removed); dropping it', { messageId });
     return;
@@ -631,6 +633,8 @@ export async function markDeliveryExhausted(body: unknown, error: unknown, deps:
     {
       status: 'failed',
       errorCode: 'RETRIES_EXHAUSTED',
+      // Its message goes to the DLQ; a redrive of it starts a fresh attempt (functions/sms/redrive.ts).
+      redrivable: true,
       reason: `No verdict from 8x8 after ${record.attempts ?? 0} attempts; last error: ${last.message}${upstream}`,
       description: 'SMS could not be handed to 8x8; retries exhausted',
     },

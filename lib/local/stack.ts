@@ -57,6 +57,7 @@ import {
 import { LocalGateway, type ThrottleSettings } from './gateway';
 import { catalogueHandlerLoader, functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
+import { startSchedules } from './scheduler';
 import { SecretsManagerStandIn } from './secrets-manager';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
@@ -86,6 +87,8 @@ export interface LocalStack extends LocalStackInfo {
    */
   pauseQueue(queue: QueueName): Promise<void>;
   resumeQueue(queue: QueueName): void;
+  /** Runs a scheduled function (e.g. sms-sweeper) once now, as its timer would, and resolves with its result. */
+  runScheduled(name: FunctionName): Promise<unknown>;
   /** Imports every function now, so the first request does not pay for it (npm start does this after ready). */
   warmUp(): Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +106,11 @@ export interface StartLocalStackOptions extends LocalStackOptions {
   simulators?: SimulatorTuning;
   /** Test hook for chaos runs: queue consumers that crash mid-batch (lib/local/poller.ts WorkerCrashHook). */
   workerCrashes?: Partial<Record<QueueName, WorkerCrashHook>>;
+  /**
+   * Period (ms) of the scheduled functions (default: the catalogue's, e.g. sms-sweeper every minute; env
+   * LOCAL_SWEEP_INTERVAL_MS for sms-sweeper). 0 turns a timer off; runScheduled still runs it on demand.
+   */
+  scheduleIntervalMs?: Partial<Record<FunctionName, number>>;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
@@ -323,9 +331,21 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       }),
       { sqs: sqsClient, region: LOCAL_REGION, onError: reportError },
     );
-    // Registered last so it runs first: no new work (queue batches, then HTTP requests) before anything the
-    // functions depend on goes away. Stopping the gateway again later is a no-op.
+    const sweepIntervalEnv = Number(env.LOCAL_SWEEP_INTERVAL_MS);
+    const schedules = startSchedules({
+      loadHandler,
+      intervalMs: {
+        ...(env.LOCAL_SWEEP_INTERVAL_MS && Number.isFinite(sweepIntervalEnv)
+          ? { 'sms-sweeper': sweepIntervalEnv }
+          : {}),
+        ...options.scheduleIntervalMs,
+      },
+      onError: reportError,
+    });
+    // Registered last so it runs first: no new work (timers, queue batches, then HTTP requests) before anything
+    // the functions depend on goes away. Stopping the gateway again later is a no-op.
     cleanups.push(async () => {
+      await schedules.stop();
       await pollers.stop();
       await gateway.stop();
     });
@@ -375,6 +395,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         await pollerOf(queue).pause();
       },
       resumeQueue: (queue) => pollerOf(queue).resume(),
+      runScheduled: (name) => schedules.runNow(name),
       warmUp: async () => {
         await Promise.all(
           (Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => loadHandler(fn).catch(() => undefined)),
