@@ -268,6 +268,12 @@ export class BridgeStack extends Stack {
         value: secret.imported ? secret.reference : secret.secret.secretName,
       });
     }
+    for (const [name, queue] of Object.entries(this.queues) as [QueueName, BridgeQueue][]) {
+      new CfnOutput(this, `${pascal(name)}QueueUrl`, {
+        description: `The ${name} queue (its DLQ redrives with: npm run redrive -- --queue ${name} --queue-url <this>)`,
+        value: queue.queue.queueUrl,
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic that receives every alarm; subscribe on-call tooling to it',
       value: this.alarms.topic.topicArn,
