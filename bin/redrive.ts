@@ -41,7 +41,9 @@ if (max !== undefined && (!Number.isInteger(max) || max <= 0)) fail('--max must 
 async function main(name: QueueName): Promise<void> {
   const local = values.endpoint;
   // Locally, queue URLs name `*.localhost` hosts: talk to the endpoint given instead of following them.
-  const sqs = local ? new SQSClient({ ...localClientConfig(local), useQueueUrlAsEndpoint: false }) : new SQSClient({});
+  const sqs = local
+    ? new SQSClient({ ...localClientConfig(local), useQueueUrlAsEndpoint: false })
+    : new SQSClient({});
   try {
     const queueUrl =
       values['queue-url'] ??

@@ -99,7 +99,9 @@ export async function redriveDlq(options: RedriveOptions): Promise<RedriveResult
     const { moved, failed } = await moveBatch(sqs, queueUrl, dlqUrl, fifo, Messages);
     result.moved += moved;
     result.failed += failed;
-    options.log?.(`moved ${moved} message(s) from ${dlqUrl} to ${queueUrl}${failed ? `, ${failed} failed` : ''}`);
+    options.log?.(
+      `moved ${moved} message(s) from ${dlqUrl} to ${queueUrl}${failed ? `, ${failed} failed` : ''}`,
+    );
     // FIFO: a failed message holds its group; the rest of that group must not overtake it.
     if (fifo && failed > 0) break;
   }

@@ -172,7 +172,7 @@ async function runWaitingForFirst(
   const sleep = deps.sleep ?? realSleep;
   const started = deps.clock.now().getTime();
   let pause = 50;
-  for (let waited = false; ; ) {
+  for (let waited = false; ;) {
     try {
       const answer = await deps.idempotency.run(key, fingerprint(sms), work);
       if (waited) metrics.addMetric('SmsRepeatWaited', MetricUnit.Count, 1);
@@ -263,13 +263,11 @@ async function enqueueOutbox(outcomes: ItemOutcome[], deps: AcceptDeps): Promise
   }
   const queued = ids.filter((id) => !failed.has(id));
   if (queued.length === 0) return;
-  await deps.store
-    .clearOutbox(queued, deps.clock.now().toISOString())
-    .catch((error: unknown) =>
-      logger.warn('Could not clear the outbox marker; the sweeper will queue the SMS again (harmless)', {
-        error: error as Error,
-      }),
-    );
+  await deps.store.clearOutbox(queued, deps.clock.now().toISOString()).catch((error: unknown) =>
+    logger.warn('Could not clear the outbox marker; the sweeper will queue the SMS again (harmless)', {
+      error: error as Error,
+    }),
+  );
 }
 
 async function mapLimit<T, R>(

@@ -327,8 +327,7 @@ export class DynamoMessageStore implements MessageStore {
           'SET #status = :queued, #rank = :queuedRank, #description = :description, #updatedAt = :now, ' +
           '#history = list_append(if_not_exists(#history, :empty), :entry) ' +
           'REMOVE #redrivable, #errorCode, #reason, #lease, #injectPending',
-        ConditionExpression:
-          '#status = :failed AND #redrivable = :true AND attribute_not_exists(#umid)',
+        ConditionExpression: '#status = :failed AND #redrivable = :true AND attribute_not_exists(#umid)',
         ExpressionAttributeNames: {
           '#status': 'status',
           '#rank': 'statusRank',

@@ -16,7 +16,9 @@ beforeAll(() => {
 
 test('the messages table has the sparse byOutbox index keyed by outbox and createdAt', () => {
   const table = Object.values(resourcesOfType(template, 'AWS::DynamoDB::Table')).find((t) =>
-    (t.Properties.GlobalSecondaryIndexes ?? []).some((i: { IndexName: string }) => i.IndexName === 'byOutbox'),
+    (t.Properties.GlobalSecondaryIndexes ?? []).some(
+      (i: { IndexName: string }) => i.IndexName === 'byOutbox',
+    ),
   );
   const index = table?.Properties.GlobalSecondaryIndexes.find(
     (i: { IndexName: string }) => i.IndexName === 'byOutbox',

@@ -64,7 +64,11 @@ function setup() {
     sms,
     clock,
     injector: new RecordingInjector(),
-    credentials: async () => ({ apiKey: 'key', subAccountId: 'SubAccount-1', baseUrl: 'https://sms.8x8.com' }),
+    credentials: async () => ({
+      apiKey: 'key',
+      subAccountId: 'SubAccount-1',
+      baseUrl: 'https://sms.8x8.com',
+    }),
     callbackTokenKey: async () => undefined,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
     settings: { upstreamTimeoutMs: 5000, receiptMode: 'account' },
