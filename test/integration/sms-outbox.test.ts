@@ -8,7 +8,12 @@
  * leaves (a committed record and idempotency answer, no queue message) is exactly what a killed function leaves.
  */
 import { randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
 import { redriveDlq } from '../../lib/redrive';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
@@ -183,4 +188,56 @@ test('an SMS whose retries ran out into the DLQ is delivered after a redrive, as
   expect(stack.sms!.sendCount(clientMessageId)).toBe(1);
   // The DLQ is empty again: a second redrive moves nothing.
   expect(await redriveDlq({ sqs, queue: 'sms', queueUrl: stack.queues.sms.url })).toMatchObject({ moved: 0 });
+});
+
+test('a FIFO DLQ (handover queues) is redriven in order, each message keeping its conversation group', async () => {
+  await stack.pauseQueue('handoverInbound');
+  try {
+    const conversationId = `conv-${randomUUID()}`;
+    for (const n of [1, 2, 3]) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.queues.handoverInbound.dlqUrl,
+          MessageBody: JSON.stringify({ n, conversationId }),
+          MessageGroupId: conversationId,
+          MessageDeduplicationId: `${conversationId}-${n}`,
+        }),
+      );
+    }
+    const moved = await redriveDlq({
+      sqs,
+      queue: 'handoverInbound',
+      queueUrl: stack.queues.handoverInbound.url,
+    });
+    expect(moved).toMatchObject({ moved: 3, failed: 0 });
+
+    const received: { n: number; group?: string }[] = [];
+    await waitFor(
+      'the three events back in the inbound queue',
+      async () => {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: stack.queues.handoverInbound.url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['MessageGroupId'],
+          }),
+        );
+        for (const m of Messages) {
+          received.push({ n: JSON.parse(m.Body!).n, group: m.Attributes?.MessageGroupId });
+          await sqs.send(
+            new DeleteMessageCommand({
+              QueueUrl: stack.queues.handoverInbound.url,
+              ReceiptHandle: m.ReceiptHandle,
+            }),
+          );
+        }
+        return received.length >= 3;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(received).toEqual([1, 2, 3].map((n) => ({ n, group: conversationId })));
+  } finally {
+    stack.resumeQueue('handoverInbound');
+  }
 });
