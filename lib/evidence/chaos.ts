@@ -5,7 +5,7 @@
  * Faults: 8x8 SMS 429 with Retry-After, 5xx, timeouts after acceptance, connection resets and slow answers;
  * duplicated, delayed and out-of-order SMS receipts; duplicated, delayed and reordered Chat Gateway webhook
  * deliveries; failing Chat Gateway API calls; Cognigy Endpoint outages; queue workers that crash mid-batch (the
- * local poller's test hook). Everything random comes from one seed, so a run can be replayed with `--seed`
+ * local poller's test hook); sms-accept killed between its record write and its enqueue (accept-kill.ts). Everything random comes from one seed, so a run can be replayed with `--seed`
  * (timing on a busy machine can still vary which call a fault hits).
  *
  * Invariants (checkInvariants is pure, so a test can prove it flags a constructed violation):
@@ -15,6 +15,8 @@
  *   pushes Cognigy accepted whose answer the bridge never got (Cognigy has no idempotency key; counted, shown);
  * - every user message reaches the 8x8 agent exactly once, in order;
  * - a repeated POST /sms with the same clientMessageId answers the first messageId; the API never answers 5xx;
+ * - no accepted SMS is stranded, also when sms-accept dies between its record write and its enqueue (the outbox
+ *   sweeper or a repeat sends it; lib/evidence/accept-kill.ts); every record of the table ends terminal;
  * - what is left in each DLQ is explained (an SMS in a terminal state: failed with its reason, or a redundant copy
  *   of one that ended through another delivery), and no handover item is left.
  *
@@ -25,13 +27,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { localSqsClient } from '../local/aws';
+import { localDynamoDbClient, localSqsClient } from '../local/aws';
 import type { WorkerCrashHook } from '../local/poller';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { QUEUES, SETTINGS, type QueueName } from '../../functions/shared/catalogue';
 import type { ApiFault } from '../simulators/chat-gateway';
 import { seededRandom } from '../simulators/http';
+import { AcceptKiller, KILLED_HEADER } from './accept-kill';
 import { callJson, runPool, sleep } from './load';
 import { RecordingProxy } from './proxy';
 
@@ -76,6 +80,11 @@ export interface ChaosProfile {
     cognigyOutages: { count: number; durationMs: number; statuses: (429 | 500 | 502 | 503)[] };
     /** Queue-worker crashes mid-batch, per queue: the Nth invocations that die, after a random part of the batch. */
     crashes: Partial<Record<QueueName, number[]>>;
+    /**
+     * sms-accept invocations killed between the record write and the enqueue (lib/evidence/accept-kill.ts): `share`
+     * of POST /sms calls; `retriedShare` of the killed ones the flow sends again (the others only the sweeper saves).
+     */
+    acceptKills?: { share: number; retriedShare: number };
   };
   stack: {
     upstreamTimeoutMs: number;
@@ -106,6 +115,7 @@ export const DEFAULT_CHAOS_PROFILE: ChaosProfile = {
     chatGatewayApiFailures: 8,
     cognigyOutages: { count: 3, durationMs: 1500, statuses: [503, 500, 429] },
     crashes: { sms: [2, 9], handoverInbound: [3, 12], handoverOutbound: [2] },
+    acceptKills: { share: 0.1, retriedShare: 0.5 },
   },
   stack: {
     // The production default: the whole stack shares one thread, and on a loaded machine a shorter timeout would
@@ -136,6 +146,7 @@ export const SMALL_CHAOS_PROFILE: ChaosProfile = {
     chatGatewayApiFailures: 3,
     cognigyOutages: { count: 2, durationMs: 800, statuses: [503, 429] },
     crashes: { sms: [1], handoverInbound: [2], handoverOutbound: [1] },
+    acceptKills: { share: 0.25, retriedShare: 0.5 },
   },
   stack: { ...DEFAULT_CHAOS_PROFILE.stack, visibilityTimeoutSeconds: 12, maxReceiveCount: {} },
   settleTimeoutMs: 60_000,
@@ -178,9 +189,17 @@ export interface ChaosObservations {
   };
   agent: { conversationId: string; sent: AgentMessageObservation[]; received: string[] }[];
   user: { conversationId: string; sent: string[]; received: string[] }[];
-  /** Answers of the bridge's API with status ≥ 500. */
+  /** Answers of the bridge's API with status ≥ 500 (not counting the injected accept kills). */
   api5xx: { request: string; status: number }[];
   dlq: DlqEntry[];
+  /**
+   * The outbox under accept kills: the SMS whose accept died after the record write (their outcome is in
+   * sms.accepted too), and every record of the messages table that is not in a terminal state at the end.
+   */
+  outbox?: {
+    killed: { messageId: string; clientMessageId: string; retried: boolean }[];
+    stranded: { messageId: string; status: string }[];
+  };
 }
 
 export interface DlqEntry {
@@ -370,6 +389,25 @@ export function checkInvariants(obs: ChaosObservations): InvariantResult[] {
     ),
   );
 
+  // 7b. No accepted SMS stranded: every record of the table ends terminal, the killed accepts included.
+  {
+    const killed = obs.outbox?.killed ?? [];
+    const status = new Map(obs.sms.accepted.map((a) => [a.messageId, a.status]));
+    const of = (wanted: (s: string | undefined) => boolean) =>
+      killed.filter((k) => wanted(status.get(k.messageId))).length;
+    const stranded = obs.outbox?.stranded ?? [];
+    results.push(
+      invariant(
+        'sms-not-stranded',
+        'No accepted SMS is stranded: an accept killed between record write and enqueue is still sent (outbox)',
+        `${killed.length} accepts killed after the record write (${killed.filter((k) => k.retried).length} repeated by the flow): ` +
+          `${of((s) => s === 'DELIVERED')} delivered, ${of((s) => s !== undefined && s !== 'DELIVERED' && TERMINAL.has(s))} recorded failed; ` +
+          `stranded (must be 0): ${stranded.length}`,
+        stranded.map((r) => `${r.messageId}: still ${r.status}`),
+      ),
+    );
+  }
+
   // 8. DLQs.
   {
     const violations: string[] = [];
@@ -417,6 +455,8 @@ export interface ChaosFaultCounts {
   chatGatewayApiFaults: number;
   cognigyRefused: number;
   workerCrashes: Partial<Record<QueueName, number>>;
+  /** sms-accept invocations killed between the record write and the enqueue. */
+  acceptKills?: number;
 }
 
 export interface ChaosReport {
@@ -477,6 +517,8 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
   const visibility = Object.fromEntries(
     (Object.keys(QUEUES) as QueueName[]).map((q) => [q, profile.stack.visibilityTimeoutSeconds]),
   ) as Record<QueueName, number>;
+  const kills = profile.faults.acceptKills;
+  const killer = new AcceptKiller(kills?.share ?? 0, seededRandom(profile.seed * 47 + 5));
 
   const stack = await startLocalStack({
     port: 0,
@@ -486,7 +528,11 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       [SETTINGS.upstreamTimeoutMs]: String(profile.stack.upstreamTimeoutMs),
       [SETTINGS.retryBaseDelaySeconds]: String(profile.stack.retryBaseDelaySeconds),
       [SETTINGS.retryMaxDelaySeconds]: String(profile.stack.retryMaxDelaySeconds),
+      // The outbox sweeper at a run's pace: records older than 2 s, every second (production: 60 s, every minute).
+      [SETTINGS.smsSweepAgeSeconds]: '2',
     },
+    scheduleIntervalMs: { 'sms-sweeper': 1_000 },
+    wrapHandler: killer.wrap,
     maxReceiveCount: profile.stack.maxReceiveCount,
     visibilityTimeoutSeconds: visibility,
     workerCrashes: crashes,
@@ -514,6 +560,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       endpointBaseUrl: await cognigyProxy.start(),
     });
     await stack.warmUp();
+    killer.install(stack.queues.sms.url);
 
     const api5xx: ChaosObservations['api5xx'] = [];
     const api = async (method: string, path: string, body?: unknown) => {
@@ -528,7 +575,8 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
         // No answer at all (the client's own timeout): recorded as status 0, and the run goes on.
         answer = { status: 0, headers: new Headers(), body: undefined, text: String(error), ms: 0 };
       }
-      if (answer.status >= 500 || answer.status === 0)
+      // A killed accept's 502 is the injected fault itself, accounted for by the outbox invariant.
+      if ((answer.status >= 500 || answer.status === 0) && !answer.headers.get(KILLED_HEADER))
         api5xx.push({ request: `${method} ${path}`, status: answer.status });
       return answer;
     };
@@ -566,6 +614,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     );
     const accepted: AcceptedSmsObservation[] = [];
     const idempotencyMismatches: ChaosObservations['sms']['idempotencyMismatches'] = [];
+    const killed: NonNullable<ChaosObservations['outbox']>['killed'] = [];
     const smsWork = runPool(plans.length, profile.sms.concurrency, async (i) => {
       const plan = plans[i]!;
       const body = {
@@ -573,7 +622,20 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
         text: `Chaos ${plan.index}`,
         clientMessageId: plan.clientMessageId,
       };
-      const first = await api('POST', '/sms', body);
+      let first = await api('POST', '/sms', body);
+      if (first.headers.get(KILLED_HEADER)) {
+        // The accept died after storing the record. A flow may send it again (repeat path) or give up (sweeper).
+        const retried = random() < (kills?.retriedShare ?? 0);
+        for (let round = 0; retried && round < 3 && first.headers.get(KILLED_HEADER); round++)
+          first = await api('POST', '/sms', body);
+        const messageId = first.headers.get(KILLED_HEADER)
+          ? await storedMessageId(stack, plan.clientMessageId)
+          : (first.body as { messageId?: string } | undefined)?.messageId;
+        if (!messageId) return;
+        killed.push({ messageId, clientMessageId: plan.clientMessageId, retried });
+        accepted.push({ messageId, clientMessageId: plan.clientMessageId });
+        return;
+      }
       const messageId = (first.body as { messageId?: string } | undefined)?.messageId;
       if (first.status !== 202 || !messageId) return;
       accepted.push({ messageId, clientMessageId: plan.clientMessageId });
@@ -611,8 +673,9 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       api,
       cognigyProxy,
     );
+    if (kills) observations.outbox = { killed, stranded: await unfinishedRecords(stack) };
     const invariants = checkInvariants(observations);
-    const faults = faultCounts(stack, chaosTimers.chatGatewayFaults);
+    const faults = { ...faultCounts(stack, chaosTimers.chatGatewayFaults), acceptKills: killer.kills };
     loopDelay.disable();
     return {
       profile,
@@ -626,6 +689,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     };
   } finally {
     loopDelay.disable();
+    killer.uninstall();
     await stack.stop();
     await cognigyProxy?.stop();
   }
@@ -823,6 +887,51 @@ async function settle(
     await sleep(idle ? 750 : 250);
   }
   return false;
+}
+
+/** The record a killed accept stored for this clientMessageId (the caller never got its messageId). */
+async function storedMessageId(stack: LocalStack, clientMessageId: string): Promise<string | undefined> {
+  const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
+  try {
+    const { Items = [] } = await dynamo.send(
+      new QueryCommand({
+        TableName: stack.tables.messages,
+        IndexName: 'byClientMessageId',
+        KeyConditionExpression: 'clientMessageId = :c',
+        ExpressionAttributeValues: { ':c': { S: clientMessageId } },
+      }),
+    );
+    return Items[0]?.messageId?.S;
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+/** Every record of the messages table not in a terminal state: stranded SMS, whoever accepted them. */
+async function unfinishedRecords(stack: LocalStack): Promise<{ messageId: string; status: string }[]> {
+  const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
+  const unfinished: { messageId: string; status: string }[] = [];
+  try {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(
+        new ScanCommand({
+          TableName: stack.tables.messages,
+          ProjectionExpression: 'messageId, #s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const status = (item.status?.S ?? 'unknown').toUpperCase();
+        if (!TERMINAL.has(status)) unfinished.push({ messageId: item.messageId?.S ?? '?', status });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    dynamo.destroy();
+  }
+  return unfinished;
 }
 
 async function readDlq(stack: LocalStack, queue: QueueName): Promise<unknown[]> {
@@ -1086,6 +1195,10 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
       .map(([q, n]) => `${q} ${n}`)
       .join(', ')}`,
   );
+  if (f.acceptKills !== undefined)
+    lines.push(
+      `  Accept kill   ${f.acceptKills} sms-accept invocations killed between record write and enqueue`,
+    );
   lines.push('');
   lines.push('Invariants');
   for (const inv of report.invariants) {

@@ -55,7 +55,7 @@ import {
   startSqs,
 } from './aws';
 import { LocalGateway, type ThrottleSettings } from './gateway';
-import { catalogueHandlerLoader, functionTimeoutMs } from './lambda';
+import { catalogueHandlerLoader, functionTimeoutMs, type HandlerLoader, type LambdaHandler } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { startSchedules } from './scheduler';
 import { SecretsManagerStandIn } from './secrets-manager';
@@ -111,6 +111,8 @@ export interface StartLocalStackOptions extends LocalStackOptions {
    * LOCAL_SWEEP_INTERVAL_MS for sms-sweeper). 0 turns a timer off; runScheduled still runs it on demand.
    */
   scheduleIntervalMs?: Partial<Record<FunctionName, number>>;
+  /** Test hook for chaos runs: wraps a function's handler (e.g. to kill sms-accept part-way through). */
+  wrapHandler?: (name: FunctionName, handler: LambdaHandler) => LambdaHandler;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
@@ -224,7 +226,11 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   };
 
   try {
-    const loadHandler = catalogueHandlerLoader();
+    const catalogueHandlers = catalogueHandlerLoader();
+    const wrap = options.wrapHandler;
+    const loadHandler: HandlerLoader = wrap
+      ? async (name) => wrap(name, await catalogueHandlers(name))
+      : catalogueHandlers;
     const gateway = new LocalGateway({
       apiKey,
       loadHandler,
