@@ -121,6 +121,11 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'SIGNATURE_MISSING, SIGNATURE_INVALID, EVENT_STALE or UNKNOWN_SIGNING_KEY',
       schema: errorBodySchema,
     },
+    '409': {
+      description:
+        'EVENT_IN_PROGRESS (8x8 retries), or EVENT_BODY_MISMATCH: the event id came before with another body',
+      schema: errorBodySchema,
+    },
     '503': {
       description: 'Not accepted (queue or signing key unavailable); 8x8 retries',
       schema: errorBodySchema,

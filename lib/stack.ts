@@ -7,8 +7,9 @@ import type { Construct } from 'constructs';
 import { BridgeAlarms } from './constructs/bridge-alarms';
 import { BridgeApi, type BridgeApiProps } from './constructs/bridge-api';
 import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
-import { BridgeFunction } from './constructs/bridge-function';
+import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
+import { parseSourceIps } from './constructs/webhook-source-ips';
 import {
   FUNCTIONS,
   QUEUES,
@@ -180,6 +181,7 @@ export class BridgeStack extends Stack {
       });
     }
     this.alarms.watchApi(this.api.api);
+    this.alarms.watchWebhookBodyMismatch(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
 
     this.addOutputs();
   }
@@ -339,6 +341,16 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
     }
     return { rateLimit, burstLimit };
   };
+  // e.g. -c smsWebhookSourceIps=8x8:europe -c chatWebhookSourceIps=203.0.113.0/24
+  const sourceIps = () => {
+    const chat = text('chatWebhookSourceIps');
+    const sms = text('smsWebhookSourceIps');
+    if (chat === undefined && sms === undefined) return undefined;
+    return {
+      ...(chat === undefined ? {} : { chatGateway: parseSourceIps(chat) }),
+      ...(sms === undefined ? {} : { smsReceipt: parseSourceIps(sms) }),
+    };
+  };
   const logLevel = text('logLevel');
   if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
     throw new ContextError('Context logLevel must be DEBUG, INFO, WARN or ERROR');
@@ -376,6 +388,7 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
           ? undefined
           : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
       webAclArn: text('webAclArn'),
+      webhookSourceIps: sourceIps(),
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },
   };

@@ -3,14 +3,26 @@
  *
  * - A known key is served from memory for `ttlMs`, then fetched again (rotation or revocation is picked up).
  * - An unknown `kid` is fetched with a few short retries (a freshly rotated key may not be published yet).
- * - A `kid` the JWK URL does not know is remembered for `negativeTtlMs`, and fetches for unknown kids are capped
- *   per time window, so a flood of forged kids cannot turn the webhook into a load generator against 8x8.
+ * - A `kid` the JWK URL does not know is remembered for `negativeTtlMs` (at most `maxNegativeEntries`), and fetches
+ *   for unknown kids are capped per time window, so a flood of forged kids cannot turn the webhook into a load
+ *   generator against 8x8.
+ * - The cap must not starve a genuine rotated key (issue 10, gap 2). Forged kids in a flood are new each time (a
+ *   repeated one is refused from the negative cache after its first lookup), whereas 8x8 redelivers a refused event
+ *   and signs every later event with the same new kid. So a kid refused for want of budget is remembered, and when
+ *   it comes again it has a budget of its own (`repeatKidBudget`) that first-seen kids cannot use up; and a lookup
+ *   that finds a new key resets both budgets (a rotation is under way, more of its events follow).
  * - While the JWK URL is failing, an expired key is still served for `maxStaleMs` (8x8 downtime is not our outage).
  */
 import { importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { UpstreamError } from '../shared/errors';
 import { callUpstream } from '../shared/upstream';
-import { SIGNATURE_ALGORITHM, SigningKeyUnavailableError, UnknownKeyError } from './signature';
+import {
+  isValidKid,
+  SIGNATURE_ALGORITHM,
+  SigningKeyLookupDeferredError,
+  SigningKeyUnavailableError,
+  UnknownKeyError,
+} from './signature';
 
 /** Fetches one public JWK; resolves undefined when the JWK URL says the kid does not exist; throws on failure. */
 export type JwkFetcher = (kid: string) => Promise<JWK | undefined>;
@@ -29,8 +41,12 @@ export interface JwkCacheOptions {
   negativeTtlMs?: number;
   /** At most `max` lookups of not-yet-known kids per `windowMs`. Default 10 per minute. */
   unknownKidBudget?: { max: number; windowMs: number };
-  /** Bound on remembered unknown kids (oldest forgotten first). Default 1000. */
+  /** Lookups per `windowMs` reserved for kids that were refused for want of budget and came again. Default 10/min. */
+  repeatKidBudget?: { max: number; windowMs: number };
+  /** Bound on remembered unknown kids (oldest forgotten first). Default 10 000. */
   maxNegativeEntries?: number;
+  /** Bound on remembered kids refused for want of budget (oldest forgotten first). Default 10 000. */
+  maxDeferredEntries?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -43,11 +59,16 @@ interface CachedKey {
 export class JwkCache {
   private readonly keys = new Map<string, CachedKey>();
   private readonly unknown = new Map<string, number>();
+  /** Kids refused for want of budget (insertion order = first refusal), so a redelivery can use the repeat lane. */
+  private readonly deferred = new Set<string>();
   private readonly inFlight = new Map<string, Promise<CryptoKey | KeyObject>>();
   private unknownLookups: number[] = [];
+  private repeatLookups: number[] = [];
   private readonly o: Required<JwkCacheOptions>;
   /** Number of calls made to the JWK URL (for tests and metrics). */
   fetchCount = 0;
+  /** Lookups refused for want of budget (answered 503 so 8x8 redelivers). */
+  deferredCount = 0;
 
   constructor(options: JwkCacheOptions) {
     this.o = {
@@ -57,7 +78,9 @@ export class JwkCache {
       retryDelayMs: 100,
       negativeTtlMs: 60_000,
       unknownKidBudget: { max: 10, windowMs: 60_000 },
-      maxNegativeEntries: 1000,
+      repeatKidBudget: { max: 10, windowMs: 60_000 },
+      maxNegativeEntries: 10_000,
+      maxDeferredEntries: 10_000,
       now: Date.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       ...options,
@@ -66,6 +89,8 @@ export class JwkCache {
 
   /** The verification key for `kid` (a SigningKeyLookup). Throws UnknownKeyError or SigningKeyUnavailableError. */
   getKey = async (kid: string): Promise<CryptoKey | KeyObject> => {
+    // Callers check the kid first (signature.ts); checked again here because the kid is put into a URL.
+    if (!isValidKid(kid)) throw new UnknownKeyError(kid);
     const now = this.o.now();
     const cached = this.keys.get(kid);
     if (cached && now < cached.expiresAt) return cached.key;
@@ -83,12 +108,25 @@ export class JwkCache {
       if (now < refusedUntil) throw new UnknownKeyError(kid);
       this.unknown.delete(kid);
     }
-    const { max, windowMs } = this.o.unknownKidBudget;
-    this.unknownLookups = this.unknownLookups.filter((t) => now - t < windowMs);
-    if (this.unknownLookups.length >= max) {
-      throw new SigningKeyUnavailableError({ cause: new Error('Too many lookups of unknown signing keys') });
+    this.unknownLookups = withinWindow(this.unknownLookups, now, this.o.unknownKidBudget.windowMs);
+    if (this.unknownLookups.length < this.o.unknownKidBudget.max) {
+      this.unknownLookups.push(now);
+      this.deferred.delete(kid);
+      return;
     }
-    this.unknownLookups.push(now);
+    if (this.deferred.has(kid)) {
+      this.repeatLookups = withinWindow(this.repeatLookups, now, this.o.repeatKidBudget.windowMs);
+      if (this.repeatLookups.length < this.o.repeatKidBudget.max) {
+        this.repeatLookups.push(now);
+        this.deferred.delete(kid);
+        return;
+      }
+    } else {
+      this.deferred.add(kid);
+      forgetOldest(this.deferred, this.o.maxDeferredEntries);
+    }
+    this.deferredCount++;
+    throw new SigningKeyLookupDeferredError();
   }
 
   private async fetchAndCache(kid: string, cached: CachedKey | undefined): Promise<CryptoKey | KeyObject> {
@@ -102,6 +140,11 @@ export class JwkCache {
         if (jwk) {
           const key = await toVerificationKey(kid, jwk);
           this.keys.set(kid, { key, expiresAt: this.o.now() + this.o.ttlMs });
+          if (!cached) {
+            // A new key: 8x8 has rotated, so the budgets start afresh for the events that follow.
+            this.unknownLookups = [];
+            this.repeatLookups = [];
+          }
           return key;
         }
         notFound = true;
@@ -121,11 +164,21 @@ export class JwkCache {
   }
 
   private rememberUnknown(kid: string): void {
+    this.unknown.delete(kid);
     this.unknown.set(kid, this.o.now() + this.o.negativeTtlMs);
-    while (this.unknown.size > this.o.maxNegativeEntries) {
-      const oldest = this.unknown.keys().next().value as string;
-      this.unknown.delete(oldest);
-    }
+    forgetOldest(this.unknown, this.o.maxNegativeEntries);
+  }
+}
+
+function withinWindow(times: number[], now: number, windowMs: number): number[] {
+  return times.filter((t) => now - t < windowMs);
+}
+
+/** Drops the oldest entries (Map/Set iterate in insertion order) until `collection` holds at most `max`. */
+function forgetOldest(collection: Map<string, unknown> | Set<string>, max: number): void {
+  for (const oldest of collection.keys()) {
+    if (collection.size <= max) return;
+    collection.delete(oldest);
   }
 }
 
@@ -166,6 +219,8 @@ export interface HttpJwkFetcherOptions {
 export function httpJwkFetcher(options: HttpJwkFetcherOptions): JwkFetcher {
   if (!options.urlTemplate.includes('{kid}')) throw new Error('The JWK URL template must contain {kid}');
   return async (kid) => {
+    if (!isValidKid(kid))
+      throw new Error('A kid that is not a plain base64url id is never put into the JWK URL');
     const url = options.urlTemplate.replace('{kid}', encodeURIComponent(kid));
     try {
       const response = await callUpstream('jwk', url, {

@@ -8,6 +8,7 @@
  * `{"checksum":…,"cid":…,"eid":…,"retry":…,"tid":…,"tt":…}`. Re-serialising parsed JSON would change the checksum,
  * so the raw body is checked before anything parses it.
  */
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { flattenedVerify, type CryptoKey, type KeyObject } from 'jose';
 import { BridgeError } from '../shared/errors';
@@ -25,8 +26,16 @@ export const WEBHOOK_HEADERS = {
 /** The only algorithm 8x8 documents; anything else (none, HS256 with the public key as secret, …) is refused. */
 export const SIGNATURE_ALGORITHM = 'RS256';
 
-/** Key ids are put into the JWK URL, so only URL-safe ids of sane length are looked up. */
-const KID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+/**
+ * What a `kid` may look like before it goes into the JWK URL: base64url characters only (8x8's kids are 22 such
+ * characters, e.g. `EXaiWfZe20eSjklZ70074w`), so no `/`, `.`, `..`, `%` or `?` can change the path; at most 128.
+ */
+export const KID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function isValidKid(kid: unknown): kid is string {
+  return typeof kid === 'string' && KID_PATTERN.test(kid);
+}
+
 const HEADER_VALUE_MAX = 256;
 
 export class SignatureMissingError extends BridgeError {
@@ -67,6 +76,16 @@ export class SigningKeyUnavailableError extends BridgeError {
       undefined,
       options,
     );
+  }
+}
+
+/**
+ * The unknown-kid lookup budget is spent (jwk-cache.ts): answered 503 like any unavailable key, so 8x8 redelivers,
+ * but expected under a flood of forged kids, so logged as a warning without a stack trace.
+ */
+export class SigningKeyLookupDeferredError extends SigningKeyUnavailableError {
+  constructor() {
+    super({ cause: new Error('Too many lookups of unknown signing keys') });
   }
 }
 
@@ -131,6 +150,16 @@ export function bodyChecksum(rawBody: string | Uint8Array): number {
   return crc32(typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody) >>> 0;
 }
 
+/**
+ * SHA-256 (hex) of the raw body bytes. The signature binds the body only through its CRC32, which anyone can
+ * match with four chosen bytes; this strong hash is what ties an event id to the body first received with it.
+ */
+export function bodySha256(rawBody: string | Uint8Array): string {
+  return createHash('sha256')
+    .update(typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody)
+    .digest('hex');
+}
+
 /** The detached payload 8x8 signs: compact JSON, keys in exactly this order, numbers unquoted. */
 export function signedPayload(rawBody: string | Uint8Array, h: Omit<DeliveryHeaders, 'signature'>): string {
   return (
@@ -180,7 +209,7 @@ export function parseDetachedSignature(signature: string): {
       'The x-8x8-signature must use an unencoded payload (b64:false, crit:["b64"])',
     );
   }
-  if (typeof h.kid !== 'string' || !KID_PATTERN.test(h.kid)) {
+  if (!isValidKid(h.kid)) {
     throw new SignatureInvalidError('The x-8x8-signature protected header has no usable kid');
   }
   return {

@@ -2,15 +2,22 @@
  * Core of `POST /handover/eightByEight`: the 8x8 Chat Gateway v1.0 webhook.
  *
  * Order matters: the JWS signature is verified on the raw body before anything parses it; then the event is
- * parsed, claimed once per `x-8x8-event-id` (8x8 retries carry the same id) and put on the `handoverInbound`
- * FIFO queue. 8x8 gets a 2xx only once the event is safely queued; a failure to queue releases the claim and
+ * parsed, claimed once per `x-8x8-event-id` (8x8 retries carry the same id and the same body) and put on the
+ * `handoverInbound` FIFO queue. The claim binds the event id to the SHA-256 of the body, because the signature binds
+ * the body only by CRC32: a delivery of a known event id with another body is a forgery and is refused. 8x8 gets a 2xx only once the event is safely queued; a failure to queue releases the claim and
  * answers 503 so 8x8 delivers it again. The body (message text) is never logged.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { BridgeError, MalformedJsonError, PayloadTooLargeError, ValidationError } from '../shared/errors';
 import { parseWebhookBody, type InboundEnvelope } from './events';
-import { verifyWebhookSignature, WEBHOOK_HEADERS, type SigningKeyLookup } from './signature';
+import {
+  bodySha256,
+  SigningKeyLookupDeferredError,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  type SigningKeyLookup,
+} from './signature';
 
 /** SQS's message size limit (256 KiB); the queued envelope must fit. */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
@@ -22,17 +29,19 @@ export type ClaimResult =
   /** Already queued by an earlier delivery. */
   | 'duplicate'
   /** Another delivery of the same event is being queued right now. */
-  | 'inProgress';
+  | 'inProgress'
+  /** The event id was first received with another body: a forged body reusing a captured signature. */
+  | 'bodyMismatch';
 
 /** Once-only bookkeeping per 8x8 event id (the idempotency table in AWS). */
 export interface EventDedupeStore {
   claim(
     eventId: string,
-    info: { eventType: string; conversationId: string; receivedAt: number },
+    info: { eventType: string; conversationId: string; receivedAt: number; bodySha256: string },
   ): Promise<ClaimResult>;
   /** Records that the event is on the queue, so later deliveries are answered as duplicates. */
   markQueued(eventId: string): Promise<void>;
-  /** Gives the claim up after a failed enqueue, so 8x8's retry is processed. */
+  /** Gives the claim up after a failed enqueue, so 8x8's retry (same body) is processed; the body hash stays. */
   release(eventId: string): Promise<void>;
 }
 
@@ -71,7 +80,11 @@ export type WebhookMetric =
   | 'ChatEventRejected'
   | 'ChatEventIgnored'
   | 'ChatEventNotQueued'
-  | 'ChatWebhookVerify';
+  | 'ChatWebhookVerify'
+  /** A signed delivery answered 503 because the unknown-kid lookup budget was spent (a flood of forged kids?). */
+  | 'ChatSigningKeyDeferred'
+  /** A known event id arrived with another body (security event; alarmed in lib/constructs/bridge-alarms.ts). */
+  | 'ChatEventBodyMismatch';
 
 export class TenantMismatchError extends BridgeError {
   constructor() {
@@ -82,6 +95,13 @@ export class TenantMismatchError extends BridgeError {
 export class EventInProgressError extends BridgeError {
   constructor() {
     super('EVENT_IN_PROGRESS', 'Another delivery of this event is being processed; retry later', 409);
+  }
+}
+
+/** 409 rather than 400: the request is well formed and correctly signed, but conflicts with what is stored. */
+export class EventBodyMismatchError extends BridgeError {
+  constructor() {
+    super('EVENT_BODY_MISMATCH', 'This event id was already received with a different body', 409);
   }
 }
 
@@ -101,7 +121,14 @@ export async function handleChatGatewayWebhook(request: ApiRequest, deps: Webhoo
       eventId: request.headers[WEBHOOK_HEADERS.eventId]?.slice(0, 256),
       retry: request.headers[WEBHOOK_HEADERS.retry]?.slice(0, 16),
     };
-    if (error instanceof BridgeError && error.statusCode < 500) {
+    if (error instanceof SigningKeyLookupDeferredError) {
+      // Expected while forged kids flood the webhook: one warning line each, no stack trace.
+      count('ChatSigningKeyDeferred');
+      deps.log.warn('8x8 webhook delivery deferred: unknown-kid lookup budget spent', {
+        code: error.code,
+        ...delivery,
+      });
+    } else if (error instanceof BridgeError && error.statusCode < 500) {
       count('ChatEventRejected');
       deps.log.warn('8x8 webhook delivery refused', { code: error.code, ...delivery });
     } else if (error instanceof BridgeError && !(error instanceof EventNotAcceptedError)) {
@@ -179,6 +206,7 @@ async function processDelivery(
       eventType: event.eventType,
       conversationId: event.conversationId,
       receivedAt,
+      bodySha256: bodySha256(request.rawBody),
     });
   } catch (error) {
     count('ChatEventNotQueued');
@@ -187,6 +215,18 @@ async function processDelivery(
       error: error as Error,
     });
     throw new EventNotAcceptedError({ cause: error });
+  }
+  if (claim === 'bodyMismatch') {
+    count('ChatEventBodyMismatch');
+    // Ids and hashes only: never the body (message text, phone numbers) nor the signature.
+    deps.log.warn('SECURITY 8x8 event id reused with a different body; refused and not relayed', {
+      securityEvent: 'EVENT_BODY_MISMATCH',
+      ...logContext,
+      tenantId: delivery.tenantId,
+      kid: delivery.kid,
+      requestId: request.requestId,
+    });
+    throw new EventBodyMismatchError();
   }
   if (claim === 'duplicate') {
     count('ChatEventDuplicate');

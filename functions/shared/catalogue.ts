@@ -397,9 +397,12 @@ export const SETTINGS = {
   secretsMaxAgeSeconds: 'SECRETS_MAX_AGE_SECONDS',
   /** Days records are kept before DynamoDB TTL removes them. */
   recordTtlDays: 'RECORD_TTL_DAYS',
-  /** Milliseconds of allowed skew for x-8x8-transmission-time. */
+  /** Milliseconds x-8x8-transmission-time may be from now, either way (default 60 000: skew and transit only). */
   webhookMaxAgeMs: 'WEBHOOK_MAX_AGE_MS',
-  /** "true" to accept an unsigned WEB_HOOK_VERIFY (Test Connection). */
+  /**
+   * "true" to accept an unsigned WEB_HOOK_VERIFY (Test Connection); default "false", as 8x8 documents signatures on
+   * every webhook POST. Either way a verify is answered without queueing or relaying anything.
+   */
   acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
   /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
   handoverRules: 'HANDOVER_RULES',

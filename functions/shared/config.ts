@@ -29,9 +29,12 @@ const settingsSchema = z.object({
   upstreamTimeoutMs: envNumber(5000, z.int(), z.positive()),
   secretsMaxAgeSeconds: envNumber(300, z.int(), z.nonnegative()),
   recordTtlDays: envNumber(30, z.int(), z.positive()),
-  webhookMaxAgeMs: envNumber(300_000, z.int(), z.positive()),
+  // 8x8 stamps and signs a new transmission time on every retry, so the window covers clock skew and transit only
+  // (README "Security model"), not 8x8's retry schedule.
+  webhookMaxAgeMs: envNumber(60_000, z.int(), z.positive()),
+  // 8x8 documents signature headers on every webhook POST and nowhere an unsigned verify: refused unless set.
   acceptUnsignedVerify: z.pipe(
-    z._default(z.enum(['true', 'false']), 'true'),
+    z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v) => v === 'true'),
   ),
   handoverRules: z.optional(z.string()),

@@ -330,6 +330,12 @@ export const ERROR_CODES = {
     usedBy: ['webhook'],
     description: 'Another delivery of this event is being processed; 8x8 retries it',
   },
+  EVENT_BODY_MISMATCH: {
+    status: 409,
+    usedBy: ['webhook'],
+    description:
+      'This x-8x8-event-id was already received with a different body (a forged body reusing a captured signature); refused and not relayed',
+  },
   EVENT_NOT_ACCEPTED: {
     status: 503,
     usedBy: ['webhook'],
@@ -359,6 +365,8 @@ export function errorCodesOf<D extends ErrorDomain>(
   domain: D,
 ): { readonly [C in ErrorCodeOf<D>]: (typeof ERROR_CODES)[C] } {
   return Object.fromEntries(
-    Object.entries(ERROR_CODES).filter(([, spec]) => (spec.usedBy as readonly ErrorDomain[]).includes(domain)),
+    Object.entries(ERROR_CODES).filter(([, spec]) =>
+      (spec.usedBy as readonly ErrorDomain[]).includes(domain),
+    ),
   ) as { readonly [C in ErrorCodeOf<D>]: (typeof ERROR_CODES)[C] };
 }

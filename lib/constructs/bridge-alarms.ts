@@ -158,6 +158,28 @@ export class BridgeAlarms extends Construct {
     });
   }
 
+  /**
+   * A security event: an 8x8 event id delivered again with another body (a forged body reusing a captured
+   * signature; functions/handover/webhook.ts counts ChatEventBodyMismatch). One is enough to page someone.
+   */
+  watchWebhookBodyMismatch(metricsNamespace: string): void {
+    this.add('ChatEventBodyMismatch', {
+      metric: new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: 'ChatEventBodyMismatch',
+        // Powertools adds the function's service name as the `service` dimension.
+        dimensionsMap: { service: 'handover-webhook' },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription:
+        'SECURITY: an 8x8 Chat Gateway event id arrived with a different body (forged body with a captured ' +
+        'signature?); it was refused. See the handover-webhook logs (securityEvent EVENT_BODY_MISMATCH)',
+    });
+  }
+
   private add(
     id: string,
     props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },

@@ -1,10 +1,12 @@
 import { Aws, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { routeKey, type RouteSpec } from '../../functions/shared/catalogue';
+import { ROUTES, routeKey, type RouteSpec } from '../../functions/shared/catalogue';
+import { checkSourceIps, WEBHOOK_FUNCTIONS, type WebhookSourceIps } from './webhook-source-ips';
 
 export interface Throttle {
   /** Steady-state requests per second. */
@@ -27,6 +29,11 @@ export interface BridgeApiProps {
   logRemovalPolicy?: RemovalPolicy;
   /** ARN of an existing WAFv2 web ACL (REGIONAL scope) to associate with the stage. */
   webAclArn?: string;
+  /**
+   * Source-IP allowlists for the 8x8 webhook routes (off by default): an API Gateway resource policy answers 403 to
+   * any other source before a function runs. See EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_IPS for 8x8's SMS addresses.
+   */
+  webhookSourceIps?: WebhookSourceIps;
   /**
    * Create the account-level role API Gateway uses to write execution logs (AWS::ApiGateway::Account, one per
    * account and region). Set false when the account already has one configured.
@@ -203,6 +210,8 @@ export class BridgeApi extends Construct {
     });
     this.usagePlan.addApiKey(this.apiKey);
 
+    this.restrictWebhookSources(props.webhookSourceIps ?? {});
+
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.api.deploymentStage.stageArn,
@@ -216,6 +225,42 @@ export class BridgeApi extends Construct {
           'and webhooks verify signatures before any work',
       });
     }
+  }
+
+  /**
+   * One resource policy: everyone may invoke (API keys and the functions' own checks still apply), except that an
+   * allowlisted webhook route is denied to every other source address. Without allowlists there is no policy.
+   */
+  private restrictWebhookSources(allowlists: WebhookSourceIps): void {
+    const entries = (Object.keys(WEBHOOK_FUNCTIONS) as (keyof WebhookSourceIps)[]).flatMap((name) => {
+      const ips = allowlists[name];
+      return ips === undefined ? [] : [{ name, ips: checkSourceIps(name, ips) }];
+    });
+    if (entries.length === 0) return;
+    this.api.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeByAnyone',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+    );
+    for (const { name, ips } of entries) {
+      const route = ROUTES.find((r) => r.function === WEBHOOK_FUNCTIONS[name]);
+      if (!route) throw new Error(`No catalogue route for ${WEBHOOK_FUNCTIONS[name]}`);
+      this.api.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `${name.charAt(0).toUpperCase()}${name.slice(1)}WebhookOnlyFrom8x8`,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['execute-api:Invoke'],
+          resources: [`execute-api:/*/${route.method}${route.path}`],
+          conditions: { NotIpAddress: { 'aws:SourceIp': ips } },
+        }),
+      );
+    }
+    // A policy change takes effect only with a new deployment of the stage.
+    this.api.latestDeployment?.addToLogicalId({ webhookSourceIps: entries });
   }
 
   /** Adds a catalogue route with a Lambda proxy integration to its function. */

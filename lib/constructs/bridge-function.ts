@@ -8,6 +8,9 @@ import path from 'node:path';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
+/** CloudWatch namespace of the functions' Powertools metrics unless the stack sets another. */
+export const DEFAULT_METRICS_NAMESPACE = 'Cognigy8x8Bridge';
+
 /** Lambda runtime of every bridge function; the code is built and tested for Node.js 22 (DESIGN.md). */
 export const BRIDGE_RUNTIME = Runtime.NODEJS_22_X;
 
@@ -99,7 +102,7 @@ export class BridgeFunction extends NodejsFunction {
       logGroup,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.name,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Cognigy8x8Bridge',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         ...(props.sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,

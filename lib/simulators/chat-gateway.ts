@@ -205,6 +205,8 @@ function newSigningKey(kid: string): SigningKey {
 export class ChatGatewaySimulator implements Simulator {
   readonly conversations = new Map<string, SimConversation>();
   readonly requests: SimRequest[] = [];
+  /** Every GET of the JWK endpoint (kept apart from `requests`: floods of forged kids land here). */
+  readonly jwkLookups: { at: number; kid: string; found: boolean }[] = [];
   readonly events: SimEvent[] = [];
   readonly deliveries: SimDelivery[] = [];
   agent: AgentScript;
@@ -308,6 +310,7 @@ export class ChatGatewaySimulator implements Simulator {
     this.agent = this.initialAgent;
     this.conversations.clear();
     this.requests.length = 0;
+    this.jwkLookups.length = 0;
     this.events.length = 0;
     this.deliveries.length = 0;
     this.apiFaults = [];
@@ -670,6 +673,7 @@ export class ChatGatewaySimulator implements Simulator {
       const jwk = url.pathname.match(/^\/chat-gateway\/v1\/jwk\/([^/]+)\/public$/);
       if (method === 'GET' && jwk) {
         const key = this.publicJwk(decodeURIComponent(jwk[1] as string));
+        this.jwkLookups.push({ at: Date.now(), kid: decodeURIComponent(jwk[1] as string), found: !!key });
         if (!key) throw problems.notFound('JwkKey', decodeURIComponent(jwk[1] as string));
         return send(res, 200, 'application/json', key);
       }

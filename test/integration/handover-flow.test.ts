@@ -469,9 +469,9 @@ describe('webhook authentication', () => {
     ).toEqual(['genuine words', 'genuine again']);
   });
 
-  test('WEB_HOOK_VERIFY (Test Connection) is answered 200, signed or not', async () => {
+  test('WEB_HOOK_VERIFY (Test Connection) is answered 200 when signed (unsigned: test/security/webhook-verify)', async () => {
     expect(await chat.sendVerify({ signed: true, url: webhookUrl })).toBe(200);
-    expect(await chat.sendVerify({ signed: false, url: webhookUrl })).toBe(200);
+    expect(await chat.sendVerify({ signed: false, url: webhookUrl })).toBe(401);
 
     // 8x8's own verify call (POST /webhooks/verify) reaches the bridge and reports success.
     const { loadSecret } = await import('../../functions/shared/secrets');

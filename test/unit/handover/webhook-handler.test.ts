@@ -186,7 +186,7 @@ describe('handover-webhook handler', () => {
     expect(JSON.parse(response.body).error.code).toBe('EVENT_IN_PROGRESS');
   });
 
-  it('answers 503 and deletes its PENDING claim when SQS fails', async () => {
+  it('answers 503 and releases its PENDING claim (keeping the body hash) when SQS fails', async () => {
     sqs.on(SendMessageBatchCommand).rejects(new Error('ServiceUnavailable'));
     const response = await invoke(apiEvent(BODY, signedHeaders(BODY)));
     expect(response.statusCode).toBe(503);
@@ -194,9 +194,15 @@ describe('handover-webhook handler', () => {
       ok: false,
       error: { code: 'EVENT_NOT_ACCEPTED', message: 'The event could not be queued; retry later' },
     });
-    const del = ddb.commandCalls(DeleteCommand)[0]!.args[0].input;
-    expect(del).toMatchObject({ Key: { id: 'chat-event#evt-1' }, ConditionExpression: '#status = :pending' });
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+    const updates = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(updates).toEqual([
+      expect.objectContaining({
+        Key: { id: 'chat-event#evt-1' },
+        UpdateExpression: 'SET #status = :released REMOVE lockedUntil',
+        ConditionExpression: '#status = :pending',
+      }),
+    ]);
   });
 
   it('refuses a forged event with 401 and makes no DynamoDB or SQS call', async () => {
@@ -216,12 +222,19 @@ describe('handover-webhook handler', () => {
     expect(jwkHits).toBe(1);
   });
 
-  it('answers an unsigned Test Connection with 200 without reading the secret', async () => {
+  it('refuses an unsigned Test Connection by default, answers it when ACCEPT_UNSIGNED_VERIFY=true; no secret read', async () => {
     secrets.resetHistory();
-    const response = await invoke(
-      apiEvent('{"notificationVersion":"Chat Gateway v1.0","eventType":"WEB_HOOK_VERIFY"}', {}),
-    );
-    expect(response.statusCode).toBe(200);
+    const verify = () =>
+      invoke(apiEvent('{"notificationVersion":"Chat Gateway v1.0","eventType":"WEB_HOOK_VERIFY"}', {}));
+    const refused = await verify();
+    expect(refused.statusCode).toBe(401);
+    expect(JSON.parse(refused.body).error.code).toBe('SIGNATURE_MISSING');
+    process.env.ACCEPT_UNSIGNED_VERIFY = 'true';
+    try {
+      expect((await verify()).statusCode).toBe(200);
+    } finally {
+      delete process.env.ACCEPT_UNSIGNED_VERIFY;
+    }
     expect(secrets.calls()).toHaveLength(0);
     expect(ddb.calls()).toHaveLength(0);
   });

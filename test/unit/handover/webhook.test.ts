@@ -5,7 +5,11 @@ import type { ApiRequest } from '../../../functions/shared/http';
 import { BridgeError } from '../../../functions/shared/errors';
 import * as events from '../../../functions/handover/events';
 import type { InboundEnvelope } from '../../../functions/handover/events';
-import { SigningKeyUnavailableError, UnknownKeyError } from '../../../functions/handover/signature';
+import {
+  SigningKeyLookupDeferredError,
+  SigningKeyUnavailableError,
+  UnknownKeyError,
+} from '../../../functions/handover/signature';
 import {
   handleChatGatewayWebhook,
   SQS_MAX_MESSAGE_BYTES,
@@ -63,17 +67,24 @@ function request(body: string, headers: Record<string, string> = {}): ApiRequest
   return { body: undefined, rawBody: body, headers, pathParameters: {}, query: {}, requestId: 'req-1' };
 }
 
-/** Same semantics as the DynamoDB adapter: PENDING claim → QUEUED; release deletes a PENDING claim. */
+/**
+ * Same semantics as the DynamoDB adapter (tested against dynalite in event-dedupe.test.ts): a claim binds the event
+ * id to the body hash, PENDING → QUEUED; release marks a PENDING claim RELEASED and keeps its hash.
+ */
 class MemoryDedupe implements EventDedupeStore {
-  readonly items = new Map<string, 'PENDING' | 'QUEUED'>();
+  readonly items = new Map<string, 'PENDING' | 'QUEUED' | 'RELEASED'>();
+  readonly hashes = new Map<string, string>();
   failClaim = false;
   failMark = false;
-  async claim(eventId: string): Promise<ClaimResult> {
+  async claim(eventId: string, info: { bodySha256: string }): Promise<ClaimResult> {
     if (this.failClaim) throw new Error('DynamoDB unavailable');
     const existing = this.items.get(eventId);
+    const hash = this.hashes.get(eventId);
+    if (existing !== undefined && hash !== undefined && hash !== info.bodySha256) return 'bodyMismatch';
     if (existing === 'QUEUED') return 'duplicate';
     if (existing === 'PENDING') return 'inProgress';
     this.items.set(eventId, 'PENDING');
+    this.hashes.set(eventId, info.bodySha256);
     return 'claimed';
   }
   async markQueued(eventId: string) {
@@ -81,7 +92,7 @@ class MemoryDedupe implements EventDedupeStore {
     this.items.set(eventId, 'QUEUED');
   }
   async release(eventId: string) {
-    if (this.items.get(eventId) === 'PENDING') this.items.delete(eventId);
+    if (this.items.get(eventId) === 'PENDING') this.items.set(eventId, 'RELEASED');
   }
 }
 
@@ -164,6 +175,46 @@ describe('handleChatGatewayWebhook', () => {
     dedupe.items.set('evt-1', 'PENDING');
     expect(await outcome(signedRequest(messageBody()))).toEqual({ status: 409, code: 'EVENT_IN_PROGRESS' });
     expect(queued).toHaveLength(0);
+  });
+
+  it('refuses 409 EVENT_BODY_MISMATCH when a known event id comes with another body: logged, counted, not queued', async () => {
+    await outcome(signedRequest(messageBody()));
+    metrics = [];
+    // In this test the forger can sign anything; in reality the captured signature fits a CRC32-matched body.
+    const forged = signedRequest(messageBody('forged: call +44 20 7946 0000'), { retry: 1 });
+    expect(await outcome(forged)).toEqual({ status: 409, code: 'EVENT_BODY_MISMATCH' });
+    expect(queued).toHaveLength(1);
+    expect(metrics).toEqual(['ChatEventBodyMismatch', 'ChatEventRejected']);
+    const security = log.warn.mock.calls.find(([message]) => String(message).startsWith('SECURITY'));
+    expect(security?.[1]).toEqual({
+      securityEvent: 'EVENT_BODY_MISMATCH',
+      eventId: 'evt-1',
+      retry: 1,
+      eventType: 'MESSAGE',
+      conversationId: 'conv-1',
+      tenantId: 'tenant01',
+      kid: 'k1',
+      requestId: 'req-1',
+    });
+    const logged = JSON.stringify([log.info.mock.calls, log.warn.mock.calls, log.error.mock.calls]);
+    expect(logged).not.toContain('forged');
+    expect(logged).not.toMatch(/7946|4111/);
+    expect(logged).not.toContain(forged.headers['x-8x8-signature']);
+  });
+
+  it('a failed delivery releases its claim but keeps the body hash: another body is refused, the retry accepted', async () => {
+    failSend = true;
+    expect(await outcome(signedRequest(messageBody()))).toEqual({ status: 503, code: 'EVENT_NOT_ACCEPTED' });
+    failSend = false;
+    expect(await outcome(signedRequest(messageBody('forged'), { retry: 1 }))).toEqual({
+      status: 409,
+      code: 'EVENT_BODY_MISMATCH',
+    });
+    expect(await outcome(signedRequest(messageBody(), { retry: 2 }))).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(queued.map((e) => (e.event as { data: { text: string } }).data.text)).toEqual([SECRET_TEXT]);
   });
 
   it('refuses a forged event with 401 and touches neither the dedupe store nor the queue', async () => {
@@ -258,7 +309,7 @@ describe('handleChatGatewayWebhook', () => {
   it("answers 503 and releases the claim when the queue refuses, so 8x8's retry is accepted", async () => {
     failSend = true;
     expect(await outcome(signedRequest(messageBody()))).toEqual({ status: 503, code: 'EVENT_NOT_ACCEPTED' });
-    expect(dedupe.items.has('evt-1')).toBe(false);
+    expect(dedupe.items.get('evt-1')).toBe('RELEASED');
     failSend = false;
     expect(await outcome(signedRequest(messageBody(), { retry: 1 }))).toEqual({
       status: 200,
@@ -306,6 +357,21 @@ describe('handleChatGatewayWebhook', () => {
       expect.objectContaining({ code: 'SIGNING_KEY_UNAVAILABLE', eventId: 'evt-1' }),
     );
     expect(queued).toHaveLength(0);
+  });
+
+  it('answers 503 when the unknown-kid budget is spent, as a counted warning (a flood must not flood the error log)', async () => {
+    const deferred = deps({ getKey: async () => Promise.reject(new SigningKeyLookupDeferredError()) });
+    expect(await outcome(signedRequest(messageBody()), deferred)).toEqual({
+      status: 503,
+      code: 'SIGNING_KEY_UNAVAILABLE',
+    });
+    expect(log.error).not.toHaveBeenCalled();
+    expect(log.warn).toHaveBeenCalledWith('8x8 webhook delivery deferred: unknown-kid lookup budget spent', {
+      code: 'SIGNING_KEY_UNAVAILABLE',
+      eventId: 'evt-1',
+      retry: '0',
+    });
+    expect(metrics).toEqual(['ChatSigningKeyDeferred']);
   });
 
   it('refuses an event whose queue envelope would exceed the SQS size limit, before claiming it', async () => {
