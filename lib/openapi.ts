@@ -58,6 +58,11 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'The batch itself is invalid, or BATCH_REJECTED: no item was valid',
       schema: smsBatchAcceptedSchema,
     },
+    '409': {
+      description:
+        'IDEMPOTENCY_IN_PROGRESS: nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After',
+      schema: smsBatchAcceptedSchema,
+    },
     '503': {
       description: 'No item could be accepted for an infrastructure reason; send it again',
       schema: smsBatchAcceptedSchema,

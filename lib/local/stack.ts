@@ -23,6 +23,7 @@
  * | PUBLIC_BASE_URL                 | public URL of this gateway (e.g. a tunnel) for real 8x8 webhooks and receipts |
  * | LOG_LEVEL                       | functions' Powertools log level (default WARN)                                 |
  * | LOCAL_LOG_REQUESTS=1            | one console line per HTTP request                                              |
+ * | LOCAL_SWEEP_INTERVAL_MS         | period of the SMS outbox sweeper (default 60000, as deployed; 0 = off)         |
  *
  * Real webhooks (8x8 receipts, Chat Gateway events) can only reach this machine through PUBLIC_BASE_URL; the
  * webhook itself must be configured on the 8x8 side to point at it.
