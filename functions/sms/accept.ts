@@ -158,19 +158,24 @@ async function recordOfCrashedFirst(
   );
 }
 
+/** Until when (epoch ms) the repeats of one request may wait for their first requests: one budget per request. */
+function waitDeadline(deps: AcceptDeps): number {
+  return deps.clock.now().getTime() + (deps.settings.idempotencyWaitMs ?? DEFAULT_IDEMPOTENCY_WAIT_MS);
+}
+
 /**
- * Runs the guarded work; while the first request of the key is in flight, waits for its answer (bounded by
- * SMS_IDEMPOTENCY_WAIT_MS) instead of refusing at once. Past the bound the IdempotencyInProgressError stands.
+ * Runs the guarded work; while the first request of the key is in flight, waits for its answer (until
+ * `waitUntil`, SMS_IDEMPOTENCY_WAIT_MS after the request arrived) instead of refusing at once. Past it the
+ * IdempotencyInProgressError stands. A batch shares one deadline, so its items' waits overlap instead of adding up.
  */
 async function runWaitingForFirst(
   key: string,
   sms: NormalisedSms,
   work: () => Promise<SmsAccepted>,
   deps: AcceptDeps,
+  waitUntil: number,
 ): Promise<SmsAccepted> {
-  const budget = deps.settings.idempotencyWaitMs ?? DEFAULT_IDEMPOTENCY_WAIT_MS;
   const sleep = deps.sleep ?? realSleep;
-  const started = deps.clock.now().getTime();
   let pause = 50;
   for (let waited = false; ;) {
     try {
@@ -179,13 +184,13 @@ async function runWaitingForFirst(
       return answer;
     } catch (error) {
       if (!(error instanceof IdempotencyInProgressError)) throw error;
-      const elapsed = deps.clock.now().getTime() - started;
-      if (elapsed >= budget) {
+      const left = waitUntil - deps.clock.now().getTime();
+      if (left <= 0) {
         metrics.addMetric('SmsRepeatInProgress', MetricUnit.Count, 1);
         throw error;
       }
       waited = true;
-      await sleep(Math.min(pause, budget - elapsed));
+      await sleep(Math.min(pause, left));
       pause = Math.min(pause * 2, 400);
     }
   }
@@ -199,7 +204,12 @@ async function isUnsent(messageId: string, deps: AcceptDeps): Promise<boolean> {
 }
 
 /** Stores one SMS (once per clientMessageId); `fresh` tells a new SMS from a replayed answer. */
-async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo): Promise<Accepted> {
+async function storeOne(
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+  waitUntil: number,
+  batch?: BatchInfo,
+): Promise<Accepted> {
   let fresh = false;
   const key = sms.request.clientMessageId;
   const work = async (): Promise<SmsAccepted> => {
@@ -214,7 +224,7 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
     return answerOf(record, sms);
   };
   if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
-  const answer = await runWaitingForFirst(key, sms, work, deps);
+  const answer = await runWaitingForFirst(key, sms, work, deps, waitUntil);
   const requeue = !fresh && (await isUnsent(answer.messageId, deps));
   if (requeue) {
     metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
@@ -226,9 +236,14 @@ async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo)
   return { ok: true, answer, fresh, requeue, sms };
 }
 
-async function storeGuarded(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo): Promise<ItemOutcome> {
+async function storeGuarded(
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+  waitUntil: number,
+  batch?: BatchInfo,
+): Promise<ItemOutcome> {
   try {
-    return await storeOne(sms, deps, batch);
+    return await storeOne(sms, deps, waitUntil, batch);
   } catch (error) {
     if (error instanceof SmsError) return { ok: false, error: { code: error.code, message: error.message } };
     logger.error('Could not store an SMS', {
@@ -312,7 +327,7 @@ export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiRes
   const sms = normaliseSmsRequest(body, deps.clock.now());
   let outcome: Accepted;
   try {
-    outcome = await storeOne(sms, deps);
+    outcome = await storeOne(sms, deps, waitDeadline(deps));
   } catch (error) {
     if (error instanceof IdempotencyInProgressError) return inProgressResponse(error);
     if (error instanceof SmsError) throw error;
@@ -383,6 +398,7 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
   };
   const repeatOf = repeatsWithinBatch(normalised.items);
+  const waitUntil = waitDeadline(deps);
   const stored = await mapLimit(
     normalised.items,
     STORE_CONCURRENCY,
@@ -399,7 +415,7 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
         };
       }
       if (repeatOf.has(index)) return AWAITING_FIRST_OCCURRENCE;
-      return storeGuarded(item.value, deps, batch);
+      return storeGuarded(item.value, deps, waitUntil, batch);
     },
   );
   await enqueueOutbox(stored, deps);
