@@ -31,7 +31,10 @@ export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
 export interface BridgeStackProps extends StackProps {
   /** E-mail address subscribed to the alarm topic. */
   alarmEmail?: string;
-  /** Keep tables, secrets and log groups when the stack is deleted (default true). False suits development. */
+  /**
+   * Keep tables, queues (with their DLQs), secrets and log groups when the stack is deleted (default true): they
+   * hold accepted work and its records. False (context destroyData=true) suits development. README "Tearing down".
+   */
   retainData?: boolean;
   /** Retention of every function log group and the API access logs (default one month). */
   logRetention?: logs.RetentionDays;
@@ -121,7 +124,8 @@ export class BridgeStack extends Stack {
       this.tables[name] = new BridgeTable(this, `${pascal(name)}Table`, { name, removalPolicy: dataRemoval });
     }
     for (const name of Object.keys(QUEUES) as QueueName[]) {
-      this.queues[name] = new BridgeQueue(this, `${pascal(name)}Queue`, { name });
+      // A queue holds accepted work (an SMS waiting for 8x8, a chat message): kept like the tables on deletion.
+      this.queues[name] = new BridgeQueue(this, `${pascal(name)}Queue`, { name, removalPolicy: dataRemoval });
     }
     for (const name of Object.keys(SECRETS) as SecretName[]) {
       this.secrets[name] = new BridgeSecret(this, `${pascal(name)}Secret`, {
@@ -141,6 +145,10 @@ export class BridgeStack extends Stack {
     const settings: Record<string, string> = { [SETTINGS.publicBaseUrl]: this.publicBaseUrl };
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       if (value !== undefined && name !== SETTINGS.publicBaseUrl) settings[name] = value;
+    }
+    if (settings[SETTINGS.allowLoopbackUrls] === 'true') {
+      // Loopback callback URLs exist for the local stack's simulators; in AWS they only open an SSRF path.
+      throw new Error(`${SETTINGS.allowLoopbackUrls}=true is for the local stack only`);
     }
 
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
@@ -388,6 +396,8 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
           ? undefined
           : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
       webAclArn: text('webAclArn'),
+      createWebAcl: text('createWebAcl') !== 'false',
+      webAclRateLimit: number('webAclRateLimit'),
       webhookSourceIps: sourceIps(),
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },

@@ -11,5 +11,6 @@ export const handler = apiHandler('handover-start', (request) => {
     clock: rt.clock,
     cognigyConfig: rt.cognigyConfig,
     upstreamTimeoutMs: rt.settings.upstreamTimeoutMs,
+    allowLoopbackUrls: rt.settings.allowLoopbackUrls,
   });
 });

@@ -8,6 +8,12 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
+import {
+  CLOUD_URL_POLICY,
+  outboundUrlMessage,
+  outboundUrlProblem,
+  type OutboundUrlPolicy,
+} from '../shared/outbound-url';
 import * as z from '../shared/zod';
 import { HandoverValidationError, type HandoverErrorCode, type HandoverIssue } from './error-codes';
 import type { HistoryMessage } from './ports';
@@ -381,15 +387,6 @@ export function toEightByEightLanguage(tag: string): EightByEightLanguage | unde
   return EIGHT_BY_EIGHT_LANGUAGES.find((l) => l === primary);
 }
 
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
 /** Property values are text for 8x8: scalars as written, objects and arrays as JSON. */
 function propertyText(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
@@ -412,17 +409,25 @@ function parseOrThrow<T extends z.ZodMiniType>(schema: T, body: unknown): z.infe
   return parsed.data;
 }
 
-/** Validates and normalises a POST /handover body; throws HandoverValidationError listing every problem. */
-export function normaliseStartRequest(body: unknown): StartHandoverInput {
+/**
+ * Validates and normalises a POST /handover body; throws HandoverValidationError listing every problem. `urls`:
+ * the relay posts agent messages to `cognigy.endpointBaseUrl`, so it must be https on a public host (SSRF); local
+ * mode also takes loopback.
+ */
+export function normaliseStartRequest(
+  body: unknown,
+  urls: OutboundUrlPolicy = CLOUD_URL_POLICY,
+): StartHandoverInput {
   const request = parseOrThrow(startHandoverRequestSchema, body);
   const issues: HandoverIssue[] = [];
 
   const endpointBaseUrl = given(request.cognigy.endpointBaseUrl);
-  if (endpointBaseUrl !== undefined && !isHttpUrl(endpointBaseUrl)) {
+  const urlProblem = endpointBaseUrl === undefined ? undefined : outboundUrlProblem(endpointBaseUrl, urls);
+  if (urlProblem) {
     issues.push({
       path: 'cognigy.endpointBaseUrl',
       code: 'INVALID_URL',
-      message: 'cognigy.endpointBaseUrl must be an absolute http(s) URL',
+      message: outboundUrlMessage('cognigy.endpointBaseUrl', urlProblem),
     });
   }
   const channelId = given(request.channelId);

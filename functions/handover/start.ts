@@ -48,6 +48,8 @@ export interface StartDeps {
   cognigyConfig: () => Promise<CognigyConfig>;
   /** UPSTREAM_TIMEOUT_MS; capped at MAX_ATTEMPT_MS here. */
   upstreamTimeoutMs: number;
+  /** Local mode (ALLOW_LOOPBACK_URLS): cognigy.endpointBaseUrl may name 127.0.0.1 over http. */
+  allowLoopbackUrls?: boolean;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -202,7 +204,7 @@ export function startFailure(error: UpstreamError): HandoverError {
 }
 
 export async function startHandover(body: unknown, deps: StartDeps): Promise<ApiResponse> {
-  const input = normaliseStartRequest(body);
+  const input = normaliseStartRequest(body, { allowLoopback: deps.allowLoopbackUrls === true });
   const config = await deps.cognigyConfig();
   if (!input.cognigy.endpointBaseUrl && !config.endpointBaseUrl) {
     // Without it no agent message could ever reach the user, so refuse before an agent is involved.

@@ -404,6 +404,12 @@ export const SETTINGS = {
    * every webhook POST. Either way a verify is answered without queueing or relaying anything.
    */
   acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
+  /**
+   * "true" only in the local stack (lib/local/stack.ts sets it; the CDK stack refuses it): caller-given URLs that
+   * a server calls (`dlrCallbackUrl`, `cognigy.endpointBaseUrl`) may name 127.0.0.1/localhost over http. Default
+   * "false": https to public hosts only (README "Security model").
+   */
+  allowLoopbackUrls: 'ALLOW_LOOPBACK_URLS',
   /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
   handoverRules: 'HANDOVER_RULES',
   /** First backoff step (seconds) for transient upstream failures; doubled per attempt with full jitter. */

@@ -37,6 +37,10 @@ const settingsSchema = z.object({
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((v) => v === 'true'),
   ),
+  allowLoopbackUrls: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v) => v === 'true'),
+  ),
   handoverRules: z.optional(z.string()),
   retryBaseDelaySeconds: envNumber(2, z.positive()),
   retryMaxDelaySeconds: envNumber(300, z.positive()),

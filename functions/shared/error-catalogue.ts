@@ -27,6 +27,18 @@ export const ERROR_CODES = {
     usedBy: ['shared', 'handover', 'sms'],
     description: 'The body is not valid JSON',
   },
+  JSON_TOO_DEEP: {
+    status: 400,
+    usedBy: ['shared'],
+    description:
+      'The body nests arrays/objects deeper than 64 levels (checked before parsing, on every route)',
+  },
+  CONTROL_CHARACTER: {
+    status: 400,
+    usedBy: ['shared', 'handover', 'sms'],
+    description:
+      'A text or identifier field holds NUL or another control character (`text` may hold tab, line feed, carriage return and form feed)',
+  },
   INVALID_BODY: { status: 400, usedBy: ['handover', 'sms'], description: 'The body must be a JSON object' },
   UNKNOWN_FIELD: {
     status: 400,
@@ -53,7 +65,8 @@ export const ERROR_CODES = {
   INVALID_URL: {
     status: 400,
     usedBy: ['handover'],
-    description: 'A URL field is not an absolute http(s) URL',
+    description:
+      '`cognigy.endpointBaseUrl` is not an absolute https URL on a public host (no private, loopback, link-local or metadata address; local mode also takes http://127.0.0.1)',
   },
   INVALID_ASSIGNMENT: {
     status: 400,
@@ -184,7 +197,8 @@ export const ERROR_CODES = {
   INVALID_CALLBACK_URL: {
     status: 400,
     usedBy: ['sms'],
-    description: '`dlrCallbackUrl` is not an absolute http(s) URL',
+    description:
+      '`dlrCallbackUrl` is not an absolute https URL, or names a private, loopback, link-local or cloud-metadata address (local mode also takes http://127.0.0.1)',
   },
   INVALID_CLIENT_IP: {
     status: 400,

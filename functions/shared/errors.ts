@@ -53,6 +53,12 @@ export class MalformedJsonError extends BridgeError {
   }
 }
 
+export class JsonTooDeepError extends BridgeError {
+  constructor(maxDepth: number) {
+    super('JSON_TOO_DEEP', `The request body nests arrays or objects deeper than ${maxDepth} levels`, 400);
+  }
+}
+
 export class PayloadTooLargeError extends BridgeError {
   constructor(limitBytes: number) {
     super('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes`, 413);

@@ -5,7 +5,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ROUTES, type FunctionName } from './catalogue';
-import { BridgeError, MalformedJsonError, PayloadTooLargeError } from './errors';
+import { assertNoControlCharacters, assertPlainParameters } from './control-characters';
+import { BridgeError, JsonTooDeepError, MalformedJsonError, PayloadTooLargeError } from './errors';
 import { logger, metrics } from './powertools';
 
 /** What a route's core sees: the parsed request, independent of API Gateway's event shape. */
@@ -60,7 +61,37 @@ export function jsonResult(
   };
 }
 
-/** Turns API Gateway's event into an ApiRequest, enforcing the route's size limit before any other work. */
+/**
+ * Deepest nesting of arrays and objects any route accepts. Cognigy and 8x8 bodies nest a handful of levels; a body
+ * 10 000 levels deep would otherwise reach recursive code (validation, marshalling, logging) and end in a 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The nesting depth of a JSON text, counted without parsing: brackets outside strings, one pass, no allocation.
+ * Stops as soon as `limit` is passed. Not a validator: malformed text is left to JSON.parse.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Turns API Gateway's event into an ApiRequest, enforcing the route's size and depth limits before any other work. */
 export function toApiRequest(
   event: APIGatewayProxyEvent,
   maxBodyBytes: number,
@@ -73,6 +104,8 @@ export function toApiRequest(
         ? Buffer.from(event.body, 'base64').toString('utf8')
         : event.body;
   if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
+  // Also for routes that parse the raw body themselves (both webhooks): the bound holds before any parsing work.
+  if (jsonDepthExceeds(rawBody, MAX_JSON_DEPTH)) throw new JsonTooDeepError(MAX_JSON_DEPTH);
   let body: unknown;
   if (parseJson && rawBody.trim() !== '') {
     try {
@@ -85,18 +118,26 @@ export function toApiRequest(
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
+  const pathParameters = Object.fromEntries(
+    Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  const query = Object.fromEntries(
+    Object.entries(event.queryStringParameters ?? {}).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
+  if (parseJson) {
+    // The flow routes: Cognigy's input. The webhooks relay what 8x8 sends and check it themselves.
+    assertPlainParameters('path', pathParameters);
+    assertPlainParameters('query', query);
+    assertNoControlCharacters(body);
+  }
   return {
     body,
     rawBody,
     headers,
-    pathParameters: Object.fromEntries(
-      Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
-    ),
-    query: Object.fromEntries(
-      Object.entries(event.queryStringParameters ?? {}).filter(
-        (e): e is [string, string] => e[1] !== undefined,
-      ),
-    ),
+    pathParameters,
+    query,
     requestId: event.requestContext?.requestId ?? 'local',
   };
 }

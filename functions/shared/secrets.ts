@@ -1,7 +1,8 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { getSecret, SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretName } from './catalogue';
 import { loadSettings, secretName } from './config';
 import { BridgeError, SHARED_ERROR_CODES } from './errors';
+import { logger } from './powertools';
 import * as z from './zod';
 
 /** JSON shapes of the secret values (documented in functions/shared/catalogue.ts SECRETS and the README). */
@@ -54,17 +55,61 @@ export class SecretConfigurationError extends BridgeError {
  * Reads a secret through Powertools Parameters (cached for SECRETS_MAX_AGE_SECONDS so rotation is picked up)
  * and checks its shape. Locally the same call reaches the Secrets Manager stand-in via AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
-export async function loadSecret<N extends SecretName>(name: N): Promise<SecretValue<N>> {
+export async function loadSecret<N extends SecretName>(
+  name: N,
+  options: { forceFetch?: boolean } = {},
+): Promise<SecretValue<N>> {
   const maxAge = loadSettings().secretsMaxAgeSeconds;
   let value: unknown;
   try {
-    value = await getSecret(secretName(name), { transform: 'json', maxAge });
+    value = await getSecret(secretName(name), {
+      transform: 'json',
+      maxAge,
+      forceFetch: options.forceFetch ?? false,
+    });
   } catch (error) {
     throw new SecretConfigurationError(name, error);
   }
   const parsed = secretSchemas[name].safeParse(value);
   if (!parsed.success) {
     throw new SecretConfigurationError(name, parsed.error.issues.map((i) => i.path.join('.')).join(', '));
+  }
+  return parsed.data as SecretValue<N>;
+}
+
+/**
+ * Its own provider, hence its own cache: Powertools keys its cache by name and transform only, so an AWSPREVIOUS
+ * read through the default provider would be answered with the cached AWSCURRENT value (and the other way round).
+ */
+const previousVersions = /* @__PURE__ */ new SecretsProvider();
+/** Secrets without an AWSPREVIOUS version (never rotated), remembered until this time (ms) so misses cost no call. */
+const previousMissUntil = new Map<string, number>();
+
+/**
+ * The AWSPREVIOUS version of a secret (the value a rotation just replaced), cached like loadSecret; undefined when
+ * there is none, it cannot be read, or it lacks the documented shape. Used to accept credentials that are still in
+ * flight during a rotation (8x8 sends the old receipt Authorization until its webhook is updated).
+ */
+export async function loadPreviousSecret<N extends SecretName>(name: N): Promise<SecretValue<N> | undefined> {
+  const maxAge = loadSettings().secretsMaxAgeSeconds;
+  const id = secretName(name);
+  if ((previousMissUntil.get(id) ?? 0) > Date.now()) return undefined;
+  let value: unknown;
+  try {
+    value = await previousVersions.get(id, {
+      transform: 'json',
+      maxAge,
+      sdkOptions: { VersionStage: 'AWSPREVIOUS' },
+    });
+  } catch (error) {
+    // Usually ResourceNotFoundException: the secret was never rotated. Either way only the current value counts.
+    logger.debug('No previous version of a secret', { secret: name, error: (error as Error).name });
+    value = undefined;
+  }
+  const parsed = secretSchemas[name].safeParse(value);
+  if (!parsed.success) {
+    previousMissUntil.set(id, Date.now() + maxAge * 1000);
+    return undefined;
   }
   return parsed.data as SecretValue<N>;
 }

@@ -17,6 +17,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApiResponse } from '../shared/http';
 import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
+import type { OutboundUrlPolicy } from '../shared/outbound-url';
 import { logger, metrics } from '../shared/powertools';
 import type { Clock, Ids } from '../shared/runtime';
 import {
@@ -57,6 +58,8 @@ export interface AcceptDeps {
   ids: Ids;
   settings: {
     recordTtlDays: number;
+    /** Local mode (ALLOW_LOOPBACK_URLS) lets callback URLs name 127.0.0.1. */
+    allowLoopbackUrls?: boolean;
     /** SMS_IDEMPOTENCY_TTL_SECONDS: how far back a crashed first request's record is reused. */
     idempotencyTtlSeconds?: number;
     /** SMS_IDEMPOTENCY_WAIT_MS: how long a repeat waits for an in-flight first request (default 3000). */
@@ -322,9 +325,13 @@ function inProgressResponse(error: IdempotencyInProgressError): ApiResponse {
   };
 }
 
+const urlPolicy = (deps: AcceptDeps): OutboundUrlPolicy => ({
+  allowLoopback: deps.settings.allowLoopbackUrls === true,
+});
+
 /** POST /sms */
 export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
-  const sms = normaliseSmsRequest(body, deps.clock.now());
+  const sms = normaliseSmsRequest(body, deps.clock.now(), urlPolicy(deps));
   let outcome: Accepted;
   try {
     outcome = await storeOne(sms, deps, waitDeadline(deps));
@@ -392,7 +399,7 @@ function resolveRepeats(
  * when every item was invalid, 503 when none could be accepted for an infrastructure reason (send it again).
  */
 export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
-  const normalised = normaliseSmsBatch(body, deps.clock.now());
+  const normalised = normaliseSmsBatch(body, deps.clock.now(), urlPolicy(deps));
   const batch: BatchInfo = {
     batchId: deps.ids.uuid(),
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),

@@ -10,6 +10,12 @@ import {
   type CountryCode,
   type MetadataJson,
 } from 'libphonenumber-js/core';
+import {
+  CLOUD_URL_POLICY,
+  outboundUrlMessage,
+  outboundUrlProblem,
+  type OutboundUrlPolicy,
+} from '../shared/outbound-url';
 import type * as z from '../shared/zod';
 import { SmsValidationError, type SmsErrorCode, type SmsIssue } from './error-codes';
 import phoneMetadataJson from './phone-metadata.json';
@@ -299,19 +305,6 @@ function parseInstant(value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
-
-function httpUrl(value: string): URL | undefined {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The fields of one SMS after a batch template was merged in; the same rules apply to single sends. */
 export type SmsFields = Omit<SmsRequestInput, 'text' | 'cognigy'> & {
   text?: string | null;
@@ -321,6 +314,7 @@ export type SmsFields = Omit<SmsRequestInput, 'text' | 'cognigy'> & {
 function normaliseCognigy(
   input: CognigyRefInput | undefined,
   at: (field: string) => string,
+  urls: OutboundUrlPolicy,
 ): { value?: CognigyRef; issues: SmsIssue[] } {
   if (!input) return { issues: [] };
   const ref: CognigyRef = {
@@ -350,13 +344,13 @@ function normaliseCognigy(
     }
   }
   if (ref.endpointBaseUrl) {
-    // The receipt function calls this URL, so only https (or a loopback address in local mode) is allowed.
-    const url = httpUrl(ref.endpointBaseUrl);
-    if (!url || (url.protocol === 'http:' && !isLoopbackHost(url.hostname))) {
+    // The receipt function calls this URL (SSRF): https to a public host only (local mode: loopback too).
+    const problem = outboundUrlProblem(ref.endpointBaseUrl, urls);
+    if (problem) {
       issues.push({
         path: at('cognigy.endpointBaseUrl'),
         code: 'INVALID_COGNIGY',
-        message: 'cognigy.endpointBaseUrl must be an https URL such as https://endpoint-app.cognigy.ai',
+        message: `${outboundUrlMessage('cognigy.endpointBaseUrl', problem)}, such as https://endpoint-app.cognigy.ai`,
       });
     }
   }
@@ -367,9 +361,15 @@ function normaliseCognigy(
 
 /**
  * Applies 8x8's rules to fields that passed the schema. `at(field)` names a field in issue paths (batch items
- * prefix their index, or `template.` for values taken from the template).
+ * prefix their index, or `template.` for values taken from the template). `urls` says whether loopback callback
+ * URLs are allowed (local mode only).
  */
-export function checkSms(fields: SmsFields, now: Date, at: (field: string) => string = (f) => f): ItemResult {
+export function checkSms(
+  fields: SmsFields,
+  now: Date,
+  at: (field: string) => string = (f) => f,
+  urls: OutboundUrlPolicy = CLOUD_URL_POLICY,
+): ItemResult {
   const issues: SmsIssue[] = [];
   const nowMs = now.getTime();
 
@@ -478,15 +478,17 @@ export function checkSms(fields: SmsFields, now: Date, at: (field: string) => st
   }
 
   const dlrCallbackUrl = given(fields.dlrCallbackUrl);
-  if (dlrCallbackUrl !== undefined && !httpUrl(dlrCallbackUrl)) {
+  // 8x8 posts receipts to this URL: no plain http, no private, loopback, link-local or metadata address.
+  const callbackProblem = dlrCallbackUrl === undefined ? undefined : outboundUrlProblem(dlrCallbackUrl, urls);
+  if (callbackProblem) {
     issues.push({
       path: at('dlrCallbackUrl'),
       code: 'INVALID_CALLBACK_URL',
-      message: 'dlrCallbackUrl must be an absolute http(s) URL',
+      message: outboundUrlMessage('dlrCallbackUrl', callbackProblem),
     });
   }
 
-  const cognigy = normaliseCognigy(fields.cognigy, at);
+  const cognigy = normaliseCognigy(fields.cognigy, at, urls);
   issues.push(...cognigy.issues);
 
   if (issues.length > 0 || !destination || !size) return { ok: false, issues };
@@ -556,7 +558,11 @@ function ruleIssuesBesides(
 }
 
 /** POST /sms body → NormalisedSms, or SmsValidationError listing every problem. */
-export function normaliseSmsRequest(body: unknown, now: Date): NormalisedSms {
+export function normaliseSmsRequest(
+  body: unknown,
+  now: Date,
+  urls: OutboundUrlPolicy = CLOUD_URL_POLICY,
+): NormalisedSms {
   const parsed = smsRequestSchema.safeParse(body);
   if (!parsed.success) {
     const shape = toSmsIssues(parsed.error.issues, body);
@@ -564,11 +570,11 @@ export function normaliseSmsRequest(body: unknown, now: Date): NormalisedSms {
       body,
       parsed.error.issues,
       (f) => f,
-      (fields) => checkSms(fields as SmsFields, now),
+      (fields) => checkSms(fields as SmsFields, now, (f) => f, urls),
     );
     throw new SmsValidationError([...shape, ...rules]);
   }
-  const result = checkSms(parsed.data, now);
+  const result = checkSms(parsed.data, now, (f) => f, urls);
   if (!result.ok) throw new SmsValidationError(result.issues);
   return result.value;
 }
@@ -596,7 +602,11 @@ function isGiven(value: unknown): boolean {
  * too many items) throw SmsValidationError; problems of one item stay with that item. As in 8x8's batch,
  * `messages` wins over `destinations`, and a message's own value wins over the template's.
  */
-export function normaliseSmsBatch(body: unknown, now: Date): NormalisedBatch {
+export function normaliseSmsBatch(
+  body: unknown,
+  now: Date,
+  urls: OutboundUrlPolicy = CLOUD_URL_POLICY,
+): NormalisedBatch {
   const parsed = smsBatchRequestSchema.safeParse(body);
   const itemIssues = new Map<number, z.core.$ZodIssue[]>();
   if (!parsed.success) {
@@ -636,10 +646,12 @@ export function normaliseSmsBatch(body: unknown, now: Date): NormalisedBatch {
     }
     if (!isGiven(merged.clientIp) && isGiven(batch.clientIp)) merged.clientIp = batch.clientIp;
     if (!merged.cognigy && batch.cognigy) merged.cognigy = batch.cognigy;
-    return checkSms(merged as SmsFields, now, (field) => {
-      if (fromTemplate.has(field)) return `template.${field}`;
-      return itemPath(mode, index, field);
-    });
+    return checkSms(
+      merged as SmsFields,
+      now,
+      (field) => (fromTemplate.has(field) ? `template.${field}` : itemPath(mode, index, field)),
+      urls,
+    );
   };
 
   const items = entries.map((entry, index): ItemResult => {

@@ -38,7 +38,15 @@ export interface WebhookAuth {
 export interface ReceiptDeps {
   store: MessageStore;
   clock: Clock;
+  /** The receipt secret's AWSCURRENT value (cached). */
   webhookAuth: () => Promise<WebhookAuth>;
+  /**
+   * Rotation: the AWSPREVIOUS value (undefined when there is none), and AWSCURRENT read past the cache (undefined
+   * when a re-read happened too recently). 8x8 keeps sending the old Authorization until its webhook is updated,
+   * and a warm function may still hold the old value as current when 8x8 already sends the new one.
+   */
+  previousWebhookAuth?: () => Promise<WebhookAuth | undefined>;
+  refreshedWebhookAuth?: () => Promise<WebhookAuth | undefined>;
   injector: ReceiptInjector;
 }
 
@@ -104,22 +112,42 @@ export function receiptChange(payload: OutboundReceiptPayload, now: Date): Statu
   };
 }
 
-function authenticate(request: ApiRequest, auth: WebhookAuth): { byToken: boolean } {
+/** Whether the request carries this secret version's Authorization value or a callback token made with its key. */
+function authenticatedBy(request: ApiRequest, auth: WebhookAuth): { byToken: boolean } | undefined {
   const header = request.headers.authorization;
-  if (header && secretsEqual(header, auth.authorization)) return { byToken: false };
+  // Both checks run whatever the first says, each constant-time (secretsEqual hashes first).
+  const byHeader = header !== undefined && secretsEqual(header, auth.authorization);
   const { messageId, token } = request.query;
-  if (
-    messageId &&
-    token &&
-    auth.callbackTokenKey &&
-    isValidCallbackToken(messageId, token, auth.callbackTokenKey)
-  ) {
-    return { byToken: true };
+  const byToken =
+    messageId !== undefined &&
+    token !== undefined &&
+    auth.callbackTokenKey !== undefined &&
+    isValidCallbackToken(messageId, token, auth.callbackTokenKey);
+  if (byHeader) return { byToken: false };
+  return byToken ? { byToken: true } : undefined;
+}
+
+/**
+ * AWSCURRENT first; during a rotation AWSPREVIOUS; then AWSCURRENT read past the cache (at most once per interval,
+ * so a flood of bad credentials cannot turn into Secrets Manager calls).
+ */
+async function authenticate(request: ApiRequest, deps: ReceiptDeps): Promise<{ byToken: boolean }> {
+  const current = await deps.webhookAuth();
+  let verdict = authenticatedBy(request, current);
+  if (!verdict) {
+    const previous = await deps.previousWebhookAuth?.();
+    verdict = previous && authenticatedBy(request, previous);
+    if (verdict) metrics.addMetric('SmsReceiptPreviousSecret', MetricUnit.Count, 1);
   }
+  if (!verdict) {
+    const refreshed = await deps.refreshedWebhookAuth?.();
+    verdict = refreshed && authenticatedBy(request, refreshed);
+  }
+  if (verdict) return verdict;
   metrics.addMetric('SmsReceiptUnauthorized', MetricUnit.Count, 1);
   logger.warn('Receipt refused: no valid Authorization value or callback token', {
-    hasAuthorization: !!header,
-    hasToken: !!token,
+    hasAuthorization: !!request.headers.authorization,
+    hasToken: !!request.query.token,
   });
   throw new SmsError('UNAUTHORIZED', 'Missing or invalid credentials');
 }
@@ -185,7 +213,7 @@ function parseReceipt(
 }
 
 export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Promise<ApiResponse> {
-  const { byToken } = authenticate(request, await deps.webhookAuth());
+  const { byToken } = await authenticate(request, deps);
   const parsed = parseReceipt(request.rawBody);
   if (parsed.ignored) {
     logger.info('Webhook event acknowledged and ignored', { eventType: parsed.eventType });

@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
 import { mathRandom, powertoolsTelemetry, systemClock, uuidIds } from '../shared/runtime';
 import { cognigyEndpoint } from '../shared/cognigy-client';
-import { loadSecret } from '../shared/secrets';
+import { loadPreviousSecret, loadSecret } from '../shared/secrets';
 import { logger } from '../shared/powertools';
 import { sqsSender, type QueueSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
@@ -85,6 +85,7 @@ export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: P
     ids: uuidIds,
     settings: {
       recordTtlDays: settings.recordTtlDays,
+      allowLoopbackUrls: settings.allowLoopbackUrls,
       idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
       idempotencyWaitMs: settings.idempotencyWaitMs,
     },
@@ -105,12 +106,25 @@ export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
 
 export const statusDeps = /* @__PURE__ */ memo(() => ({ store: messageStore() }));
 
-export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => ({
-  store: messageStore(),
-  clock: systemClock,
-  webhookAuth: () => loadSecret('smsWebhookAuth'),
-  injector: injector(),
-}));
+/** A cache-bypassing re-read of the receipt secret happens at most this often per function instance. */
+const WEBHOOK_AUTH_REFRESH_INTERVAL_MS = 30_000;
+
+export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => {
+  let lastRefresh = Number.NEGATIVE_INFINITY;
+  return {
+    store: messageStore(),
+    clock: systemClock,
+    webhookAuth: () => loadSecret('smsWebhookAuth'),
+    previousWebhookAuth: () => loadPreviousSecret('smsWebhookAuth'),
+    refreshedWebhookAuth: async () => {
+      const now = systemClock.now().getTime();
+      if (now - lastRefresh < WEBHOOK_AUTH_REFRESH_INTERVAL_MS) return undefined;
+      lastRefresh = now;
+      return loadSecret('smsWebhookAuth', { forceFetch: true });
+    },
+    injector: injector(),
+  };
+});
 
 export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
   const settings = loadSmsSettings();

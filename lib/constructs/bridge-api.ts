@@ -27,8 +27,15 @@ export interface BridgeApiProps {
   /** Retention of the access log group. */
   logRetention?: logs.RetentionDays;
   logRemovalPolicy?: RemovalPolicy;
-  /** ARN of an existing WAFv2 web ACL (REGIONAL scope) to associate with the stage. */
+  /** ARN of an existing WAFv2 web ACL (REGIONAL scope) to associate with the stage instead of the stack's own. */
   webAclArn?: string;
+  /**
+   * Without webAclArn, the stack creates and associates its own web ACL (default true): AWS managed common rule
+   * set and known-bad-inputs rule set, plus a per-source-IP rate-based rule. False leaves the stage without WAF.
+   */
+  createWebAcl?: boolean;
+  /** Requests one source IP may send in any 5 minutes before the web ACL blocks it (default 15 000). */
+  webAclRateLimit?: number;
   /**
    * Source-IP allowlists for the 8x8 webhook routes (off by default): an API Gateway resource policy answers 403 to
    * any other source before a function runs. See EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_IPS for 8x8's SMS addresses.
@@ -40,6 +47,19 @@ export interface BridgeApiProps {
    */
   createCloudWatchRole?: boolean;
 }
+
+/**
+ * 50 requests/s sustained from one address (the usage plan's per-key rate): Cognigy and 8x8 call from a few egress
+ * addresses each, so the rule only catches a single source flooding the API, mostly the key-less webhook routes.
+ */
+export const DEFAULT_WEB_ACL_RATE_LIMIT = 15_000;
+
+/**
+ * Rules of the common rule set that only count. SizeRestrictions_BODY: the routes take bodies up to 64 kB (Cognigy's
+ * limit) and 256 kB (8x8 Chat Gateway events), above its 8 kB; every function enforces its route's own limit first.
+ * NoUserAgent_HEADER: 8x8 documents no User-Agent for its webhooks, and a blocked receipt is a lost receipt.
+ */
+export const WEB_ACL_COUNT_ONLY_RULES = ['SizeRestrictions_BODY', 'NoUserAgent_HEADER'] as const;
 
 export const DEFAULT_STAGE_THROTTLE: Throttle = { rateLimit: 100, burstLimit: 200 };
 export const DEFAULT_USAGE_PLAN_THROTTLE: Throttle = { rateLimit: 50, burstLimit: 100 };
@@ -122,6 +142,8 @@ export class BridgeApi extends Construct {
   readonly apiKey: apigw.ApiKey;
   readonly usagePlan: apigw.UsagePlan;
   readonly accessLogGroup: logs.LogGroup;
+  /** The stack's own web ACL (undefined with webAclArn or createWebAcl: false). */
+  readonly webAcl: wafv2.CfnWebACL | undefined;
   readonly methods = new Map<string, apigw.Method>();
   /**
    * `https://{api id}.execute-api.{region}.{suffix}/{stage}` built from the API id and the stage *name*: functions
@@ -217,14 +239,60 @@ export class BridgeApi extends Construct {
         resourceArn: this.api.deploymentStage.stageArn,
         webAclArn: props.webAclArn,
       });
+    } else if (props.createWebAcl ?? true) {
+      this.webAcl = this.createWebAcl(props.webAclRateLimit ?? DEFAULT_WEB_ACL_RATE_LIMIT);
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: this.webAcl.attrArn,
+      });
     } else {
       Validations.of(this.api.deploymentStage).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason:
-          'WAF is an optional add-on (prop webAclArn): Cognigy routes need an API key under a throttled usage plan ' +
-          'and webhooks verify signatures before any work',
+          'WAF turned off on purpose (createWebAcl: false): API key + usage plan and webhook signatures still apply',
       });
     }
+  }
+
+  /** The stack's own REGIONAL web ACL: AWS managed rule groups first, then the per-IP rate limit. */
+  private createWebAcl(rateLimit: number): wafv2.CfnWebACL {
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      metricName,
+      sampledRequestsEnabled: true,
+    });
+    const managed = (priority: number, name: string, countOnly: readonly string[] = []) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ...(countOnly.length > 0 && {
+            ruleActionOverrides: countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+          }),
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+    return new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      description: 'Cognigy 8x8 bridge: AWS managed common and known-bad-inputs rules, per-IP rate limit',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('Cognigy8x8BridgeWebAcl'),
+      rules: [
+        managed(0, 'AWSManagedRulesCommonRuleSet', WEB_ACL_COUNT_ONLY_RULES),
+        managed(1, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        {
+          name: 'RateLimitPerSourceIp',
+          priority: 2,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('RateLimitPerSourceIp'),
+        },
+      ],
+    });
   }
 
   /**

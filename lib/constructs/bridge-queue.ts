@@ -1,4 +1,4 @@
-import { Duration, Names, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -19,6 +19,8 @@ export class QueueConfigurationError extends Error {
 
 export interface BridgeQueueProps {
   name: QueueName;
+  /** RETAIN (default): the queue and its DLQ outlive the stack, so accepted work is never deleted with it. */
+  removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -43,12 +45,14 @@ export class BridgeQueue extends Construct {
     }
     this.queueName = props.name;
     const fifo = spec.fifo ? { fifo: true, contentBasedDeduplication: false } : {};
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...fifo,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
+      removalPolicy,
     });
     // (AwsSolutions-SQS3 already recognises a queue used as a DLQ; the Serverless pack does not.)
     Validations.of(this.deadLetterQueue).acknowledge({
@@ -63,6 +67,7 @@ export class BridgeQueue extends Construct {
       visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
       retentionPeriod: Duration.days(spec.retentionDays),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
+      removalPolicy,
     });
   }
 

@@ -301,6 +301,8 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         // EMF metric lines on stdout every invocation would drown the console; opt in with =false.
         POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
         [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
+        // The simulators and test receivers listen on 127.0.0.1 over http (local mode only).
+        [SETTINGS.allowLoopbackUrls]: 'true',
         ...Object.fromEntries(
           (Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].nameEnv, tables[t]]),
         ),

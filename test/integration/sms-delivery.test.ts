@@ -193,7 +193,9 @@ test('accepted SMS is delivered by 8x8 and GET /sms/{id} shows queued → sent (
   expect(delivered.history[1]).toMatchObject({ umid: atSimulator.umid });
   expect(delivered.history[2]).toMatchObject({ detail: 'delivered_to_recipient' });
 
-  // The receipts reached the stack with 8x8's Authorization value and were acknowledged.
+  // The receipts reached the stack with 8x8's Authorization value and were acknowledged. The record turns DELIVERED
+  // before the webhook's answer reaches the simulator, so wait for the simulator to log that answer.
+  await waitFor('both receipts answered', () => receiptsFor(atSimulator.umid).length >= 2);
   const receipts = receiptsFor(atSimulator.umid);
   expect(receipts.map((r) => [r.state, r.status])).toEqual([
     ['sent', 200],

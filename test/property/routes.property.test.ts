@@ -7,6 +7,8 @@ import fc from 'fast-check';
 import { matchRoute } from '../../lib/local/gateway';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { ROUTES, routeKey } from '../../functions/shared/catalogue';
+import { MAX_JSON_DEPTH } from '../../functions/shared/http';
+import { HOSTILE_CALLBACK_URLS } from '../helpers/hostile-inputs';
 
 let stack: LocalStack;
 let secrets: string[];
@@ -85,12 +87,51 @@ const headerValue = fc.string({ maxLength: 60, unit: fc.constantFrom(...'abcXYZ0
 /** Header values, sometimes a secret in the wrong header. */
 const headerValueOrSecret = () => fc.oneof(headerValue, fc.constantFrom(...secretNeedles()));
 
-/** A JSON value that may hold secrets, so echoing input would be caught too. */
+/** A string with NUL or another control character somewhere in it (issue 10 gap 6). */
+const withControlCharacter = () =>
+  fc
+    .tuple(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('\u0000', '\u0001', '\u0007', '\u000b', '\u001b', '\u007f', '\u0085', '\u009f'),
+      fc.string({ maxLength: 20 }),
+    )
+    .map(([a, c, b]) => a + c + b);
+
+/** URLs naming private, link-local, metadata or non-https targets, in assorted spellings (issue 10 gap 4). */
+const hostileUrl = () =>
+  fc.oneof(
+    fc.constantFrom(
+      ...HOSTILE_CALLBACK_URLS.filter((url) => !/127\.|localhost|\[::1\]|0x7f|0177|2130706433/.test(url)),
+    ),
+    fc.tuple(fc.constantFrom(10, 169, 172, 192), fc.nat(255), fc.nat(255)).map(([a, c, d]) => {
+      const b = a === 169 ? 254 : a === 172 ? 16 : a === 192 ? 168 : 0;
+      return `https://${((a << 24) >>> 0) + (b << 16) + (c << 8) + d}/dlr`;
+    }),
+  );
+
+/** Nesting past MAX_JSON_DEPTH (issue 10 gap 6) that still fits in `maxBytes` (every route's limit by default). */
+const deepJson = (
+  maxBytes = Math.min(...ROUTES.filter((r) => r.maxBodyBytes > 0).map((r) => r.maxBodyBytes)),
+) =>
+  fc
+    .tuple(
+      // At most 8 bytes per level (`[{"a":` and `}]`), so the body stays under the limit.
+      fc.integer({ min: MAX_JSON_DEPTH + 1, max: Math.min(10_000, Math.floor((maxBytes - 10) / 8)) }),
+      fc.constantFrom('[', '{"a":', '[{"a":'),
+    )
+    .map(([levels, open]) => {
+      const close = open === '[' ? ']' : open === '{"a":' ? '}' : '}]';
+      return open.repeat(levels) + (open === '[' ? '' : '1') + close.repeat(levels);
+    });
+
+/** A JSON value that may hold secrets, so echoing input would be caught too, or a hostile string. */
 const payloadValue = () =>
   fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
     fc.constantFrom(...secretNeedles()),
     fc.constantFrom('+6591234567', '6591234567', '', null, 'Bearer x'),
+    withControlCharacter(),
+    hostileUrl(),
   );
 
 const smsBody = () =>
@@ -170,6 +211,7 @@ const body = () =>
     fc.array(smsBody(), { maxLength: 3 }).map((messages) => JSON.stringify({ messages })),
     handoverBody().map((b) => JSON.stringify(b)),
     receiptBody().map((b) => JSON.stringify(b)),
+    deepJson(),
   );
 
 const extraHeaders = () =>
@@ -323,3 +365,105 @@ test('a correctly signed webhook delivery of any body is never a 5xx and echoes 
   });
   expect(accepted.status).toBe(200);
 }, 120_000);
+
+/** Hostile inputs per route that must get one stable 4xx code (issue 10 gaps 4 and 6), counted for the report. */
+interface HostileCase {
+  route: (typeof ROUTES)[number];
+  body: string;
+  expected: 'JSON_TOO_DEEP' | 'CONTROL_CHARACTER' | 'INVALID_CALLBACK_URL';
+}
+
+const routeOf = (path: string) => ROUTES.find((r) => r.path === path && r.method === 'POST')!;
+const sms = { destination: '+6591234567', text: 'x' };
+const session = { userId: 'u-1', sessionId: 's-1', URLToken: 't-1' };
+
+const hostileCase: fc.Arbitrary<HostileCase> = fc.oneof(
+  {
+    // Deep nesting reaches every POST route, the two webhooks included, so it is drawn most often.
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(...ROUTES.filter((r) => r.method === 'POST'))
+      .chain((route) =>
+        deepJson(route.maxBodyBytes).map((body): HostileCase => ({ route, body, expected: 'JSON_TOO_DEEP' })),
+      ),
+  },
+  fc
+    .tuple(fc.constantFrom('text', 'clientMessageId'), withControlCharacter())
+    .map(([field, value]): HostileCase => ({
+      route: routeOf('/sms'),
+      body: JSON.stringify({ ...sms, [field]: value }),
+      expected: 'CONTROL_CHARACTER',
+    })),
+  fc
+    .tuple(fc.constantFrom('clientMessageId', 'text'), withControlCharacter())
+    .map(([field, value]): HostileCase => ({
+      route: routeOf('/sms/batch'),
+      body: JSON.stringify({ messages: [{ ...sms, [field]: value }] }),
+      expected: 'CONTROL_CHARACTER',
+    })),
+  fc
+    .tuple(fc.constantFrom('userId', 'sessionId', 'URLToken'), withControlCharacter())
+    .map(([field, value]): HostileCase => ({
+      route: routeOf('/handover'),
+      body: JSON.stringify({ cognigy: { ...session, [field]: value }, channelId: 'c', queueId: 'q' }),
+      expected: 'CONTROL_CHARACTER',
+    })),
+  withControlCharacter().map((text): HostileCase => ({
+    route: routeOf('/handover/{conversationId}/messages'),
+    body: JSON.stringify({ text }),
+    expected: 'CONTROL_CHARACTER',
+  })),
+  hostileUrl().map((url): HostileCase => ({
+    route: routeOf('/sms'),
+    body: JSON.stringify({ ...sms, dlrCallbackUrl: url }),
+    expected: 'INVALID_CALLBACK_URL',
+  })),
+  hostileUrl().map((url): HostileCase => ({
+    route: routeOf('/sms/batch'),
+    body: JSON.stringify({ destinations: ['+6591234567'], template: { text: 'x', dlrCallbackUrl: url } }),
+    expected: 'INVALID_CALLBACK_URL',
+  })),
+);
+
+test('hostile inputs get their stable 400 code on every route, never a 5xx', async () => {
+  const tally = new Map<string, { tried: number; serverErrors: number }>();
+  await fc.assert(
+    fc.asyncProperty(hostileCase, async ({ route, body, expected }) => {
+      const path = route.path.replace('{conversationId}', 'conv-1');
+      const headers: Record<string, string> =
+        route.function === 'handover-webhook'
+          ? stack.chatGateway!.signedHeaders(body)
+          : route.function === 'sms-receipt'
+            ? { authorization: smsAuthorization, 'content-type': 'application/json' }
+            : { 'x-api-key': stack.apiKey, 'content-type': 'application/json' };
+      const response = await fetch(`${stack.urls.gateway}${path}`, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await response.text();
+      const count = tally.get(routeKey(route)) ?? { tried: 0, serverErrors: 0 };
+      count.tried++;
+      if (response.status >= 500) count.serverErrors++;
+      tally.set(routeKey(route), count);
+      const json = JSON.parse(text) as {
+        error?: { code: string };
+        items?: { error?: { code: string } }[];
+      };
+      // A batch answers per item when the item itself is refused (400 BATCH_REJECTED, items[0] has the code).
+      const code = json.items?.[0]?.error?.code ?? json.error?.code;
+      const answer = `${response.status} ${code} for ${route.path} ${body.slice(0, 120)}`;
+      expect(answer).toBe(`400 ${expected} for ${route.path} ${body.slice(0, 120)}`);
+    }),
+    { numRuns: 500 },
+  );
+  // The figures README "Security model" and the report quote: hostile inputs per route and 5xx seen.
+  console.info(
+    [...tally.entries()]
+      .sort()
+      .map(([route, c]) => `${route}: ${c.tried} hostile inputs, ${c.serverErrors} 5xx`)
+      .join('\n'),
+  );
+  expect([...tally.values()].reduce((n, c) => n + c.serverErrors, 0)).toBe(0);
+}, 180_000);

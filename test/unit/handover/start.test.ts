@@ -119,6 +119,17 @@ describe('POST /handover body → 8x8 create-conversation request', () => {
       'cognigy.endpointBaseUrl',
       'INVALID_URL',
     ],
+    [
+      // The relay would post agent messages to the cloud metadata service (SSRF).
+      { ...minimal, cognigy: { ...cognigy, endpointBaseUrl: 'https://169.254.169.254/latest' } },
+      'cognigy.endpointBaseUrl',
+      'INVALID_URL',
+    ],
+    [
+      { ...minimal, cognigy: { ...cognigy, endpointBaseUrl: 'http://endpoint.example.com' } },
+      'cognigy.endpointBaseUrl',
+      'INVALID_URL',
+    ],
     [{ ...minimal, customer: { name: 'x'.repeat(256) } }, 'customer.name', 'FIELD_TOO_LONG'],
     [{ ...minimal, properties: 'a=b' }, 'properties', 'INVALID_PROPERTY'],
     [{ ...minimal, properties: [{ key: '', value: 'x' }] }, 'properties[0]', 'INVALID_PROPERTY'],

@@ -176,6 +176,69 @@ describe('receipt authentication', () => {
   });
 });
 
+describe('receipt authentication during a secret rotation', () => {
+  const OLD = {
+    authorization: 'Bearer old-value-1234',
+    callbackTokenKey: 'old-callback-token-key-of-32-chars',
+  };
+  const NEW = {
+    authorization: 'Bearer new-value-5678',
+    callbackTokenKey: 'new-callback-token-key-of-32-chars',
+  };
+
+  function rotating(current: typeof OLD, previous?: typeof OLD, refreshed?: typeof OLD) {
+    const s = setup();
+    const calls = { previous: 0, refreshed: 0 };
+    s.deps.webhookAuth = async () => current;
+    s.deps.previousWebhookAuth = async () => (calls.previous++, previous);
+    s.deps.refreshedWebhookAuth = async () => (calls.refreshed++, refreshed);
+    return { s, calls };
+  }
+
+  test('the AWSPREVIOUS Authorization value and callback key are accepted', async () => {
+    const { s } = rotating(NEW, OLD);
+    const record = await sentSms(s);
+    const byHeader = await handleReceipt(
+      request(receipt('sent'), { authorization: OLD.authorization }),
+      s.deps,
+    );
+    expect(byHeader.statusCode).toBe(200);
+    const query = {
+      messageId: record.messageId,
+      token: callbackToken(record.messageId, OLD.callbackTokenKey),
+    };
+    const byToken = await handleReceipt(request(receipt('delivered'), {}, query), s.deps);
+    expect(byToken.body).toMatchObject({ messageId: record.messageId, status: 'DELIVERED' });
+  });
+
+  test('the current value needs no other secret version (no extra Secrets Manager read)', async () => {
+    const { s, calls } = rotating(NEW, OLD, NEW);
+    await sentSms(s);
+    await handleReceipt(request(receipt('sent'), { authorization: NEW.authorization }), s.deps);
+    expect(calls).toEqual({ previous: 0, refreshed: 0 });
+  });
+
+  test('a value newer than the cached current one is accepted after a re-read past the cache', async () => {
+    const { s, calls } = rotating(OLD, undefined, NEW);
+    await sentSms(s);
+    const response = await handleReceipt(
+      request(receipt('sent'), { authorization: NEW.authorization }),
+      s.deps,
+    );
+    expect(response.statusCode).toBe(200);
+    expect(calls).toEqual({ previous: 1, refreshed: 1 });
+  });
+
+  test('a value that is neither current nor previous is refused, also when the re-read is throttled', async () => {
+    for (const refreshed of [NEW, undefined]) {
+      const { s } = rotating(NEW, OLD, refreshed);
+      await expect(
+        handleReceipt(request(receipt('sent'), { authorization: 'Bearer forged' }), s.deps),
+      ).rejects.toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    }
+  });
+});
+
 describe('receipt parsing', () => {
   test('a body that is not JSON is a 400 INVALID_RECEIPT', async () => {
     const s = setup();

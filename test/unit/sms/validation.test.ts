@@ -232,12 +232,14 @@ describe('field rules', () => {
     ['IPv6 clientIp', { ...base, clientIp: '2001:db8::1' }],
     ['schedule exactly 7 days ahead', { ...base, scheduled: '2026-03-09T10:00:00Z' }],
     ['schedule a minute ago (clock skew)', { ...base, scheduled: '2026-03-02T09:59:00Z' }],
-    [
-      'Cognigy endpoint on loopback http (local mode)',
-      { ...base, cognigy: { endpointBaseUrl: 'http://127.0.0.1:4011' } },
-    ],
   ])('%s is accepted', (_name, body) => {
     expect(() => normaliseSmsRequest(body, NOW)).not.toThrow();
+  });
+
+  test('a Cognigy endpoint on loopback http is accepted in local mode only', () => {
+    const body = { ...base, cognigy: { endpointBaseUrl: 'http://127.0.0.1:4011' } };
+    expect(() => normaliseSmsRequest(body, NOW, { allowLoopback: true })).not.toThrow();
+    expect(codeOf(body)).toBe('INVALID_COGNIGY');
   });
 
   test('a broken country does not also blame the destination it would have converted', () => {
