@@ -19,7 +19,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   bundleFunction,
@@ -42,6 +41,7 @@ import {
   summarise,
   type LatencySummary,
 } from '../lib/evidence/stats';
+import { localDynamoDbClient } from '../lib/local/aws';
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
 import { projectRoot } from '../lib/paths';
 import { FUNCTIONS, QUEUES, type FunctionName, type QueueName } from '../functions/shared/catalogue';
@@ -516,11 +516,11 @@ async function coldStartEvents(
   ).authorization;
 
   // Records waiting in `queued` that no poller will pick up: made by the accept core itself with a queue port
-  // that does not enqueue, so the sms-deliver child is the one that hands them to 8x8. Imported only now: the
-  // functions' Powertools singletons read their settings from the environment the stack has set.
+  // that does not enqueue, so the sms-deliver child is the one that hands them to 8x8. Written as the operator
+  // (the stack's own credentials), which the stand-ins do not restrict.
   const { acceptSms } = await import('../functions/sms/accept');
   const { DynamoMessageStore } = await import('../functions/sms/dynamo-message-store');
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  const doc = DynamoDBDocumentClient.from(localDynamoDbClient({ url: stack.urls.dynamodb }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   const store = new DynamoMessageStore(doc, stack.tables.messages);
@@ -698,7 +698,15 @@ async function main(): Promise<void> {
           const args = round === 0 ? profileArgs(bundle) : [];
           runs
             .get(bundle.name)!
-            .push(await measureColdStart(bundle, events[bundle.name], process.env, workDir, args));
+            .push(
+              await measureColdStart(
+                bundle,
+                events[bundle.name],
+                s.stack.functionEnvironment(bundle.name),
+                workDir,
+                args,
+              ),
+            );
         }
       }
       for (const bundle of bundles) rows.push(coldRow(runs.get(bundle.name)!));
@@ -707,7 +715,7 @@ async function main(): Promise<void> {
     rows.push({
       metric: 'Local stack resident memory at rest / under load',
       value: `${round(rest.meanMb)} MB / ${Number.isFinite(underLoadMb) ? `${round(underLoadMb)} MB` : 'n/a'}`,
-      note: 'one process: gateway, functions, pollers, simulators; SQS and DynamoDB stand-ins on worker threads',
+      note: 'one process: gateway, pollers, simulators; each function and the SQS and DynamoDB stand-ins on worker threads',
     });
   } finally {
     await stack.stop();

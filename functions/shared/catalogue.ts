@@ -456,6 +456,8 @@ export interface ResolvedResources {
   queueUrls: Record<QueueName, string>;
   secrets: Record<SecretName, string>;
   settings: Record<string, string>;
+  /** A queue's maxReceiveCount where the stack overrides the catalogue's (the local stack's quick-retry tests). */
+  maxReceiveCounts?: Partial<Record<QueueName, number>>;
 }
 
 /**
@@ -474,7 +476,9 @@ export function functionEnvironment(name: FunctionName, resolved: ResolvedResour
     if (QUEUES[queue].consumer !== name) continue;
     // The consumer changes visibility on its own queue (backoff) and must know which receive is the last.
     environment[QUEUES[queue].urlEnv] = resolved.queueUrls[queue];
-    environment[maxReceiveCountEnv(queue)] = String(QUEUES[queue].maxReceiveCount);
+    environment[maxReceiveCountEnv(queue)] = String(
+      resolved.maxReceiveCounts?.[queue] ?? QUEUES[queue].maxReceiveCount,
+    );
   }
   for (const secret of spec.secrets) environment[SECRETS[secret].nameEnv] = resolved.secrets[secret];
   return environment;

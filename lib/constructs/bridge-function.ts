@@ -5,6 +5,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import path from 'node:path';
+import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
@@ -14,31 +15,8 @@ export const DEFAULT_METRICS_NAMESPACE = 'Cognigy8x8Bridge';
 /** Lambda runtime of every bridge function; the code is built and tested for Node.js 22 (DESIGN.md). */
 export const BRIDGE_RUNTIME = Runtime.NODEJS_22_X;
 
-/**
- * ESM bundles still contain CommonJS dependencies (the X-Ray SDK behind Powertools Tracer) that call `require`;
- * this banner gives them one (the Powertools example stack does the same). It is a string for esbuild, not code here.
- */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
-
-/**
- * The default credential chain's fallbacks (SSO, profile files, process, web identity, container and instance
- * metadata) and the STS/SSO clients behind them. Lambda always puts the role's credentials in the environment, so
- * the chain's first link (fromEnv, bundled) answers and these dynamic imports are never reached; leaving them out
- * saves about 130 KB of every bundle, and with it parse time on each cold start. The bundle keeps no static import
- * of them (test/infra/bundling.test.ts), so loading never depends on them.
- */
-export const CREDENTIAL_FALLBACK_MODULES = [
-  '@aws-sdk/credential-provider-sso',
-  '@aws-sdk/credential-provider-ini',
-  '@aws-sdk/credential-provider-process',
-  '@aws-sdk/credential-provider-web-identity',
-  '@aws-sdk/credential-provider-http',
-  '@aws-sdk/credential-provider-login',
-  '@smithy/credential-provider-imds',
-  '@aws-sdk/nested-clients',
-  '@aws-sdk/token-providers',
-];
+// Shared with the local stack's sandboxes, which bundle the functions the same way without loading the CDK.
+export { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 
 export interface BridgeFunctionProps {
   /** Logical function name from functions/shared/catalogue.ts FUNCTIONS; selects the handler, timeout, memory and description. */

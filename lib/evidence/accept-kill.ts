@@ -1,82 +1,53 @@
 /**
  * The chaos run's accept killer: in a share of POST /sms invocations, sms-accept dies between its record write and
- * its enqueue — the window the transactional outbox closes (functions/sms/sweeper.ts). The local stack runs the
- * functions in this process, so "dying" is done the way a frozen sandbox behaves: the invocation's SendMessageBatch
- * to the SMS queue never returns, and the caller gets what API Gateway answers for a crashed Lambda (502).
- *
- * The doomed invocation runs inside an AsyncLocalStorage scope; SQSClient.prototype.send is wrapped for the run so
- * that only a send made inside such a scope is stopped (the sweeper and the stack's own clients are untouched).
- * The record and the idempotency answer are committed by then (the idempotency guard completes before the
- * enqueue), exactly what a real kill leaves behind.
+ * its enqueue — the window the transactional outbox closes (functions/sms/sweeper.ts). The function runs in its own
+ * sandbox (a worker thread), so the kill is made where its calls leave it: the SQS access front holds the doomed
+ * SendMessageBatch unanswered and unforwarded, as if the sandbox died with the call on the wire. The invocation then
+ * ends at its timeout, the caller gets API Gateway's 5xx, and the SMS is not in the queue. The record and the
+ * idempotency answer are committed by then (the idempotency guard completes before the enqueue), exactly what a
+ * real kill leaves behind.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { FunctionName } from '../../functions/shared/catalogue';
-import type { LambdaHandler } from '../local/lambda';
-
-/** Header on the 502 of a killed invocation, so the run can tell its own fault from a bridge failure. */
-export const KILLED_HEADER = 'x-chaos-killed';
-
-const KILLED_ANSWER: APIGatewayProxyResult = {
-  statusCode: 502,
-  headers: { 'content-type': 'application/json', [KILLED_HEADER]: 'sms-accept' },
-  body: JSON.stringify({ message: 'Internal server error' }),
-};
-
-type Send = (this: SQSClient, command: unknown, ...rest: unknown[]) => Promise<unknown>;
+import type { HoldHook } from '../local/access-front';
+import { functionAccessKeyId } from '../local/grants';
 
 export class AcceptKiller {
-  /** Invocations that died between the record write and the enqueue. */
+  /** sms-accept enqueues that were held (each one a killed invocation). */
   kills = 0;
-  private readonly scope = new AsyncLocalStorage<{ kill: () => void }>();
-  private restore: (() => void) | undefined;
+  /** messageIds whose accept was killed at least once. */
+  readonly killedMessageIds = new Set<string>();
+  private smsQueueUrl: string | undefined;
 
   constructor(
     private readonly share: number,
     private readonly random: () => number,
   ) {}
 
-  /** Stops, inside a doomed invocation, every send to `smsQueueUrl` (until uninstall). */
-  install(smsQueueUrl: string): void {
-    if (this.restore) return;
-    const proto = SQSClient.prototype as unknown as { send: Send };
-    const ownSend = Object.hasOwn(proto, 'send');
-    const original = proto.send;
-    const scope = this.scope;
-    proto.send = function (this: SQSClient, command: unknown, ...rest: unknown[]) {
-      const doomed = scope.getStore();
-      if (doomed && command instanceof SendMessageBatchCommand && command.input.QueueUrl === smsQueueUrl) {
-        doomed.kill();
-        // The sandbox is gone: this call never comes back.
-        return new Promise<never>(() => undefined);
-      }
-      return original.call(this, command, ...rest);
-    };
-    this.restore = () => {
-      if (ownSend) proto.send = original;
-      else delete (proto as { send?: Send }).send;
-    };
+  /** The queue whose sends from sms-accept may be killed (known once the stack has created it). */
+  arm(smsQueueUrl: string): void {
+    this.smsQueueUrl = smsQueueUrl;
   }
 
-  uninstall(): void {
-    this.restore?.();
-    this.restore = undefined;
-  }
-
-  /** For StartLocalStackOptions.wrapHandler: dooms a share of sms-accept invocations. */
-  readonly wrap = (name: FunctionName, handler: LambdaHandler): LambdaHandler => {
-    if (name !== 'sms-accept' || this.share <= 0) return handler;
-    return (event, context) => {
-      if (this.random() >= this.share) return handler(event, context);
-      return new Promise((resolve, reject) => {
-        const kill = () => {
-          this.kills++;
-          resolve(KILLED_ANSWER);
-        };
-        // An invocation that never reaches the enqueue (a refused or repeated SMS) simply answers.
-        this.scope.run({ kill }, () => handler(event, context).then(resolve, reject));
-      });
-    };
+  /** For StartLocalStackOptions.holdSqsCalls. */
+  readonly hold: HoldHook = ({ accessKeyId, accesses, body }) => {
+    if (!this.smsQueueUrl || this.share <= 0) return false;
+    if (accessKeyId !== functionAccessKeyId('sms-accept')) return false;
+    const enqueue = accesses.some((a) => a.action === 'SendMessageBatch' && a.resource === this.smsQueueUrl);
+    if (!enqueue || this.random() >= this.share) return false;
+    this.kills++;
+    for (const id of messageIdsOf(body)) this.killedMessageIds.add(id);
+    return true;
   };
+}
+
+/** The `{messageId}` bodies of a SendMessageBatch (JSON protocol). */
+function messageIdsOf(body: string): string[] {
+  try {
+    const entries = (JSON.parse(body) as { Entries?: { MessageBody?: string }[] }).Entries ?? [];
+    return entries.flatMap((entry) => {
+      const id = (JSON.parse(entry.MessageBody ?? '{}') as { messageId?: unknown }).messageId;
+      return typeof id === 'string' ? [id] : [];
+    });
+  } catch {
+    return [];
+  }
 }

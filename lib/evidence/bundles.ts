@@ -144,8 +144,9 @@ export class ColdStartError extends Error {
 }
 
 /**
- * Runs `bundle` in a fresh Node process with `env` and two events (cold, then warm). `env` should be the local
- * stack's environment (process.env while it runs) so the function reaches it.
+ * Runs `bundle` in a fresh Node process with `env` and two events (cold, then warm). `env` should be the function's
+ * environment from the local stack (`stack.functionEnvironment(name)`: its resources, the stand-ins' endpoints and
+ * its own credentials), so the function reaches the stack with exactly its grants.
  */
 export async function measureColdStart(
   bundle: BundleResult,

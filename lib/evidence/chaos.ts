@@ -35,7 +35,7 @@ import { startLocalStack, type LocalStack } from '../local/stack';
 import { QUEUES, SETTINGS, type QueueName } from '../../functions/shared/catalogue';
 import type { ApiFault } from '../simulators/chat-gateway';
 import { seededRandom } from '../simulators/http';
-import { AcceptKiller, KILLED_HEADER } from './accept-kill';
+import { AcceptKiller } from './accept-kill';
 import { callJson, runPool, sleep } from './load';
 import { RecordingProxy } from './proxy';
 
@@ -532,7 +532,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       [SETTINGS.smsSweepAgeSeconds]: '2',
     },
     scheduleIntervalMs: { 'sms-sweeper': 1_000 },
-    wrapHandler: killer.wrap,
+    holdSqsCalls: killer.hold,
     maxReceiveCount: profile.stack.maxReceiveCount,
     visibilityTimeoutSeconds: visibility,
     workerCrashes: crashes,
@@ -560,10 +560,10 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       endpointBaseUrl: await cognigyProxy.start(),
     });
     await stack.warmUp();
-    killer.install(stack.queues.sms.url);
+    killer.arm(stack.queues.sms.url);
 
     const api5xx: ChaosObservations['api5xx'] = [];
-    const api = async (method: string, path: string, body?: unknown) => {
+    const api = async (method: string, path: string, body?: unknown, count5xx = true) => {
       let answer: Awaited<ReturnType<typeof callJson>>;
       try {
         answer = await callJson(`${stack.urls.gateway}${path}`, {
@@ -575,8 +575,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
         // No answer at all (the client's own timeout): recorded as status 0, and the run goes on.
         answer = { status: 0, headers: new Headers(), body: undefined, text: String(error), ms: 0 };
       }
-      // A killed accept's 502 is the injected fault itself, accounted for by the outbox invariant.
-      if ((answer.status >= 500 || answer.status === 0) && !answer.headers.get(KILLED_HEADER))
+      if (count5xx && (answer.status >= 500 || answer.status === 0))
         api5xx.push({ request: `${method} ${path}`, status: answer.status });
       return answer;
     };
@@ -622,18 +621,28 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
         text: `Chaos ${plan.index}`,
         clientMessageId: plan.clientMessageId,
       };
-      let first = await api('POST', '/sms', body);
-      if (first.headers.get(KILLED_HEADER)) {
+      // 5xx are counted below unless they are the injected kill itself (accounted for by the outbox invariant).
+      const post = () => api('POST', '/sms', body, false);
+      const failed = (answer: { status: number }) => answer.status >= 500 || answer.status === 0;
+      let first = await post();
+      if (failed(first)) {
+        const stored = await storedMessageId(stack, plan.clientMessageId);
+        if (!stored || !killer.killedMessageIds.has(stored)) {
+          api5xx.push({ request: 'POST /sms', status: first.status });
+          return;
+        }
         // The accept died after storing the record. A flow may send it again (repeat path) or give up (sweeper).
         const retried = random() < (kills?.retriedShare ?? 0);
-        for (let round = 0; retried && round < 3 && first.headers.get(KILLED_HEADER); round++)
-          first = await api('POST', '/sms', body);
-        const messageId = first.headers.get(KILLED_HEADER)
-          ? await storedMessageId(stack, plan.clientMessageId)
-          : (first.body as { messageId?: string } | undefined)?.messageId;
-        if (!messageId) return;
-        killed.push({ messageId, clientMessageId: plan.clientMessageId, retried });
-        accepted.push({ messageId, clientMessageId: plan.clientMessageId });
+        for (let round = 0; retried && round < 3 && failed(first); round++) first = await post();
+        const repeatId = (first.body as { messageId?: string } | undefined)?.messageId;
+        if (!failed(first) && repeatId !== stored)
+          idempotencyMismatches.push({
+            clientMessageId: plan.clientMessageId,
+            first: stored,
+            repeat: `${repeatId ?? 'none'} (HTTP ${first.status})`,
+          });
+        killed.push({ messageId: stored, clientMessageId: plan.clientMessageId, retried });
+        accepted.push({ messageId: stored, clientMessageId: plan.clientMessageId });
         return;
       }
       const messageId = (first.body as { messageId?: string } | undefined)?.messageId;
@@ -689,7 +698,6 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     };
   } finally {
     loopDelay.disable();
-    killer.uninstall();
     await stack.stop();
     await cognigyProxy?.stop();
   }

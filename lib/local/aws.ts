@@ -2,9 +2,9 @@
  * Embedded AWS stand-ins that speak the real wire protocols, so the functions use their production SDK code
  * unchanged: DynamoDB through dynalite (in-memory), SQS through fauxqs. Both listen on 127.0.0.1 only, each on a
  * worker thread of this process (lib/local/stand-in-worker.mjs) so their work does not compete with the
- * gateway and the functions on the main thread.
+ * gateway on the main thread, and both are reached through an access front (lib/local/access-front.ts) that
+ * refuses what a function's catalogue grants do not allow.
  */
-import dns from 'node:dns';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -17,6 +17,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { projectRoot } from '../paths';
 import { QUEUES, TABLES, type QueueName, type TableName } from '../../functions/shared/catalogue';
+import { startAccessFront, type AccessFront } from './access-front';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
 
 export { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
@@ -31,12 +32,36 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** A stand-in behind its access front (lib/local/access-front.ts): set `grants` to enforce the catalogue's. */
+export interface GuardedService extends RunningService {
+  readonly front: AccessFront;
+}
+
+/** Starts the stand-in's worker on a free port and its access front on `port`; `url` is the front's. */
+async function startGuarded(kind: 'sqs' | 'dynamodb', port: number): Promise<GuardedService> {
+  const worker = await startStandInWorker(kind, 0);
+  let front: AccessFront;
+  try {
+    front = await startAccessFront(kind, worker.port, port);
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+  return {
+    url: front.url,
+    front,
+    stop: async () => {
+      await front.stop();
+      await worker.stop();
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // DynamoDB (dynalite)
 
-export async function startDynamoDb(port = 0): Promise<RunningService> {
-  const worker = await startStandInWorker('dynamodb', port);
-  return { url: `http://127.0.0.1:${worker.port}`, stop: worker.stop };
+export function startDynamoDb(port = 0): Promise<GuardedService> {
+  return startGuarded('dynamodb', port);
 }
 
 interface WorkerMessage {
@@ -181,58 +206,17 @@ export async function createCatalogueTables(
 // ---------------------------------------------------------------------------------------------------------------
 // SQS (fauxqs)
 
-/**
- * fauxqs names queues `http://sqs.<region>.localhost:<port>/<account>/<name>`. The SQS client sends each call to
- * its QueueUrl's host, so `*.localhost` has to resolve; RFC 6761 §6.3 reserves it for loopback, but not every
- * resolver honours that. While a local stack runs, `dns.lookup` answers 127.0.0.1 for `*.localhost` names
- * (reference-counted; every other name goes to the real resolver).
- */
-let localhostPatchRefs = 0;
-let originalLookup: typeof dns.lookup | undefined;
+export { installLocalhostResolution } from './localhost';
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: unknown, family?: number) => void;
-
-export function installLocalhostResolution(): () => void {
-  if (localhostPatchRefs++ === 0) {
-    const original = dns.lookup;
-    originalLookup = original;
-    const patched = (hostname: string, options: unknown, callback?: unknown): unknown => {
-      const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
-      if (typeof hostname === 'string' && hostname.toLowerCase().endsWith('.localhost')) {
-        const all =
-          typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
-        process.nextTick(() =>
-          all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
-        );
-        return {};
-      }
-      return (original as (...args: unknown[]) => unknown).call(dns, hostname, options, callback);
-    };
-    dns.lookup = patched as unknown as typeof dns.lookup;
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--localhostPatchRefs === 0 && originalLookup) {
-      dns.lookup = originalLookup;
-      originalLookup = undefined;
-    }
-  };
-}
-
-export interface SqsStandIn extends RunningService {
+export interface SqsStandIn extends GuardedService {
   /** The endpoint whose origin equals the queue URLs' origin, so the SDK keeps the configured endpoint. */
   readonly endpoint: string;
 }
 
 export async function startSqs(port = 0): Promise<SqsStandIn> {
-  const worker = await startStandInWorker('sqs', port);
-  return {
-    url: `http://127.0.0.1:${worker.port}`,
-    endpoint: `http://sqs.${LOCAL_REGION}.localhost:${worker.port}`,
-    stop: worker.stop,
-  };
+  const service = await startGuarded('sqs', port);
+  // Queue URLs carry the port of the Host header the queue was created through: the front's.
+  return { ...service, endpoint: `http://sqs.${LOCAL_REGION}.localhost:${service.front.port}` };
 }
 
 /**

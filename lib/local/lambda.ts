@@ -28,24 +28,26 @@ export class FunctionTimeoutError extends Error {
   }
 }
 
+/** Imports a handler file and returns its `handler` export (ESM `handler` or CommonJS `default.handler`). */
+export async function importHandler(functionName: FunctionName, entry: string): Promise<LambdaHandler> {
+  // An absolute path (not a file:// URL) works both under tsx (ESM) and under Jest (CommonJS via swc).
+  const mod = (await import(entry)) as { handler?: unknown; default?: unknown };
+  const handler = mod.handler ?? (mod.default as { handler?: unknown } | undefined)?.handler;
+  if (typeof handler !== 'function') throw new HandlerNotFoundError(functionName);
+  return handler as LambdaHandler;
+}
+
 /**
- * Imports functions/<name>/handler.ts once (like a warm Lambda container keeps its module) and returns its
- * `handler`. The import is lazy so the stack starts without loading every function and its SDK clients.
+ * Loads each function once and keeps it (like a warm Lambda container keeps its module); lazy, so the stack
+ * starts without loading every function. A failed load is not kept, so fixing the file and retrying works
+ * without a restart.
  */
-export function catalogueHandlerLoader(root?: string): HandlerLoader {
+export function cachingLoader(load: HandlerLoader): HandlerLoader {
   const cache = new Map<FunctionName, Promise<LambdaHandler>>();
   return (functionName) => {
     let loaded = cache.get(functionName);
     if (!loaded) {
-      // An absolute path (not a file:// URL) works both under tsx (ESM) and under Jest (CommonJS via swc).
-      loaded = import(functionEntry(functionName, root)).then(
-        (mod: { handler?: unknown; default?: unknown }) => {
-          const handler = mod.handler ?? (mod.default as { handler?: unknown } | undefined)?.handler;
-          if (typeof handler !== 'function') throw new HandlerNotFoundError(functionName);
-          return handler as LambdaHandler;
-        },
-      );
-      // A failed import is not cached, so fixing the file and retrying works without a restart.
+      loaded = load(functionName);
       loaded.catch(() => cache.delete(functionName));
       cache.set(functionName, loaded);
     }
@@ -53,14 +55,27 @@ export function catalogueHandlerLoader(root?: string): HandlerLoader {
   };
 }
 
+/**
+ * Imports functions/<name>/handler.ts into this thread. Every function then shares this process's environment
+ * and module state, so the local stack runs each in its own sandbox instead (lib/local/sandbox.ts); this loader is
+ * for driving the gateway or pollers with the real handlers in tests.
+ */
+export function catalogueHandlerLoader(root?: string): HandlerLoader {
+  return cachingLoader((functionName) => importHandler(functionName, functionEntry(functionName, root)));
+}
+
 export function functionTimeoutMs(functionName: FunctionName): number {
   return (FUNCTIONS[functionName]?.timeoutSeconds ?? 30) * 1000;
 }
 
 /** A context carrying what Powertools and middy read: names, request id, memory and the remaining time. */
-export function lambdaContext(functionName: string, timeoutMs: number, memoryMb?: number): Context {
+export function lambdaContext(
+  functionName: string,
+  timeoutMs: number,
+  memoryMb?: number,
+  awsRequestId: string = randomUUID(),
+): Context {
   const deadline = Date.now() + timeoutMs;
-  const awsRequestId = randomUUID();
   const memory = memoryMb ?? FUNCTIONS[functionName as FunctionName]?.memoryMb ?? 128;
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   return {
@@ -81,7 +96,7 @@ export function lambdaContext(functionName: string, timeoutMs: number, memoryMb?
 
 /**
  * Runs a handler with Lambda's timeout: past the deadline the invocation counts as failed, as Lambda would
- * report it. (Lambda would also freeze the sandbox; in-process the late work simply finishes unobserved.)
+ * report it. (Lambda would also freeze the sandbox; locally the late work simply finishes unobserved.)
  */
 export async function invokeWithTimeout<R>(
   functionName: string,

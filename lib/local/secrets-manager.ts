@@ -3,11 +3,13 @@
  * secretsmanager.<Operation>`), so the functions read secrets through Powertools Parameters and the real
  * SecretsManagerClient, reached via AWS_ENDPOINT_URL_SECRETS_MANAGER. Version stages follow the service:
  * a put moves AWSCURRENT to the new version and AWSPREVIOUS to the one it replaced.
- * Secret values are never logged or echoed in errors.
+ * Secret values are never logged or echoed in errors. With `grants` set, a function may only read the secrets the
+ * catalogue grants it (lib/local/grants.ts); anything else is AccessDeniedException, as in AWS.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './constants';
+import { AccessDeniedError, accessKeyIdOf, type LocalGrants } from './grants';
 import { closeServer, listenLocal } from './server';
 
 interface SecretVersion {
@@ -50,6 +52,8 @@ export class SecretsManagerStandIn {
   private readonly secrets = new Map<string, StoredSecret>();
   private server: Server | undefined;
   private baseUrl = '';
+  /** The grants to enforce; unset, every caller may do everything (the stack's own writes come first). */
+  grants: LocalGrants | undefined;
 
   constructor(
     private readonly region: string = LOCAL_REGION,
@@ -148,6 +152,7 @@ export class SecretsManagerStandIn {
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
       const input = await readJson(req);
+      this.authorize(req, operation, input);
       send(res, 200, this.dispatch(operation, input));
     } catch (error) {
       const serviceError =
@@ -156,6 +161,20 @@ export class SecretsManagerStandIn {
           : new ServiceError('InternalServiceError', 'Internal error', 500);
       res.setHeader('x-amzn-errortype', serviceError.type);
       send(res, serviceError.status, { __type: serviceError.type, message: serviceError.message });
+    }
+  }
+
+  /** IAM decides before the service looks the secret up, so an ungranted missing secret is also AccessDenied. */
+  private authorize(req: IncomingMessage, operation: string, input: Record<string, unknown>): void {
+    if (!this.grants) return;
+    const id = optionalString(input, 'SecretId') ?? optionalString(input, 'Name');
+    try {
+      this.grants.check(accessKeyIdOf(req.headers.authorization), 'secretsmanager', [
+        { action: operation, resource: id === undefined ? undefined : (this.find(id)?.name ?? id) },
+      ]);
+    } catch (error) {
+      if (error instanceof AccessDeniedError) throw new ServiceError('AccessDeniedException', error.message);
+      throw error;
     }
   }
 

@@ -2,8 +2,11 @@
  * The whole bridge on one machine, no AWS account and no Docker: DynamoDB (dynalite), SQS (fauxqs) and a Secrets
  * Manager stand-in speaking the real wire protocols; the API Gateway stand-in serving the catalogue's routes;
  * queue pollers with Lambda's SQS event-source semantics; and simulators of 8x8 (SMS, Chat Gateway) and of the
- * Cognigy Endpoint. The functions run in this process with their production code path: they find everything
- * through the same environment variables a deployment sets (table/queue/secret names, AWS_ENDPOINT_URL_*).
+ * Cognigy Endpoint. Each function runs its production code path in its own sandbox (a worker thread,
+ * lib/local/sandbox.ts) whose environment is exactly what the CDK stack gives it (functions/shared/catalogue.ts
+ * functionEnvironment: its own tables, queues and secrets, and the settings) plus AWS_ENDPOINT_URL_* for the
+ * stand-ins; it signs its AWS calls as `local-<function>`, and the stand-ins refuse what the catalogue does not
+ * grant it (lib/local/grants.ts). This process's own environment is left untouched.
  *
  * Real services instead of simulators — read from `options.env` (default process.env):
  *
@@ -34,12 +37,11 @@ import {
   QUEUES,
   SECRETS,
   SETTINGS,
-  TABLES,
-  maxReceiveCountEnv,
+  functionEnvironment,
   type FunctionName,
   type QueueName,
+  type ResolvedResources,
   type SecretName,
-  type TableName,
 } from '../../functions/shared/catalogue';
 import type { ChatGatewaySimulator } from '../simulators/chat-gateway';
 import type { CognigySimulator } from '../simulators/cognigy';
@@ -56,8 +58,11 @@ import {
   startSqs,
 } from './aws';
 import { LocalGateway, type ThrottleSettings } from './gateway';
-import { catalogueHandlerLoader, functionTimeoutMs, type HandlerLoader, type LambdaHandler } from './lambda';
+import type { HoldHook } from './access-front';
+import { functionAccessKeyId, LocalGrants } from './grants';
+import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
+import { FunctionSandboxes } from './sandbox';
 import { startSchedules } from './scheduler';
 import { SecretsManagerStandIn } from './secrets-manager';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
@@ -90,8 +95,22 @@ export interface LocalStack extends LocalStackInfo {
   resumeQueue(queue: QueueName): void;
   /** Runs a scheduled function (e.g. sms-sweeper) once now, as its timer would, and resolves with its result. */
   runScheduled(name: FunctionName): Promise<unknown>;
-  /** Imports every function now, so the first request does not pay for it (npm start does this after ready). */
+  /** Starts every function's sandbox now, so no request pays a cold start (npm start does this after ready). */
   warmUp(): Promise<void>;
+  /**
+   * The environment the stack gives a function's sandbox (e.g. for running its bundle in a child process, as the
+   * benchmark does): the catalogue's functionEnvironment, the stand-ins' endpoints and the function's own
+   * credentials.
+   */
+  functionEnvironment(functionName: FunctionName): Record<string, string>;
+  /** process.env as read inside the function's running sandbox (starts the sandbox if needed). */
+  sandboxEnvironment(functionName: FunctionName): Promise<Record<string, string>>;
+  /**
+   * Changes settings (names from the catalogue's SETTINGS; undefined removes one) of one function, as Lambda's
+   * UpdateFunctionConfiguration does: invocations under way finish in the old sandbox, the next one starts a new
+   * sandbox with the new environment.
+   */
+  updateFunctionSettings(functionName: FunctionName, settings: Record<string, string | undefined>): void;
   stop(): Promise<void>;
 }
 
@@ -112,20 +131,21 @@ export interface StartLocalStackOptions extends LocalStackOptions {
    * LOCAL_SWEEP_INTERVAL_MS for sms-sweeper). 0 turns a timer off; runScheduled still runs it on demand.
    */
   scheduleIntervalMs?: Partial<Record<FunctionName, number>>;
-  /** Test hook for chaos runs: wraps a function's handler (e.g. to kill sms-accept part-way through). */
-  wrapHandler?: (name: FunctionName, handler: LambdaHandler) => LambdaHandler;
+  /** Test hook for chaos runs: SQS calls to hold unanswered, as if their caller died (lib/local/access-front.ts). */
+  holdSqsCalls?: HoldHook;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
   constructor() {
-    super(
-      'A local stack is already running in this process; the functions read one environment, so stop it first',
-    );
+    super('A local stack is already running in this process; stop it first');
     this.name = 'LocalStackAlreadyRunningError';
   }
 }
 
-/** Set from the first line of startLocalStack until stop(), so even concurrent starts are refused. */
+/**
+ * Set from the first line of startLocalStack until stop(), so even concurrent starts are refused: one stack per
+ * process keeps its console, `*.localhost` resolution and ports unambiguous.
+ */
 let occupied = false;
 
 type Cleanup = () => Promise<void> | void;
@@ -160,22 +180,6 @@ function describeError(error: unknown): string {
   } catch {
     return String(error);
   }
-}
-
-/** Sets variables in process.env and returns the function that puts the previous values back. */
-function applyEnvironment(vars: Record<string, string | undefined>): () => void {
-  const previous = new Map<string, string | undefined>();
-  for (const [name, value] of Object.entries(vars)) {
-    previous.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  return () => {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
 }
 
 const randomToken = (bytes = 16) => randomBytes(bytes).toString('hex');
@@ -227,11 +231,13 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   };
 
   try {
-    const catalogueHandlers = catalogueHandlerLoader();
-    const wrap = options.wrapHandler;
-    const loadHandler: HandlerLoader = wrap
-      ? async (name) => wrap(name, await catalogueHandlers(name))
-      : catalogueHandlers;
+    // Filled in once the tables, queues and secrets exist; no function runs before `ready`.
+    let environmentOf: (functionName: FunctionName) => Record<string, string> = () => {
+      throw new Error('The local stack is still starting');
+    };
+    const sandboxes = new FunctionSandboxes((functionName) => environmentOf(functionName));
+    cleanups.push(() => sandboxes.stop());
+    const loadHandler = sandboxes.loader;
     const gateway = new LocalGateway({
       apiKey,
       loadHandler,
@@ -249,10 +255,11 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     cleanups.push(() => gateway.stop());
     const upstreams = resolveUpstreams(env, options, gatewayUrl);
 
-    const [dynamo, sqs, secretsUrl, simulators] = await settleAll([
+    const [dynamo, sqs, secretsUrl, , simulators] = await settleAll([
       startDynamoDb().then((s) => (cleanups.push(() => s.stop()), s)),
       startSqs().then((s) => (cleanups.push(() => s.stop()), s)),
       secretsManager.start().then((url) => (cleanups.push(() => secretsManager.stop()), url)),
+      sandboxes.prepare(),
       startSimulators(
         upstreams,
         gatewayUrl,
@@ -282,45 +289,53 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     ) as Record<SecretName, string>;
     const services = writeSecrets(secretsManager, secretNames, upstreams, simulators, log);
 
-    cleanups.push(
-      applyEnvironment({
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_SESSION_TOKEN: undefined,
-        // Would make the SDK ignore the endpoints below and call real AWS.
-        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
-        POWERTOOLS_SERVICE_NAME: env.POWERTOOLS_SERVICE_NAME ?? 'cognigy-8x8-bridge',
-        POWERTOOLS_METRICS_NAMESPACE: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
-        POWERTOOLS_TRACE_ENABLED: 'false',
-        POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-        // EMF metric lines on stdout every invocation would drown the console; opt in with =false.
-        POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    const resolved: ResolvedResources = {
+      tables,
+      queueUrls: mapQueues((q) => queues[q].url),
+      secrets: secretNames,
+      settings: {
+        // Settings in the developer's environment (e.g. `HANDOVER_RULES=... npm start`), then the options'.
+        ...Object.fromEntries(
+          Object.values(SETTINGS).flatMap((name) => (env[name] !== undefined ? [[name, env[name]]] : [])),
+        ),
         [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
         // The simulators and test receivers listen on 127.0.0.1 over http (local mode only).
         [SETTINGS.allowLoopbackUrls]: 'true',
-        ...Object.fromEntries(
-          (Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].nameEnv, tables[t]]),
-        ),
-        ...Object.fromEntries(
-          (Object.keys(QUEUES) as QueueName[]).map((q) => [QUEUES[q].urlEnv, queues[q].url]),
-        ),
-        ...Object.fromEntries(
-          (Object.keys(QUEUES) as QueueName[]).map((q) => [
-            maxReceiveCountEnv(q),
-            String(queues[q].maxReceiveCount),
-          ]),
-        ),
-        ...Object.fromEntries(
-          (Object.keys(SECRETS) as SecretName[]).map((s) => [SECRETS[s].nameEnv, secretNames[s]]),
-        ),
         ...options.settings,
-      }),
-    );
+      },
+      maxReceiveCounts: mapQueues((q) => queues[q].maxReceiveCount),
+    };
+    const grants = new LocalGrants(resolved);
+    dynamo.front.grants = grants;
+    sqs.front.grants = grants;
+    if (options.holdSqsCalls) sqs.front.hold = options.holdSqsCalls;
+    secretsManager.grants = grants;
+    const runtime = {
+      ...hostRuntimeVariables(),
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+      POWERTOOLS_METRICS_NAMESPACE: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Cognigy8x8Bridge',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      // EMF metric lines on stdout every invocation would drown the console; opt in with =false.
+      POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    };
+    const settingUpdates = new Map<FunctionName, Record<string, string | undefined>>();
+    environmentOf = (functionName) => ({
+      ...runtime,
+      // What Lambda and lib/constructs/bridge-function.ts set for every function.
+      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTIONS[functionName].memoryMb),
+      POWERTOOLS_SERVICE_NAME: env.POWERTOOLS_SERVICE_NAME ?? functionName,
+      // The function's own identity: the stand-ins check its grants against this key id.
+      AWS_ACCESS_KEY_ID: functionAccessKeyId(functionName),
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      ...withUpdates(functionEnvironment(functionName, resolved), settingUpdates.get(functionName)),
+    });
 
     const pollers = startPollers(
       (Object.keys(QUEUES) as QueueName[]).map((queue) => {
@@ -410,6 +425,15 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
           (Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => loadHandler(fn).catch(() => undefined)),
         );
       },
+      functionEnvironment: (functionName) => environmentOf(functionName),
+      sandboxEnvironment: (functionName) => sandboxes.environment(functionName),
+      updateFunctionSettings: (functionName, settings) => {
+        const known = new Set<string>(Object.values(SETTINGS));
+        const unknown = Object.keys(settings).filter((name) => !known.has(name));
+        if (unknown.length > 0) throw new UnknownSettingError(unknown);
+        settingUpdates.set(functionName, { ...settingUpdates.get(functionName), ...settings });
+        sandboxes.recycle(functionName);
+      },
       stop: () => {
         stopped ??= (async () => {
           await runCleanups();
@@ -426,6 +450,46 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     occupied = false;
     throw error;
   }
+}
+
+export class UnknownSettingError extends Error {
+  constructor(names: string[]) {
+    super(`Not settings of the catalogue (functions/shared/catalogue.ts SETTINGS): ${names.join(', ')}`);
+    this.name = 'UnknownSettingError';
+  }
+}
+
+/** The environment with some variables replaced or (undefined) removed. */
+function withUpdates(
+  environment: Record<string, string>,
+  updates: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const result = { ...environment };
+  for (const [name, value] of Object.entries(updates)) {
+    if (value === undefined) delete result[name];
+    else result[name] = value;
+  }
+  return result;
+}
+
+const mapQueues = <T>(value: (queue: QueueName) => T) =>
+  Object.fromEntries((Object.keys(QUEUES) as QueueName[]).map((q) => [q, value(q)])) as Record<QueueName, T>;
+
+/** Host variables every Lambda runtime has too (PATH, locale, time zone, temp dir); nothing of the application. */
+const HOST_RUNTIME_VARIABLES = [
+  'PATH',
+  'LANG',
+  'TZ',
+  'TMPDIR',
+  'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
+];
+
+function hostRuntimeVariables(): Record<string, string> {
+  return Object.fromEntries(
+    HOST_RUNTIME_VARIABLES.flatMap((name) =>
+      process.env[name] !== undefined ? [[name, process.env[name]!]] : [],
+    ),
+  );
 }
 
 interface Upstreams {

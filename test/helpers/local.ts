@@ -5,21 +5,39 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { localSqsClient } from '../../lib/local/aws';
 import { startLocalStack, type LocalStack, type StartLocalStackOptions } from '../../lib/local/stack';
-import type { QueueName } from '../../functions/shared/catalogue';
+import type { QueueName, SecretName } from '../../functions/shared/catalogue';
+import type { SecretValue } from '../../functions/shared/secrets';
 import { waitFor, type WaitOptions } from './wait';
 
 /**
  * Starts the local stack on free ports, silent, with the simulators: `env` holds only what the test gives (so real
- * 8x8/Cognigy credentials in the shell are never used by tests), and the functions log errors only (LOG_LEVEL in
- * the shell raises it when debugging). `options` are merged over these defaults.
+ * 8x8/Cognigy credentials in the shell are never used by tests), the functions log errors only (LOG_LEVEL in
+ * the shell raises it when debugging) and are loaded before it returns. `options` are merged over these defaults.
  */
-export function startTestStack(options: StartLocalStackOptions = {}): Promise<LocalStack> {
-  return startLocalStack({
+export async function startTestStack(options: StartLocalStackOptions = {}): Promise<LocalStack> {
+  const stack = await startLocalStack({
     port: 0,
     quiet: true,
     ...options,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'ERROR', ...options.env },
   });
+  // Every function's sandbox loaded before the first request, as `npm start` does: a test then measures the
+  // bridge's behaviour, not which cold start finished first.
+  await stack.warmUp();
+  return stack;
+}
+
+/**
+ * A secret's current value as the stack wrote it (read from the Secrets Manager stand-in; the functions read it
+ * in their own sandboxes, with their own credentials).
+ */
+export function stackSecret<N extends SecretName>(
+  stack: Pick<LocalStack, 'secretsManager' | 'secretNames'>,
+  name: N,
+): SecretValue<N> {
+  const value = stack.secretsManager.getSecretString(stack.secretNames[name]);
+  if (value === undefined) throw new Error(`The stack has not written the ${name} secret`);
+  return JSON.parse(value) as SecretValue<N>;
 }
 
 export interface ApiAnswer<T = Record<string, unknown>> {

@@ -20,6 +20,16 @@ import {
 } from '../../functions/shared/catalogue';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/constructs/bridge-queue';
 import { SECRET_TEMPLATES } from '../../lib/constructs/bridge-data';
+import {
+  AccessDeniedError,
+  DYNAMODB_READ_WRITE_ACTIONS,
+  functionAccessKeyId,
+  LocalGrants,
+  SECRET_READ_ACTIONS,
+  SQS_CONSUME_ACTIONS,
+  SQS_SEND_ACTIONS,
+  type LocalService,
+} from '../../lib/local/grants';
 import type { BridgeStack } from '../../lib/stack';
 import {
   asArray,
@@ -54,6 +64,9 @@ const actionsOn = (name: FunctionName, resourceId: string): Set<string> =>
       .filter((s) => s.Effect === 'Allow' && resourceIds(s).includes(resourceId))
       .flatMap((s) => asArray(s.Action)),
   );
+
+const mapNames = <K extends string>(keys: K[], value: (key: K) => string) =>
+  Object.fromEntries(keys.map((key) => [key, value(key)])) as Record<K, string>;
 
 beforeAll(() => {
   ({ stack, template } = synthBridge());
@@ -278,6 +291,55 @@ describe('least privilege', () => {
         expect(actions.has('secretsmanager:PutSecretValue')).toBe(false);
       }
     }
+  });
+  test('the local stand-ins allow each function exactly what its role allows (lib/local/grants.ts)', () => {
+    // The local stack's resources named by their logical ids, so local grants and template speak of the same thing.
+    const local = new LocalGrants({
+      tables: mapNames(tableNames, (t) => idOf(stack.tables[t].table)),
+      queueUrls: mapNames(queueNames, (q) => `http://sqs.local/000000000000/${idOf(stack.queues[q].queue)}`),
+      secrets: mapNames(secretNames, (s) => idOf(stack.secrets[s].secret)),
+    });
+    const resources: [LocalService, string][] = [
+      ...tableNames.map((t): [LocalService, string] => ['dynamodb', idOf(stack.tables[t].table)]),
+      ...queueNames.map((q): [LocalService, string] => ['sqs', idOf(stack.queues[q].queue)]),
+      ...secretNames.map((s): [LocalService, string] => ['secretsmanager', idOf(stack.secrets[s].secret)]),
+    ];
+    const universe: Record<LocalService, string[]> = {
+      dynamodb: [...DYNAMODB_READ_WRITE_ACTIONS, 'TransactWriteItems', 'DeleteTable', 'ListTables'],
+      sqs: [...SQS_SEND_ACTIONS, ...SQS_CONSUME_ACTIONS, 'PurgeQueue', 'SetQueueAttributes'],
+      secretsmanager: [...SECRET_READ_ACTIONS, 'PutSecretValue'],
+    };
+    let granted = 0;
+    for (const name of functionNames) {
+      for (const [service, id] of resources) {
+        const inTemplate = [...actionsOn(name, id)].filter((a) => a.startsWith(`${service}:`));
+        const allowedLocally = [...new Set(universe[service])]
+          .filter((action) => {
+            try {
+              local.check(functionAccessKeyId(name), service, [{ action, resource: id }]);
+              return true;
+            } catch (error) {
+              if (error instanceof AccessDeniedError) return false;
+              throw error;
+            }
+          })
+          .map((action) => `${service}:${action}`);
+        expect([name, id, allowedLocally.sort()]).toEqual([name, id, [...new Set(inTemplate)].sort()]);
+        if (inTemplate.length > 0) granted++;
+      }
+    }
+    // Every resource a function is granted took part in the comparison.
+    expect(granted).toBe(
+      functionNames.reduce(
+        (sum, name) =>
+          sum +
+          Object.keys(FUNCTIONS[name].tables).length +
+          new Set([...FUNCTIONS[name].sendsTo, ...queueNames.filter((q) => QUEUES[q].consumer === name)])
+            .size +
+          FUNCTIONS[name].secrets.length,
+        0,
+      ),
+    );
   });
 });
 

@@ -8,7 +8,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator, SimDelivery } from '../../lib/simulators/chat-gateway';
 import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
-import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
+import {
+  apiClient,
+  stackSecret,
+  stackSqsClient,
+  startTestStack,
+  waitForDrained,
+  type ApiClient,
+} from '../helpers/local';
 import { oasViolations } from '../helpers/chat-gateway-contract';
 import { RecordingProxy } from '../helpers/recording-proxy';
 import { percentile, waitFor, waitForCount } from '../helpers/wait';
@@ -342,8 +349,7 @@ test('an 8x8 outage delays user messages but loses none and keeps their order', 
 });
 
 test('every request the stack sent to the Chat Gateway simulator matches the official OAS', async () => {
-  const { loadSecret } = await import('../../functions/shared/secrets');
-  const { tenant } = await loadSecret('chatGatewayCredentials');
+  const { tenant } = stackSecret(stack, 'chatGatewayCredentials');
   expect(chat.requests.length).toBeGreaterThan(0);
   // Including the attempts the simulator refused with injected 503s: those were valid requests too.
   expect(oasViolations(chat.requests, tenant as string)).toEqual([]);

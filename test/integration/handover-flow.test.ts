@@ -12,7 +12,14 @@ import type { ChatGatewaySimulator, SimConversation } from '../../lib/simulators
 import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { oasViolations } from '../helpers/chat-gateway-contract';
-import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
+import {
+  apiClient,
+  stackSecret,
+  stackSqsClient,
+  startTestStack,
+  waitForDrained,
+  type ApiClient,
+} from '../helpers/local';
 import { RecordingProxy, replay, type CapturedRequest } from '../helpers/recording-proxy';
 import { waitFor } from '../helpers/wait';
 
@@ -474,8 +481,7 @@ describe('webhook authentication', () => {
     expect(await chat.sendVerify({ signed: false, url: webhookUrl })).toBe(401);
 
     // 8x8's own verify call (POST /webhooks/verify) reaches the bridge and reports success.
-    const { loadSecret } = await import('../../functions/shared/secrets');
-    const credentials = await loadSecret('chatGatewayCredentials');
+    const credentials = stackSecret(stack, 'chatGatewayCredentials');
     const verify = await fetch(`${chat.url}/chat-gateway/v1/webhooks/verify`, {
       method: 'POST',
       headers: {
@@ -539,8 +545,7 @@ describe('8x8 failing when the handover starts', () => {
     // 8x8 refuses the credentials (a rotated API key): its own reason is passed on. The secret is read again
     // on every call here (SECRETS_MAX_AGE_SECONDS=0), so the rotation and its repair take effect at once.
     const secretName = stack.secretNames.chatGatewayCredentials;
-    const { loadSecret } = await import('../../functions/shared/secrets');
-    const credentials = await loadSecret('chatGatewayCredentials');
+    const credentials = stackSecret(stack, 'chatGatewayCredentials');
     stack.secretsManager.setSecret(secretName, { ...credentials, apiKey: 'revoked-key' });
     try {
       const refused = await start();
@@ -611,8 +616,7 @@ test('bad requests get a 4xx with a stable code over HTTP, never a 5xx', async (
 });
 
 test('every request the stack sent to the Chat Gateway simulator matches the official OAS', async () => {
-  const { loadSecret } = await import('../../functions/shared/secrets');
-  const { tenant } = await loadSecret('chatGatewayCredentials');
+  const { tenant } = stackSecret(stack, 'chatGatewayCredentials');
   // The verify call in this file came from the test, not from the stack.
   const fromStack = chat.requests.filter((r) => r.operation !== 'verifyWebhook');
   // This file exercised each call the bridge makes…

@@ -19,7 +19,7 @@ const realServices = {
   PUBLIC_BASE_URL: 'https://bridge-tunnel.example',
 };
 
-test('credentials in the environment replace the simulators, and stop() restores the process', async () => {
+test('credentials in the environment replace the simulators, and the process is left as it was', async () => {
   const lookupBefore = dns.lookup;
   const envBefore = { ...process.env };
 
@@ -45,8 +45,11 @@ test('credentials in the environment replace the simulators, and stop() restores
       authorization: 'Bearer from-8x8-console',
       callbackTokenKey: expect.any(String),
     });
-    expect(process.env.PUBLIC_BASE_URL).toBe('https://bridge-tunnel.example');
-    expect(process.env[SECRETS.smsCredentials.nameEnv]).toBe(stack.secretNames.smsCredentials);
+    const deliver = stack.functionEnvironment('sms-deliver');
+    expect(deliver.PUBLIC_BASE_URL).toBe('https://bridge-tunnel.example');
+    expect(deliver[SECRETS.smsCredentials.nameEnv]).toBe(stack.secretNames.smsCredentials);
+    // The functions get their environments in their own sandboxes; this process's stays as it was.
+    expect(process.env).toEqual(envBefore);
     expect(dns.lookup).not.toBe(lookupBefore);
   } finally {
     await stack.stop();

@@ -1,6 +1,6 @@
 /**
  * The assembled local stack over real HTTP and the real AWS SDK clients, configured only through the
- * environment the stack sets — the same way the functions find their tables, queues and secrets.
+ * environment the stack gives the functions — the same way the functions find their tables, queues and secrets.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,12 +9,15 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { functionEntry } from '../../lib/paths';
 import {
+  FUNCTIONS,
   QUEUES,
   SECRETS,
   TABLES,
   maxReceiveCountEnv,
+  type FunctionName,
   type QueueName,
 } from '../../functions/shared/catalogue';
+import { LOCAL_CREDENTIALS } from '../../lib/local/constants';
 import { LocalStackAlreadyRunningError, startLocalStack, type LocalStack } from '../../lib/local/stack';
 
 let stack: LocalStack;
@@ -39,6 +42,23 @@ afterAll(async () => {
 
 const exists = (fn: Parameters<typeof functionEntry>[0]) => existsSync(functionEntry(fn));
 
+/** Every function's environment merged: each variable the stack hands out, with the endpoints a client needs. */
+function functionsEnvironment(): Record<string, string> {
+  return Object.assign(
+    {},
+    ...(Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => stack.functionEnvironment(fn)),
+  ) as Record<string, string>;
+}
+
+/** Client settings as the functions' SDK would resolve them, signing as the operator (full access). */
+function operatorConfig(endpointEnv: string) {
+  return {
+    region: 'us-east-1',
+    endpoint: functionsEnvironment()[endpointEnv],
+    credentials: { ...LOCAL_CREDENTIALS },
+  };
+}
+
 test('reports its URLs, API key and startup time', () => {
   expect(stack.apiKey).toBe('stack-test-key');
   expect(stack.urls.gateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -49,10 +69,11 @@ test('reports its URLs, API key and startup time', () => {
 });
 
 test('every catalogue table exists with its key and GSIs, reached through AWS_ENDPOINT_URL_DYNAMODB', async () => {
-  const dynamo = new DynamoDBClient({});
+  const dynamo = new DynamoDBClient(operatorConfig('AWS_ENDPOINT_URL_DYNAMODB'));
+  const env = functionsEnvironment();
   try {
     for (const spec of Object.values(TABLES)) {
-      const name = process.env[spec.nameEnv];
+      const name = env[spec.nameEnv];
       expect(name).toMatch(/\S/);
       const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
       expect(Table?.TableStatus).toBe('ACTIVE');
@@ -75,10 +96,11 @@ test('every catalogue table exists with its key and GSIs, reached through AWS_EN
 });
 
 test('every catalogue queue exists with its DLQ and redrive policy, reached through AWS_ENDPOINT_URL_SQS', async () => {
-  const sqs = new SQSClient({});
+  const sqs = new SQSClient(operatorConfig('AWS_ENDPOINT_URL_SQS'));
+  const env = functionsEnvironment();
   try {
     for (const [queue, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      const url = process.env[spec.urlEnv];
+      const url = env[spec.urlEnv];
       expect(url).toBe(stack.queues[queue].url);
       const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
@@ -91,7 +113,7 @@ test('every catalogue queue exists with its DLQ and redrive policy, reached thro
         deadLetterTargetArn: dlq.Attributes?.QueueArn,
         maxReceiveCount: expectedMax,
       });
-      expect(process.env[maxReceiveCountEnv(queue)]).toBe(String(expectedMax));
+      expect(stack.functionEnvironment(spec.consumer)[maxReceiveCountEnv(queue)]).toBe(String(expectedMax));
       expect(Attributes?.VisibilityTimeout).toBe(String(queue === 'sms' ? 5 : spec.visibilityTimeoutSeconds));
       expect(Attributes?.MessageRetentionPeriod).toBe(String(spec.retentionDays * 86_400));
       if (spec.fifo) {
@@ -111,10 +133,11 @@ test('every catalogue queue exists with its DLQ and redrive policy, reached thro
 });
 
 test('secrets are written in their documented shapes and read through AWS_ENDPOINT_URL_SECRETS_MANAGER', async () => {
-  const client = new SecretsManagerClient({});
+  const client = new SecretsManagerClient(operatorConfig('AWS_ENDPOINT_URL_SECRETS_MANAGER'));
+  const env = functionsEnvironment();
   const read = async (nameEnv: string) =>
     JSON.parse(
-      (await client.send(new GetSecretValueCommand({ SecretId: process.env[nameEnv] }))).SecretString ?? '{}',
+      (await client.send(new GetSecretValueCommand({ SecretId: env[nameEnv] }))).SecretString ?? '{}',
     ) as Record<string, string>;
   try {
     const receipts = await read(SECRETS.smsWebhookAuth.nameEnv);
@@ -148,29 +171,43 @@ test('secrets are written in their documented shapes and read through AWS_ENDPOI
   }
 });
 
-test('the functions’ secret loader (Powertools Parameters) reads them and sees a rotation', async () => {
-  const { loadSecret } = await import('../../functions/shared/secrets');
-  expect((await loadSecret('smsWebhookAuth')).authorization).toBe('Bearer receipts-test');
-  // Powertools caches values for SECRETS_MAX_AGE_SECONDS; a fresh name shows the stand-in's current value.
-  stack.secretsManager.setSecret(stack.secretNames.smsWebhookAuth, { authorization: 'Bearer rotated' });
-  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  expect(await getSecret(stack.secretNames.smsWebhookAuth, { transform: 'json', forceFetch: true })).toEqual({
-    authorization: 'Bearer rotated',
-  });
-  stack.secretsManager.setSecret(stack.secretNames.smsWebhookAuth, {
-    authorization: 'Bearer receipts-test',
-    callbackTokenKey: 'k'.repeat(32),
-  });
+test('the functions’ secret loader (Powertools Parameters) reads them with a function’s credentials and sees a rotation', async () => {
+  // This process runs no function; for the loader it borrows sms-receipt's environment (its grants include smsWebhookAuth).
+  const borrowed = stack.functionEnvironment('sms-receipt');
+  const before = new Map(Object.keys(borrowed).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, borrowed);
+  try {
+    const { loadSecret } = await import('../../functions/shared/secrets');
+    expect((await loadSecret('smsWebhookAuth')).authorization).toBe('Bearer receipts-test');
+    // Powertools caches values for SECRETS_MAX_AGE_SECONDS; a forced fetch shows the stand-in's current value.
+    stack.secretsManager.setSecret(stack.secretNames.smsWebhookAuth, { authorization: 'Bearer rotated' });
+    const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+    expect(
+      await getSecret(stack.secretNames.smsWebhookAuth, { transform: 'json', forceFetch: true }),
+    ).toEqual({
+      authorization: 'Bearer rotated',
+    });
+  } finally {
+    stack.secretsManager.setSecret(stack.secretNames.smsWebhookAuth, {
+      authorization: 'Bearer receipts-test',
+      callbackTokenKey: 'k'.repeat(32),
+    });
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 });
 
-test('plain settings reach the functions: PUBLIC_BASE_URL, options.settings, quiet Powertools', () => {
-  expect(process.env.PUBLIC_BASE_URL).toBe(stack.urls.gateway);
-  expect(process.env.RECORD_TTL_DAYS).toBe('2');
-  expect(process.env.AWS_REGION).toBe('us-east-1');
-  expect(process.env.POWERTOOLS_LOG_LEVEL).toBe('WARN');
-  expect(process.env.POWERTOOLS_TRACE_ENABLED).toBe('false');
-  expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.urls.dynamodb);
-  expect(process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(stack.urls.secretsManager);
+test('plain settings reach the functions: PUBLIC_BASE_URL, options.settings, quiet Powertools', async () => {
+  const env = await stack.sandboxEnvironment('sms-accept');
+  expect(env.PUBLIC_BASE_URL).toBe(stack.urls.gateway);
+  expect(env.RECORD_TTL_DAYS).toBe('2');
+  expect(env.AWS_REGION).toBe('us-east-1');
+  expect(env.POWERTOOLS_LOG_LEVEL).toBe('WARN');
+  expect(env.POWERTOOLS_TRACE_ENABLED).toBe('false');
+  expect(env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.urls.dynamodb);
+  expect(env.AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(stack.urls.secretsManager);
 });
 
 describe('the gateway in front of the catalogue', () => {

@@ -7,7 +7,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import type { CognigySimulator } from '../../lib/simulators/cognigy';
-import { resetJwkCache } from '../../functions/handover/wiring';
 import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
 
@@ -21,7 +20,7 @@ let cognigy: CognigySimulator;
 let webhookUrl: string;
 
 beforeAll(async () => {
-  resetJwkCache();
+  // A new stack starts new function sandboxes: the webhook's JWK cache is cold.
   stack = await startTestStack({
     settings: { UPSTREAM_TIMEOUT_MS: '3000', RETRY_BASE_DELAY_SECONDS: '1', RETRY_MAX_DELAY_SECONDS: '1' },
     maxReceiveCount: { handoverInbound: 10, handoverOutbound: 10 },
@@ -35,7 +34,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  resetJwkCache();
 });
 
 /** A delivery with 8x8's headers and a well-formed signature under a random kid (its value is junk). */

@@ -68,9 +68,8 @@ test('by default an unsigned WEB_HOOK_VERIFY is refused 401; a signed one is ans
 });
 
 test('with ACCEPT_UNSIGNED_VERIFY=true an unsigned verify is answered 200 and still nothing is forwarded', async () => {
-  // The local stack runs the functions in this process and they read their settings per delivery.
-  const previous = process.env[SETTINGS.acceptUnsignedVerify];
-  process.env[SETTINGS.acceptUnsignedVerify] = 'true';
+  // As a configuration change in AWS: the webhook function's next invocation runs in a sandbox with the setting.
+  stack.updateFunctionSettings('handover-webhook', { [SETTINGS.acceptUnsignedVerify]: 'true' });
   try {
     expect(await chat.sendVerify({ signed: false, url: webhookUrl })).toBe(200);
     // A "verify" that carries an event's fields is still only a verify: nothing of it goes anywhere.
@@ -93,8 +92,7 @@ test('with ACCEPT_UNSIGNED_VERIFY=true an unsigned verify is answered 200 and st
       body: { error: { code: 'SIGNATURE_MISSING' } },
     });
   } finally {
-    if (previous === undefined) delete process.env[SETTINGS.acceptUnsignedVerify];
-    else process.env[SETTINGS.acceptUnsignedVerify] = previous;
+    stack.updateFunctionSettings('handover-webhook', { [SETTINGS.acceptUnsignedVerify]: undefined });
   }
   await expectNothingForwarded();
 });
