@@ -4,8 +4,8 @@
  * at once by a repeat of its clientMessageId; two identical POST /sms at the same moment get the same 202 and 8x8
  * one request; an SMS whose retries ran out into the DLQ is delivered after `npm run redrive`'s move.
  *
- * The crash is the real accept core run against the stack's tables with an SQS adapter that dies on send: what it
- * leaves (a committed record and idempotency answer, no queue message) is exactly what a killed function leaves.
+ * The crash: the SQS access front holds sms-accept's enqueue unanswered, so the function dies there, after its
+ * record and idempotency answer were committed — exactly what a killed function leaves.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,6 +14,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { HoldHook } from '../../lib/local/access-front';
+import { functionAccessKeyId } from '../../lib/local/grants';
 import type { LocalStack } from '../../lib/local/stack';
 import { redriveDlq } from '../../lib/redrive';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
@@ -41,6 +43,7 @@ beforeAll(async () => {
       SMS_SWEEP_AGE_SECONDS: '0',
     },
     scheduleIntervalMs: { 'sms-sweeper': 0 },
+    holdSqsCalls: (call) => killer.hold(call),
     maxReceiveCount: { sms: 2 },
     visibilityTimeoutSeconds: { sms: 5 },
     simulators: { sms: { receiptDelayMs: 20, receiptRetryScale: 0.01 } },
@@ -59,28 +62,30 @@ afterEach(() => stack.sms!.clearFaults());
 let numberSeq = 0;
 const freshNumber = () => `+6581${String(++numberSeq).padStart(6, '0')}`;
 
-class AcceptKilledError extends Error {
-  constructor() {
-    super('the accept function was killed before it could enqueue');
-    this.name = 'AcceptKilledError';
-  }
-}
+/**
+ * The next sms-accept enqueue is held at the SQS access front, neither forwarded nor answered: the function dies
+ * there (its invocation ends at its timeout with a 5xx), after its record and idempotency answer were committed.
+ */
+const killer = {
+  armed: false,
+  killed: [] as string[],
+  hold: ({ accessKeyId, accesses, body }: Parameters<HoldHook>[0]): boolean => {
+    if (!killer.armed || accessKeyId !== functionAccessKeyId('sms-accept')) return false;
+    if (!accesses.some((a) => a.action === 'SendMessageBatch')) return false;
+    killer.armed = false;
+    const entries = (JSON.parse(body) as { Entries: { MessageBody: string }[] }).Entries;
+    killer.killed.push(...entries.map((e) => (JSON.parse(e.MessageBody) as { messageId: string }).messageId));
+    return true;
+  },
+};
 
-/** POST /sms's core, dying at the enqueue: the record and the idempotency answer are committed, SQS has nothing. */
-async function crashedAccept(body: Record<string, unknown>): Promise<string> {
-  // Imported once the stack is up: the functions' logger reads its level from the stack's environment.
-  const { acceptSms } = await import('../../functions/sms/accept');
-  const { acceptDeps } = await import('../../functions/sms/wiring');
-  const response = await acceptSms(body, {
-    ...acceptDeps(),
-    queue: {
-      enqueue: () => {
-        throw new AcceptKilledError();
-      },
-    },
-  });
-  expect(response.statusCode).toBe(202);
-  return response.body.messageId as string;
+/** POST /sms whose accept is killed at its enqueue; resolves with the stored messageId and the pending answer. */
+async function crashedAccept(body: Record<string, unknown>) {
+  killer.armed = true;
+  const before = killer.killed.length;
+  const answer = api.post('/sms', body);
+  await waitFor('the accept to reach its enqueue', () => killer.killed.length > before);
+  return { messageId: killer.killed[before]!, answer };
 }
 
 async function status(messageId: string): Promise<StatusAnswer> {
@@ -104,7 +109,13 @@ const drained = () => waitForDrained(sqs, stack, ['sms'], { timeoutMs: 20_000 })
 
 test('an accept killed between the record write and the enqueue: nothing sends it until the sweeper does, once', async () => {
   const clientMessageId = `crash-${randomUUID()}`;
-  const messageId = await crashedAccept({ destination: freshNumber(), text: 'Stranded', clientMessageId });
+  const { messageId, answer } = await crashedAccept({
+    destination: freshNumber(),
+    text: 'Stranded',
+    clientMessageId,
+  });
+  // The caller hears what API Gateway answers for a function that died: a 5xx, no messageId.
+  expect((await answer).status).toBeGreaterThanOrEqual(500);
   await drained();
   expect((await status(messageId)).status.code).toBe('QUEUED');
   expect(stack.sms!.sendCount(clientMessageId)).toBe(0);
@@ -122,13 +133,9 @@ test('an accept killed between the record write and the enqueue: nothing sends i
 test('a repeat of a killed accept gets the same 202 and queues the SMS itself', async () => {
   const clientMessageId = `crash-repeat-${randomUUID()}`;
   const body = { destination: freshNumber(), text: 'Repeat me', clientMessageId };
-  const messageId = await crashedAccept(body);
-  const storedAt = Date.now();
-  // Past the moment the killed request could still be enqueueing it.
-  await waitFor('the stranded record to be 2 s old', () => Date.now() - storedAt >= 2_100, {
-    timeoutMs: 5_000,
-    intervalMs: 100,
-  });
+  const { messageId, answer } = await crashedAccept(body);
+  // The flow's retry comes after the failed answer (the function's timeout), long past the 2 s re-queue age.
+  expect((await answer).status).toBeGreaterThanOrEqual(500);
 
   const repeat = await api.post('/sms', body);
   expect(repeat.status).toBe(202);
