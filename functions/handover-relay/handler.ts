@@ -6,7 +6,10 @@ import { recordRelayExhausted, relayEvent } from '../handover/relay';
 export const handler = queueConsumer({
   queue: 'handoverInbound',
   handleRecord: async (body, ctx) => {
-    await relayEvent(body, handoverRuntime(), { lastAttempt: ctx.lastAttempt });
+    await relayEvent(body, handoverRuntime(), {
+      lastAttempt: ctx.lastAttempt,
+      receiveCount: ctx.receiveCount,
+    });
   },
   onExhausted: (body, error) => recordRelayExhausted(body, error, handoverRuntime()),
 });

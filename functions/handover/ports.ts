@@ -66,6 +66,11 @@ export interface ConversationRecord {
   /** Set once the user's end (PATCH participants/user) reached 8x8; later user messages are not sent. */
   userRemovedAt?: string;
   lastError?: RecordedError;
+  /**
+   * x-8x8-event-ids of this conversation's events that exhausted their retries and went to the DLQ (bounded). While
+   * any is listed, later pushes carry `data.gap: true`; a redriven event is relayed and leaves the list.
+   */
+  gapEventIds?: string[];
   /** Optimistic-concurrency counter; every write increments it. */
   version: number;
   /** DynamoDB TTL, epoch seconds; moved forward on every write. */
@@ -75,7 +80,7 @@ export interface ConversationRecord {
 /** Fields a write may set; `undefined` values are ignored (use `remove` to delete an attribute). */
 export type RecordChanges = Partial<Omit<ConversationRecord, 'conversationId' | 'version' | 'expiresAt'>>;
 
-export type RemovableField = 'agentId' | 'transferPendingSince' | 'lastError';
+export type RemovableField = 'agentId' | 'transferPendingSince' | 'lastError' | 'gapEventIds';
 
 export interface RecordUpdate {
   set: RecordChanges;

@@ -9,7 +9,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { cognigyEndpoint, type CognigyEndpoint } from '../shared/cognigy-client';
 import { loadSettings, queueUrl, tableName, type Settings } from '../shared/config';
 import { logger } from '../shared/powertools';
-import { powertoolsTelemetry, systemClock, uuidIds, type Clock, type Ids } from '../shared/runtime';
+import {
+  powertoolsTelemetry,
+  systemClock,
+  uuidIds,
+  type Clock,
+  type Ids,
+  type Telemetry,
+} from '../shared/runtime';
 import { loadSecret } from '../shared/secrets';
 import { sqsSender, type QueueSender } from '../shared/sqs';
 import { chatGatewayClient } from './chat-gateway-client';
@@ -67,6 +74,7 @@ export interface HandoverRuntime {
   rules: HandoverRules;
   clock: Clock;
   ids: Ids;
+  telemetry: Telemetry;
   store: DynamoConversationStore;
   queue: OutboundQueue;
   chatGateway: ChatGateway;
@@ -102,6 +110,7 @@ export function handoverRuntime(): HandoverRuntime {
     rules: parseHandoverRules(settings.handoverRules),
     clock,
     ids: uuidIds,
+    telemetry: powertoolsTelemetry,
     store: new DynamoConversationStore({
       client: documentClient(),
       tableName: tableName('conversations'),
@@ -112,6 +121,7 @@ export function handoverRuntime(): HandoverRuntime {
     chatGateway: chatGatewayClient(() => loadSecret('chatGatewayCredentials')),
     cognigy: cognigyEndpoint({
       timeoutMs: settings.upstreamTimeoutMs,
+      retryTimeoutMs: settings.cognigyRetryTimeoutMs,
       defaultEndpointBaseUrl: async () => (await cognigySecret()).endpointBaseUrl,
     }),
     cognigyConfig: cognigySecret,

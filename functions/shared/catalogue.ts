@@ -439,6 +439,19 @@ export const SETTINGS = {
    * means an accept crashed or SQS refused it after the record was stored). 0 turns the alarm off.
    */
   smsSweepAlarmThreshold: 'SMS_SWEEP_ALARM_THRESHOLD',
+  /**
+   * Milliseconds a retried Cognigy push (inject/notify) may take (default 8000; never below UPSTREAM_TIMEOUT_MS). A
+   * push that timed out may have arrived, so its retry waits longer: a slow Cognigy then sees one repeat, not one
+   * per retry. Receipt-webhook injections are capped at 6000 (8x8 waits for the webhook's answer).
+   */
+  cognigyRetryTimeoutMs: 'COGNIGY_RETRY_TIMEOUT_MS',
+  /**
+   * What the SMS worker does after an ambiguous attempt (8x8 timed out, or the connection broke, after the request
+   * could have reached it; or a worker was lost mid-call): `resend` (default; OTP-like traffic, where a miss is worse
+   * than a double) sends again; `fail` ends the SMS `failed` with AMBIGUOUS_TIMEOUT (traffic where a double is worse
+   * than a miss). 8x8 can look an SMS up only by the umid a timed-out call never returned, so it cannot be asked.
+   */
+  ambiguousTimeoutPolicy: 'AMBIGUOUS_TIMEOUT_POLICY',
 } as const;
 
 /** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */

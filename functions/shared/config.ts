@@ -44,6 +44,7 @@ const settingsSchema = z.object({
   handoverRules: z.optional(z.string()),
   retryBaseDelaySeconds: envNumber(2, z.positive()),
   retryMaxDelaySeconds: envNumber(300, z.positive()),
+  cognigyRetryTimeoutMs: envNumber(8000, z.int(), z.positive()),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -65,6 +66,7 @@ const smsSettingsSchema = z.object({
   sweepAgeSeconds: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 60),
   sweepBatchSize: z._default(z.coerce.number().check(z.int(), z.positive(), z.lte(1000)), 100),
   sweepAlarmThreshold: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 1),
+  ambiguousTimeoutPolicy: z._default(z.enum(['resend', 'fail']), 'resend'),
 });
 
 export interface SmsSettings extends Settings {
@@ -78,6 +80,8 @@ export interface SmsSettings extends Settings {
   sweepBatchSize: number;
   /** CDK alarm: swept SMS within 5 minutes that raise it (0: no alarm). */
   sweepAlarmThreshold: number;
+  /** SETTINGS.ambiguousTimeoutPolicy. */
+  ambiguousTimeoutPolicy: 'resend' | 'fail';
 }
 
 /** Shared settings plus the SMS ones (SETTINGS.sms*). */
@@ -91,6 +95,7 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepAgeSeconds: read(SETTINGS.smsSweepAgeSeconds),
     sweepBatchSize: read(SETTINGS.smsSweepBatchSize),
     sweepAlarmThreshold: read(SETTINGS.smsSweepAlarmThreshold),
+    ambiguousTimeoutPolicy: read(SETTINGS.ambiguousTimeoutPolicy),
   });
   return {
     ...base,
@@ -99,6 +104,7 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepAgeSeconds: sms.sweepAgeSeconds,
     sweepBatchSize: sms.sweepBatchSize,
     sweepAlarmThreshold: sms.sweepAlarmThreshold,
+    ambiguousTimeoutPolicy: sms.ambiguousTimeoutPolicy,
     idempotencyTtlSeconds: Math.min(sms.idempotencyTtlSeconds, base.recordTtlDays * 86_400),
   };
 }

@@ -9,6 +9,7 @@ import { addAbortSignal } from 'node:stream';
 import { HttpRequest } from '@smithy/core/protocols';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { UpstreamError, type UpstreamFailureKind } from './errors';
+import { systemClock, type Clock } from './runtime';
 
 type Service = UpstreamError['service'];
 
@@ -32,6 +33,8 @@ export interface UpstreamRequest {
   body?: string;
   /** Hard deadline for the whole call: connecting, sending, the answer's headers and its entire body. */
   timeoutMs: number;
+  /** The time an HTTP-date Retry-After is measured from (default: the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -49,17 +52,13 @@ const handler = new NodeHttpHandler({
 const USER_AGENT = 'cognigy-8x8-bridge';
 
 /** Seconds or an HTTP date, as RFC 9110 allows; capped so a hostile value cannot park a message for hours. */
-export function parseRetryAfterMs(
-  value: string | null,
-  now = Date.now(),
-  capMs = 900_000,
-): number | undefined {
+export function parseRetryAfterMs(value: string | null, nowMs: number, capMs = 900_000): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, capMs);
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
-  return Math.min(Math.max(0, date - now), capMs);
+  return Math.min(Math.max(0, date - nowMs), capMs);
 }
 
 /** 429 waits for Retry-After; 408, 425 and 5xx are transient; other 4xx are the caller's fault and permanent. */
@@ -136,7 +135,10 @@ export async function callUpstream(
     `${service} answered ${status}: ${message.slice(0, 300)}`,
     status,
     codeOf(json),
-    kind === 'rateLimited' ? (parseRetryAfterMs(responseHeaders.get('retry-after')) ?? 1000) : undefined,
+    kind === 'rateLimited'
+      ? (parseRetryAfterMs(responseHeaders.get('retry-after'), (init.clock ?? systemClock).now().getTime()) ??
+          1000)
+      : undefined,
   );
 }
 

@@ -267,6 +267,8 @@ export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Pro
         errorCode: change.errorCode,
         errorMessage: payload.status.errorMessage ?? undefined,
       },
+      // 8x8 repeating a receipt whose injection failed: the failed try may have arrived, so wait longer.
+      { retry: retryPending },
     );
     if (result === 'transient') {
       return {

@@ -10,9 +10,7 @@
  * optimistic lock. Records that ended any other way (8x8 refused or rejected it, it expired, it was sent) are not
  * redrivable: their message is dropped as before.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '../shared/powertools';
-import type { Clock } from '../shared/runtime';
+import type { Clock, Telemetry } from '../shared/runtime';
 import type { MessageRecord, MessageStore } from './records';
 
 export function isRedrivable(record: MessageRecord): boolean {
@@ -22,13 +20,13 @@ export function isRedrivable(record: MessageRecord): boolean {
 /** The record as the worker should see it: reopened (queued) when its message came back from the DLQ. */
 export async function reopenIfRedriven(
   record: MessageRecord | undefined,
-  deps: { store: MessageStore; clock: Clock },
+  deps: { store: MessageStore; clock: Clock; telemetry: Telemetry },
 ): Promise<MessageRecord | undefined> {
   if (!record || !isRedrivable(record)) return record;
   const reopened = await deps.store.reopenForRedrive(record.messageId, deps.clock.now().toISOString());
   if (reopened) {
-    metrics.addMetric('SmsRedriven', MetricUnit.Count, 1);
-    logger.info('SMS redriven from the DLQ; starting a fresh attempt', {
+    deps.telemetry.count('SmsRedriven');
+    deps.telemetry.log.info('SMS redriven from the DLQ; starting a fresh attempt', {
       messageId: record.messageId,
       attempts: record.attempts,
     });

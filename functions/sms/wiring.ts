@@ -14,7 +14,7 @@ import { logger } from '../shared/powertools';
 import { sqsSender, type QueueSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
-import type { DeliverDeps } from './deliver';
+import type { DeliverDeps } from './ports';
 import { DynamoMessageStore } from './dynamo-message-store';
 import { eightByEightSms } from './eight-by-eight-sms-client';
 import { PowertoolsIdempotency } from './powertools-idempotency';
@@ -31,6 +31,8 @@ const RATE_LIMIT_WAIT_MS = 5_000;
 
 /** Cognigy injections from the receipt webhook must finish well inside 8x8's webhook timeout. */
 const INJECT_TIMEOUT_CAP_MS = 3_000;
+/** A retried receipt injection waits longer, still inside sms-receipt's 10 s function timeout. */
+const INJECT_RETRY_TIMEOUT_CAP_MS = 6_000;
 
 /**
  * Built on first use and kept. Calls are marked pure so esbuild drops the wiring a function never uses (sms-status
@@ -66,7 +68,9 @@ function injector(): ReceiptInjector {
     cognigyEndpoint({
       defaultEndpointBaseUrl: async () => (await loadSecret('cognigy')).endpointBaseUrl,
       timeoutMs: Math.min(settings.upstreamTimeoutMs, INJECT_TIMEOUT_CAP_MS),
+      retryTimeoutMs: Math.min(settings.cognigyRetryTimeoutMs, INJECT_RETRY_TIMEOUT_CAP_MS),
     }),
+    powertoolsTelemetry,
   );
 }
 
@@ -126,20 +130,35 @@ export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => {
   };
 });
 
+/** The perMessage misconfiguration is reported once per container. */
+let warnedAboutCallbacks = false;
+
 export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
   const settings = loadSmsSettings();
   return {
     store: messageStore(),
     sms: eightByEightSms,
     credentials: () => loadSecret('smsCredentials'),
-    callbackTokenKey: async () => (await loadSecret('smsWebhookAuth')).callbackTokenKey,
+    callbackTokenKey: async () => {
+      const key = (await loadSecret('smsWebhookAuth')).callbackTokenKey;
+      // Read only in perMessage mode: without a public base URL or key, receipts come through the account webhook.
+      if ((!settings.publicBaseUrl || !key) && !warnedAboutCallbacks) {
+        warnedAboutCallbacks = true;
+        logger.error(
+          'SMS_RECEIPT_MODE=perMessage needs PUBLIC_BASE_URL and smsWebhookAuth.callbackTokenKey; using the account webhook',
+        );
+      }
+      return key;
+    },
     injector: injector(),
     clock: systemClock,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry: powertoolsTelemetry,
     settings: {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       rateLimitWaitMs: RATE_LIMIT_WAIT_MS,
       receiptMode: settings.receiptMode,
+      ambiguousTimeoutPolicy: settings.ambiguousTimeoutPolicy,
       ...(settings.publicBaseUrl && { publicBaseUrl: settings.publicBaseUrl }),
     },
   };

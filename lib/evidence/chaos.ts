@@ -454,6 +454,10 @@ export interface ChaosFaultCounts {
   webhookRefusals: Record<string, number>;
   chatGatewayApiFaults: number;
   cognigyRefused: number;
+  /** Pushes Cognigy received again (same data.bridgeEventId in a session): what a flow without dedupe would see. */
+  cognigyDuplicates: number;
+  /** Of those, the ones the README's flow-side dedupe (bounded list of seen ids) would let through. */
+  cognigyDuplicatesAfterFlowDedupe: number;
   workerCrashes: Partial<Record<QueueName, number>>;
   /** sms-accept invocations killed between the record write and the enqueue. */
   acceptKills?: number;
@@ -1149,6 +1153,8 @@ function faultCounts(stack: LocalStack, chatGatewayApiFaults: number): ChaosFaul
       ),
     chatGatewayApiFaults,
     cognigyRefused: stack.cognigy!.rejected.length,
+    cognigyDuplicates: stack.cognigy!.duplicates().duplicates,
+    cognigyDuplicatesAfterFlowDedupe: stack.cognigy!.duplicates().duplicatesAfterFlowDedupe,
     workerCrashes: Object.fromEntries(
       (Object.keys(pollerStats) as QueueName[]).map((q) => [q, pollerStats[q].crashes ?? 0]),
     ),
@@ -1197,7 +1203,10 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
       }; reordered and delayed`,
   );
   lines.push(`  Chat API      ${f.chatGatewayApiFaults} failing calls (429, 5xx, no answer)`);
-  lines.push(`  Cognigy       ${f.cognigyRefused} calls refused during outages`);
+  lines.push(
+    `  Cognigy       ${f.cognigyRefused} calls refused during outages; ${f.cognigyDuplicates} duplicates seen ` +
+      `(same bridgeEventId), ${f.cognigyDuplicatesAfterFlowDedupe} with the flow-side dedupe`,
+  );
   lines.push(
     `  Worker crash  ${Object.entries(f.workerCrashes)
       .map(([q, n]) => `${q} ${n}`)

@@ -17,9 +17,9 @@ import {
   SimHttpServer,
   Waiters,
   dispatch,
+  handleControl,
   parseJson,
   readBody,
-  readControlJson,
   sendJson,
   sleep,
   type RouteContext,
@@ -98,7 +98,32 @@ export interface CognigySimulatorStats {
   rejected: number;
   badRequests: number;
   sessions: number;
+  /** Delivered calls whose `data.bridgeEventId` the session had received before (what a flow without dedupe sees). */
+  duplicates: number;
+  /** Of those, the ones the README's flow-side check (a bounded list of seen ids) would not drop. */
+  duplicatesAfterFlowDedupe: number;
+  /** Delivered calls without a `data.bridgeEventId` (a flow cannot tell a repeat of those). */
+  withoutBridgeEventId: number;
 }
+
+/** Entries of the seen-id list the README's flow recipe keeps per session ("Dropping a repeated push"). */
+export const FLOW_DEDUPE_WINDOW = 50;
+
+export interface CognigyDuplicates {
+  duplicates: number;
+  duplicatesAfterFlowDedupe: number;
+  withoutBridgeEventId: number;
+  window: number;
+  /** Every bridgeEventId delivered more than once: its session and how often it arrived. */
+  repeated: { sessionId: string; bridgeEventId: string; count: number }[];
+}
+
+const bridgeEventIdOf = (call: CognigyCall): string | undefined => {
+  const data = call.body.data;
+  if (typeof data !== 'object' || data === null) return undefined;
+  const id = (data as Record<string, unknown>).bridgeEventId;
+  return typeof id === 'string' ? id : undefined;
+};
 
 export class CognigySimulator implements Simulator {
   readonly calls: CognigyCall[] = [];
@@ -200,6 +225,7 @@ export class CognigySimulator implements Simulator {
   }
 
   stats(): CognigySimulatorStats {
+    const { duplicates, duplicatesAfterFlowDedupe, withoutBridgeEventId } = this.duplicates();
     return {
       delivered: this.calls.length,
       inject: this.calls.filter((c) => c.mode === 'inject').length,
@@ -207,7 +233,43 @@ export class CognigySimulator implements Simulator {
       rejected: this.rejected.length,
       badRequests: this.badRequests,
       sessions: new Set(this.calls.map((c) => c.body.sessionId)).size,
+      duplicates,
+      duplicatesAfterFlowDedupe,
+      withoutBridgeEventId,
     };
+  }
+
+  /**
+   * Repeats by `data.bridgeEventId` per session, as delivered (a flow without dedupe runs each) and after the
+   * flow-side check of the README recipe (a list of the last FLOW_DEDUPE_WINDOW ids seen, kept in the context).
+   */
+  duplicates(window = FLOW_DEDUPE_WINDOW): CognigyDuplicates {
+    const counts = new Map<string, { sessionId: string; bridgeEventId: string; count: number }>();
+    const seenBySession = new Map<string, string[]>();
+    let duplicates = 0;
+    let duplicatesAfterFlowDedupe = 0;
+    let withoutBridgeEventId = 0;
+    for (const call of this.calls) {
+      const id = bridgeEventIdOf(call);
+      if (id === undefined) {
+        withoutBridgeEventId += 1;
+        continue;
+      }
+      const { sessionId } = call.body;
+      const key = JSON.stringify([sessionId, id]);
+      const entry = counts.get(key) ?? { sessionId, bridgeEventId: id, count: 0 };
+      entry.count += 1;
+      counts.set(key, entry);
+      if (entry.count > 1) duplicates += 1;
+      const seen = seenBySession.get(sessionId) ?? [];
+      if (seen.includes(id)) continue; // the flow drops it
+      if (entry.count > 1) duplicatesAfterFlowDedupe += 1; // fell out of the bounded list
+      seen.push(id);
+      if (seen.length > window) seen.shift();
+      seenBySession.set(sessionId, seen);
+    }
+    const repeated = [...counts.values()].filter((e) => e.count > 1);
+    return { duplicates, duplicatesAfterFlowDedupe, withoutBridgeEventId, window, repeated };
   }
 
   // --- HTTP ------------------------------------------------------------------------------------------------------
@@ -229,8 +291,9 @@ export class CognigySimulator implements Simulator {
         sendJson(res, 200, { count: this.rejected.length, rejected: this.rejected }),
       )
       .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
+      .add('GET', '/__control/duplicates', ({ res }) => sendJson(res, 200, this.duplicates()))
       .add('POST', '/__control/outage', (ctx) =>
-        this.control(ctx, outageControlSchema, (body) => {
+        handleControl(ctx, outageControlSchema, (body) => {
           if ('clear' in body) this.clearOutage();
           else this.setOutage(body);
           return {
@@ -240,29 +303,17 @@ export class CognigySimulator implements Simulator {
         }),
       )
       .add('POST', '/__control/latency', (ctx) =>
-        this.control(ctx, latencyControlSchema, ({ ms }) => {
+        handleControl(ctx, latencyControlSchema, ({ ms }) => {
           this.setLatency(ms);
           return { ok: true, latencyMs: this.latency };
         }),
       )
       .add('POST', '/__control/reset', (ctx) =>
-        this.control(ctx, z.object({}).strict(), () => {
+        handleControl(ctx, z.object({}).strict(), () => {
           this.reset();
           return { ok: true };
         }),
       );
-  }
-
-  private async control<S extends z.ZodType>(
-    ctx: RouteContext,
-    schema: S,
-    apply: (body: z.infer<S>) => unknown,
-  ): Promise<void> {
-    const raw = await readControlJson(ctx.req);
-    if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
-    sendJson(ctx.res, 200, apply(parsed.data));
   }
 
   private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
@@ -338,6 +389,8 @@ export const COGNIGY_CONTROLS = {
   'GET /__control/calls': 'every delivered call',
   'GET /__control/rejected': 'calls refused by an outage',
   'GET /__control/stats': 'counters',
+  'GET /__control/duplicates':
+    'repeats by data.bridgeEventId per session, as delivered and after the flow-side dedupe of the README recipe',
   'POST /__control/outage': '{status, count?, retryAfter?} | {kind: "timeout", count?} | {clear: true}',
   'POST /__control/latency': '{ms}',
   'POST /__control/reset': 'clear calls, outage and latency',

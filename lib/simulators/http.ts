@@ -5,6 +5,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 
 export type Request = IncomingMessage;
 export type Response = ServerResponse;
@@ -301,4 +302,17 @@ export async function readControlJson(req: Request): Promise<unknown> {
   const body = await readBody(req, 1024 * 1024);
   if (body.length === 0) return {};
   return parseJson(body);
+}
+
+/** A `POST /__control/...` route: the body checked against `schema` (400 with zod's reasons), then `apply`'s answer. */
+export async function handleControl<S extends z.ZodType>(
+  ctx: RouteContext,
+  schema: S,
+  apply: (body: z.infer<S>) => unknown,
+): Promise<void> {
+  const raw = await readControlJson(ctx.req);
+  if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
+  sendJson(ctx.res, 200, apply(parsed.data));
 }

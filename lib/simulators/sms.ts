@@ -23,10 +23,10 @@ import {
   SimHttpServer,
   Waiters,
   dispatch,
+  handleControl,
   parseJson,
   plainHeaders,
   readBody,
-  readControlJson,
   resetSocket,
   seededRandom,
   sendJson,
@@ -593,13 +593,13 @@ export class SmsSimulator implements Simulator {
       .add('GET', '/__control/stats', ({ res }) => sendJson(res, 200, this.stats()))
       .add('GET', '/__control/faults', ({ res }) => sendJson(res, 200, this.faults))
       .add('POST', '/__control/faults', (ctx) =>
-        this.control(ctx, smsFaultsSchema, (faults) => {
+        handleControl(ctx, smsFaultsSchema, (faults) => {
           this.setFaults(faults);
           return this.faults;
         }),
       )
       .add('POST', '/__control/fail-next', (ctx) =>
-        this.control(
+        handleControl(
           ctx,
           z.union([
             z.array(scriptedAnswerSchema),
@@ -612,25 +612,25 @@ export class SmsSimulator implements Simulator {
         ),
       )
       .add('POST', '/__control/reset', (ctx) =>
-        this.control(ctx, z.object({}).strict(), () => {
+        handleControl(ctx, z.object({}).strict(), () => {
           this.reset();
           return { ok: true };
         }),
       )
       .add('POST', '/__control/outcome', (ctx) =>
-        this.control(ctx, outcomeControlSchema, ({ destination, outcome }) => {
+        handleControl(ctx, outcomeControlSchema, ({ destination, outcome }) => {
           this.setOutcome(destination, outcome);
           return { ok: true, destination, outcome: this.outcomes.get(digits(destination)) ?? null };
         }),
       )
       .add('POST', '/__control/receipt-behaviour', (ctx) =>
-        this.control(ctx, receiptBehaviourSchema, (behaviour) => {
+        handleControl(ctx, receiptBehaviourSchema, (behaviour) => {
           this.setReceiptBehaviour(behaviour);
           return this.receipts;
         }),
       )
       .add('POST', '/__control/webhook', (ctx) =>
-        this.control(ctx, webhookControlSchema, ({ url, authorization }) => {
+        handleControl(ctx, webhookControlSchema, ({ url, authorization }) => {
           this.setWebhook(url ?? undefined, authorization ?? undefined);
           return {
             ok: true,
@@ -639,18 +639,6 @@ export class SmsSimulator implements Simulator {
           };
         }),
       );
-  }
-
-  private async control<S extends z.ZodType>(
-    ctx: RouteContext,
-    schema: S,
-    apply: (body: z.infer<S>) => unknown,
-  ): Promise<void> {
-    const raw = await readControlJson(ctx.req);
-    if (raw === NOT_JSON) return sendJson(ctx.res, 400, { ok: false, error: 'Body is not JSON' });
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(parsed.error) });
-    sendJson(ctx.res, 200, apply(parsed.data));
   }
 
   private async handleSend({ req, res, params }: RouteContext, endpoint: 'single' | 'batch'): Promise<void> {

@@ -239,6 +239,7 @@ test('an undelivered one-time code is injected into the Cognigy session that ask
     sessionId,
     text: '',
     data: {
+      bridgeEventId: `sms:${accepted.messageId}:undelivered:rejected_by_operator`,
       sms: {
         messageId: accepted.messageId,
         clientMessageId,

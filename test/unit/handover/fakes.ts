@@ -17,7 +17,7 @@ import type {
   RecordUpdate,
   UpdateResult,
 } from '../../../functions/handover/ports';
-import type { CognigyPush, CognigyTarget } from '../../../functions/shared/cognigy-client';
+import type { CognigyPush, CognigyTarget, PushOptions } from '../../../functions/shared/cognigy-client';
 
 /** A store with the same versioning semantics as DynamoConversationStore. */
 export class MemoryStore implements ConversationStore {
@@ -119,7 +119,16 @@ export class FakeCognigy implements CognigyPort {
   readonly failures: Error[] = [];
   defaultBase: string | undefined = 'https://endpoint-default.example';
 
-  async push(mode: 'inject' | 'notify', target: CognigyTarget, push: CognigyPush): Promise<void> {
+  /** The options of each push tried, failed ones included. */
+  readonly options: PushOptions[] = [];
+
+  async push(
+    mode: 'inject' | 'notify',
+    target: CognigyTarget,
+    push: CognigyPush,
+    options: PushOptions = {},
+  ): Promise<void> {
+    this.options.push(options);
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.pushes.push({ mode, target, push: structuredClone(push) });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamError } from '../../../functions/shared/errors';
 import { logger } from '../../../functions/shared/powertools';
+import { powertoolsTelemetry } from '../../../functions/shared/runtime';
 import type { ChatGatewayEvent, InboundEnvelope } from '../../../functions/handover/events';
 import { cognigyEndpoint } from '../../../functions/shared/cognigy-client';
 import type { ConversationRecord } from '../../../functions/handover/ports';
@@ -379,10 +380,12 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
       store,
       cognigy,
       clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
       rules: { ...DEFAULT_HANDOVER_RULES, ...row.rules },
     };
 
-    await relayEvent(envelope(row.event), deps);
+    const event = envelope(row.event);
+    await relayEvent(event, deps);
 
     if (row.push === null) expect(cognigy.pushes).toEqual([]);
     else {
@@ -394,7 +397,7 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
             userId: 'user-1',
             sessionId: 'session-1',
             text: row.push.text,
-            data: row.push.data,
+            data: { ...(row.push.data as object), bridgeEventId: `8x8-chat:${event.eventId}` },
             ...(row.push.source ? { source: row.push.source } : {}),
           },
         },
@@ -403,6 +406,154 @@ describe('relay rules: each 8x8 event → the exact Cognigy call or none', () =>
     const after = await store.get('conv-1');
     if (row.after) expect(after).toMatchObject(row.after);
     for (const field of row.removed ?? []) expect(after?.[field]).toBeUndefined();
+  });
+});
+
+describe('relayEvent retries', () => {
+  it('a redelivered event is pushed as a retry (longer timeout) with the same bridgeEventId', async () => {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active }),
+    );
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
+      rules: DEFAULT_HANDOVER_RULES,
+    };
+    const event = envelope(message({}));
+    cognigy.failures.push(
+      new UpstreamError('cognigy', 'transient', 'cognigy did not answer', undefined, 'TIMEOUT'),
+    );
+    await expect(relayEvent(event, deps, { receiveCount: 1 })).rejects.toBeInstanceOf(UpstreamError);
+    expect(await relayEvent(event, deps, { receiveCount: 2 })).toBe('relayed');
+    expect(cognigy.options).toEqual([{ retry: false }, { retry: true }]);
+    expect(cognigy.pushes.map((p) => p.push.data.bridgeEventId)).toEqual([`8x8-chat:${event.eventId}`]);
+  });
+});
+
+describe('order after a poisoned event (DLQ gap)', () => {
+  function setup() {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active }),
+    );
+    const counts = new Map<string, number>();
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: { ...powertoolsTelemetry, count: (m, v = 1) => counts.set(m, (counts.get(m) ?? 0) + v) },
+      rules: DEFAULT_HANDOVER_RULES,
+    };
+    return { store, cognigy, deps, counts };
+  }
+  const dataOf = (cognigy: FakeCognigy) =>
+    cognigy.pushes.map((p) => {
+      const { gap, redriven, eventTime } = p.push.data as Record<string, unknown>;
+      return { text: p.push.text, gap, redriven, eventTime };
+    });
+
+  it('marks later pushes with gap: true until the DLQ event is redriven into its place', async () => {
+    const { store, cognigy, deps, counts } = setup();
+    const poisoned = envelope(message({ text: 'first' }));
+    await recordRelayExhausted(poisoned, new UpstreamError('cognigy', 'transient', 'HTTP 503', 503), deps);
+    expect((await store.get('conv-1'))?.gapEventIds).toEqual([poisoned.eventId]);
+    expect(counts.get('HandoverRelayGap')).toBe(1);
+
+    expect(await relayEvent(envelope(message({ text: 'second' })), deps)).toBe('relayed');
+    expect(await relayEvent(poisoned, deps)).toBe('relayed'); // the DLQ redrive
+    expect(await relayEvent(envelope(message({ text: 'third' })), deps)).toBe('relayed');
+
+    expect(dataOf(cognigy)).toEqual([
+      { text: 'second', gap: true, redriven: undefined, eventTime: undefined },
+      { text: 'first', gap: undefined, redriven: true, eventTime: poisoned.event.timestamp },
+      { text: 'third', gap: undefined, redriven: undefined, eventTime: undefined },
+    ]);
+    expect((await store.get('conv-1'))?.gapEventIds).toBeUndefined();
+  });
+
+  it('a redriven event that changes nothing any more (stale) still closes the gap; another gap stays', async () => {
+    const { store, cognigy, deps } = setup();
+    const staleJoin = envelope(agentJoined('agent-0'), {});
+    const other = envelope(message({ text: 'lost too' }));
+    await recordRelayExhausted(staleJoin, new Error('boom'), deps);
+    await recordRelayExhausted(other, new Error('boom'), deps);
+    await store.update('conv-1', {
+      set: { lastStatusEventTs: NOW },
+      ifVersion: (await store.get('conv-1'))!.version,
+    });
+    expect(await relayEvent(staleJoin, deps)).toBe('skipped');
+    expect((await store.get('conv-1'))?.gapEventIds).toEqual([other.eventId]);
+    expect(await relayEvent(envelope(message({ text: 'next' })), deps)).toBe('relayed');
+    expect(dataOf(cognigy)).toEqual([{ text: 'next', gap: true, redriven: undefined, eventTime: undefined }]);
+  });
+});
+
+describe('relayed events are checked against the stored conversation', () => {
+  function setup(record: Partial<ConversationRecord> = {}) {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active, ...record }),
+    );
+    const counts = new Map<string, number>();
+    const warnings: unknown[] = [];
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock: new FakeClock(NOW),
+      telemetry: {
+        ...powertoolsTelemetry,
+        log: {
+          debug: () => undefined,
+          info: () => undefined,
+          error: () => undefined,
+          warn: (...args: unknown[]) => void warnings.push(args),
+        },
+        count: (m, v = 1) => counts.set(m, (counts.get(m) ?? 0) + v),
+      },
+      rules: { ...DEFAULT_HANDOVER_RULES, typing: 'inject', forwardEchoes: true },
+    };
+    return { store, cognigy, deps, counts, warnings };
+  }
+
+  it.each([
+    ['a conversation without a Cognigy session', { urlToken: '' }, message({})],
+    [
+      'a MESSAGE from the user that is not an echo of ours',
+      {},
+      message({ sender: { id: 'u', type: 'user' } }),
+    ],
+    ['a MESSAGE from an unknown sender type', {}, message({ sender: { id: 'x', type: 'system' } })],
+    ['typing by an unknown member type', {}, typing([{ type: 'robot', id: 'r-1' }])],
+  ])(
+    'refuses %s: nothing reaches Cognigy, a security event is logged and counted',
+    async (_name, record, event) => {
+      const { store, cognigy, deps, counts, warnings } = setup(record);
+      const before = await store.get('conv-1');
+      const refused = envelope(event);
+      expect(await relayEvent(refused, deps)).toBe('refused');
+      expect(cognigy.pushes).toEqual([]);
+      expect(counts.get('HandoverRelayRefused')).toBe(1);
+      expect(JSON.stringify(warnings)).toContain('HANDOVER_EVENT_REFUSED');
+      expect(await store.get('conv-1')).toEqual(before);
+    },
+  );
+
+  it('lets through an agent message and the echo of our own user post', async () => {
+    const { cognigy, deps, counts } = setup();
+    expect(await relayEvent(envelope(message({})), deps)).toBe('relayed');
+    const echo = message({ sender: { id: 'u', type: 'user' }, isEcho: true });
+    expect(await relayEvent(envelope(echo), deps)).not.toBe('refused');
+    expect(cognigy.pushes).toHaveLength(1);
+    expect(counts.get('HandoverRelayRefused')).toBeUndefined();
   });
 });
 
@@ -432,7 +583,13 @@ describe('relayEvent', () => {
     store.records.set('conv-1', conversationRecord(record));
     const cognigy = new FakeCognigy();
     const clock = new FakeClock(NOW);
-    const deps: RelayDeps = { store, cognigy, clock, rules: { ...DEFAULT_HANDOVER_RULES, ...rules } };
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock,
+      telemetry: powertoolsTelemetry,
+      rules: { ...DEFAULT_HANDOVER_RULES, ...rules },
+    };
     return { store, cognigy, clock, deps };
   }
   const events = (cognigy: FakeCognigy) =>
@@ -632,6 +789,7 @@ describe('Cognigy failure classification over HTTP (cognigyEndpoint → pushToCo
       store,
       cognigy: cognigyEndpoint({ timeoutMs: 2000, defaultEndpointBaseUrl: async () => undefined }),
       clock: new FakeClock(NOW),
+      telemetry: powertoolsTelemetry,
       rules: DEFAULT_HANDOVER_RULES,
     };
     return { store, deps };
@@ -657,8 +815,13 @@ describe('Cognigy failure classification over HTTP (cognigyEndpoint → pushToCo
       sessionId: 'session-1',
       text: 'Hello, how can I help?',
       source: 'agent',
-      data: { handover: handover({ status: 'active', event: 'message', agentId: 'agent-1' }) },
+      data: {
+        handover: handover({ status: 'active', event: 'message', agentId: 'agent-1' }),
+        bridgeEventId: `8x8-chat:${event.eventId}`,
+      },
     });
+    // The retry carries the same dedupe id as the try Cognigy answered 503.
+    expect(received[0]?.body).toEqual(received[1]?.body);
     expect((await store.get('conv-1'))?.relayedEventIds).toEqual([event.eventId]);
   });
 

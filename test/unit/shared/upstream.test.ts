@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { UpstreamError } from '../../../functions/shared/errors';
-import { callUpstream } from '../../../functions/shared/upstream';
+import { callUpstream, parseRetryAfterMs } from '../../../functions/shared/upstream';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -309,4 +309,18 @@ describe('callUpstream', () => {
     expect(exitedAt - done.at).toBeLessThan(1500);
     expect(connectionCount).toBe(1);
   }, 20_000);
+});
+
+describe('parseRetryAfterMs', () => {
+  const now = Date.parse('2026-10-21T07:27:57.000Z');
+  it('measures an HTTP-date from the time it is given, not the system clock', () => {
+    expect(parseRetryAfterMs('Wed, 21 Oct 2026 07:28:00 GMT', now)).toBe(3000);
+    expect(parseRetryAfterMs('Wed, 21 Oct 2026 07:27:00 GMT', now)).toBe(0);
+  });
+  it('takes seconds as they are and caps both forms', () => {
+    expect(parseRetryAfterMs('2', now)).toBe(2000);
+    expect(parseRetryAfterMs('86400', now)).toBe(900_000);
+    expect(parseRetryAfterMs('Thu, 22 Oct 2026 07:28:00 GMT', now, 60_000)).toBe(60_000);
+    expect(parseRetryAfterMs('soon', now)).toBeUndefined();
+  });
 });

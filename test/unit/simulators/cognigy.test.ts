@@ -151,6 +151,37 @@ describe('HTTP controls', () => {
     expect(await get('stats')).toMatchObject({ delivered: 0, rejected: 0 });
   });
 
+  it('counts repeats by bridgeEventId per session, with and without the bounded flow-side dedupe', async () => {
+    const withId = (sessionId: string, bridgeEventId: string) => ({
+      ...joined,
+      sessionId,
+      data: { bridgeEventId },
+    });
+    await push('inject', withId('s-1', 'a'));
+    await push('inject', withId('s-1', 'a')); // a retry: dropped by the flow
+    await push('inject', withId('s-2', 'a')); // another session: not a repeat
+    for (let i = 0; i < 3; i += 1) await push('inject', withId('s-3', `fill-${i}`));
+    await push('inject', withId('s-1', 'b'));
+    await push('notify', agentText); // no id at all
+    expect(await get('duplicates')).toEqual({
+      duplicates: 1,
+      duplicatesAfterFlowDedupe: 0,
+      withoutBridgeEventId: 1,
+      window: 50,
+      repeated: [{ sessionId: 's-1', bridgeEventId: 'a', count: 2 }],
+    });
+    // A repeat that arrives after the flow's list has moved past its id gets through.
+    for (let i = 0; i < 2; i += 1) await push('inject', withId('s-1', `later-${i}`));
+    expect(sim.duplicates(2)).toMatchObject({ duplicates: 1, duplicatesAfterFlowDedupe: 0 });
+    await push('inject', withId('s-1', 'a'));
+    expect(sim.duplicates(2)).toMatchObject({ duplicates: 2, duplicatesAfterFlowDedupe: 1 });
+    expect(await get('stats')).toMatchObject({
+      duplicates: 2,
+      duplicatesAfterFlowDedupe: 0,
+      withoutBridgeEventId: 1,
+    });
+  });
+
   it('refuses invalid control bodies with 400', async () => {
     expect((await post('outage', { status: 200 })).status).toBe(400);
     expect((await post('latency', { ms: 'slow' })).status).toBe(400);

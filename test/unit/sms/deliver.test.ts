@@ -3,6 +3,7 @@ import { acceptSms } from '../../../functions/sms/accept';
 import { isValidCallbackToken } from '../../../functions/sms/callback-token';
 import {
   AttemptInProgressError,
+  InjectionPendingError,
   deliverSms,
   markDeliveryExhausted,
   prepareDeliveries,
@@ -15,7 +16,7 @@ import {
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import type { MessageRecord } from '../../../functions/sms/records';
 import { RateLimitGate } from '../../../functions/sms/rate-limit';
-import { mathRandom, systemClock } from '../../../functions/shared/runtime';
+import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
 import { UpstreamError } from '../../../functions/shared/errors';
 import type { BatchItem } from '../../../functions/shared/queue-consumer';
 import { validateSmsBatchRequest, validateSmsRequest } from '../../../lib/simulators/contract/sms-schema';
@@ -49,6 +50,7 @@ function setup(settings: Partial<DeliverDeps['settings']> = {}) {
     callbackTokenKey: async () => TOKEN_KEY,
     // Real time: the gate's waits are real setTimeout pauses.
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry: powertoolsTelemetry,
     settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', ...settings },
   };
   const acceptDeps = {
@@ -368,6 +370,153 @@ describe("8x8's answers and failures", () => {
         },
       },
     ]);
+  });
+});
+
+describe('the Cognigy injection of a status the worker records is retried through the queue', () => {
+  const cognigy = { userId: 'u', sessionId: 's', URLToken: 't', receiptEvents: ['sent', 'failed'] };
+
+  test('a failed `sent` injection throws; the redelivery repeats only the injection, with the longer timeout', async () => {
+    const t = setup();
+    const id = await t.accept({ cognigy });
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toBeInstanceOf(InjectionPendingError);
+    expect(await t.record(id)).toMatchObject({ status: 'sent', injectPending: 'sent' });
+
+    await deliverSms({ messageId: id }, ctx, t.deps); // SQS redelivers the message
+    expect(t.sms.singleCalls).toHaveLength(1); // 8x8 was asked once
+    const umid = (await t.record(id)).umid;
+    expect(t.injector.calls).toEqual([
+      { messageId: id, event: { status: 'sent', umid } },
+      { messageId: id, event: { status: 'sent', umid } },
+    ]);
+    expect(t.injector.options).toEqual([{ retry: false }, { retry: true }]);
+    expect((await t.record(id)).injectPending).toBeUndefined();
+
+    await deliverSms({ messageId: id }, ctx, t.deps); // a stray third copy injects nothing
+    expect(t.injector.calls).toHaveLength(2);
+  });
+
+  test('a failed `failed` injection is retried too, with the recorded error', async () => {
+    const t = setup();
+    const id = await t.accept({ cognigy });
+    t.sms.singleScript.push(upstream('permanent', 400, 1002, 'Invalid MSISDN'));
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toBeInstanceOf(InjectionPendingError);
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(t.injector.calls.map((c) => c.event)).toEqual([
+      { status: 'failed', errorCode: 1002, errorMessage: 'Invalid MSISDN' },
+      { status: 'failed', errorCode: 1002, errorMessage: 'Invalid MSISDN' },
+    ]);
+    expect(t.sms.singleCalls).toHaveLength(1);
+    expect(await t.record(id)).toMatchObject({ status: 'failed' });
+    expect((await t.record(id)).injectPending).toBeUndefined();
+  });
+
+  test('a permanent Cognigy refusal is not retried, and exhaustion of the injection leaves the SMS sent', async () => {
+    const t = setup();
+    const refused = await t.accept({ cognigy });
+    t.injector.script.push('permanent');
+    await deliverSms({ messageId: refused }, ctx, t.deps);
+    expect((await t.record(refused)).injectPending).toBeUndefined();
+
+    const pending = await t.accept({ cognigy, clientMessageId: 'second' });
+    t.injector.script.push('transient');
+    await expect(deliverSms({ messageId: pending }, ctx, t.deps)).rejects.toBeInstanceOf(
+      InjectionPendingError,
+    );
+    await markDeliveryExhausted({ messageId: pending }, new InjectionPendingError(pending), t.deps);
+    expect(await t.record(pending)).toMatchObject({ status: 'sent', injectPending: 'sent' });
+    expect(t.sms.singleCalls).toHaveLength(2);
+  });
+});
+
+describe('AMBIGUOUS_TIMEOUT_POLICY', () => {
+  const timeout = () => upstream('transient', undefined, 'TIMEOUT', '8x8-sms did not answer within 5000 ms');
+
+  function counting(t: ReturnType<typeof setup>) {
+    const counts = new Map<string, number>();
+    t.deps.telemetry = {
+      ...powertoolsTelemetry,
+      count: (metric, value = 1) => counts.set(metric, (counts.get(metric) ?? 0) + value),
+    };
+    return counts;
+  }
+
+  test('resend (default): a timeout is retried and counted as an ambiguous attempt', async () => {
+    const t = setup();
+    const counts = counting(t);
+    const id = await t.accept();
+    t.sms.singleScript.push(timeout());
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toMatchObject({
+      upstreamCode: 'TIMEOUT',
+    });
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(t.sms.singleCalls).toHaveLength(2);
+    expect(await t.record(id)).toMatchObject({ status: 'sent', ambiguousAttempts: 1 });
+    expect(counts.get('SmsAmbiguousAttempt')).toBe(1);
+    expect(counts.get('SmsAmbiguousFailed')).toBeUndefined();
+  });
+
+  test('fail: a timeout ends the SMS failed AMBIGUOUS_TIMEOUT and 8x8 is not asked again', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const counts = counting(t);
+    const id = await t.accept();
+    t.sms.singleScript.push(timeout());
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    await deliverSms({ messageId: id }, ctx, t.deps); // a redelivery sends nothing
+    expect(t.sms.singleCalls).toHaveLength(1);
+    expect(await t.record(id)).toMatchObject({ status: 'failed', errorCode: 'AMBIGUOUS_TIMEOUT' });
+    expect(counts.get('SmsAmbiguousAttempt')).toBe(1);
+    expect(counts.get('SmsAmbiguousFailed')).toBe(1);
+  });
+
+  test('fail: an answer that surely did not reach 8x8 (503, refused) is still retried', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const id = await t.accept();
+    t.sms.singleScript.push(upstream('transient', 503, undefined, 'HTTP 503'));
+    await expect(deliverSms({ messageId: id }, ctx, t.deps)).rejects.toMatchObject({ httpStatus: 503 });
+    await deliverSms({ messageId: id }, ctx, t.deps);
+    expect(await t.record(id)).toMatchObject({ status: 'sent' });
+  });
+
+  test('fail: an attempt lost with its worker ends failed, in a batch poll too, without another 8x8 call', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const lost = await t.accept();
+    const fresh = [await t.accept(), await t.accept()];
+    await t.store.startAttempt(lost, {
+      seenAttempts: 0,
+      previousAmbiguous: false,
+      leaseUntil: t.clock.now().getTime() + 20_000,
+      now: t.clock.now().toISOString(),
+    });
+    t.clock.advance(21_000);
+    await deliverAll([lost, ...fresh], t.deps);
+    expect(await t.record(lost)).toMatchObject({ status: 'failed', errorCode: 'AMBIGUOUS_TIMEOUT' });
+    for (const id of fresh) expect(await t.record(id)).toMatchObject({ status: 'sent' });
+    const sentIds = [...t.sms.batchCalls.flatMap((b) => b.messages), ...t.sms.singleCalls].map(
+      (m) => m.clientMessageId,
+    );
+    expect(sentIds).not.toContain(lost);
+  });
+
+  test('fail: an SMS missing from the batch answer is ambiguous and ends failed', async () => {
+    const t = setup({ ambiguousTimeoutPolicy: 'fail' });
+    const ids = [await t.accept(), await t.accept()];
+    t.sms.batchScript.push((b: { messages: { clientMessageId?: string }[] }) => ({
+      batchId: 'b-1',
+      acceptedCount: 2,
+      rejectedCount: 0,
+      messages: [
+        { umid: 'umid-only', clientMessageId: b.messages[0]?.clientMessageId, status: { code: 'QUEUED' } },
+      ],
+    }));
+    await deliverAll(ids, t.deps);
+    expect(await t.record(ids[0] as string)).toMatchObject({ status: 'sent' });
+    expect(await t.record(ids[1] as string)).toMatchObject({
+      status: 'failed',
+      errorCode: 'AMBIGUOUS_TIMEOUT',
+    });
   });
 });
 

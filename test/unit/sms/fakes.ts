@@ -4,6 +4,7 @@
  * exercise the real state rules; the DynamoDB expressions themselves are tested in sms-adapters.test.ts.
  */
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../../functions/sms/error-codes';
+import type { PushOptions } from '../../../functions/shared/cognigy-client';
 import type { InjectResult, ReceiptInjector, SmsStatusEvent } from '../../../functions/sms/cognigy-inject';
 import type {
   EightByEightBatchRequest,
@@ -310,11 +311,18 @@ export class FakeEightByEight implements EightByEightSms {
 
 export class RecordingInjector implements ReceiptInjector {
   readonly calls: { messageId: string; event: SmsStatusEvent }[] = [];
+  /** The options of each call, in the order of `calls`. */
+  readonly options: PushOptions[] = [];
   readonly script: InjectResult[] = [];
 
-  async inject(record: MessageRecord, event: SmsStatusEvent): Promise<InjectResult> {
+  async inject(
+    record: MessageRecord,
+    event: SmsStatusEvent,
+    options: PushOptions = {},
+  ): Promise<InjectResult> {
     if (!record.cognigy?.receiptEvents.includes(event.status as never)) return 'skipped';
     this.calls.push({ messageId: record.messageId, event });
+    this.options.push(options);
     return this.script.shift() ?? 'ok';
   }
 }

@@ -71,6 +71,7 @@ function setup() {
     }),
     callbackTokenKey: async () => undefined,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry,
     settings: { upstreamTimeoutMs: 5000, receiptMode: 'account' },
   };
   /** An SMS whose accept "crashed" after the record write: SQS never got it. */
