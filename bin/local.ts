@@ -4,6 +4,7 @@
  *
  *   PORT              gateway port (default 3000; 0 = any free port)
  *   LOCAL_API_KEY     API key the gateway requires in x-api-key (default local-dev-key)
+ *   LOCAL_API_KEYS    further API keys, comma-separated: one per tenant, each sees only its own records
  *   LOCAL_THROTTLE_RATE / LOCAL_THROTTLE_BURST   usage-plan throttling per key (default 10000 / 5000)
  *   SMS_SIMULATOR_PORT / CHAT_GATEWAY_SIMULATOR_PORT / COGNIGY_SIMULATOR_PORT   fixed simulator ports
  */
@@ -38,6 +39,9 @@ function banner(stack: LocalStack): string {
     '',
     `  API            ${urls.gateway}`,
     `  API key        ${stack.apiKey}   (header x-api-key)`,
+    ...stack.apiKeys
+      .slice(1)
+      .map((key) => `  Tenant key     ${key}   (LOCAL_API_KEYS; sees only its own records)`),
     `  OpenAPI        ${urls.openapi}`,
     '',
     `  8x8 SMS        ${mode('sms', urls.smsSimulator)}`,
@@ -78,6 +82,10 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     port: portFrom('PORT', 3000),
     apiKey: process.env.LOCAL_API_KEY || 'local-dev-key',
+    apiKeys: (process.env.LOCAL_API_KEYS ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key !== ''),
     throttle:
       rateLimit || burstLimit
         ? { rateLimit: rateLimit ?? 10_000, burstLimit: burstLimit ?? 5_000 }

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROUTES, type FunctionName, type RouteSpec } from '../functions/shared/catalogue';
+import { PATH_PARAMETERS, ROUTES, type FunctionName, type RouteSpec } from '../functions/shared/catalogue';
 import { handoverRequestSchemas, handoverResponseSchemas } from '../functions/handover/schema';
 import { ERROR_CODES } from '../functions/shared/error-catalogue';
 import {
@@ -70,7 +70,7 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
   },
   'sms-status': {
     '200': { description: 'The SMS and its status history', schema: smsStatusAnswerSchema },
-    '404': { description: 'MESSAGE_NOT_FOUND', schema: errorBodySchema },
+    '404': { description: "MESSAGE_NOT_FOUND (also another API key's SMS)", schema: errorBodySchema },
   },
   'sms-receipt': {
     '200': { description: 'Receipt recorded, or acknowledged and ignored' },
@@ -88,6 +88,15 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'The 8x8 conversation exists; handover.status is "queue"',
       schema: handoverResponseSchemas['handover-start'],
     },
+    '200': {
+      description:
+        'The session already has an open chat (or a repeat waited for the start in flight): its conversationId, existing: true',
+      schema: handoverResponseSchemas['handover-start'],
+    },
+    '409': {
+      description: 'HANDOVER_START_IN_PROGRESS: still starting after HANDOVER_START_WAIT_MS; see Retry-After',
+      schema: errorBodySchema,
+    },
     '502': {
       description: 'UPSTREAM_REJECTED: 8x8 refused the conversation; handover.status is "error"',
       schema: errorBodySchema,
@@ -103,7 +112,12 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'Queued for the agent, in order',
       schema: handoverResponseSchemas['handover-message'],
     },
-    '404': { description: 'HANDOVER_NOT_FOUND', schema: errorBodySchema },
+    '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
+    '403': {
+      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
+      schema: errorBodySchema,
+    },
+    '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
     '409': { description: 'HANDOVER_CLOSED', schema: errorBodySchema },
   },
   'handover-end': {
@@ -111,12 +125,18 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'Ended from the user side; handover.status is "cancelled"',
       schema: handoverResponseSchemas['handover-end'],
     },
-    '404': { description: 'HANDOVER_NOT_FOUND', schema: errorBodySchema },
+    '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
+    '403': {
+      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
+      schema: errorBodySchema,
+    },
+    '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
   },
   'handover-status': {
     '200': { description: 'State, agent and timestamps', schema: handoverResponseSchemas['handover-status'] },
     '404': {
-      description: 'HANDOVER_NOT_FOUND (or no open handover for ?sessionId=)',
+      description:
+        "HANDOVER_NOT_FOUND (or no open handover for ?sessionId=; also another API key's handover)",
       schema: errorBodySchema,
     },
   },
@@ -184,12 +204,16 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
   }
 
   function operation(route: RouteSpec): Record<string, unknown> {
-    const parameters: Record<string, unknown>[] = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => ({
-      name: match[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters: Record<string, unknown>[] = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => {
+      const spec = PATH_PARAMETERS.get(match[1] ?? '');
+      return {
+        name: match[1],
+        in: 'path',
+        required: true,
+        ...(spec ? { description: spec.description } : {}),
+        schema: { type: 'string', ...(spec ? { pattern: spec.pattern } : {}) },
+      };
+    });
     if (route.function === 'sms-receipt') {
       parameters.push(
         {

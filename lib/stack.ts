@@ -5,7 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BridgeAlarms } from './constructs/bridge-alarms';
-import { BridgeApi, type BridgeApiProps } from './constructs/bridge-api';
+import { BridgeApi, type BridgeApiProps, type TenantProps } from './constructs/bridge-api';
 import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
 import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
@@ -142,7 +142,11 @@ export class BridgeStack extends Stack {
     this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
     this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
 
-    const settings: Record<string, string> = { [SETTINGS.publicBaseUrl]: this.publicBaseUrl };
+    const settings: Record<string, string> = {
+      [SETTINGS.publicBaseUrl]: this.publicBaseUrl,
+      // Records written before tenancy carry no owner: they stay the default key's (functions/shared/tenancy.ts).
+      [SETTINGS.unownedRecordsOwner]: this.api.apiKey.keyId,
+    };
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       if (value !== undefined && name !== SETTINGS.publicBaseUrl) settings[name] = value;
     }
@@ -267,6 +271,12 @@ export class BridgeStack extends Stack {
         ' --include-value --query value --output text',
       ]),
     });
+    for (const [name, tenant] of this.api.tenants) {
+      new CfnOutput(this, `TenantApiKeyId${name}`, {
+        description: `Id of tenant ${name}'s API key; its value: aws apigateway get-api-key --api-key <id> --include-value`,
+        value: tenant.apiKey.keyId,
+      });
+    }
     new CfnOutput(this, 'SmsReceiptWebhookUrl', {
       description:
         "8x8 Connect webhook for outbound_message_status_changed (send the smsWebhookAuth 'authorization' value as Authorization)",
@@ -396,12 +406,61 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
           ? undefined
           : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
       webAclArn: text('webAclArn'),
+      tenants: tenantsFromContext(text('tenants')),
       createWebAcl: text('createWebAcl') !== 'false',
       webAclRateLimit: number('webAclRateLimit'),
       webhookSourceIps: sourceIps(),
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },
   };
+}
+
+/**
+ * `-c tenants=projectA,projectB` (default throttle and quota) or a JSON list
+ * `[{"name":"projectA","rateLimit":10,"burstLimit":20,"quotaLimit":10000,"quotaPeriod":"DAY"}]`.
+ */
+export function tenantsFromContext(value: string | undefined): TenantProps[] | undefined {
+  if (value === undefined) return undefined;
+  if (!value.trim().startsWith('[')) {
+    return value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '')
+      .map((name) => ({ name }));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ContextError('Context tenants is not valid JSON');
+  }
+  if (!Array.isArray(parsed)) throw new ContextError('Context tenants must be a JSON list');
+  return parsed.map((entry: unknown) => {
+    const t = (entry ?? {}) as Record<string, unknown>;
+    if (typeof t.name !== 'string') throw new ContextError('Every tenant needs a name');
+    const positive = (key: string): number | undefined => {
+      if (t[key] === undefined) return undefined;
+      const n = Number(t[key]);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new ContextError(`Tenant ${t.name}: ${key} must be a positive number`);
+      return n;
+    };
+    const rateLimit = positive('rateLimit');
+    const burstLimit = positive('burstLimit');
+    if ((rateLimit === undefined) !== (burstLimit === undefined))
+      throw new ContextError(`Tenant ${t.name}: rateLimit and burstLimit go together`);
+    const quotaLimit = positive('quotaLimit');
+    const period = t.quotaPeriod === undefined ? 'DAY' : String(t.quotaPeriod);
+    if (!['DAY', 'WEEK', 'MONTH'].includes(period))
+      throw new ContextError(`Tenant ${t.name}: quotaPeriod must be DAY, WEEK or MONTH`);
+    return {
+      name: t.name,
+      ...(rateLimit !== undefined && burstLimit !== undefined ? { throttle: { rateLimit, burstLimit } } : {}),
+      ...(quotaLimit !== undefined
+        ? { quota: { limit: quotaLimit, period: apigw.Period[period as 'DAY'] } }
+        : {}),
+    };
+  });
 }
 
 /** One value per catalogue key (tables, queues or secrets), resolved from this stack's constructs. */

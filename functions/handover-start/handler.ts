@@ -7,8 +7,12 @@ export const handler = apiHandler('handover-start', (request) => {
   const rt = handoverRuntime();
   return startHandoverApi(request, {
     store: rt.store,
+    sessions: rt.sessions,
     chatGateway: rt.chatGateway,
     clock: rt.clock,
+    ids: rt.ids,
+    startWaitMs: rt.settings.handoverStartWaitMs,
+    ...(rt.unownedRecordsOwner ? { unownedRecordsOwner: rt.unownedRecordsOwner } : {}),
     cognigyConfig: rt.cognigyConfig,
     upstreamTimeoutMs: rt.settings.upstreamTimeoutMs,
     allowLoopbackUrls: rt.settings.allowLoopbackUrls,

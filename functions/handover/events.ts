@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from '../shared/zod';
+import { conversationIdSchema } from './schema';
 
 /** The version string 8x8 puts in WEB_HOOK_VERIFY and expects when a webhook is registered. */
 export const CHAT_GATEWAY_NOTIFICATION_VERSION = 'Chat Gateway v1.0';
@@ -16,7 +17,7 @@ const nonEmpty = z.string().check(z.minLength(1));
 
 /** Common fields of every conversation event. `timestamp` is epoch ms; 8x8's examples sometimes send 0. */
 const envelope = {
-  conversationId: nonEmpty,
+  conversationId: conversationIdSchema,
   timestamp: z.number().check(z.nonnegative()),
 };
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { logger, metrics } from '../shared/powertools';
+import { tenancyOf, visibleTo, type Tenancy } from '../shared/tenancy';
 import { sqsFifoId } from './events';
 import {
   HandoverClosedError,
@@ -29,6 +30,8 @@ export interface RequestDeps {
   queue: OutboundQueue;
   clock: Clock;
   ids: Ids;
+  /** UNOWNED_RECORDS_OWNER (functions/shared/tenancy.ts). */
+  unownedRecordsOwner?: string;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -50,17 +53,21 @@ export function endDeduplicationId(conversationId: string): string {
   return sha256(`end\n${conversationId}`);
 }
 
-async function loadRecord(store: ConversationStore, conversationId: string): Promise<ConversationRecord> {
+/** The record, if the caller's key owns it; another key's handover is answered like an unknown one. */
+async function loadRecord(
+  store: ConversationStore,
+  conversationId: string,
+  tenancy: Tenancy,
+): Promise<ConversationRecord> {
   const record = await store.get(conversationId);
-  if (!record) throw new HandoverNotFoundError(`No handover with conversation id ${conversationId}`);
+  if (!record || !visibleTo(record.owner, tenancy))
+    throw new HandoverNotFoundError(`No handover with conversation id ${conversationId}`);
   return record;
 }
 
-function checkSession(record: ConversationRecord, claimed: { userId?: string; sessionId?: string }): void {
-  if (
-    (claimed.sessionId && claimed.sessionId !== record.sessionId) ||
-    (claimed.userId && claimed.userId !== record.userId)
-  ) {
+/** The sessionId (required) and, when sent, the userId must be the ones that started the handover. */
+function checkSession(record: ConversationRecord, claimed: { userId?: string; sessionId: string }): void {
+  if (claimed.sessionId !== record.sessionId || (claimed.userId && claimed.userId !== record.userId)) {
     throw new HandoverSessionMismatchError(record.conversationId);
   }
 }
@@ -81,7 +88,7 @@ async function enqueue(deps: RequestDeps, item: OutboundItem, deduplicationId: s
 export async function relayUserMessage(request: ApiRequest, deps: RequestDeps): Promise<ApiResponse> {
   const conversationId = conversationIdFrom(request.pathParameters);
   const input = normaliseMessageRequest(request.body);
-  const record = await loadRecord(deps.store, conversationId);
+  const record = await loadRecord(deps.store, conversationId, tenancyOf(request, deps));
   checkSession(record, input);
   if (isClosed(record.status)) throw new HandoverClosedError(conversationId, record.status);
 
@@ -116,7 +123,7 @@ export async function relayUserMessage(request: ApiRequest, deps: RequestDeps): 
 export async function endHandover(request: ApiRequest, deps: RequestDeps): Promise<ApiResponse> {
   const conversationId = conversationIdFrom(request.pathParameters);
   const input = normaliseEndRequest(request.body);
-  const record = await loadRecord(deps.store, conversationId);
+  const record = await loadRecord(deps.store, conversationId, tenancyOf(request, deps));
   checkSession(record, input);
   if (isClosed(record.status)) return ended(conversationId, record.status, true);
 

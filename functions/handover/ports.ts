@@ -38,6 +38,8 @@ export interface ConversationRecord {
   conversationId: string;
   /** Cognigy session the handover belongs to. */
   sessionId: string;
+  /** apiKeyId of the key that started it (functions/shared/tenancy.ts); absent on records from before tenancy. */
+  owner?: string;
   userId: string;
   /** Cognigy Endpoint URL token: the credential of the inject/notify routes. Never logged or returned. */
   urlToken: string;
@@ -100,6 +102,39 @@ export interface ConversationStore {
   findBySession(sessionId: string): Promise<ConversationRecord[]>;
   /** Conditional write: increments `version`, slides `expiresAt`; `conflict` when the version moved on. */
   update(conversationId: string, update: RecordUpdate): Promise<UpdateResult>;
+}
+
+/**
+ * The start of the one chat of a Cognigy session (per owner): `starting` while a POST /handover creates it at 8x8
+ * (until `claimedUntil`, after which a crashed start no longer blocks), then `open` with the conversation id.
+ */
+export interface SessionClaim {
+  /** Opaque key of owner + sessionId (store.ts sessionClaimKey). */
+  key: string;
+  state: 'starting' | 'open';
+  /** Id of the request holding the claim; only it may open or release it. */
+  claimId: string;
+  /** Epoch ms until which a `starting` claim holds. */
+  claimedUntil: number;
+  conversationId?: string;
+  /** Optimistic-concurrency counter. */
+  version: number;
+}
+
+export interface SessionClaims {
+  get(key: string): Promise<SessionClaim | undefined>;
+  /**
+   * Writes a `starting` claim if the stored claim is still at `ifVersion` (undefined: none may be stored); false
+   * when another request got there first. Conditional put: dynalite has no transactions.
+   */
+  claim(
+    claim: Omit<SessionClaim, 'version' | 'state' | 'conversationId'>,
+    ifVersion: number | undefined,
+  ): Promise<boolean>;
+  /** `starting` → `open` with the conversation, only while `claimId` still holds the claim. */
+  open(key: string, claimId: string, conversationId: string): Promise<boolean>;
+  /** Gives a failed start's claim up (only while `claimId` holds it), so the next request starts at once. */
+  release(key: string, claimId: string): Promise<void>;
 }
 
 /** Items on the handoverOutbound FIFO queue (group = conversation), see outbound.ts. */

@@ -2,6 +2,7 @@
  * Helpers over the conversation record shared by the API cores and the consumers: optimistic read-modify-write,
  * bounded id lists, and the public view of a record.
  */
+import { createHash } from 'node:crypto';
 import type { ConversationRecord, ConversationStore, RecordChanges, RemovableField } from './ports';
 
 /** Event and item ids remembered per conversation; redeliveries come within minutes, far fewer than this. */
@@ -82,4 +83,15 @@ export function publicView(record: ConversationRecord): Record<string, unknown> 
     ...(record.endReason ? { endReason: record.endReason } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),
   };
+}
+
+/**
+ * Key of a session's claim (ports.ts SessionClaim), stored in the conversations table as
+ * `conversationId = "session#<sha256(owner, sessionId)>"`: `#` is outside the conversation id pattern, so no route
+ * or 8x8 event can name one, and with no `sessionId` attribute claims stay out of the bySessionId index.
+ */
+export function sessionClaimKey(owner: string | undefined, sessionId: string): string {
+  return `session#${createHash('sha256')
+    .update(`${owner ?? ''}\n${sessionId}`)
+    .digest('hex')}`;
 }

@@ -8,6 +8,7 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
+import { PATH_PARAMETERS } from '../shared/catalogue';
 import {
   CLOUD_URL_POLICY,
   outboundUrlMessage,
@@ -30,8 +31,17 @@ export const MESSAGE_TEXT_MAX_CHARS = 8000;
 /** Longest custom property key; 8x8 documents none, and longer keys do not fit the agent's details panel. */
 export const PROPERTY_KEY_MAX_CHARS = 100;
 
-/** 8x8 conversation ids are opaque tokens such as `vXg39aMTRlq4xCBFaUCTlA` or `ID-0`. */
-export const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:=~-]{0,127}$/;
+const conversationIdParameter = PATH_PARAMETERS.get('conversationId');
+if (!conversationIdParameter) throw new Error('The catalogue has no conversationId path parameter');
+
+/**
+ * 8x8 conversation ids are opaque (`ID-0`, `vXg39aMTRlq4xCBFaUCTlA`, `-x_…`): one pattern, the catalogue's, for the
+ * `{conversationId}` routes, the webhook's events (events.ts) and the OpenAPI document.
+ */
+export const CONVERSATION_ID_PATTERN = new RegExp(conversationIdParameter.pattern);
+
+/** A conversation id as 8x8 can issue it (used by the webhook's event schema). */
+export const conversationIdSchema = z.string().check(z.regex(CONVERSATION_ID_PATTERN));
 
 const absent = z.union([z.null(), z.literal('')]);
 /** Adds the description the OpenAPI document shows for a schema. */
@@ -131,8 +141,13 @@ export const startHandoverRequestSchema = describe(
     customer: z.optional(customerSchema),
     properties: z.optional(z.union([propertiesSchema, z.null()])),
     transcript: z.optional(z.union([transcriptSchema, z.null()])),
+    replace: describe(
+      z.optional(z.union([z.boolean(), z.null()])),
+      'true: end the open chat of this session (as POST …/end does) and start a new one. Without it a session ' +
+        'that has an open chat gets that chat back (200, same conversationId)',
+    ),
   }),
-  'Start a handover to an 8x8 Contact Center agent',
+  'Start a handover to an 8x8 Contact Center agent (one open chat per Cognigy session)',
 );
 
 /** POST /handover/{conversationId}/messages */
@@ -140,7 +155,10 @@ export const handoverMessageRequestSchema = describe(
   z.strictObject({
     text: describe(z.string().check(z.maxLength(MESSAGE_TEXT_MAX_CHARS)), "The user's text for the agent"),
     userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
-    sessionId: describe(optionalString(512), 'When given, must match the session that started the handover'),
+    sessionId: describe(
+      optionalString(512),
+      'Required: the Cognigy `input.sessionId` that started the handover',
+    ),
     clientMessageId: describe(
       optionalString(350),
       'Your id for this message; a repeat within 5 minutes is sent once',
@@ -152,8 +170,11 @@ export const handoverMessageRequestSchema = describe(
 /** POST /handover/{conversationId}/end (the body is optional) */
 export const handoverEndRequestSchema = describe(
   z.strictObject({
-    userId: optionalString(512),
-    sessionId: optionalString(512),
+    userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
+    sessionId: describe(
+      optionalString(512),
+      'Required: the Cognigy `input.sessionId` that started the handover',
+    ),
   }),
   "End the agent chat from the user's side",
 );
@@ -165,7 +186,18 @@ export const handoverStatusSchema = z.enum(['queue', 'active', 'completed', 'can
 export const startHandoverResponseSchema = z.object({
   ok: z.literal(true),
   conversationId: z.string(),
-  handover: z.object({ status: z.literal('queue') }),
+  handover: describe(
+    z.object({ status: handoverStatusSchema }),
+    '"queue" for a new chat; the stored status when the session already had an open chat',
+  ),
+  existing: describe(
+    z.optional(z.literal(true)),
+    'Present (200) when the session already had this open chat, or a repeat waited for the start in flight',
+  ),
+  replaced: describe(
+    z.optional(z.string()),
+    'With replace: true, the conversationId of the chat that was ended first',
+  ),
   trimmed: describe(
     z.optional(
       z.object({
@@ -255,18 +287,20 @@ export interface StartHandoverInput {
   properties: { key: string; value: string }[];
   /** Transcript entries with text, oldest first, mapped to 8x8's author types. */
   transcript: HistoryMessage[];
+  /** End the session's open chat first (`replace: true`). */
+  replace: boolean;
 }
 
 export interface HandoverMessageInput {
   text: string;
   userId?: string;
-  sessionId?: string;
+  sessionId: string;
   clientMessageId?: string;
 }
 
 export interface HandoverEndInput {
   userId?: string;
-  sessionId?: string;
+  sessionId: string;
 }
 
 /** Codes for zod issues on particular fields; everything else gets a generic code by issue kind. */
@@ -521,7 +555,26 @@ export function normaliseStartRequest(
     customer,
     properties,
     transcript,
+    replace: request.replace === true,
   };
+}
+
+/**
+ * The session proof of …/messages and …/end: the Cognigy sessionId that started the handover. With it a flow (or
+ * another tenant) that learnt a conversation id cannot write into someone else's chat.
+ */
+function requiredSessionId(value: string | null | undefined): string {
+  const sessionId = given(value);
+  if (sessionId === undefined) {
+    throw new HandoverValidationError([
+      {
+        path: 'sessionId',
+        code: 'SESSION_ID_REQUIRED',
+        message: 'sessionId is required: send the Cognigy input.sessionId that started the handover',
+      },
+    ]);
+  }
+  return sessionId;
 }
 
 /** Validates a POST /handover/{id}/messages body. */
@@ -532,12 +585,11 @@ export function normaliseMessageRequest(body: unknown): HandoverMessageInput {
       { path: 'text', code: 'TEXT_MISSING', message: 'text must not be empty' },
     ]);
   }
-  const out: HandoverMessageInput = { text: request.text };
   const userId = given(request.userId);
-  const sessionId = given(request.sessionId);
+  const sessionId = requiredSessionId(request.sessionId);
+  const out: HandoverMessageInput = { text: request.text, sessionId };
   const clientMessageId = given(request.clientMessageId);
   if (userId !== undefined) out.userId = userId;
-  if (sessionId !== undefined) out.sessionId = sessionId;
   if (clientMessageId !== undefined) out.clientMessageId = clientMessageId;
   return out;
 }
@@ -545,11 +597,9 @@ export function normaliseMessageRequest(body: unknown): HandoverMessageInput {
 /** Validates a POST /handover/{id}/end body; an empty body is fine. */
 export function normaliseEndRequest(body: unknown): HandoverEndInput {
   const request = parseOrThrow(handoverEndRequestSchema, body ?? {});
-  const out: HandoverEndInput = {};
+  const out: HandoverEndInput = { sessionId: requiredSessionId(request.sessionId) };
   const userId = given(request.userId);
-  const sessionId = given(request.sessionId);
   if (userId !== undefined) out.userId = userId;
-  if (sessionId !== undefined) out.sessionId = sessionId;
   return out;
 }
 

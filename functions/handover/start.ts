@@ -10,10 +10,21 @@
 import { BridgeError, UpstreamError } from '../shared/errors';
 import { errorBody, type ApiRequest, type ApiResponse } from '../shared/http';
 import { logger, metrics } from '../shared/powertools';
+import { ownerFor, tenancyOf, visibleTo, type Tenancy } from '../shared/tenancy';
 import { HandoverError } from './error-codes';
-import type { Clock } from '../shared/runtime';
-import type { ChatGateway, ConversationRecord, ConversationStore, CreateConversationRequest } from './ports';
+import type { Clock, Ids } from '../shared/runtime';
+import {
+  isClosed,
+  type ChatGateway,
+  type ConversationRecord,
+  type ConversationStore,
+  type CreateConversationRequest,
+  type SessionClaim,
+  type SessionClaims,
+} from './ports';
+import { mutateRecord, sessionClaimKey } from './record';
 import { normaliseStartRequest, type StartHandoverInput } from './schema';
+import { newestOpen } from './status';
 import { ChatGatewayError } from './chat-gateway-client';
 
 /** 8x8 takes at most 200 history messages (OAS CreateTransactionRequest.history.messages). */
@@ -40,10 +51,26 @@ export interface CognigyConfig {
   copilotBaseUrl?: string;
 }
 
+/**
+ * How long a start holds its session's claim: the function's 8 s timeout plus a margin, so a start that crashed
+ * blocks the session for at most this long.
+ */
+export const SESSION_CLAIM_MS = 10_000;
+/** Interval at which a repeated start looks whether the start in flight has finished. */
+export const START_WAIT_POLL_MS = 100;
+/** Longest wait for 8x8 to end the old chat of a `replace: true` start (the new chat needs the rest). */
+export const REPLACE_END_TIMEOUT_MS = 1500;
+
 export interface StartDeps {
   store: ConversationStore;
+  sessions: SessionClaims;
   chatGateway: ChatGateway;
   clock: Clock;
+  ids: Ids;
+  /** HANDOVER_START_WAIT_MS: how long a repeat waits for the start in flight of the same session. */
+  startWaitMs: number;
+  /** UNOWNED_RECORDS_OWNER (functions/shared/tenancy.ts). */
+  unownedRecordsOwner?: string;
   /** The `cognigy` secret (default Endpoint base URL, Agent Copilot base URL). */
   cognigyConfig: () => Promise<CognigyConfig>;
   /** UPSTREAM_TIMEOUT_MS; capped at MAX_ATTEMPT_MS here. */
@@ -141,17 +168,17 @@ export function mayHaveCreated(error: UpstreamError): boolean {
   return true;
 }
 
-/** Creates the conversation with at most one quick retry (see mayHaveCreated), all within START_BUDGET_MS. */
-async function createWithinBudget(request: CreateConversationRequest, deps: StartDeps) {
+/** Creates the conversation with at most one quick retry (see mayHaveCreated), all within `budgetMs`. */
+async function createWithinBudget(request: CreateConversationRequest, deps: StartDeps, budgetMs: number) {
   const started = deps.clock.now().getTime();
   const attemptCap = Math.min(deps.upstreamTimeoutMs, MAX_ATTEMPT_MS);
   try {
     return await deps.chatGateway.createConversation(request, {
-      timeoutMs: Math.min(attemptCap, START_BUDGET_MS),
+      timeoutMs: Math.min(attemptCap, budgetMs),
     });
   } catch (error) {
     if (!(error instanceof UpstreamError) || error.kind !== 'transient' || mayHaveCreated(error)) throw error;
-    const left = START_BUDGET_MS - (deps.clock.now().getTime() - started) - RETRY_DELAY_MS;
+    const left = budgetMs - (deps.clock.now().getTime() - started) - RETRY_DELAY_MS;
     if (left < MIN_RETRY_ATTEMPT_MS) throw error;
     logger.warn('8x8 create conversation failed; retrying once', {
       httpStatus: error.httpStatus,
@@ -203,7 +230,130 @@ export function startFailure(error: UpstreamError): HandoverError {
   );
 }
 
-export async function startHandover(body: unknown, deps: StartDeps): Promise<ApiResponse> {
+/** The session's open chat, as this caller may see it (the claim's conversation, else the newest open one). */
+async function openChatOf(
+  claim: SessionClaim | undefined,
+  sessionId: string,
+  deps: StartDeps,
+  tenancy: Tenancy,
+): Promise<ConversationRecord | undefined> {
+  if (claim?.conversationId) {
+    const record = await deps.store.get(claim.conversationId);
+    if (record && !isClosed(record.status) && visibleTo(record.owner, tenancy)) return record;
+    return undefined;
+  }
+  // No claim: chats started before claims existed are found through the session index.
+  return newestOpen((await deps.store.findBySession(sessionId)).filter((r) => visibleTo(r.owner, tenancy)));
+}
+
+const sleepFor = (deps: StartDeps) => deps.sleep ?? defaultSleep;
+
+/**
+ * Waits until no other start of this session is in flight and takes the session's claim, or finds its open chat.
+ * A start in flight is waited for up to HANDOVER_START_WAIT_MS; past that the answer is 409 with Retry-After.
+ */
+async function claimSession(
+  input: StartHandoverInput,
+  deps: StartDeps,
+  tenancy: Tenancy,
+): Promise<{ existing: ConversationRecord } | { claimId: string; key: string; open?: ConversationRecord }> {
+  const key = sessionClaimKey(tenancy.callerId, input.cognigy.sessionId);
+  const waitUntil = deps.clock.now().getTime() + deps.startWaitMs;
+  let waited = false;
+  for (;;) {
+    const claim = await deps.sessions.get(key);
+    const now = deps.clock.now().getTime();
+    if (claim?.state === 'starting' && claim.claimedUntil > now) {
+      if (now >= waitUntil) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((claim.claimedUntil - now) / 1000));
+        metrics.addMetric('HandoverStartWaitExpired', 'Count', 1);
+        throw new HandoverError(
+          'HANDOVER_START_IN_PROGRESS',
+          `A handover for this session is still starting; retry in ${retryAfterSeconds} s`,
+          { retryAfterSeconds },
+        );
+      }
+      waited = true;
+      await sleepFor(deps)(Math.min(START_WAIT_POLL_MS, Math.max(1, waitUntil - now)));
+      continue;
+    }
+    const open = await openChatOf(claim, input.cognigy.sessionId, deps, tenancy);
+    if (open && (!input.replace || waited)) {
+      // A repeat that waited for the start in flight gets that start's chat, even with replace: true.
+      return { existing: open };
+    }
+    const claimId = deps.ids.uuid();
+    const claimed = await deps.sessions.claim(
+      { key, claimId, claimedUntil: now + SESSION_CLAIM_MS },
+      claim?.version,
+    );
+    if (claimed) return { claimId, key, ...(open ? { open } : {}) };
+    // Another start took the claim between our read and our write: wait for it like any repeat (bounded too).
+    if (deps.clock.now().getTime() >= waitUntil) {
+      throw new HandoverError(
+        'HANDOVER_START_IN_PROGRESS',
+        'A handover for this session is still starting; retry in 1 s',
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    }
+    waited = true;
+  }
+}
+
+/** `replace: true`: ends the old chat at 8x8 with the user-side end call of POST …/end, then marks it cancelled. */
+async function endForReplace(record: ConversationRecord, deps: StartDeps): Promise<void> {
+  const timeoutMs = Math.min(deps.upstreamTimeoutMs, REPLACE_END_TIMEOUT_MS);
+  try {
+    await deps.chatGateway.endConversationAsUser(record.conversationId, { timeoutMs });
+  } catch (error) {
+    // 404: 8x8 no longer knows the chat, which is what ending it wants.
+    if (!(error instanceof UpstreamError) || error.httpStatus !== 404) {
+      if (error instanceof UpstreamError) throw startFailure(error);
+      throw error;
+    }
+  }
+  const now = deps.clock.now().toISOString();
+  await mutateRecord(deps.store, record.conversationId, (current) =>
+    isClosed(current.status)
+      ? null
+      : {
+          set: { status: 'cancelled', endedAt: now, endReason: 'userEnded', userRemovedAt: now },
+          remove: ['transferPendingSince'],
+        },
+  );
+  metrics.addMetric('HandoverReplaced', 'Count', 1);
+  logger.info('Open handover ended to start a new one (replace)', {
+    conversationId: record.conversationId,
+    status: 'cancelled',
+  });
+}
+
+function existingAnswer(record: ConversationRecord): ApiResponse {
+  metrics.addMetric('HandoverStartAnsweredExisting', 'Count', 1);
+  logger.info('Session already has an open handover; answering it', {
+    conversationId: record.conversationId,
+    sessionId: record.sessionId,
+    status: record.status,
+  });
+  return {
+    statusCode: 200,
+    body: {
+      ok: true,
+      conversationId: record.conversationId,
+      handover: { status: record.status },
+      existing: true,
+    },
+  };
+}
+
+export async function startHandover(
+  body: unknown,
+  deps: StartDeps,
+  tenancy: Tenancy = { unownedRecordsOwner: deps.unownedRecordsOwner },
+): Promise<ApiResponse> {
+  const startedAt = deps.clock.now().getTime();
   const input = normaliseStartRequest(body, { allowLoopback: deps.allowLoopbackUrls === true });
   const config = await deps.cognigyConfig();
   if (!input.cognigy.endpointBaseUrl && !config.endpointBaseUrl) {
@@ -213,11 +363,48 @@ export async function startHandover(body: unknown, deps: StartDeps): Promise<Api
       'No Cognigy Endpoint base URL: send cognigy.endpointBaseUrl or configure endpointBaseUrl in the cognigy secret',
     );
   }
+  const session = await claimSession(input, deps, tenancy);
+  if ('existing' in session) return existingAnswer(session.existing);
+  try {
+    if (session.open) await endForReplace(session.open, deps);
+    // Waiting and replacing came out of Cognigy's 8 s; the 8x8 create gets what is left of START_BUDGET_MS.
+    const budgetMs = Math.max(
+      MIN_RETRY_ATTEMPT_MS,
+      START_BUDGET_MS - (deps.clock.now().getTime() - startedAt),
+    );
+    const response = await createAndRecord(input, config, deps, tenancy, budgetMs);
+    const conversationId = String(response.body.conversationId);
+    const opened = await deps.sessions
+      .open(session.key, session.claimId, conversationId)
+      .catch((error: unknown) => {
+        logger.error('Could not mark the session claim open', { conversationId, error: error as Error });
+        return false;
+      });
+    if (!opened) logger.warn('The session claim was lost during the start', { conversationId });
+    if (session.open) response.body.replaced = session.open.conversationId;
+    return response;
+  } catch (error) {
+    await deps.sessions
+      .release(session.key, session.claimId)
+      .catch((releaseError: unknown) =>
+        logger.error('Could not release the session claim', { error: releaseError as Error }),
+      );
+    throw error;
+  }
+}
+
+async function createAndRecord(
+  input: StartHandoverInput,
+  config: CognigyConfig,
+  deps: StartDeps,
+  tenancy: Tenancy,
+  budgetMs: number,
+): Promise<ApiResponse> {
   const { request, trimmed } = buildCreateConversationRequest(input, config);
 
   let created;
   try {
-    created = await createWithinBudget(request, deps);
+    created = await createWithinBudget(request, deps, budgetMs);
   } catch (error) {
     if (error instanceof UpstreamError) {
       metrics.addMetric('HandoverStartFailed', 'Count', 1);
@@ -236,6 +423,7 @@ export async function startHandover(body: unknown, deps: StartDeps): Promise<Api
   const record: ConversationRecord = {
     conversationId: created.conversationId,
     sessionId: input.cognigy.sessionId,
+    ...ownerFor(tenancy),
     userId: input.cognigy.userId,
     urlToken: input.cognigy.urlToken,
     ...(input.cognigy.endpointBaseUrl ? { endpointBaseUrl: input.cognigy.endpointBaseUrl } : {}),
@@ -303,12 +491,14 @@ export async function startHandover(body: unknown, deps: StartDeps): Promise<Api
  */
 export async function startHandoverApi(request: ApiRequest, deps: StartDeps): Promise<ApiResponse> {
   try {
-    return await startHandover(request.body, deps);
+    return await startHandover(request.body, deps, tenancyOf(request, deps));
   } catch (error) {
     if (error instanceof BridgeError) {
+      const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
       return {
         statusCode: error.statusCode,
         body: { ...errorBody(error.code, error.message, error.details), handover: { status: 'error' } },
+        ...(typeof retryAfter === 'number' ? { headers: { 'retry-after': String(retryAfter) } } : {}),
       };
     }
     logger.error('Handover start failed', { error: error as Error });

@@ -3,6 +3,7 @@
  * open handover of a Cognigy session, for a flow that kept only its own session id.
  */
 import type { ApiRequest, ApiResponse } from '../shared/http';
+import { tenancyOf, visibleTo } from '../shared/tenancy';
 import { HandoverError, HandoverNotFoundError, HandoverValidationError } from './error-codes';
 import { isClosed, type ConversationRecord, type ConversationStore } from './ports';
 import { publicView } from './record';
@@ -12,6 +13,8 @@ export const ACTIVE_LOOKUP_ID = 'active';
 
 export interface StatusDeps {
   store: ConversationStore;
+  /** UNOWNED_RECORDS_OWNER (functions/shared/tenancy.ts). */
+  unownedRecordsOwner?: string;
 }
 
 /** The newest open handover of a session (by createdAt), if any. */
@@ -38,12 +41,17 @@ export async function getHandoverStatus(request: ApiRequest, deps: StatusDeps): 
     }
     if (sessionId.length > 512)
       throw new HandoverError('FIELD_TOO_LONG', 'sessionId is longer than 512 characters');
-    const record = newestOpen(await deps.store.findBySession(sessionId));
+    const tenancy = tenancyOf(request, deps);
+    const record = newestOpen(
+      (await deps.store.findBySession(sessionId)).filter((r) => visibleTo(r.owner, tenancy)),
+    );
     if (!record) throw new HandoverNotFoundError('This session has no open handover');
     return { statusCode: 200, body: publicView(record) };
   }
   const conversationId = conversationIdFrom(request.pathParameters);
   const record = await deps.store.get(conversationId);
-  if (!record) throw new HandoverNotFoundError(`No handover with conversation id ${conversationId}`);
+  // Another key's handover is answered exactly like an unknown one, so ids cannot be probed across tenants.
+  if (!record || !visibleTo(record.owner, tenancyOf(request, deps)))
+    throw new HandoverNotFoundError(`No handover with conversation id ${conversationId}`);
   return { statusCode: 200, body: publicView(record) };
 }

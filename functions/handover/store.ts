@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -13,7 +14,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../shared/catalogue';
 import type { Clock } from '../shared/runtime';
-import type { ConversationRecord, ConversationStore, RecordUpdate, UpdateResult } from './ports';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  RecordUpdate,
+  SessionClaim,
+  SessionClaims,
+  UpdateResult,
+} from './ports';
 
 /** Cognigy keeps session state for 7 days, so a mapping must live at least that long. */
 export const MIN_RECORD_TTL_DAYS = 7;
@@ -129,6 +137,108 @@ export class DynamoConversationStore implements ConversationStore {
       if (!isConditionalFailure(error)) throw error;
       // Not every DynamoDB implementation returns the old item on a failed condition, so look again.
       return (await this.get(conversationId)) ? 'conflict' : 'missing';
+    }
+  }
+}
+
+/** Days a session claim outlives its last write: long enough to cover any open chat, short of a record's TTL. */
+const SESSION_CLAIM_TTL_SECONDS = MIN_RECORD_TTL_DAYS * 86_400;
+
+/** Session claims (keys from record.ts sessionClaimKey) as items of the conversations table. */
+export class DynamoSessionClaims implements SessionClaims {
+  constructor(private readonly options: Omit<DynamoConversationStoreOptions, 'ttlDays'>) {}
+
+  private expiresAt(): number {
+    return Math.floor(this.options.clock.now().getTime() / 1000) + SESSION_CLAIM_TTL_SECONDS;
+  }
+
+  async get(key: string): Promise<SessionClaim | undefined> {
+    const out = await this.options.client.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: { conversationId: key },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item;
+    if (!item || item.itemType !== 'sessionClaim') return undefined;
+    return {
+      key,
+      state: item.state === 'open' ? 'open' : 'starting',
+      claimId: String(item.claimId),
+      claimedUntil: Number(item.claimedUntil ?? 0),
+      ...(typeof item.openConversationId === 'string' ? { conversationId: item.openConversationId } : {}),
+      version: typeof item.version === 'number' ? item.version : 0,
+    };
+  }
+
+  async claim(
+    claim: Omit<SessionClaim, 'version' | 'state' | 'conversationId'>,
+    ifVersion: number | undefined,
+  ): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: {
+          conversationId: claim.key,
+          itemType: 'sessionClaim',
+          state: 'starting',
+          claimId: claim.claimId,
+          claimedUntil: claim.claimedUntil,
+          version: (ifVersion ?? -1) + 1,
+          expiresAt: this.expiresAt(),
+        },
+        ConditionExpression:
+          ifVersion === undefined ? 'attribute_not_exists(conversationId)' : '#version = :expected',
+        ...(ifVersion === undefined
+          ? {}
+          : {
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': ifVersion },
+            }),
+      }),
+    );
+  }
+
+  async open(key: string, claimId: string, conversationId: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { conversationId: key },
+        UpdateExpression:
+          'SET #state = :open, openConversationId = :conversationId, #version = #version + :one, expiresAt = :expiresAt',
+        ConditionExpression: 'claimId = :claimId',
+        ExpressionAttributeNames: { '#state': 'state', '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':open': 'open',
+          ':conversationId': conversationId,
+          ':one': 1,
+          ':claimId': claimId,
+          ':expiresAt': this.expiresAt(),
+        },
+      }),
+    );
+  }
+
+  async release(key: string, claimId: string): Promise<void> {
+    await this.conditional(
+      new DeleteCommand({
+        TableName: this.options.tableName,
+        Key: { conversationId: key },
+        ConditionExpression: 'claimId = :claimId AND #state = :starting',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':claimId': claimId, ':starting': 'starting' },
+      }),
+    );
+  }
+
+  private async conditional(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.options.client.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw error;
     }
   }
 }

@@ -26,7 +26,7 @@ import { httpJwkFetcher, JwkCache } from './jwk-cache';
 import { type ChatGateway, type OutboundQueue } from './ports';
 import { parseHandoverRules, type HandoverRules } from './rules';
 import type { CognigyConfig } from './start';
-import { DynamoConversationStore } from './store';
+import { DynamoConversationStore, DynamoSessionClaims } from './store';
 import type { InboundQueue, WebhookDeps } from './webhook';
 
 /** Thrown when SQS did not take a message (the caller answers as it did for an SDK send failure). */
@@ -76,6 +76,9 @@ export interface HandoverRuntime {
   ids: Ids;
   telemetry: Telemetry;
   store: DynamoConversationStore;
+  sessions: DynamoSessionClaims;
+  /** UNOWNED_RECORDS_OWNER, for the tenancy checks of the API cores. */
+  unownedRecordsOwner?: string;
   queue: OutboundQueue;
   chatGateway: ChatGateway;
   cognigy: CognigyEndpoint;
@@ -117,6 +120,12 @@ export function handoverRuntime(): HandoverRuntime {
       ttlDays: settings.recordTtlDays,
       clock,
     }),
+    sessions: new DynamoSessionClaims({
+      client: documentClient(),
+      tableName: tableName('conversations'),
+      clock,
+    }),
+    ...(settings.unownedRecordsOwner ? { unownedRecordsOwner: settings.unownedRecordsOwner } : {}),
     queue: outboundQueue(sqsSender(sqsClient(), () => queueUrl('handoverOutbound'), { log: logger })),
     chatGateway: chatGatewayClient(() => loadSecret('chatGatewayCredentials')),
     cognigy: cognigyEndpoint({

@@ -86,6 +86,37 @@ export interface SecretSpec {
   shape: Record<string, string>;
 }
 
+/**
+ * The `{param}` placeholders of ROUTES paths: one pattern each, used by the functions that read them, by the
+ * webhook's event schema (conversationId) and by the OpenAPI document.
+ */
+export interface PathParameterSpec {
+  /** ECMAScript regular expression source (also valid as an OpenAPI/JSON Schema `pattern`). */
+  pattern: string;
+  description: string;
+}
+
+export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
+  [
+    'conversationId',
+    {
+      // 8x8 documents conversation ids only as `type: string` (examples "125", "ID-0", 22- and 86-character
+      // base64url tokens such as "T6c-pPJ…"), so every base64url character may come first, `_` and `-` included;
+      // `.`, `:`, `=` and `~` are allowed too. Only "." and ".." are left out: no URL path can carry them.
+      pattern: '^(?!\\.{1,2}$)[A-Za-z0-9_~.:=-]{1,256}$',
+      description:
+        '8x8 Chat Gateway conversation id, as POST /handover answered it (opaque; 1 to 256 characters)',
+    },
+  ],
+  [
+    'messageId',
+    {
+      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+      description: 'The messageId POST /sms answered with (a UUID)',
+    },
+  ],
+]);
+
 /** Cognigy's HTTP Request node refuses bodies over 65 kB, so the API never needs more than this. */
 export const COGNIGY_MAX_BODY_BYTES = 65_536;
 
@@ -439,6 +470,16 @@ export const SETTINGS = {
    * means an accept crashed or SQS refused it after the record was stored). 0 turns the alarm off.
    */
   smsSweepAlarmThreshold: 'SMS_SWEEP_ALARM_THRESHOLD',
+  /**
+   * apiKeyId that owns records written before tenancy (they carry no owner). The CDK stack sets it to the default
+   * API key's id, so only that key still reads them; unset, records without an owner are readable by every key.
+   */
+  unownedRecordsOwner: 'UNOWNED_RECORDS_OWNER',
+  /**
+   * Milliseconds a repeated POST /handover for the same session waits for the one in flight before it is answered
+   * 409 HANDOVER_START_IN_PROGRESS (default 5000, at most 7000: Cognigy's HTTP Request node gives up after 8 s).
+   */
+  handoverStartWaitMs: 'HANDOVER_START_WAIT_MS',
   /**
    * Milliseconds a retried Cognigy push (inject/notify) may take (default 8000; never below UPSTREAM_TIMEOUT_MS). A
    * push that timed out may have arrived, so its retry waits longer: a slow Cognigy then sees one repeat, not one

@@ -44,6 +44,8 @@ const settingsSchema = z.object({
   handoverRules: z.optional(z.string()),
   retryBaseDelaySeconds: envNumber(2, z.positive()),
   retryMaxDelaySeconds: envNumber(300, z.positive()),
+  unownedRecordsOwner: z.optional(z.string()),
+  handoverStartWaitMs: envNumber(5000, z.int(), z.nonnegative(), z.lte(7000)),
   cognigyRetryTimeoutMs: envNumber(8000, z.int(), z.positive()),
 });
 

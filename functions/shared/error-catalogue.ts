@@ -104,7 +104,8 @@ export const ERROR_CODES = {
   SESSION_ID_REQUIRED: {
     status: 400,
     usedBy: ['handover'],
-    description: 'GET /handover/active needs `?sessionId=`',
+    description:
+      'GET /handover/active needs `?sessionId=`; POST /handover/{id}/messages and …/end need the `sessionId` that started the handover',
   },
   HANDOVER_NOT_FOUND: {
     status: 404,
@@ -115,6 +116,12 @@ export const ERROR_CODES = {
     status: 409,
     usedBy: ['handover'],
     description: 'The handover has ended (completed, cancelled or error); start a new one',
+  },
+  HANDOVER_START_IN_PROGRESS: {
+    status: 409,
+    usedBy: ['handover'],
+    description:
+      'A POST /handover for this session is still starting after HANDOVER_START_WAIT_MS; retry after `Retry-After` seconds (the repeat then gets its conversation)',
   },
   HANDOVER_SESSION_MISMATCH: {
     status: 403,

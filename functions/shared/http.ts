@@ -20,6 +20,11 @@ export interface ApiRequest {
   pathParameters: Record<string, string>;
   query: Record<string, string>;
   requestId: string;
+  /**
+   * Id of the API key the caller used (API Gateway `requestContext.identity.apiKeyId`; the local gateway derives
+   * one per key): the tenant that owns the records the request creates (functions/shared/tenancy.ts).
+   */
+  callerId?: string;
 }
 
 export interface ApiResponse {
@@ -139,6 +144,7 @@ export function toApiRequest(
     pathParameters,
     query,
     requestId: event.requestContext?.requestId ?? 'local',
+    ...(event.requestContext?.identity?.apiKeyId ? { callerId: event.requestContext.identity.apiKeyId } : {}),
   };
 }
 

@@ -2,8 +2,12 @@
 import { apiHandler } from '../shared/http';
 import { acceptSms } from '../sms/accept';
 import { acceptDeps } from '../sms/wiring';
+import { loadSettings } from '../shared/config';
+import { tenancyOf } from '../shared/tenancy';
 
-export const handler = apiHandler('sms-accept', (request) => acceptSms(request.body, acceptDeps())).use({
+export const handler = apiHandler('sms-accept', (request) =>
+  acceptSms(request.body, { ...acceptDeps(), tenancy: tenancyOf(request, loadSettings()) }),
+).use({
   // Powertools idempotency ties an in-progress key to the invocation's remaining time (Lambda timeouts).
   before: (request) => acceptDeps().idempotency.registerLambdaContext(request.context),
 });

@@ -2,7 +2,9 @@
 import { apiHandler } from '../shared/http';
 import { statusDeps } from '../sms/wiring';
 import { getSmsStatus } from '../sms/status';
+import { loadSettings } from '../shared/config';
+import { tenancyOf } from '../shared/tenancy';
 
 export const handler = apiHandler('sms-status', (request) =>
-  getSmsStatus(request.pathParameters.messageId, statusDeps()),
+  getSmsStatus(request.pathParameters.messageId, statusDeps(), tenancyOf(request, loadSettings())),
 );

@@ -19,6 +19,7 @@ import { errorBody } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import type { OutboundUrlPolicy } from '../shared/outbound-url';
 import { logger, metrics } from '../shared/powertools';
+import { ownerFor, scopedKey, type Tenancy } from '../shared/tenancy';
 import type { Clock, Ids } from '../shared/runtime';
 import {
   IdempotencyConflictError,
@@ -67,6 +68,8 @@ export interface AcceptDeps {
   };
   /** Pause between looks at an in-flight first request (setTimeout by default; tests advance a fake clock). */
   sleep?: (ms: number) => Promise<void>;
+  /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
+  tenancy?: Tenancy;
 }
 
 interface BatchInfo {
@@ -83,6 +86,12 @@ type ItemOutcome = Accepted | Refused;
 const STORE_CONCURRENCY = 16;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The clientMessageId in the caller's own namespace (functions/shared/tenancy.ts scopedKey). */
+const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
+  sms.request.clientMessageId === undefined
+    ? undefined
+    : scopedKey(sms.request.clientMessageId, deps.tenancy ?? {});
 
 function fingerprint(sms: NormalisedSms): unknown {
   return { request: sms.request, cognigy: sms.cognigy ?? null };
@@ -145,16 +154,19 @@ function answerOf(record: Pick<MessageRecord, 'messageId' | 'destination'>, sms:
  * idempotency entry then expires as in progress and the repeat runs the work again): reusing it keeps one SMS.
  */
 async function recordOfCrashedFirst(
-  key: string,
+  clientMessageId: string,
   sms: NormalisedSms,
   deps: AcceptDeps,
 ): Promise<MessageRecord | undefined> {
+  // Only the caller's own records: another API key may use the same clientMessageId (functions/shared/tenancy.ts).
+  const owner = ownerFor(deps.tenancy ?? {}).owner;
   const ttlMs = (deps.settings.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS) * 1000;
   const since = new Date(deps.clock.now().getTime() - ttlMs).toISOString();
   const wanted = canonical(fingerprint(sms));
-  const records = await deps.store.findByClientMessageId(key);
+  const records = await deps.store.findByClientMessageId(clientMessageId);
   return records.find(
     (r) =>
+      r.owner === owner &&
       r.createdAt >= since &&
       r.status !== 'failed' &&
       canonical({ request: r.request, cognigy: r.cognigy ?? null }) === wanted,
@@ -214,18 +226,19 @@ async function storeOne(
   batch?: BatchInfo,
 ): Promise<Accepted> {
   let fresh = false;
-  const key = sms.request.clientMessageId;
+  const clientMessageId = sms.request.clientMessageId;
   const work = async (): Promise<SmsAccepted> => {
-    if (key !== undefined) {
-      const earlier = await recordOfCrashedFirst(key, sms, deps);
+    if (clientMessageId !== undefined) {
+      const earlier = await recordOfCrashedFirst(clientMessageId, sms, deps);
       if (earlier) return answerOf(earlier, sms);
     }
     const messageId = deps.ids.uuid();
     const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
-    await deps.store.create(record);
+    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
     fresh = true;
     return answerOf(record, sms);
   };
+  const key = idempotencyKey(sms, deps);
   if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
   const answer = await runWaitingForFirst(key, sms, work, deps, waitUntil);
   const requeue = !fresh && (await isUnsent(answer.messageId, deps));
@@ -233,7 +246,7 @@ async function storeOne(
     metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
     logger.warn('A repeat found its SMS stored but not queued; queueing it', {
       messageId: answer.messageId,
-      clientMessageId: key,
+      clientMessageId,
     });
   }
   return { ok: true, answer, fresh, requeue, sms };

@@ -83,6 +83,8 @@ export interface MessageRecord {
   messageId: string;
   /** The caller's clientMessageId (sparse: absent when none was given; then 8x8 gets our messageId). */
   clientMessageId?: string;
+  /** apiKeyId of the key that sent it (functions/shared/tenancy.ts); absent on records from before tenancy. */
+  owner?: string;
   destination: string;
   request: NormalisedSmsRequest;
   cognigy?: CognigyRef;

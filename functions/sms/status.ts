@@ -1,11 +1,16 @@
 /** GET /sms/{messageId}: the record as the caller may see it (no Cognigy token, no internal lease fields). */
+import { PATH_PARAMETERS } from '../shared/catalogue';
 import type { ApiResponse } from '../shared/http';
+import { visibleTo, type Tenancy } from '../shared/tenancy';
 import { MessageNotFoundError, SmsError } from './error-codes';
 import { publicStatus, type MessageRecord, type MessageStore, type SmsStatus } from './records';
 import type { SmsStatusAnswer } from './schema';
 
-/** Message ids are UUIDs (crypto.randomUUID); anything else cannot exist, so it is a 400 rather than a lookup. */
-export const MESSAGE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * Message ids are UUIDs (crypto.randomUUID); anything else cannot exist, so it is a 400 rather than a lookup.
+ * The catalogue's pattern (also in the OpenAPI document); ids are looked up in lower case.
+ */
+export const MESSAGE_ID_PATTERN = new RegExp(PATH_PARAMETERS.get('messageId')?.pattern ?? '^$');
 
 const DEFAULT_DESCRIPTIONS: Record<SmsStatus, string> = {
   queued: 'SMS is accepted and queued for processing',
@@ -47,15 +52,17 @@ export function toStatusAnswer(record: MessageRecord): SmsStatusAnswer {
   };
 }
 
+/** `tenancy`: another key's SMS is answered exactly like an unknown one (functions/shared/tenancy.ts). */
 export async function getSmsStatus(
   messageId: string | undefined,
   deps: { store: MessageStore },
+  tenancy: Tenancy = {},
 ): Promise<ApiResponse> {
   const id = (messageId ?? '').toLowerCase();
   if (!MESSAGE_ID_PATTERN.test(id)) {
     throw new SmsError('INVALID_MESSAGE_ID', 'messageId must be the id POST /sms answered with (a UUID)');
   }
   const record = await deps.store.get(id);
-  if (!record) throw new MessageNotFoundError(id);
+  if (!record || !visibleTo(record.owner, tenancy)) throw new MessageNotFoundError(id);
   return { statusCode: 200, body: toStatusAnswer(record) };
 }

@@ -15,6 +15,21 @@ export interface Throttle {
   burstLimit: number;
 }
 
+/**
+ * One Cognigy project (or customer) calling the bridge with its own API key. Records (SMS, conversations) are owned
+ * by the key that created them, so a tenant never reads or ends another's (README "Tenancy").
+ */
+export interface TenantProps {
+  /** Letters and digits, starting with a letter (up to 32): names the key, its usage plan and its stack outputs. */
+  name: string;
+  /** Per-key throttle; default: the usage plan throttle of the default key. */
+  throttle?: Throttle;
+  /** Request quota of this tenant's key; default: the default key's quota (none unless usagePlanQuota is set). */
+  quota?: { limit: number; period: apigw.Period };
+}
+
+export const TENANT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{0,31}$/;
+
 export interface BridgeApiProps {
   /** Stage name; part of every URL. */
   stageName?: string;
@@ -24,6 +39,11 @@ export interface BridgeApiProps {
   usagePlanThrottle?: Throttle;
   /** Optional request quota per API key. */
   usagePlanQuota?: { limit: number; period: apigw.Period };
+  /**
+   * Further tenants, each with its own API key and usage plan (throttle, quota). The default key (`CognigyApiKey`)
+   * stays: existing flows keep working, and records from before tenancy belong to it.
+   */
+  tenants?: TenantProps[];
   /** Retention of the access log group. */
   logRetention?: logs.RetentionDays;
   logRemovalPolicy?: RemovalPolicy;
@@ -134,13 +154,16 @@ const ACCESS_LOG_FIELDS = {
 
 /**
  * The REST API (API Gateway v1) of the bridge: one regional stage with access logs, execution error logs, X-Ray
- * and default throttling; the Cognigy API key under a usage plan; one request validator; routes from the catalogue.
+ * and default throttling; the Cognigy API key under a usage plan, plus one key and usage plan per tenant; one
+ * request validator; routes from the catalogue.
  */
 export class BridgeApi extends Construct {
   readonly api: apigw.RestApi;
   readonly stageName: string;
   readonly apiKey: apigw.ApiKey;
   readonly usagePlan: apigw.UsagePlan;
+  /** The tenants' keys and usage plans by tenant name (props.tenants). */
+  readonly tenants = new Map<string, { apiKey: apigw.ApiKey; usagePlan: apigw.UsagePlan }>();
   readonly accessLogGroup: logs.LogGroup;
   /** The stack's own web ACL (undefined with webAclArn or createWebAcl: false). */
   readonly webAcl: wafv2.CfnWebACL | undefined;
@@ -231,6 +254,29 @@ export class BridgeApi extends Construct {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
     this.usagePlan.addApiKey(this.apiKey);
+
+    for (const tenant of props.tenants ?? []) {
+      if (!TENANT_NAME_PATTERN.test(tenant.name)) {
+        throw new Error(
+          `Tenant name "${tenant.name}" must be letters and digits, starting with a letter (≤ 32)`,
+        );
+      }
+      if (this.tenants.has(tenant.name)) throw new Error(`Tenant "${tenant.name}" is listed twice`);
+      const scope = new Construct(this, `Tenant${tenant.name}`);
+      const apiKey = new apigw.ApiKey(scope, 'ApiKey', {
+        description: `x-api-key of tenant ${tenant.name} (sees only the records it creates)`,
+        enabled: true,
+      });
+      // Its own plan: throttle and quota per tenant; API Gateway counts quotas per key and plan.
+      const usagePlan = this.api.addUsagePlan(`TenantUsagePlan${tenant.name}`, {
+        description: `Tenant ${tenant.name} calling the bridge`,
+        throttle: tenant.throttle ?? props.usagePlanThrottle ?? DEFAULT_USAGE_PLAN_THROTTLE,
+        quota: tenant.quota ?? props.usagePlanQuota,
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      usagePlan.addApiKey(apiKey);
+      this.tenants.set(tenant.name, { apiKey, usagePlan });
+    }
 
     this.restrictWebhookSources(props.webhookSourceIps ?? {});
 

@@ -829,6 +829,7 @@ async function runHandovers(
           const answer = await api('POST', `/handover/${encodeURIComponent(conversationId)}/messages`, {
             text,
             clientMessageId: `${sessionId}-u${run.userTexts.length + 1}`,
+            sessionId,
           });
           if (answer.status === 202) run.userTexts.push(text);
           else log(`user message refused: ${answer.status} ${answer.text.slice(0, 200)}`);

@@ -1,10 +1,11 @@
 /**
  * The local API Gateway: a node:http server serving exactly the routes of the catalogue (functions/shared/catalogue.ts) as a REST
  * API with Lambda proxy integration would. It enforces what API Gateway enforces before a function runs — the
- * API key of `apiKey` routes, usage-plan throttling per key, the 10 MB payload limit — builds an
+ * API keys of `apiKey` routes (one per tenant, each with its apiKeyId in the request context), usage-plan
+ * throttling per key, the 10 MB payload limit — builds an
  * `APIGatewayProxyEvent` from the exact request bytes, and maps the function's answer (or failure) the same way.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../functions/shared/catalogue';
@@ -34,9 +35,19 @@ export interface ThrottleSettings {
 /** API Gateway's account-level defaults (10,000 rps, burst 5,000): generous enough for the benchmark. */
 export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 10_000, burstLimit: 5_000 };
 
+/**
+ * The apiKeyId the local gateway puts in `requestContext.identity.apiKeyId` for a key: derived from the key (like
+ * API Gateway's, an id that is not the secret), so records name their owner without holding a key.
+ */
+export function localApiKeyId(apiKey: string): string {
+  return `local-${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
+}
+
 export interface GatewayOptions {
-  /** The API key `apiKey` routes require in `x-api-key`. */
+  /** The API key `apiKey` routes require in `x-api-key` (the default tenant's). */
   apiKey: string;
+  /** Further accepted keys, one per tenant (env LOCAL_API_KEYS); each has its own id and throttle bucket. */
+  apiKeys?: readonly string[];
   /** Route table; defaults to the catalogue. Tests inject their own. */
   routes?: RouteSpec[];
   /** Loads a function's handler; defaults to importing functions/<name>/handler.ts. */
@@ -289,7 +300,7 @@ export class LocalGateway {
 
     const apiKey = headerValue(req, 'x-api-key');
     if (route.auth === 'apiKey') {
-      if (apiKey === undefined || !sameSecret(apiKey, this.options.apiKey)) {
+      if (apiKey === undefined || !this.knownKey(apiKey)) {
         throw new GatewayAnswer(403, 'FORBIDDEN', 'Missing or invalid API key');
       }
       this.throttle(apiKey);
@@ -329,6 +340,15 @@ export class LocalGateway {
     }
     writeProxyResult(res, proxyResult, requestId);
     return proxyResult.statusCode;
+  }
+
+  /** Compares with every key (constant time each), so the time taken does not tell which key was close. */
+  private knownKey(given: string): boolean {
+    let known = false;
+    for (const key of [this.options.apiKey, ...(this.options.apiKeys ?? [])]) {
+      if (sameSecret(given, key)) known = true;
+    }
+    return known;
   }
 
   private throttle(apiKey: string): void {
@@ -448,7 +468,7 @@ export function buildProxyEvent(input: EventInput): APIGatewayProxyEvent {
         accessKey: null,
         accountId: null,
         apiKey: input.apiKey,
-        apiKeyId: input.apiKey ? 'local-api-key' : null,
+        apiKeyId: input.apiKey ? localApiKeyId(input.apiKey) : null,
         caller: null,
         clientCert: null,
         cognitoAuthenticationProvider: null,

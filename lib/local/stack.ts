@@ -57,7 +57,7 @@ import {
   startDynamoDb,
   startSqs,
 } from './aws';
-import { LocalGateway, type ThrottleSettings } from './gateway';
+import { LocalGateway, localApiKeyId, type ThrottleSettings } from './gateway';
 import type { HoldHook } from './access-front';
 import { functionAccessKeyId, LocalGrants } from './grants';
 import { functionTimeoutMs } from './lambda';
@@ -211,6 +211,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
 
   const stackId = randomToken(3);
   const apiKey = options.apiKey ?? `local-${randomToken(12)}`;
+  const extraApiKeys = [...new Set(options.apiKeys ?? [])].filter((key) => key !== '' && key !== apiKey);
   const cleanups: Cleanup[] = [];
   let resolveReady!: () => void;
   let rejectReady!: (error: unknown) => void;
@@ -240,6 +241,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     const loadHandler = sandboxes.loader;
     const gateway = new LocalGateway({
       apiKey,
+      apiKeys: extraApiKeys,
       loadHandler,
       ready,
       throttle: options.throttle,
@@ -301,6 +303,8 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         [SETTINGS.publicBaseUrl]: upstreams.publicBaseUrl,
         // The simulators and test receivers listen on 127.0.0.1 over http (local mode only).
         [SETTINGS.allowLoopbackUrls]: 'true',
+        // As in AWS (lib/stack.ts): records without an owner belong to the default key.
+        [SETTINGS.unownedRecordsOwner]: localApiKeyId(apiKey),
         ...options.settings,
       },
       maxReceiveCounts: mapQueues((q) => queues[q].maxReceiveCount),
@@ -395,6 +399,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         cognigySimulator: simulators.cognigy?.url,
       },
       apiKey,
+      apiKeys: [apiKey, ...extraApiKeys],
       queues: Object.fromEntries(
         (Object.keys(queues) as QueueName[]).map((q) => [
           q,

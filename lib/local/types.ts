@@ -15,8 +15,10 @@ export interface Simulator {
 export interface LocalStackOptions {
   /** Gateway port (env PORT for `npm start`); 0 = any free port. */
   port?: number;
-  /** API key the gateway accepts in x-api-key (env LOCAL_API_KEY). */
+  /** API key the gateway accepts in x-api-key (env LOCAL_API_KEY): the default tenant's. */
   apiKey?: string;
+  /** Further tenants' API keys (env LOCAL_API_KEYS, comma-separated); records are owned per key. */
+  apiKeys?: readonly string[];
   /** Receipt webhook Authorization value shared by the SMS simulator and the stack. */
   smsWebhookAuthorization?: string;
   /** Extra environment settings for the functions (names from functions/shared/catalogue.ts SETTINGS), e.g. shorter retries. */
@@ -55,6 +57,8 @@ export interface LocalStackUrls {
 export interface LocalStackInfo {
   urls: LocalStackUrls;
   apiKey: string;
+  /** Every accepted key, the default one (`apiKey`) first. */
+  apiKeys: string[];
   queues: Record<QueueName, { url: string; dlqUrl: string }>;
   tables: Record<TableName, string>;
   /** Milliseconds from start() call to ready. */

@@ -237,6 +237,10 @@ export class ChatGatewaySimulator implements Simulator {
   }[] = [];
   private stopping = new AbortController();
   private sequence = 0;
+  /** Ids the next created conversations get, in order (8x8's ids are opaque: tests try any it could issue). */
+  readonly nextConversationIds: string[] = [];
+  /** Milliseconds the next create-conversation answers are held back (a slow 8x8), one entry per call. */
+  readonly createDelaysMs: number[] = [];
 
   constructor(options: ChatGatewaySimulatorOptions) {
     this.options = {
@@ -315,6 +319,8 @@ export class ChatGatewaySimulator implements Simulator {
     this.deliveries.length = 0;
     this.apiFaults = [];
     this.webhookFaults = {};
+    this.nextConversationIds.length = 0;
+    this.createDelaysMs.length = 0;
   }
 
   /** Starts signing with a new key; the old one stays published. Returns the new kid. */
@@ -740,6 +746,10 @@ export class ChatGatewaySimulator implements Simulator {
     if (tenant !== undefined && tenant !== this.options.tenant)
       throw problems.forbidden(this.options.customerId);
     this.injectFault(operation);
+    if (operation === 'createConversation') {
+      const delayMs = this.createDelaysMs.shift();
+      if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
 
     if (operation !== 'getConversation') {
       if (notJson) throw problems.invalidJson('The request body is not valid JSON.');
@@ -815,7 +825,9 @@ export class ChatGatewaySimulator implements Simulator {
   }
 
   private createConversation(body: Record<string, unknown>): { conversationId: string; createdAt: string } {
-    const id = `sim-${Date.now().toString(36)}-${(++this.sequence).toString(36)}-${randomBytes(4).toString('hex')}`;
+    const id =
+      this.nextConversationIds.shift() ??
+      `sim-${Date.now().toString(36)}-${(++this.sequence).toString(36)}-${randomBytes(4).toString('hex')}`;
     const user = (body.user ?? {}) as Record<string, unknown>;
     const properties: Record<string, string> = {};
     for (const p of (user.additionalProperties ?? []) as { key?: string; value?: string }[]) {

@@ -52,9 +52,68 @@ beforeAll(() => {
       usagePlanThrottle: { rateLimit: 7, burstLimit: 9 },
       usagePlanQuota: { limit: 50_000, period: apigw.Period.DAY },
       webAclArn: WEB_ACL,
+      tenants: [
+        {
+          name: 'ProjectA',
+          throttle: { rateLimit: 3, burstLimit: 6 },
+          quota: { limit: 1000, period: apigw.Period.MONTH },
+        },
+        { name: 'ProjectB' },
+      ],
     },
   }));
 }, SYNTH_TIMEOUT_MS);
+
+describe('tenants (one API key and usage plan each)', () => {
+  const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+
+  test('each tenant has its own key under its own usage plan, with its throttle and quota', () => {
+    const keys = resourcesOfType(template, 'AWS::ApiGateway::ApiKey');
+    expect(Object.keys(keys)).toHaveLength(3); // the default key and two tenants
+    const a = stack.api.tenants.get('ProjectA')!;
+    const b = stack.api.tenants.get('ProjectB')!;
+    const plans = resourcesOfType(template, 'AWS::ApiGateway::UsagePlan');
+    expect(Object.keys(plans)).toHaveLength(3);
+    expect(plans[idOf(a.usagePlan)]?.Properties).toMatchObject({
+      Throttle: { RateLimit: 3, BurstLimit: 6 },
+      Quota: { Limit: 1000, Period: 'MONTH' },
+    });
+    // Without its own limits a tenant gets the default key's.
+    expect(plans[idOf(b.usagePlan)]?.Properties).toMatchObject({
+      Throttle: { RateLimit: 7, BurstLimit: 9 },
+      Quota: { Limit: 50_000, Period: 'DAY' },
+    });
+    const planKeys = Object.values(resourcesOfType(template, 'AWS::ApiGateway::UsagePlanKey')).map((k) => [
+      k.Properties.UsagePlanId,
+      k.Properties.KeyId,
+    ]);
+    expect(planKeys).toEqual(
+      expect.arrayContaining([
+        [{ Ref: idOf(a.usagePlan) }, { Ref: idOf(a.apiKey) }],
+        [{ Ref: idOf(b.usagePlan) }, { Ref: idOf(b.apiKey) }],
+        [{ Ref: idOf(stack.api.usagePlan) }, { Ref: idOf(stack.api.apiKey) }],
+      ]),
+    );
+    expect(planKeys).toHaveLength(3);
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.TenantApiKeyIdProjectA?.Value).toEqual({ Ref: idOf(a.apiKey) });
+    expect(outputs.TenantApiKeyIdProjectB?.Value).toEqual({ Ref: idOf(b.apiKey) });
+  });
+
+  test("records from before tenancy stay the default key's: functions get its id as UNOWNED_RECORDS_OWNER", () => {
+    for (const name of ['sms-status', 'handover-status', 'handover-start'] as FunctionName[]) {
+      expect(envOf(name)[SETTINGS.unownedRecordsOwner]).toEqual({ Ref: idOf(stack.api.apiKey) });
+    }
+  });
+
+  test('tenant names are checked', () => {
+    const build = (name: string) => () =>
+      synthBridge({ api: { tenants: [{ name }, { name: 'Twice' }, { name: 'Twice' }].slice(name ? 0 : 1) } });
+    expect(build('bad name!')).toThrow(/letters and digits/);
+    expect(build('')).toThrow(/listed twice/);
+  });
+});
 
 describe('variant stack', () => {
   test('retainData false lets tables, secrets and log groups go with the stack', () => {
@@ -197,6 +256,26 @@ describe('CDK context', () => {
       usagePlanQuota: undefined,
       createCloudWatchRole: true,
     });
+  });
+
+  test('tenants: a comma list of names, or JSON with per-tenant throttle and quota', () => {
+    expect(fromContext({ tenants: 'ProjectA, ProjectB' }).api?.tenants).toEqual([
+      { name: 'ProjectA' },
+      { name: 'ProjectB' },
+    ]);
+    const json =
+      '[{"name":"ProjectA","rateLimit":10,"burstLimit":20,"quotaLimit":5000,"quotaPeriod":"WEEK"}]';
+    expect(fromContext({ tenants: json }).api?.tenants).toEqual([
+      {
+        name: 'ProjectA',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+        quota: { limit: 5000, period: apigw.Period.WEEK },
+      },
+    ]);
+    expect(() => fromContext({ tenants: '[{"name":"A","rateLimit":10}]' })).toThrow(ContextError);
+    expect(() => fromContext({ tenants: '[{"name":"A","quotaPeriod":"YEAR"}]' })).toThrow(ContextError);
+    expect(() => fromContext({ tenants: '[oops' })).toThrow(ContextError);
+    expect(fromContext({}).api?.tenants).toBeUndefined();
   });
 
   test('command-line strings become typed props', () => {

@@ -185,10 +185,13 @@ test('agent messages one at a time each reach Cognigy once (latencies measured)'
 }, 60_000);
 
 test("the user's messages reach the agent in the order they were accepted, each once", async () => {
-  const { conversationId } = await handoverWithAgent('user-order');
+  const { conversationId, session: user } = await handoverWithAgent('user-order');
 
   for (const text of texts('User', 20)) {
-    const answer = await api.post(`/handover/${conversationId}/messages`, { text });
+    const answer = await api.post(`/handover/${conversationId}/messages`, {
+      text,
+      sessionId: user.sessionId,
+    });
     expect(answer.status).toBe(202);
   }
   const conversation = chat.conversation(conversationId);
@@ -198,19 +201,22 @@ test("the user's messages reach the agent in the order they were accepted, each 
 });
 
 test('a repeated clientMessageId is sent to the agent once', async () => {
-  const { conversationId } = await handoverWithAgent('client-id');
+  const { conversationId, session: user } = await handoverWithAgent('client-id');
 
   const first = await api.post(`/handover/${conversationId}/messages`, {
     text: 'Once only',
     clientMessageId: 'm-1',
+    sessionId: user.sessionId,
   });
   const repeat = await api.post(`/handover/${conversationId}/messages`, {
     text: 'Once only',
     clientMessageId: 'm-1',
+    sessionId: user.sessionId,
   });
   const next = await api.post(`/handover/${conversationId}/messages`, {
     text: 'Then this',
     clientMessageId: 'm-2',
+    sessionId: user.sessionId,
   });
   expect([first.status, repeat.status, next.status]).toEqual([202, 202, 202]);
 
@@ -324,11 +330,15 @@ test('Cognigy refusing an event for good (404) is recorded on the handover; late
 });
 
 test('an 8x8 outage delays user messages but loses none and keeps their order', async () => {
-  const { conversationId } = await handoverWithAgent('chat-outage');
+  const { conversationId, session: user } = await handoverWithAgent('chat-outage');
   chat.failApiCalls(503, 2, { operation: 'sendMessage' });
 
   for (const text of texts('Through', 3)) {
-    expect((await api.post(`/handover/${conversationId}/messages`, { text })).status).toBe(202);
+    const answer = await api.post(`/handover/${conversationId}/messages`, {
+      text,
+      sessionId: user.sessionId,
+    });
+    expect(answer.status).toBe(202);
   }
   const conversation = chat.conversation(conversationId);
   await waitForCount('user messages at the agent', 3, () => conversation.userMessages, { timeoutMs: 20_000 });

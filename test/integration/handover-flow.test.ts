@@ -250,7 +250,9 @@ test('GET /handover/active?sessionId= finds the open conversation of a session',
   expect(missing.body).toMatchObject({ ok: false, error: { code: 'SESSION_ID_REQUIRED' } });
 
   // Once it has ended, the session has no open handover any more.
-  expect((await api.post(`/handover/${conversationId}/end`, {})).status).toBe(200);
+  expect((await api.post(`/handover/${conversationId}/end`, { sessionId: session.sessionId })).status).toBe(
+    200,
+  );
   const ended = await api.get(`/handover/active?sessionId=${encodeURIComponent(session.sessionId)}`);
   expect(ended.status).toBe(404);
 });
@@ -284,11 +286,14 @@ test("the user's end reaches 8x8 as PATCH participants/user and the handover is 
   const status = await api.get(`/handover/${conversationId}`);
   expect(status.body).toMatchObject({ handover: { status: 'cancelled' }, endReason: 'userEnded' });
 
-  const late = await api.post(`/handover/${conversationId}/messages`, { text: 'Are you there?' });
+  const late = await api.post(`/handover/${conversationId}/messages`, {
+    text: 'Are you there?',
+    sessionId: session.sessionId,
+  });
   expect(late.status).toBe(409);
   expect(late.body).toMatchObject({ ok: false, error: { code: 'HANDOVER_CLOSED' } });
 
-  const again = await api.post(`/handover/${conversationId}/end`, {});
+  const again = await api.post(`/handover/${conversationId}/end`, { sessionId: session.sessionId });
   expect(again.body).toEqual({
     ok: true,
     conversationId,
@@ -502,9 +507,15 @@ test("messages accepted before the user's end reach the agent before the chat is
   await waitForCall(session, 'active inject', injectWith('active'));
 
   for (const text of ['One more thing', 'My address changed', 'Bye']) {
-    expect((await api.post(`/handover/${conversationId}/messages`, { text })).status).toBe(202);
+    const answer = await api.post(`/handover/${conversationId}/messages`, {
+      text,
+      sessionId: session.sessionId,
+    });
+    expect(answer.status).toBe(202);
   }
-  expect((await api.post(`/handover/${conversationId}/end`, {})).status).toBe(200);
+  expect((await api.post(`/handover/${conversationId}/end`, { sessionId: session.sessionId })).status).toBe(
+    200,
+  );
   await waitFor('the user removed at 8x8', () => conversation(conversationId).userRemoved);
   await settle();
 
@@ -582,8 +593,15 @@ test('bad requests get a 4xx with a stable code over HTTP, never a 5xx', async (
       400,
       'INVALID_LANGUAGE',
     ],
-    ['POST', '/handover/unknown-conversation/messages', { text: 'hi' }, 404, 'HANDOVER_NOT_FOUND'],
-    ['POST', '/handover/unknown-conversation/end', {}, 404, 'HANDOVER_NOT_FOUND'],
+    [
+      'POST',
+      '/handover/unknown-conversation/messages',
+      { text: 'hi', sessionId: 's' },
+      404,
+      'HANDOVER_NOT_FOUND',
+    ],
+    ['POST', '/handover/unknown-conversation/end', { sessionId: 's' }, 404, 'HANDOVER_NOT_FOUND'],
+    ['POST', '/handover/unknown-conversation/end', {}, 400, 'SESSION_ID_REQUIRED'],
     ['GET', '/handover/unknown-conversation', undefined, 404, 'HANDOVER_NOT_FOUND'],
     ['GET', '/handover/bad%20id', undefined, 400, 'INVALID_CONVERSATION_ID'],
   ];
@@ -603,7 +621,10 @@ test('bad requests get a 4xx with a stable code over HTTP, never a 5xx', async (
   }
 
   const conversationId = await startHandover(session);
-  const empty = await api.post(`/handover/${conversationId}/messages`, { text: '   ' });
+  const empty = await api.post(`/handover/${conversationId}/messages`, {
+    text: '   ',
+    sessionId: session.sessionId,
+  });
   expect(empty.body).toMatchObject({ ok: false, error: { code: 'TEXT_MISSING' } });
   const foreign = await api.post(`/handover/${conversationId}/messages`, {
     text: 'hi',

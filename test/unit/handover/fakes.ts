@@ -15,6 +15,8 @@ import type {
   OutboundItem,
   OutboundQueue,
   RecordUpdate,
+  SessionClaim,
+  SessionClaims,
   UpdateResult,
 } from '../../../functions/handover/ports';
 import type { CognigyPush, CognigyTarget, PushOptions } from '../../../functions/shared/cognigy-client';
@@ -59,6 +61,38 @@ export class MemoryStore implements ConversationStore {
     const current = this.records.get(conversationId);
     if (!current) throw new Error('no record');
     this.records.set(conversationId, { ...current, ...changes, version: current.version + 1 });
+  }
+}
+
+/** Session claims with DynamoSessionClaims' conditional semantics. */
+export class MemorySessionClaims implements SessionClaims {
+  readonly claims = new Map<string, SessionClaim>();
+
+  async get(key: string): Promise<SessionClaim | undefined> {
+    const claim = this.claims.get(key);
+    return claim ? { ...claim } : undefined;
+  }
+
+  async claim(
+    claim: Omit<SessionClaim, 'version' | 'state' | 'conversationId'>,
+    ifVersion: number | undefined,
+  ): Promise<boolean> {
+    const current = this.claims.get(claim.key);
+    if (ifVersion === undefined ? current !== undefined : current?.version !== ifVersion) return false;
+    this.claims.set(claim.key, { ...claim, state: 'starting', version: (ifVersion ?? -1) + 1 });
+    return true;
+  }
+
+  async open(key: string, claimId: string, conversationId: string): Promise<boolean> {
+    const current = this.claims.get(key);
+    if (current?.claimId !== claimId) return false;
+    this.claims.set(key, { ...current, state: 'open', conversationId, version: current.version + 1 });
+    return true;
+  }
+
+  async release(key: string, claimId: string): Promise<void> {
+    const current = this.claims.get(key);
+    if (current?.claimId === claimId && current.state === 'starting') this.claims.delete(key);
   }
 }
 

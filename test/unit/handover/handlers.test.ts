@@ -9,6 +9,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -186,6 +187,9 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
   it('POST /handover creates the 8x8 conversation with the secret credentials and stores the mapping', async () => {
     statuses.push(202);
     documents.on(PutCommand).resolves({});
+    documents.on(GetCommand).resolves({});
+    documents.on(QueryCommand).resolves({ Items: [] });
+    documents.on(UpdateCommand).resolves({});
     const body = {
       cognigy: { userId: 'u-1', sessionId: 's-1', URLToken: 'tok-1' },
       channelId: 'ch-1',
@@ -228,6 +232,16 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
         version: 0,
       }),
     });
+    // The session's claim: taken before 8x8 is called (conditional put), opened with the conversation after.
+    expect(documents).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'conversations-table',
+      Item: expect.objectContaining({ itemType: 'sessionClaim', state: 'starting' }),
+      ConditionExpression: 'attribute_not_exists(conversationId)',
+    });
+    expect(documents).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'conversations-table',
+      ExpressionAttributeValues: expect.objectContaining({ ':open': 'open', ':conversationId': 'conv-new' }),
+    });
   });
 
   it('POST /handover answers a malformed body with 400 and never calls 8x8', async () => {
@@ -249,6 +263,10 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
         jwkUrl: 'https://api.8x8.com/chat-gateway/v1/jwk/{kid}/public',
       }),
     });
+    documents.on(GetCommand).resolves({});
+    documents.on(QueryCommand).resolves({ Items: [] });
+    documents.on(PutCommand).resolves({});
+    documents.on(DeleteCommand).resolves({});
     const body = {
       cognigy: { userId: 'u-1', sessionId: 's-1', URLToken: 'tok-1' },
       channelId: 'ch-1',
@@ -263,7 +281,10 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       },
     });
     expect(hits).toHaveLength(0);
-    expect(documents).not.toHaveReceivedCommand(PutCommand);
+    // No conversation was recorded, and the session's claim was given up for the next try.
+    const puts = documents.commandCalls(PutCommand).map((c) => c.args[0].input.Item);
+    expect(puts.filter((item) => item?.itemType !== 'sessionClaim')).toEqual([]);
+    expect(documents).toHaveReceivedCommand(DeleteCommand);
   });
 
   it('POST /handover/{id}/messages sends the item to the FIFO queue with the conversation as group', async () => {
@@ -273,7 +294,7 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       messageHandler,
       httpEvent('POST', '/handover/conv-1/messages', {
         pathParameters: { conversationId: 'conv-1' },
-        body: JSON.stringify({ text: 'Hi there' }),
+        body: JSON.stringify({ text: 'Hi there', sessionId: 'session-1' }),
       }),
     );
     expect(response).toEqual({ statusCode: 202, body: { ok: true, queued: true, conversationId: 'conv-1' } });
@@ -295,7 +316,7 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
       messageHandler,
       httpEvent('POST', '/handover/conv-9/messages', {
         pathParameters: { conversationId: 'conv-9' },
-        body: '{"text":"hi"}',
+        body: '{"text":"hi","sessionId":"session-1"}',
       }),
     );
     expect(response).toMatchObject({
@@ -311,14 +332,19 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     const response = await call(
       endHandler,
-      httpEvent('POST', '/handover/conv-1/end', { pathParameters: { conversationId: 'conv-1' } }),
+      httpEvent('POST', '/handover/conv-1/end', {
+        pathParameters: { conversationId: 'conv-1' },
+        body: '{"sessionId":"session-1"}',
+      }),
     );
     expect(response).toEqual({
       statusCode: 200,
       body: { ok: true, conversationId: 'conv-1', handover: { status: 'cancelled' } },
     });
     expect(
-      JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}'),
+      JSON.parse(
+        sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '{}',
+      ),
     ).toMatchObject({ kind: 'end' });
     expect(documents).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: 'attribute_exists(conversationId) AND #version = :expected',

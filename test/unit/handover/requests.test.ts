@@ -25,8 +25,15 @@ async function codeOf(promise: Promise<unknown>): Promise<{ status: number; code
   throw new Error('expected an error');
 }
 
+/** The session proof is required; tests send conversationRecord's session unless they give their own. */
+const SESSION_OF: Record<string, string> = { 'conv-2': 's2' };
+const withSession = (conversationId: string, body: unknown) =>
+  body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? { sessionId: SESSION_OF[conversationId] ?? 'session-1', ...body }
+    : body;
+
 const message = (conversationId: string, body: unknown) =>
-  apiRequest({ pathParameters: { conversationId }, body });
+  apiRequest({ pathParameters: { conversationId }, body: withSession(conversationId, body) });
 
 describe('POST /handover/{conversationId}/messages', () => {
   it('queues the text on the FIFO group of the conversation and answers 202 queued', async () => {
@@ -69,7 +76,10 @@ describe('POST /handover/{conversationId}/messages', () => {
   });
 
   it('derives the deduplication id from conversation and clientMessageId, so a repeat is dropped but other conversations are not', async () => {
-    const { queue, deps } = setup([conversationRecord(), conversationRecord({ conversationId: 'conv-2' })]);
+    const { queue, deps } = setup([
+      conversationRecord(),
+      conversationRecord({ conversationId: 'conv-2', sessionId: 's2' }),
+    ]);
     const first = await relayUserMessage(message('conv-1', { text: 'hi', clientMessageId: 'm-1' }), deps);
     await relayUserMessage(message('conv-1', { text: 'hi', clientMessageId: 'm-1' }), deps);
     await relayUserMessage(message('conv-2', { text: 'hi', clientMessageId: 'm-1' }), deps);
@@ -90,6 +100,7 @@ describe('POST /handover/{conversationId}/messages', () => {
     ['unknown field', 'conv-1', { text: 'hi', attachments: [] }, 400, 'UNKNOWN_FIELD'],
     ['another session', 'conv-1', { text: 'hi', sessionId: 'session-X' }, 403, 'HANDOVER_SESSION_MISMATCH'],
     ['another user', 'conv-1', { text: 'hi', userId: 'user-X' }, 403, 'HANDOVER_SESSION_MISMATCH'],
+    ['no session proof', 'conv-1', { text: 'hi', sessionId: '' }, 400, 'SESSION_ID_REQUIRED'],
   ])('%s → %s %s', async (_name, id, body, status, code) => {
     const { queue, deps } = setup();
     expect(await codeOf(relayUserMessage(message(id, body), deps))).toEqual({ status, code });
@@ -129,8 +140,8 @@ describe('POST /handover/{conversationId}/messages', () => {
 });
 
 describe('POST /handover/{conversationId}/end', () => {
-  const end = (conversationId: string, body?: unknown) =>
-    apiRequest({ pathParameters: { conversationId }, body });
+  const end = (conversationId: string, body: unknown = {}) =>
+    apiRequest({ pathParameters: { conversationId }, body: withSession(conversationId, body) });
 
   it('queues an end item on the conversation group and marks the record cancelled', async () => {
     const { store, queue, deps } = setup();
@@ -208,6 +219,7 @@ describe('POST /handover/{conversationId}/end', () => {
   it.each([
     ['unknown conversation', 'conv-9', undefined, 404, 'HANDOVER_NOT_FOUND'],
     ['another session', 'conv-1', { sessionId: 'other' }, 403, 'HANDOVER_SESSION_MISMATCH'],
+    ['no session proof', 'conv-1', null, 400, 'SESSION_ID_REQUIRED'],
     ['unknown field', 'conv-1', { reason: 'bye' }, 400, 'UNKNOWN_FIELD'],
   ])('%s → %s %s', async (_name, id, body, status, code) => {
     const { queue, deps } = setup();

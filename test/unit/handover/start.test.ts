@@ -8,10 +8,20 @@ import { normaliseStartRequest, toEightByEightLanguage } from '../../../function
 import {
   buildCreateConversationRequest,
   copilotLink,
+  START_WAIT_POLL_MS,
   startHandoverApi,
   type StartDeps,
 } from '../../../functions/handover/start';
-import { apiRequest, FakeChatGateway, FakeClock, MemoryStore } from './fakes';
+import { sessionClaimKey } from '../../../functions/handover/record';
+import {
+  apiRequest,
+  conversationRecord,
+  FakeChatGateway,
+  FakeClock,
+  MemorySessionClaims,
+  MemoryStore,
+  sequentialIds,
+} from './fakes';
 
 beforeAll(() => logger.setLogLevel('SILENT'));
 
@@ -319,10 +329,14 @@ describe('startHandoverApi', () => {
     chatGateway.nextId = 'vXg39aMTRlq4xCBFaUCTlA';
     const clock = new FakeClock();
     const sleeps: number[] = [];
+    const sessions = new MemorySessionClaims();
     const deps: StartDeps = {
       store,
+      sessions,
       chatGateway,
       clock,
+      ids: sequentialIds('claim'),
+      startWaitMs: 5000,
       cognigyConfig: async () => ({ endpointBaseUrl: 'https://endpoint-app.cognigy.ai' }),
       upstreamTimeoutMs: 8000,
       sleep: async (ms) => {
@@ -331,7 +345,7 @@ describe('startHandoverApi', () => {
       },
       ...overrides,
     };
-    return { store, chatGateway, clock, deps, sleeps };
+    return { store, sessions, chatGateway, clock, deps, sleeps };
   }
 
   const start = (deps: StartDeps, body: unknown) => startHandoverApi(apiRequest({ body }), deps);
@@ -546,5 +560,104 @@ describe('startHandoverApi', () => {
       handover: { status: 'error' },
     });
     expect(chatGateway.calls.map((c) => c.op)).toEqual(['createConversation', 'endConversationAsUser']);
+  });
+
+  describe('one chat per session', () => {
+    const claimKey = (owner: string | undefined) => sessionClaimKey(owner, cognigy.sessionId);
+
+    it('waits for a start in flight, polling within HANDOVER_START_WAIT_MS, then answers its chat', async () => {
+      const { sessions, store, chatGateway, clock, deps, sleeps } = setup();
+      await sessions.claim(
+        { key: claimKey(undefined), claimId: 'other', claimedUntil: clock.ms + 10_000 },
+        undefined,
+      );
+      // The other start finishes while this one waits (on its third look).
+      let looks = 0;
+      const get = sessions.get.bind(sessions);
+      sessions.get = async (key) => {
+        if (++looks === 3) {
+          await store.create(
+            conversationRecord({ conversationId: 'conv-other', sessionId: cognigy.sessionId }),
+          );
+          await sessions.open(key, 'other', 'conv-other');
+        }
+        return get(key);
+      };
+      const response = await start(deps, minimal);
+      expect(response).toEqual({
+        statusCode: 200,
+        body: { ok: true, conversationId: 'conv-other', handover: { status: 'queue' }, existing: true },
+      });
+      expect(sleeps).toEqual([START_WAIT_POLL_MS, START_WAIT_POLL_MS]);
+      expect(chatGateway.calls).toHaveLength(0);
+    });
+
+    it('answers 409 HANDOVER_START_IN_PROGRESS with Retry-After once the wait bound has passed', async () => {
+      const { sessions, chatGateway, clock, deps, sleeps } = setup({ startWaitMs: 1000 });
+      await sessions.claim(
+        { key: claimKey(undefined), claimId: 'other', claimedUntil: clock.ms + 3500 },
+        undefined,
+      );
+      const response = await start(deps, minimal);
+      expect(response.statusCode).toBe(409);
+      expect(response.headers).toEqual({ 'retry-after': '3' });
+      expect(response.body).toMatchObject({
+        ok: false,
+        error: { code: 'HANDOVER_START_IN_PROGRESS', details: { retryAfterSeconds: 3 } },
+        handover: { status: 'error' },
+      });
+      expect(sleeps.reduce((a, b) => a + b, 0)).toBe(1000);
+      expect(chatGateway.calls).toHaveLength(0);
+    });
+
+    it('takes over the claim of a start that crashed (past claimedUntil) instead of waiting', async () => {
+      const { sessions, chatGateway, clock, deps, sleeps } = setup();
+      await sessions.claim(
+        { key: claimKey(undefined), claimId: 'crashed', claimedUntil: clock.ms - 1 },
+        undefined,
+      );
+      const response = await start(deps, minimal);
+      expect(response.statusCode).toBe(201);
+      expect(sleeps).toEqual([]);
+      expect(chatGateway.calls.map((c) => c.op)).toEqual(['createConversation']);
+      expect(await sessions.get(claimKey(undefined))).toMatchObject({
+        state: 'open',
+        conversationId: 'vXg39aMTRlq4xCBFaUCTlA',
+      });
+    });
+
+    it('gives the claim up when 8x8 refuses, so the next start is not kept waiting', async () => {
+      const { sessions, chatGateway, deps } = setup();
+      chatGateway.failures.push(new UpstreamError('8x8-chat-gateway', 'permanent', '400', 400));
+      expect((await start(deps, minimal)).statusCode).toBe(502);
+      expect(sessions.claims.size).toBe(0);
+      expect((await start(deps, minimal)).statusCode).toBe(201);
+    });
+
+    it('replace: true ends the open chat with the user-side end call first, then creates the new one', async () => {
+      const { store, chatGateway, deps } = setup();
+      await store.create(conversationRecord({ conversationId: 'conv-old', sessionId: cognigy.sessionId }));
+      const response = await start(deps, { ...minimal, replace: true });
+      expect(response.statusCode).toBe(201);
+      expect(response.body).toMatchObject({ conversationId: 'vXg39aMTRlq4xCBFaUCTlA', replaced: 'conv-old' });
+      expect(
+        chatGateway.calls.map((c) => [c.op, 'conversationId' in c ? c.conversationId : undefined]),
+      ).toEqual([
+        ['endConversationAsUser', 'conv-old'],
+        ['createConversation', undefined],
+      ]);
+      expect(await store.get('conv-old')).toMatchObject({ status: 'cancelled', endReason: 'userEnded' });
+    });
+
+    it("a chat of another key is not this key's open chat", async () => {
+      const { store, chatGateway, deps } = setup();
+      await store.create(
+        conversationRecord({ conversationId: 'conv-a', sessionId: cognigy.sessionId, owner: 'key-a' }),
+      );
+      const response = await startHandoverApi(apiRequest({ body: minimal, callerId: 'key-b' }), deps);
+      expect(response.statusCode).toBe(201);
+      expect(chatGateway.calls.map((c) => c.op)).toEqual(['createConversation']);
+      expect(await store.get('vXg39aMTRlq4xCBFaUCTlA')).toMatchObject({ owner: 'key-b' });
+    });
   });
 });

@@ -6,7 +6,8 @@ import { HANDOVER_ERROR_CODES } from '../../../functions/handover/error-codes';
 import { SMS_ERROR_CODES } from '../../../functions/sms/error-codes';
 import { SHARED_ERROR_CODES } from '../../../functions/shared/errors';
 import { errorCodesOf } from '../../../functions/shared/error-catalogue';
-import { ROUTES } from '../../../functions/shared/catalogue';
+import { PATH_PARAMETERS, ROUTES } from '../../../functions/shared/catalogue';
+import { CONVERSATION_ID_PATTERN } from '../../../functions/handover/schema';
 import { loadSmsApiDocument } from '../../../lib/simulators/contract/sms-schema';
 
 type Json = Record<string, unknown>;
@@ -35,8 +36,20 @@ test('an OpenAPI 3.1 document with one operation per route of the catalogue', ()
 
 test('path parameters are declared; routes with a request schema document their body', () => {
   expect(paths['/sms/{messageId}']?.get?.parameters).toEqual([
-    { name: 'messageId', in: 'path', required: true, schema: { type: 'string' } },
+    {
+      name: 'messageId',
+      in: 'path',
+      required: true,
+      description: expect.any(String),
+      schema: { type: 'string', pattern: PATH_PARAMETERS.get('messageId')?.pattern },
+    },
   ]);
+  // The conversation id is documented with the one pattern the routes and the webhook use.
+  for (const path of ['/handover/{conversationId}', '/handover/{conversationId}/messages']) {
+    const operation = paths[path]?.[path.endsWith('messages') ? 'post' : 'get'] as
+      { parameters?: { schema?: { pattern?: string } }[] } | undefined;
+    expect(operation?.parameters?.[0]?.schema?.pattern).toBe(CONVERSATION_ID_PATTERN.source);
+  }
   for (const route of ROUTES.filter((r) => requestSchemas[r.function])) {
     expect(paths[route.path]?.[route.method.toLowerCase()]?.requestBody).toBeDefined();
   }
