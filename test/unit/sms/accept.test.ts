@@ -208,6 +208,30 @@ describe('POST /sms core', () => {
     expect(deps.queue.enqueued).toEqual([first.body.messageId]);
   });
 
+  test('a crashed first request of another API key is never reused (tenancy)', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const first = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-a' } },
+    );
+    await deps.idempotency.forget('key-a\u0000otp-shared');
+    deps.queue.refuseAll = false;
+    const other = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-b' } },
+    );
+    expect(other.body.messageId).not.toBe(first.body.messageId);
+    expect(deps.store.records.get(other.body.messageId as string)?.owner).toBe('key-b');
+    // The owner itself does get its record back.
+    await deps.idempotency.forget('key-a\u0000otp-shared');
+    const again = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-a' } },
+    );
+    expect(again.body.messageId).toBe(first.body.messageId);
+  });
+
   test('a crashed first request with other content does not capture a new SMS', async () => {
     const deps = setup();
     deps.queue.refuseAll = true;
