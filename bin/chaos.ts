@@ -8,6 +8,8 @@
  *   --agent-messages N  (CHAOS_AGENT_MESSAGES) agent messages per handover; default 15
  *   --user-messages N   (CHAOS_USER_MESSAGES)  user messages per handover; default 6
  *   --settle-ms N       (CHAOS_SETTLE_MS)      how long to wait for everything to settle; default 90000
+ *   --accept-kill-percent N (CHAOS_ACCEPT_KILL_PERCENT) POST /sms calls whose accept dies between record write and
+ *                                              enqueue; default 10 (25 with --small); 0 turns the fault off
  *   --small                                    the short profile `npm test` runs
  *   --verbose                                  the functions' WARN logs and the local stack's reports too
  */
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     'agent-messages': { type: 'string' },
     'user-messages': { type: 'string' },
     'settle-ms': { type: 'string' },
+    'accept-kill-percent': { type: 'string' },
     small: { type: 'boolean' },
     verbose: { type: 'boolean' },
   },
@@ -67,6 +70,19 @@ const profile: ChaosProfile = {
     ),
   },
   settleTimeoutMs: whole(values['settle-ms'], 'CHAOS_SETTLE_MS', base.settleTimeoutMs, 1000),
+};
+const killPercent = whole(
+  values['accept-kill-percent'],
+  'CHAOS_ACCEPT_KILL_PERCENT',
+  Math.round((base.faults.acceptKills?.share ?? 0) * 100),
+);
+if (killPercent > 100) {
+  console.error('--accept-kill-percent must be at most 100');
+  process.exit(2);
+}
+profile.faults = {
+  ...base.faults,
+  acceptKills: { retriedShare: base.faults.acceptKills?.retriedShare ?? 0.5, share: killPercent / 100 },
 };
 
 runChaos(profile, {

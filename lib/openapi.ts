@@ -39,9 +39,13 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
       description: 'Accepted and queued (or the first answer to a repeated clientMessageId)',
       schema: smsAcceptedSchema,
     },
-    '409': { description: 'IDEMPOTENCY_CONFLICT or IDEMPOTENCY_IN_PROGRESS', schema: errorBodySchema },
+    '409': {
+      description:
+        'IDEMPOTENCY_CONFLICT, or IDEMPOTENCY_IN_PROGRESS (the first request did not answer within SMS_IDEMPOTENCY_WAIT_MS; see Retry-After)',
+      schema: errorBodySchema,
+    },
     '503': {
-      description: 'QUEUE_UNAVAILABLE or NOT_ACCEPTED: nothing was accepted; send it again',
+      description: 'NOT_ACCEPTED: the SMS could not be stored, nothing was accepted; send it again',
       schema: errorBodySchema,
     },
   },
@@ -52,6 +56,11 @@ export const responseSchemas: Partial<Record<FunctionName, Record<string, Respon
     },
     '400': {
       description: 'The batch itself is invalid, or BATCH_REJECTED: no item was valid',
+      schema: smsBatchAcceptedSchema,
+    },
+    '409': {
+      description:
+        'IDEMPOTENCY_IN_PROGRESS: nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After',
       schema: smsBatchAcceptedSchema,
     },
     '503': {

@@ -1,5 +1,7 @@
-import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BridgeAlarms } from './constructs/bridge-alarms';
@@ -85,8 +87,11 @@ export function checkCatalogue(): void {
     assign(route.function, `route ${key}`);
   }
   for (const [queue, spec] of Object.entries(QUEUES)) assign(spec.consumer, `queue ${queue}`);
+  for (const [fn, spec] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
+    if (spec.schedule) assign(fn, `schedule rate(${spec.schedule.rateMinutes} minutes)`);
+  }
   for (const fn of Object.keys(FUNCTIONS) as FunctionName[]) {
-    if (!jobs.has(fn)) throw new CatalogueError(`Function ${fn} has neither a route nor a queue`);
+    if (!jobs.has(fn)) throw new CatalogueError(`Function ${fn} has neither a route, a queue nor a schedule`);
   }
 }
 
@@ -166,7 +171,27 @@ export class BridgeStack extends Stack {
       this.alarms.watchQueueAge(pascal(name), queue.queue);
       this.alarms.watchQueueDepth(pascal(name), queue.queue);
     }
+    for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
+      if (!spec.schedule) continue;
+      const rule = new events.Rule(this, `${pascal(name)}Schedule`, {
+        description: `Runs ${name}: ${spec.description}`,
+        schedule: events.Schedule.rate(Duration.minutes(spec.schedule.rateMinutes)),
+        targets: [new targets.LambdaFunction(this.functions[name], { retryAttempts: 0 })],
+      });
+      Validations.of(rule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason: 'A missed tick needs no replay: the next one, a period later, does the same work',
+      });
+    }
     for (const [name, fn] of Object.entries(this.functions)) this.alarms.watchFunction(pascal(name), fn);
+    const sweepAlarmThreshold = Number(settings[SETTINGS.smsSweepAlarmThreshold] ?? 1);
+    if (sweepAlarmThreshold > 0) {
+      this.alarms.watchOutboxSweeps({
+        namespace: props.metricsNamespace ?? 'Cognigy8x8Bridge',
+        service: 'sms-sweeper',
+        threshold: sweepAlarmThreshold,
+      });
+    }
     this.alarms.watchApi(this.api.api);
     this.alarms.watchWebhookBodyMismatch(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
 
@@ -265,6 +290,12 @@ export class BridgeStack extends Stack {
       new CfnOutput(this, `${pascal(name)}SecretName`, {
         description: `Secret ${name}: ${SECRETS[name].description} (env ${SECRETS[name].nameEnv})`,
         value: secret.imported ? secret.reference : secret.secret.secretName,
+      });
+    }
+    for (const [name, queue] of Object.entries(this.queues) as [QueueName, BridgeQueue][]) {
+      new CfnOutput(this, `${pascal(name)}QueueUrl`, {
+        description: `The ${name} queue (its DLQ redrives with: npm run redrive -- --queue ${name} --queue-url <this>)`,
+        value: queue.queue.queueUrl,
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', {

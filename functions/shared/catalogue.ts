@@ -11,6 +11,7 @@ export type FunctionName =
   | 'sms-status'
   | 'sms-receipt'
   | 'sms-deliver'
+  | 'sms-sweeper'
   | 'handover-start'
   | 'handover-message'
   | 'handover-end'
@@ -61,6 +62,11 @@ export interface FunctionSpec {
   /** Queues the function sends to. */
   sendsTo: QueueName[];
   secrets: SecretName[];
+  /**
+   * Runs on a timer instead of serving a route or a queue: CDK makes an EventBridge rule `rate(<minutes> minutes)`,
+   * the local stack a timer with the same period (lib/local/scheduler.ts).
+   */
+  schedule?: { rateMinutes: number };
   description: string;
 }
 
@@ -68,7 +74,8 @@ export interface TableSpec {
   nameEnv: string;
   partitionKey: string;
   ttlAttribute: string;
-  indexes: { name: string; partitionKey: string }[];
+  /** GSIs (string keys, every attribute projected); a sortKey makes range queries possible. */
+  indexes: { name: string; partitionKey: string; sortKey?: string }[];
 }
 
 export interface SecretSpec {
@@ -239,6 +246,8 @@ export const TABLES: Record<TableName, TableSpec> = {
     indexes: [
       { name: 'byUmid', partitionKey: 'umid' },
       { name: 'byClientMessageId', partitionKey: 'clientMessageId' },
+      // Transactional outbox: sparse, only records the API stored but SQS may not hold yet (`outbox` set).
+      { name: 'byOutbox', partitionKey: 'outbox', sortKey: 'createdAt' },
     ],
   },
   conversations: {
@@ -340,6 +349,16 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     secrets: ['smsCredentials', 'smsWebhookAuth', 'cognigy'],
     description: 'SMS queue consumer: sends to 8x8',
   },
+  // The outbox sweeper: queues SMS whose record was stored but whose enqueue never happened (a crashed accept).
+  'sms-sweeper': {
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    tables: { messages: 'rw' },
+    sendsTo: ['sms'],
+    secrets: [],
+    schedule: { rateMinutes: 1 },
+    description: 'Every minute: enqueues accepted SMS that never reached the SMS queue (outbox sweeper)',
+  },
   'handover-start': {
     timeoutSeconds: 8,
     memoryMb: 512,
@@ -436,6 +455,21 @@ export const SETTINGS = {
   smsReceiptMode: 'SMS_RECEIPT_MODE',
   /** Seconds a clientMessageId is remembered for deduplication (default 86400, never longer than RECORD_TTL_DAYS). */
   smsIdempotencyTtlSeconds: 'SMS_IDEMPOTENCY_TTL_SECONDS',
+  /**
+   * Milliseconds a repeat of a clientMessageId whose first request is still being accepted waits for that first
+   * answer (default 3000, well inside Cognigy's 8 s HTTP node timeout); past it: 409 IDEMPOTENCY_IN_PROGRESS with
+   * Retry-After.
+   */
+  smsIdempotencyWaitMs: 'SMS_IDEMPOTENCY_WAIT_MS',
+  /** Seconds an accepted SMS may sit in the outbox (stored, not known to be queued) before the sweeper queues it (default 60). */
+  smsSweepAgeSeconds: 'SMS_SWEEP_AGE_SECONDS',
+  /** Outbox records the sweeper reads per page (default 100; it reads up to 10 pages a run). */
+  smsSweepBatchSize: 'SMS_SWEEP_BATCH_SIZE',
+  /**
+   * CDK only: alarm when the sweeper queued at least this many SMS within 5 minutes (default 1: any swept SMS
+   * means an accept crashed or SQS refused it after the record was stored). 0 turns the alarm off.
+   */
+  smsSweepAlarmThreshold: 'SMS_SWEEP_ALARM_THRESHOLD',
   /**
    * apiKeyId that owns records written before tenancy (they carry no owner). The CDK stack sets it to the default
    * API key's id, so only that key still reads them; unset, records without an owner are readable by every key.

@@ -64,6 +64,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 const smsSettingsSchema = z.object({
   receiptMode: z._default(z.enum(['account', 'perMessage']), 'account'),
   idempotencyTtlSeconds: z._default(z.coerce.number().check(z.int(), z.positive()), 86_400),
+  idempotencyWaitMs: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 3_000),
+  sweepAgeSeconds: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 60),
+  sweepBatchSize: z._default(z.coerce.number().check(z.int(), z.positive(), z.lte(1000)), 100),
+  sweepAlarmThreshold: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 1),
   ambiguousTimeoutPolicy: z._default(z.enum(['resend', 'fail']), 'resend'),
 });
 
@@ -71,22 +75,37 @@ export interface SmsSettings extends Settings {
   receiptMode: 'account' | 'perMessage';
   /** Capped at the record TTL: a replayed answer must never point at a record DynamoDB already removed. */
   idempotencyTtlSeconds: number;
+  /** How long a repeat waits for an in-flight first request of its clientMessageId (ms). */
+  idempotencyWaitMs: number;
+  /** Outbox sweeper: minimum age (s) of a record it queues, and records per page. */
+  sweepAgeSeconds: number;
+  sweepBatchSize: number;
+  /** CDK alarm: swept SMS within 5 minutes that raise it (0: no alarm). */
+  sweepAlarmThreshold: number;
   /** SETTINGS.ambiguousTimeoutPolicy. */
   ambiguousTimeoutPolicy: 'resend' | 'fail';
 }
 
-/** Shared settings plus the SMS ones (SETTINGS.smsReceiptMode, SETTINGS.smsIdempotencyTtlSeconds). */
+/** Shared settings plus the SMS ones (SETTINGS.sms*). */
 export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettings {
   const base = loadSettings(env);
   const read = (name: string) => (env[name] === '' ? undefined : env[name]);
   const sms = smsSettingsSchema.parse({
     receiptMode: read(SETTINGS.smsReceiptMode),
     idempotencyTtlSeconds: read(SETTINGS.smsIdempotencyTtlSeconds),
+    idempotencyWaitMs: read(SETTINGS.smsIdempotencyWaitMs),
+    sweepAgeSeconds: read(SETTINGS.smsSweepAgeSeconds),
+    sweepBatchSize: read(SETTINGS.smsSweepBatchSize),
+    sweepAlarmThreshold: read(SETTINGS.smsSweepAlarmThreshold),
     ambiguousTimeoutPolicy: read(SETTINGS.ambiguousTimeoutPolicy),
   });
   return {
     ...base,
     receiptMode: sms.receiptMode,
+    idempotencyWaitMs: sms.idempotencyWaitMs,
+    sweepAgeSeconds: sms.sweepAgeSeconds,
+    sweepBatchSize: sms.sweepBatchSize,
+    sweepAlarmThreshold: sms.sweepAlarmThreshold,
     ambiguousTimeoutPolicy: sms.ambiguousTimeoutPolicy,
     idempotencyTtlSeconds: Math.min(sms.idempotencyTtlSeconds, base.recordTtlDays * 86_400),
   };

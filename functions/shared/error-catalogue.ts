@@ -150,10 +150,11 @@ export const ERROR_CODES = {
     description:
       'The 8x8 conversation was created but could not be recorded, so it was ended again; start again',
   },
+  // SMS routes no longer answer it: their record write is the commit and the outbox sweeper queues it.
   QUEUE_UNAVAILABLE: {
     status: 503,
-    usedBy: ['handover', 'sms'],
-    description: 'The SMS or request could not be queued and was NOT accepted; send it again',
+    usedBy: ['handover'],
+    description: 'The request could not be queued and was NOT accepted; send it again',
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,

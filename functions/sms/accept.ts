@@ -3,9 +3,15 @@
  * Delivery to 8x8 happens in the sms-deliver worker, so a Cognigy HTTP Request node gets its answer in
  * milliseconds whatever 8x8's latency.
  *
+ * Transactional outbox: the record write is the only commit. A new record carries `outbox: pending` until SQS took
+ * its `{messageId}`; if the function dies (or SQS refuses) between the write and the enqueue, the sms-sweeper
+ * (functions/sms/sweeper.ts) queues it after SMS_SWEEP_AGE_SECONDS, and a repeat of its clientMessageId queues it at
+ * once. Queueing one SMS twice is harmless: the worker takes the record, not the message, as the truth.
+ *
  * Idempotency: an SMS with a clientMessageId runs through the IdempotencyGuard keyed by that id, with the
- * normalised request as fingerprint; the stored first answer is returned to true repeats. If the SMS then cannot
- * be queued, its record is marked failed and the key is forgotten, so the caller's retry starts afresh.
+ * normalised request as fingerprint; the stored first answer is returned to true repeats. A repeat that arrives
+ * while the first request is still being accepted waits for its answer (SMS_IDEMPOTENCY_WAIT_MS), and only past
+ * that gets 409 IDEMPOTENCY_IN_PROGRESS with Retry-After.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApiResponse } from '../shared/http';
@@ -17,8 +23,8 @@ import { ownerFor, scopedKey, type Tenancy } from '../shared/tenancy';
 import type { Clock, Ids } from '../shared/runtime';
 import {
   IdempotencyConflictError,
+  IdempotencyInProgressError,
   NotAcceptedError,
-  QueueUnavailableError,
   SMS_ERROR_CODES,
   SmsError,
   type SmsErrorCode,
@@ -35,14 +41,33 @@ import type { SmsAccepted, SmsBatchAccepted, SmsBatchItem } from './schema';
 
 export const QUEUED_DESCRIPTION = 'SMS is accepted and queued for processing';
 
+/** Defaults of the settings (functions/shared/config.ts has the same ones for the deployed functions). */
+const DEFAULT_IDEMPOTENCY_WAIT_MS = 3_000;
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+/** A repeat re-queues an unsent record only once it is this old: younger, its first request is still enqueueing it. */
+export const REPEAT_REQUEUE_AGE_MS = 2_000;
+
+/** Seconds a caller told IDEMPOTENCY_IN_PROGRESS should wait (Retry-After). */
+export const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
+
 export interface AcceptDeps {
   store: MessageStore;
   queue: SmsQueue;
   idempotency: IdempotencyGuard;
   clock: Clock;
   ids: Ids;
-  /** allowLoopbackUrls: local mode (ALLOW_LOOPBACK_URLS) lets callback URLs name 127.0.0.1. */
-  settings: { recordTtlDays: number; allowLoopbackUrls?: boolean };
+  settings: {
+    recordTtlDays: number;
+    /** Local mode (ALLOW_LOOPBACK_URLS) lets callback URLs name 127.0.0.1. */
+    allowLoopbackUrls?: boolean;
+    /** SMS_IDEMPOTENCY_TTL_SECONDS: how far back a crashed first request's record is reused. */
+    idempotencyTtlSeconds?: number;
+    /** SMS_IDEMPOTENCY_WAIT_MS: how long a repeat waits for an in-flight first request (default 3000). */
+    idempotencyWaitMs?: number;
+  };
+  /** Pause between looks at an in-flight first request (setTimeout by default; tests advance a fake clock). */
+  sleep?: (ms: number) => Promise<void>;
   /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
   tenancy?: Tenancy;
 }
@@ -52,12 +77,15 @@ interface BatchInfo {
   clientBatchId?: string;
 }
 
-type Accepted = { ok: true; answer: SmsAccepted; fresh: boolean; sms: NormalisedSms };
+/** `fresh`: stored now; `requeue`: an earlier record that may never have reached SQS, to be queued again. */
+type Accepted = { ok: true; answer: SmsAccepted; fresh: boolean; requeue: boolean; sms: NormalisedSms };
 type Refused = { ok: false; error: { code: SmsErrorCode | string; message: string; details?: unknown } };
 type ItemOutcome = Accepted | Refused;
 
 /** Items stored at the same time; bounded so a 500-item batch does not open 500 DynamoDB calls at once. */
 const STORE_CONCURRENCY = 16;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The clientMessageId in the caller's own namespace (functions/shared/tenancy.ts scopedKey). */
 const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
@@ -67,6 +95,17 @@ const idempotencyKey = (sms: NormalisedSms, deps: AcceptDeps) =>
 
 function fingerprint(sms: NormalisedSms): unknown {
   return { request: sms.request, cognigy: sms.cognigy ?? null };
+}
+
+/** JSON with sorted keys: a record read back from DynamoDB need not keep the key order it was written with. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 }
 
 function newRecord(
@@ -93,36 +132,134 @@ function newRecord(
     parts: sms.size.parts,
     ...(batch && { batchId: batch.batchId }),
     ...(batch?.clientBatchId && { clientBatchId: batch.clientBatchId }),
+    outbox: 'pending',
     createdAt: at,
     updatedAt: at,
     expiresAt: Math.floor(now.getTime() / 1000) + ttlDays * 86_400,
   };
 }
 
+function answerOf(record: Pick<MessageRecord, 'messageId' | 'destination'>, sms: NormalisedSms): SmsAccepted {
+  return {
+    ok: true,
+    messageId: record.messageId,
+    clientMessageId: sms.request.clientMessageId ?? null,
+    destination: record.destination,
+    status: { code: 'QUEUED', description: QUEUED_DESCRIPTION },
+  };
+}
+
+/**
+ * The record a first request of this clientMessageId stored before it died without saving its answer (the
+ * idempotency entry then expires as in progress and the repeat runs the work again): reusing it keeps one SMS.
+ */
+async function recordOfCrashedFirst(
+  clientMessageId: string,
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+): Promise<MessageRecord | undefined> {
+  // Only the caller's own records: another API key may use the same clientMessageId (functions/shared/tenancy.ts).
+  const owner = ownerFor(deps.tenancy ?? {}).owner;
+  const ttlMs = (deps.settings.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS) * 1000;
+  const since = new Date(deps.clock.now().getTime() - ttlMs).toISOString();
+  const wanted = canonical(fingerprint(sms));
+  const records = await deps.store.findByClientMessageId(clientMessageId);
+  return records.find(
+    (r) =>
+      r.owner === owner &&
+      r.createdAt >= since &&
+      r.status !== 'failed' &&
+      canonical({ request: r.request, cognigy: r.cognigy ?? null }) === wanted,
+  );
+}
+
+/** Until when (epoch ms) the repeats of one request may wait for their first requests: one budget per request. */
+function waitDeadline(deps: AcceptDeps): number {
+  return deps.clock.now().getTime() + (deps.settings.idempotencyWaitMs ?? DEFAULT_IDEMPOTENCY_WAIT_MS);
+}
+
+/**
+ * Runs the guarded work; while the first request of the key is in flight, waits for its answer (until
+ * `waitUntil`, SMS_IDEMPOTENCY_WAIT_MS after the request arrived) instead of refusing at once. Past it the
+ * IdempotencyInProgressError stands. A batch shares one deadline, so its items' waits overlap instead of adding up.
+ */
+async function runWaitingForFirst(
+  key: string,
+  sms: NormalisedSms,
+  work: () => Promise<SmsAccepted>,
+  deps: AcceptDeps,
+  waitUntil: number,
+): Promise<SmsAccepted> {
+  const sleep = deps.sleep ?? realSleep;
+  let pause = 50;
+  for (let waited = false; ;) {
+    try {
+      const answer = await deps.idempotency.run(key, fingerprint(sms), work);
+      if (waited) metrics.addMetric('SmsRepeatWaited', MetricUnit.Count, 1);
+      return answer;
+    } catch (error) {
+      if (!(error instanceof IdempotencyInProgressError)) throw error;
+      const left = waitUntil - deps.clock.now().getTime();
+      if (left <= 0) {
+        metrics.addMetric('SmsRepeatInProgress', MetricUnit.Count, 1);
+        throw error;
+      }
+      waited = true;
+      await sleep(Math.min(pause, left));
+      pause = Math.min(pause * 2, 400);
+    }
+  }
+}
+
+/** A repeat's record that may never have reached SQS (a crash between the write and the enqueue). */
+async function isUnsent(messageId: string, deps: AcceptDeps): Promise<boolean> {
+  const record = await deps.store.get(messageId);
+  if (!record || record.outbox !== 'pending' || record.status !== 'queued') return false;
+  return deps.clock.now().getTime() - Date.parse(record.createdAt) >= REPEAT_REQUEUE_AGE_MS;
+}
+
 /** Stores one SMS (once per clientMessageId); `fresh` tells a new SMS from a replayed answer. */
-async function storeOne(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo): Promise<Accepted> {
+async function storeOne(
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+  waitUntil: number,
+  batch?: BatchInfo,
+): Promise<Accepted> {
   let fresh = false;
+  const clientMessageId = sms.request.clientMessageId;
   const work = async (): Promise<SmsAccepted> => {
+    if (clientMessageId !== undefined) {
+      const earlier = await recordOfCrashedFirst(clientMessageId, sms, deps);
+      if (earlier) return answerOf(earlier, sms);
+    }
     const messageId = deps.ids.uuid();
     const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
     await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
     fresh = true;
-    return {
-      ok: true,
-      messageId,
-      clientMessageId: sms.request.clientMessageId ?? null,
-      destination: sms.request.destination,
-      status: { code: 'QUEUED', description: QUEUED_DESCRIPTION },
-    };
+    return answerOf(record, sms);
   };
   const key = idempotencyKey(sms, deps);
-  const answer = key === undefined ? await work() : await deps.idempotency.run(key, fingerprint(sms), work);
-  return { ok: true, answer, fresh, sms };
+  if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
+  const answer = await runWaitingForFirst(key, sms, work, deps, waitUntil);
+  const requeue = !fresh && (await isUnsent(answer.messageId, deps));
+  if (requeue) {
+    metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
+    logger.warn('A repeat found its SMS stored but not queued; queueing it', {
+      messageId: answer.messageId,
+      clientMessageId,
+    });
+  }
+  return { ok: true, answer, fresh, requeue, sms };
 }
 
-async function storeGuarded(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchInfo): Promise<ItemOutcome> {
+async function storeGuarded(
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+  waitUntil: number,
+  batch?: BatchInfo,
+): Promise<ItemOutcome> {
   try {
-    return await storeOne(sms, deps, batch);
+    return await storeOne(sms, deps, waitUntil, batch);
   } catch (error) {
     if (error instanceof SmsError) return { ok: false, error: { code: error.code, message: error.message } };
     logger.error('Could not store an SMS', {
@@ -136,46 +273,30 @@ async function storeGuarded(sms: NormalisedSms, deps: AcceptDeps, batch?: BatchI
 }
 
 /**
- * Enqueues the new SMS of `outcomes`; those SQS refuses are marked failed and their idempotency key forgotten,
- * and become QUEUE_UNAVAILABLE outcomes (they were not accepted, the caller should send them again).
+ * Enqueues the new (and re-queued) SMS of `outcomes` and clears the outbox marker of those SQS took. Those it did
+ * not take stay accepted: their records are the commit, and the sweeper queues them.
  */
-async function enqueueFresh(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<ItemOutcome[]> {
-  const fresh = outcomes.filter((o): o is Accepted => o.ok && o.fresh);
-  if (fresh.length === 0) return outcomes;
-  const failed = new Set(await deps.queue.enqueue(fresh.map((o) => o.answer.messageId)));
-  if (failed.size === 0) return outcomes;
-  const now = deps.clock.now().toISOString();
-  const unavailable = new QueueUnavailableError();
-  return Promise.all(
-    outcomes.map(async (outcome): Promise<ItemOutcome> => {
-      if (!outcome.ok || !failed.has(outcome.answer.messageId)) return outcome;
-      const { messageId } = outcome.answer;
-      await deps.store
-        .changeStatus(
-          messageId,
-          {
-            status: 'failed',
-            at: now,
-            now,
-            errorCode: 'QUEUE_UNAVAILABLE',
-            reason: 'Could not be queued; not accepted',
-            description: 'Not accepted: could not be queued',
-          },
-          STATUS_RANK.sending,
-        )
-        .catch((error: unknown) =>
-          logger.error('Could not mark an unqueued SMS failed', { messageId, error: error as Error }),
-        );
-      const key = idempotencyKey(outcome.sms, deps);
-      if (key !== undefined) {
-        await deps.idempotency.forget(key, fingerprint(outcome.sms)).catch((error: unknown) =>
-          logger.error('Could not release the clientMessageId of an unqueued SMS', {
-            messageId,
-            error: error as Error,
-          }),
-        );
-      }
-      return { ok: false, error: { code: unavailable.code, message: unavailable.message } };
+async function enqueueOutbox(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<void> {
+  const ids = outcomes.flatMap((o) => (o.ok && (o.fresh || o.requeue) ? [o.answer.messageId] : []));
+  if (ids.length === 0) return;
+  let failed: Set<string>;
+  try {
+    failed = new Set(await deps.queue.enqueue(ids));
+  } catch (error) {
+    logger.error('Could not send to the SMS queue', { error: error as Error });
+    failed = new Set(ids);
+  }
+  if (failed.size > 0) {
+    metrics.addMetric('SmsEnqueueDeferred', MetricUnit.Count, failed.size);
+    logger.warn('SQS did not take accepted SMS; the outbox sweeper will queue them', {
+      messageIds: [...failed],
+    });
+  }
+  const queued = ids.filter((id) => !failed.has(id));
+  if (queued.length === 0) return;
+  await deps.store.clearOutbox(queued, deps.clock.now().toISOString()).catch((error: unknown) =>
+    logger.warn('Could not clear the outbox marker; the sweeper will queue the SMS again (harmless)', {
+      error: error as Error,
     }),
   );
 }
@@ -208,6 +329,15 @@ function logAccepted(outcome: Accepted, batch?: BatchInfo): void {
   });
 }
 
+/** 409 IDEMPOTENCY_IN_PROGRESS with Retry-After: the first request did not answer within the wait. */
+function inProgressResponse(error: IdempotencyInProgressError): ApiResponse {
+  return {
+    statusCode: error.statusCode,
+    body: errorBody(error.code, error.message, { retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS }),
+    headers: { 'retry-after': String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
+  };
+}
+
 const urlPolicy = (deps: AcceptDeps): OutboundUrlPolicy => ({
   allowLoopback: deps.settings.allowLoopbackUrls === true,
 });
@@ -215,10 +345,11 @@ const urlPolicy = (deps: AcceptDeps): OutboundUrlPolicy => ({
 /** POST /sms */
 export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
   const sms = normaliseSmsRequest(body, deps.clock.now(), urlPolicy(deps));
-  let outcome: ItemOutcome;
+  let outcome: Accepted;
   try {
-    outcome = await storeOne(sms, deps);
+    outcome = await storeOne(sms, deps, waitDeadline(deps));
   } catch (error) {
+    if (error instanceof IdempotencyInProgressError) return inProgressResponse(error);
     if (error instanceof SmsError) throw error;
     logger.error('Could not store an SMS', {
       clientMessageId: sms.request.clientMessageId,
@@ -226,8 +357,7 @@ export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiRes
     });
     throw new NotAcceptedError({ cause: error });
   }
-  [outcome] = (await enqueueFresh([outcome], deps)) as [ItemOutcome];
-  if (!outcome.ok) throw new QueueUnavailableError();
+  await enqueueOutbox([outcome], deps);
   if (outcome.fresh) metrics.addMetric('SmsAccepted', MetricUnit.Count, 1);
   logAccepted(outcome);
   return { statusCode: 202, body: outcome.answer };
@@ -273,7 +403,7 @@ function resolveRepeats(
       const conflict = new IdempotencyConflictError();
       return { ok: false, error: { code: conflict.code, message: conflict.message } };
     }
-    return first.ok ? { ...first, fresh: false, sms: item.value } : first;
+    return first.ok ? { ...first, fresh: false, requeue: false, sms: item.value } : first;
   });
 }
 
@@ -288,6 +418,7 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
   };
   const repeatOf = repeatsWithinBatch(normalised.items);
+  const waitUntil = waitDeadline(deps);
   const stored = await mapLimit(
     normalised.items,
     STORE_CONCURRENCY,
@@ -304,10 +435,11 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
         };
       }
       if (repeatOf.has(index)) return AWAITING_FIRST_OCCURRENCE;
-      return storeGuarded(item.value, deps, batch);
+      return storeGuarded(item.value, deps, waitUntil, batch);
     },
   );
-  const outcomes = resolveRepeats(normalised.items, await enqueueFresh(stored, deps), repeatOf);
+  await enqueueOutbox(stored, deps);
+  const outcomes = resolveRepeats(normalised.items, stored, repeatOf);
 
   const items: SmsBatchItem[] = outcomes.map((outcome, index) => {
     if (!outcome.ok) return { index, ok: false, error: outcome.error as SmsBatchItem['error'] };
@@ -336,16 +468,25 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
     rejectedCount: outcomes.length - accepted.length,
     items,
   };
-  if (accepted.length > 0) return { statusCode: 202, body: answer };
+  const inProgress = outcomes.some((o) => !o.ok && o.error.code === 'IDEMPOTENCY_IN_PROGRESS');
+  const headers = inProgress ? { 'retry-after': String(IN_PROGRESS_RETRY_AFTER_SECONDS) } : undefined;
+  if (accepted.length > 0) return { statusCode: 202, body: answer, ...(headers && { headers }) };
 
   const infrastructure = outcomes.find(
     (o): o is Refused => !o.ok && (SMS_ERROR_CODES[o.error.code as SmsErrorCode]?.status ?? 500) >= 500,
   );
   const { error } = infrastructure
     ? errorBody(infrastructure.error.code, 'No SMS of the batch could be accepted; send the batch again')
-    : errorBody('BATCH_REJECTED', 'No SMS of the batch was accepted; see items[].error');
-  return {
-    statusCode: infrastructure ? SMS_ERROR_CODES[infrastructure.error.code as SmsErrorCode].status : 400,
-    body: { ...answer, ok: false, error },
-  };
+    : inProgress
+      ? errorBody(
+          'IDEMPOTENCY_IN_PROGRESS',
+          'Items of this batch are being accepted by an earlier request right now; retry shortly',
+        )
+      : errorBody('BATCH_REJECTED', 'No SMS of the batch was accepted; see items[].error');
+  const statusCode = infrastructure
+    ? SMS_ERROR_CODES[infrastructure.error.code as SmsErrorCode].status
+    : inProgress
+      ? SMS_ERROR_CODES.IDEMPOTENCY_IN_PROGRESS.status
+      : 400;
+  return { statusCode, body: { ...answer, ok: false, error }, ...(headers && { headers }) };
 }

@@ -45,6 +45,7 @@ import {
   type SendOutcome,
 } from './ports';
 import { STATUS_RANK, type MessageRecord, type SmsStatus, type StatusChange } from './records';
+import { reopenIfRedriven } from './redrive';
 import { begin, sendBatch, sendWaitingOutRateLimits, settleWithoutAttempt } from './send-attempt';
 
 export {
@@ -295,7 +296,8 @@ export async function deliverSms(
       ? applyOutcome(entry.attempt, entry.outcome, deps)
       : sendAndApply(entry.attempt, deps);
   }
-  const record = await deps.store.get(messageId);
+  // A message back from the DLQ meets a `failed` (redrivable) record: reopened, it gets a fresh attempt.
+  const record = await reopenIfRedriven(await deps.store.get(messageId), deps);
   if (!record) {
     deps.telemetry.log.warn('Queued SMS has no record (expired or removed); dropping it', { messageId });
     return;

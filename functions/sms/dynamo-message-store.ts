@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../shared/catalogue';
 import {
+  REDRIVEN_DESCRIPTION,
   STATUS_RANK,
   type AttemptRelease,
   type AttemptStart,
@@ -25,12 +26,12 @@ import {
   type StatusChange,
 } from './records';
 
-const [BY_UMID, BY_CLIENT_MESSAGE_ID] = ['byUmid', 'byClientMessageId'].map((name) => {
+const [BY_UMID, BY_CLIENT_MESSAGE_ID, BY_OUTBOX] = ['byUmid', 'byClientMessageId', 'byOutbox'].map((name) => {
   const index = TABLES.messages.indexes.find((i) => i.name === name);
   if (!index)
     throw new Error(`functions/shared/catalogue.ts declares no ${name} index on the messages table`);
   return index.name;
-}) as [string, string];
+}) as [string, string, string];
 
 function isConditionFailure(error: unknown): boolean {
   return (
@@ -241,6 +242,11 @@ export class DynamoMessageStore implements MessageStore {
       values[':reason'] = change.reason;
       set.push('#reason = :reason');
     }
+    if (change.redrivable) {
+      names['#redrivable'] = 'redrivable';
+      values[':redrivable'] = true;
+      set.push('#redrivable = :redrivable');
+    }
     return this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
@@ -275,6 +281,76 @@ export class DynamoMessageStore implements MessageStore {
         ConditionExpression: '#injectPending = :status',
         ExpressionAttributeNames: { '#injectPending': 'injectPending', '#updatedAt': 'updatedAt' },
         ExpressionAttributeValues: { ':status': status, ':now': now },
+      }),
+    );
+  }
+
+  async clearOutbox(messageIds: string[], now: string): Promise<void> {
+    await Promise.all(
+      [...new Set(messageIds)].map((messageId) =>
+        this.conditional(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { messageId },
+            UpdateExpression: 'SET #updatedAt = :now REMOVE #outbox',
+            ConditionExpression: 'attribute_exists(#outbox)',
+            ExpressionAttributeNames: { '#outbox': 'outbox', '#updatedAt': 'updatedAt' },
+            ExpressionAttributeValues: { ':now': now },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async findOutbox(createdBefore: string, limit: number): Promise<MessageRecord[]> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_OUTBOX,
+        KeyConditionExpression: '#outbox = :pending AND #createdAt < :before',
+        ExpressionAttributeNames: { '#outbox': 'outbox', '#createdAt': 'createdAt' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':before': createdBefore },
+        ScanIndexForward: true,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []) as MessageRecord[];
+  }
+
+  async reopenForRedrive(messageId: string, now: string): Promise<boolean> {
+    const entry: HistoryEntry = { status: 'queued', at: now, detail: 'redriven from the DLQ' };
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :queued, #rank = :queuedRank, #description = :description, #updatedAt = :now, ' +
+          '#history = list_append(if_not_exists(#history, :empty), :entry) ' +
+          'REMOVE #redrivable, #errorCode, #reason, #lease, #injectPending',
+        ConditionExpression: '#status = :failed AND #redrivable = :true AND attribute_not_exists(#umid)',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#rank': 'statusRank',
+          '#description': 'statusDescription',
+          '#updatedAt': 'updatedAt',
+          '#history': 'history',
+          '#redrivable': 'redrivable',
+          '#errorCode': 'errorCode',
+          '#reason': 'reason',
+          '#lease': 'attemptLeaseUntil',
+          '#injectPending': 'injectPending',
+          '#umid': 'umid',
+        },
+        ExpressionAttributeValues: {
+          ':queued': 'queued' satisfies SmsStatus,
+          ':failed': 'failed' satisfies SmsStatus,
+          ':queuedRank': STATUS_RANK.queued,
+          ':description': REDRIVEN_DESCRIPTION,
+          ':now': now,
+          ':entry': [entry],
+          ':empty': [],
+          ':true': true,
+        },
       }),
     );
   }

@@ -52,17 +52,6 @@ export class IdempotencyInProgressError extends SmsError {
   }
 }
 
-export class QueueUnavailableError extends SmsError {
-  constructor(options?: { cause?: unknown }) {
-    super(
-      'QUEUE_UNAVAILABLE',
-      'The SMS could not be queued and was not accepted; send it again',
-      undefined,
-      options,
-    );
-  }
-}
-
 export class NotAcceptedError extends SmsError {
   constructor(options?: { cause?: unknown }) {
     super(

@@ -195,6 +195,8 @@ export function exhaustedChange(record: MessageRecord, last: LastError): FinalCh
   return {
     status: 'failed',
     errorCode: 'RETRIES_EXHAUSTED',
+    // Its message goes to the DLQ; a redrive of it starts a fresh attempt (functions/sms/redrive.ts).
+    redrivable: true,
     reason: `No verdict from 8x8 after ${record.attempts ?? 0} attempts; last error: ${last.message}${upstream}`,
     description: 'SMS could not be handed to 8x8; retries exhausted',
   };

@@ -27,6 +27,9 @@ export const STATUS_RANK: Record<SmsStatus, number> = {
 };
 export const FINAL_RANK = 3;
 
+/** statusDescription of a record a DLQ redrive put back into the queue (MessageStore.reopenForRedrive). */
+export const REDRIVEN_DESCRIPTION = 'SMS was redriven from the dead-letter queue and is queued again';
+
 export function publicStatus(status: SmsStatus): PublicStatusCode {
   // `sending` is internal: to a caller the SMS is still waiting in our queue.
   return status === 'sending' ? 'QUEUED' : (status.toUpperCase() as PublicStatusCode);
@@ -105,6 +108,17 @@ export interface MessageRecord {
   parts: number;
   batchId?: string;
   clientBatchId?: string;
+  /**
+   * Transactional outbox marker (sparse GSI byOutbox, sorted by createdAt): `pending` from the record's creation
+   * until SQS took its `{messageId}`. The record write is the only commit of POST /sms; the sms-sweeper queues
+   * records still marked after SMS_SWEEP_AGE_SECONDS (functions/sms/sweeper.ts).
+   */
+  outbox?: 'pending';
+  /**
+   * Set when the record became `failed` because SQS gave up on it (retries exhausted, message in the DLQ) before
+   * 8x8 accepted it: a message redriven from the DLQ then starts a fresh attempt (functions/sms/redrive.ts).
+   */
+  redrivable?: boolean;
   createdAt: string;
   updatedAt: string;
   /** DynamoDB TTL, epoch seconds. */
@@ -132,6 +146,8 @@ export interface StatusChange {
    * not yet final, so a later `delivered_to_recipient` or `undelivered` may still replace it.
    */
   rank?: number;
+  /** Mark a `failed` record as redrivable from the DLQ (see MessageRecord.redrivable). */
+  redrivable?: boolean;
 }
 
 export interface AttemptStart {
@@ -170,6 +186,15 @@ export interface MessageStore {
   /** Records 8x8's umid on a record that has none (a receipt can arrive before the worker wrote it). */
   setUmidIfMissing(messageId: string, umid: string, now: string): Promise<void>;
   clearInjectPending(messageId: string, status: SmsStatus, now: string): Promise<void>;
+  /** Removes the outbox marker: SQS holds the SMS (or it no longer needs queueing). */
+  clearOutbox(messageIds: string[], now: string): Promise<void>;
+  /** Records still marked `outbox` that were created before `createdBefore` (ISO), oldest first, at most `limit`. */
+  findOutbox(createdBefore: string, limit: number): Promise<MessageRecord[]>;
+  /**
+   * failed (redrivable, no umid) → queued, with a history entry; false when the record is not redrivable (any more).
+   * `attempts` is kept, so the next attempt is a new, counted one.
+   */
+  reopenForRedrive(messageId: string, now: string): Promise<boolean>;
 }
 
 export interface SmsQueue {

@@ -21,6 +21,7 @@ import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
 import type { SmsQueue } from './records';
+import type { SweepDeps } from './sweeper';
 
 /**
  * An 8x8 429 is waited out inside the worker for up to this long (8x8 asks for about a second) before the SMS goes
@@ -86,7 +87,24 @@ export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: P
     }),
     clock: systemClock,
     ids: uuidIds,
-    settings: { recordTtlDays: settings.recordTtlDays, allowLoopbackUrls: settings.allowLoopbackUrls },
+    settings: {
+      recordTtlDays: settings.recordTtlDays,
+      allowLoopbackUrls: settings.allowLoopbackUrls,
+      idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
+      idempotencyWaitMs: settings.idempotencyWaitMs,
+    },
+  };
+});
+
+export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
+  const settings = loadSmsSettings();
+  const smsQueueUrl = queueUrl('sms');
+  return {
+    store: messageStore(),
+    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
+    clock: systemClock,
+    telemetry: powertoolsTelemetry,
+    settings: { sweepAgeSeconds: settings.sweepAgeSeconds, sweepBatchSize: settings.sweepBatchSize },
   };
 });
 

@@ -128,6 +128,27 @@ export class BridgeAlarms extends Construct {
     });
   }
 
+  /**
+   * The outbox sweeper queued SMS (metric SmsOutboxSwept of functions/sms/sweeper.ts): an accept died or SQS refused
+   * between the record write and the enqueue. Nothing is lost (the sweeper delivered them late), but it should not
+   * happen often. `threshold` swept SMS within 5 minutes raise it.
+   */
+  watchOutboxSweeps(props: { namespace: string; service: string; threshold: number }): void {
+    this.add('SmsOutboxSwept', {
+      metric: new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName: 'SmsOutboxSwept',
+        dimensionsMap: { service: props.service },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      threshold: props.threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription:
+        'The outbox sweeper queued accepted SMS that never reached the SMS queue (an accept crashed or SQS refused)',
+    });
+  }
+
   watchApi(api: apigw.RestApi): void {
     this.add('Api5xx', {
       metric: api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),

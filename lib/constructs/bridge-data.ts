@@ -36,6 +36,7 @@ export class BridgeTable extends Construct {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(index.sortKey && { sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING } }),
         projectionType: dynamodb.ProjectionType.ALL,
       });
     }

@@ -27,8 +27,19 @@ export interface AccessFront {
   readonly port: number;
   /** The grants to enforce; until set (while the stack creates its tables and queues) every call passes. */
   grants: LocalGrants | undefined;
+  /**
+   * Test hook for chaos runs: a call it answers true for is neither forwarded nor answered, as when the caller's
+   * sandbox died with the call on the wire (lib/evidence/accept-kill.ts). Held calls are dropped at stop.
+   */
+  hold?: HoldHook;
   stop(): Promise<void>;
 }
+
+export type HoldHook = (call: {
+  accessKeyId: string | undefined;
+  accesses: ResourceAccess[];
+  body: string;
+}) => boolean;
 
 type FrontedService = 'dynamodb' | 'sqs';
 
@@ -68,11 +79,13 @@ export async function startAccessFront(
 ): Promise<AccessFront> {
   const agent = new Agent({ keepAlive: true });
   const server = createServer((req, res) => void forward(req, res));
+  const held = new Set<ServerResponse>();
   const front: AccessFront = {
     url: '',
     port: 0,
     grants: undefined,
     stop: async () => {
+      for (const res of held) res.destroy();
       await closeServer(server);
       agent.destroy();
     },
@@ -86,11 +99,18 @@ export async function startAccessFront(
       return; // The client went away.
     }
     const body = Buffer.concat(chunks);
+    const accessKeyId = accessKeyIdOf(req.headers.authorization);
+    const accesses = accessesOf(service, req, body);
     try {
-      front.grants?.check(accessKeyIdOf(req.headers.authorization), service, accessesOf(service, req, body));
+      front.grants?.check(accessKeyId, service, accesses);
     } catch (error) {
       if (error instanceof AccessDeniedError) return writeDenied(service, res, error);
       throw error;
+    }
+    if (front.hold?.({ accessKeyId, accesses, body: body.toString('utf8') })) {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
     }
     const upstream = httpRequest(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers, agent },

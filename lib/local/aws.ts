@@ -123,12 +123,17 @@ export interface LocalTableSpec {
   tableName: string;
   partitionKey: string;
   ttlAttribute?: string;
-  indexes: { name: string; partitionKey: string }[];
+  indexes: { name: string; partitionKey: string; sortKey?: string }[];
 }
 
 /** Creates a table like the CDK stack does: string partition key, string-keyed GSIs projecting ALL, on demand. */
 export async function createTable(client: DynamoDBClient, spec: LocalTableSpec): Promise<void> {
-  const keyNames = [...new Set([spec.partitionKey, ...spec.indexes.map((i) => i.partitionKey)])];
+  const keyNames = [
+    ...new Set([
+      spec.partitionKey,
+      ...spec.indexes.flatMap((i) => (i.sortKey ? [i.partitionKey, i.sortKey] : [i.partitionKey])),
+    ]),
+  ];
   const attributeDefinitions: AttributeDefinition[] = keyNames.map((name) => ({
     AttributeName: name,
     AttributeType: 'S',
@@ -144,7 +149,10 @@ export async function createTable(client: DynamoDBClient, spec: LocalTableSpec):
           ? undefined
           : spec.indexes.map((index) => ({
               IndexName: index.name,
-              KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }],
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
+              ],
               Projection: { ProjectionType: 'ALL' },
             })),
     }),

@@ -26,6 +26,7 @@
  * | PUBLIC_BASE_URL                 | public URL of this gateway (e.g. a tunnel) for real 8x8 webhooks and receipts |
  * | LOG_LEVEL                       | functions' Powertools log level (default WARN)                                 |
  * | LOCAL_LOG_REQUESTS=1            | one console line per HTTP request                                              |
+ * | LOCAL_SWEEP_INTERVAL_MS         | period of the SMS outbox sweeper (default 60000, as deployed; 0 = off)         |
  *
  * Real webhooks (8x8 receipts, Chat Gateway events) can only reach this machine through PUBLIC_BASE_URL; the
  * webhook itself must be configured on the 8x8 side to point at it.
@@ -57,10 +58,12 @@ import {
   startSqs,
 } from './aws';
 import { LocalGateway, localApiKeyId, type ThrottleSettings } from './gateway';
+import type { HoldHook } from './access-front';
 import { functionAccessKeyId, LocalGrants } from './grants';
 import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { FunctionSandboxes } from './sandbox';
+import { startSchedules } from './scheduler';
 import { SecretsManagerStandIn } from './secrets-manager';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
@@ -90,6 +93,8 @@ export interface LocalStack extends LocalStackInfo {
    */
   pauseQueue(queue: QueueName): Promise<void>;
   resumeQueue(queue: QueueName): void;
+  /** Runs a scheduled function (e.g. sms-sweeper) once now, as its timer would, and resolves with its result. */
+  runScheduled(name: FunctionName): Promise<unknown>;
   /** Starts every function's sandbox now, so no request pays a cold start (npm start does this after ready). */
   warmUp(): Promise<void>;
   /**
@@ -121,6 +126,13 @@ export interface StartLocalStackOptions extends LocalStackOptions {
   simulators?: SimulatorTuning;
   /** Test hook for chaos runs: queue consumers that crash mid-batch (lib/local/poller.ts WorkerCrashHook). */
   workerCrashes?: Partial<Record<QueueName, WorkerCrashHook>>;
+  /**
+   * Period (ms) of the scheduled functions (default: the catalogue's, e.g. sms-sweeper every minute; env
+   * LOCAL_SWEEP_INTERVAL_MS for sms-sweeper). 0 turns a timer off; runScheduled still runs it on demand.
+   */
+  scheduleIntervalMs?: Partial<Record<FunctionName, number>>;
+  /** Test hook for chaos runs: SQS calls to hold unanswered, as if their caller died (lib/local/access-front.ts). */
+  holdSqsCalls?: HoldHook;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
@@ -300,6 +312,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     const grants = new LocalGrants(resolved);
     dynamo.front.grants = grants;
     sqs.front.grants = grants;
+    if (options.holdSqsCalls) sqs.front.hold = options.holdSqsCalls;
     secretsManager.grants = grants;
     const runtime = {
       ...hostRuntimeVariables(),
@@ -346,9 +359,21 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       }),
       { sqs: sqsClient, region: LOCAL_REGION, onError: reportError },
     );
-    // Registered last so it runs first: no new work (queue batches, then HTTP requests) before anything the
-    // functions depend on goes away. Stopping the gateway again later is a no-op.
+    const sweepIntervalEnv = Number(env.LOCAL_SWEEP_INTERVAL_MS);
+    const schedules = startSchedules({
+      loadHandler,
+      intervalMs: {
+        ...(env.LOCAL_SWEEP_INTERVAL_MS && Number.isFinite(sweepIntervalEnv)
+          ? { 'sms-sweeper': sweepIntervalEnv }
+          : {}),
+        ...options.scheduleIntervalMs,
+      },
+      onError: reportError,
+    });
+    // Registered last so it runs first: no new work (timers, queue batches, then HTTP requests) before anything
+    // the functions depend on goes away. Stopping the gateway again later is a no-op.
     cleanups.push(async () => {
+      await schedules.stop();
       await pollers.stop();
       await gateway.stop();
     });
@@ -399,6 +424,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         await pollerOf(queue).pause();
       },
       resumeQueue: (queue) => pollerOf(queue).resume(),
+      runScheduled: (name) => schedules.runNow(name),
       warmUp: async () => {
         await Promise.all(
           (Object.keys(FUNCTIONS) as FunctionName[]).map((fn) => loadHandler(fn).catch(() => undefined)),

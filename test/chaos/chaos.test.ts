@@ -97,6 +97,24 @@ describe('the invariant checker', () => {
     expect(failing(o).sort()).toEqual(['dlq-explained', 'sms-terminal']);
   });
 
+  test('an SMS left unfinished after a killed accept is stranded, and reported as such', () => {
+    const o = cleanObservations();
+    o.outbox = {
+      killed: [
+        { messageId: 'm1', clientMessageId: 'c1', retried: true },
+        { messageId: 'm3', clientMessageId: 'c3', retried: false },
+      ],
+      stranded: [{ messageId: 'm9', status: 'QUEUED' }],
+    };
+    const result = checkInvariants(o).find((i) => i.id === 'sms-not-stranded')!;
+    expect(result).toMatchObject({ ok: false, violations: ['m9: still QUEUED'] });
+    expect(result.summary).toBe(
+      '2 accepts killed after the record write (1 repeated by the flow): 1 delivered, 1 recorded failed; stranded (must be 0): 1',
+    );
+    o.outbox.stranded = [];
+    expect(failing(o)).toEqual([]);
+  });
+
   test('an agent message 8x8 itself delivered out of order is not blamed on the bridge', () => {
     const o = cleanObservations();
     // 8x8 delivered A2 before A1 (the reorder fault); Cognigy got them in that delivery order.
@@ -138,6 +156,12 @@ describe('a short chaos run against the local stack', () => {
     expect(f.chatGatewayApiFaults).toBe(SMALL_CHAOS_PROFILE.faults.chatGatewayApiFailures);
     expect(f.cognigyRefused).toBeGreaterThan(0);
     expect(f.workerCrashes).toEqual({ sms: 1, handoverOutbound: 1, handoverInbound: 1 });
+    // Accepts killed between the record write and the enqueue: none of their SMS is stranded.
+    expect(f.acceptKills).toBeGreaterThan(0);
+    expect(report.observations.outbox?.killed.length).toBeGreaterThan(0);
+    expect(report.observations.outbox?.stranded).toEqual([]);
+    const stranded = report.invariants.find((i) => i.id === 'sms-not-stranded');
+    expect(stranded).toMatchObject({ ok: true, summary: expect.stringMatching(/stranded \(must be 0\): 0$/) });
     // The workload itself: every SMS accepted, every message counted.
     expect(report.observations.sms.accepted).toHaveLength(SMALL_CHAOS_PROFILE.sms.count);
     const agentMessages = report.observations.agent.reduce((n, c) => n + c.sent.length, 0);

@@ -213,7 +213,7 @@ describe('catalogue guards', () => {
     const route = ROUTES.findIndex((r) => r.function === 'sms-status');
     const [removed] = ROUTES.splice(route, 1);
     try {
-      expect(() => checkCatalogue()).toThrow(/sms-status has neither a route nor a queue/);
+      expect(() => checkCatalogue()).toThrow(/sms-status has neither a route, a queue nor a schedule/);
     } finally {
       ROUTES.splice(route, 0, removed!);
     }

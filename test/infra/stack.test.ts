@@ -574,7 +574,10 @@ describe('tables', () => {
       expect(asArray(props.GlobalSecondaryIndexes)).toEqual(
         TABLES[name].indexes.map((index) => ({
           IndexName: index.name,
-          KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }],
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' }] : []),
+          ],
           Projection: { ProjectionType: 'ALL' },
         })),
       );

@@ -107,6 +107,7 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
       apiEvent({ function: 'sms-receipt', headers: { authorization }, body: receipts[i]!.body }),
     ),
     'sms-deliver': both((i) => sqsEvent(smsArn, [{ messageId: queuedIds[i]! }])),
+    'sms-sweeper': both(() => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })),
     'handover-start': both((i) => apiEvent({ function: 'handover-start', apiKey, body: startBody(i) })),
     'handover-message': both((i) =>
       apiEvent({

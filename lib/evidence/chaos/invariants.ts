@@ -38,9 +38,17 @@ export interface ChaosObservations {
   };
   agent: { conversationId: string; sent: AgentMessageObservation[]; received: string[] }[];
   user: { conversationId: string; sent: string[]; received: string[] }[];
-  /** Answers of the bridge's API with status ≥ 500. */
+  /** Answers of the bridge's API with status ≥ 500 (not counting the injected accept kills). */
   api5xx: { request: string; status: number }[];
   dlq: DlqEntry[];
+  /**
+   * The outbox under accept kills: the SMS whose accept died after the record write (their outcome is in
+   * sms.accepted too), and every record of the messages table that is not in a terminal state at the end.
+   */
+  outbox?: {
+    killed: { messageId: string; clientMessageId: string; retried: boolean }[];
+    stranded: { messageId: string; status: string }[];
+  };
 }
 
 export interface DlqEntry {
@@ -229,6 +237,25 @@ export function checkInvariants(obs: ChaosObservations): InvariantResult[] {
       obs.api5xx.map((a) => `${a.request} → ${a.status === 0 ? 'no answer' : a.status}`),
     ),
   );
+
+  // 7b. No accepted SMS stranded: every record of the table ends terminal, the killed accepts included.
+  {
+    const killed = obs.outbox?.killed ?? [];
+    const status = new Map(obs.sms.accepted.map((a) => [a.messageId, a.status]));
+    const of = (wanted: (s: string | undefined) => boolean) =>
+      killed.filter((k) => wanted(status.get(k.messageId))).length;
+    const stranded = obs.outbox?.stranded ?? [];
+    results.push(
+      invariant(
+        'sms-not-stranded',
+        'No accepted SMS is stranded: an accept killed between record write and enqueue is still sent (outbox)',
+        `${killed.length} accepts killed after the record write (${killed.filter((k) => k.retried).length} repeated by the flow): ` +
+          `${of((s) => s === 'DELIVERED')} delivered, ${of((s) => s !== undefined && s !== 'DELIVERED' && TERMINAL.has(s))} recorded failed; ` +
+          `stranded (must be 0): ${stranded.length}`,
+        stranded.map((r) => `${r.messageId}: still ${r.status}`),
+      ),
+    );
+  }
 
   // 8. DLQs.
   {

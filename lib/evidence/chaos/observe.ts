@@ -1,7 +1,8 @@
 /** After the chaos workload: waiting for everything to settle, then reading what every party observed. */
+import { QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
-import { localSqsClient } from '../../local/aws';
+import { localDynamoDbClient, localSqsClient } from '../../local/aws';
 import type { LocalStack } from '../../local/stack';
 import { callJson, runPool, sleep } from '../load';
 import type { RecordingProxy } from '../proxy';
@@ -73,6 +74,54 @@ export async function settle(
     await sleep(idle ? 750 : 250);
   }
   return false;
+}
+
+/** The record a killed accept stored for this clientMessageId (the caller never got its messageId). */
+export async function storedMessageId(
+  stack: LocalStack,
+  clientMessageId: string,
+): Promise<string | undefined> {
+  const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
+  try {
+    const { Items = [] } = await dynamo.send(
+      new QueryCommand({
+        TableName: stack.tables.messages,
+        IndexName: 'byClientMessageId',
+        KeyConditionExpression: 'clientMessageId = :c',
+        ExpressionAttributeValues: { ':c': { S: clientMessageId } },
+      }),
+    );
+    return Items[0]?.messageId?.S;
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+/** Every record of the messages table not in a terminal state: stranded SMS, whoever accepted them. */
+export async function unfinishedRecords(stack: LocalStack): Promise<{ messageId: string; status: string }[]> {
+  const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
+  const unfinished: { messageId: string; status: string }[] = [];
+  try {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(
+        new ScanCommand({
+          TableName: stack.tables.messages,
+          ProjectionExpression: 'messageId, #s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const status = (item.status?.S ?? 'unknown').toUpperCase();
+        if (!TERMINAL.has(status)) unfinished.push({ messageId: item.messageId?.S ?? '?', status });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    dynamo.destroy();
+  }
+  return unfinished;
 }
 
 async function readDlq(stack: LocalStack, queue: QueueName): Promise<unknown[]> {

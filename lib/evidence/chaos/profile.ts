@@ -39,6 +39,11 @@ export interface ChaosProfile {
     cognigyOutages: { count: number; durationMs: number; statuses: (429 | 500 | 502 | 503)[] };
     /** Queue-worker crashes mid-batch, per queue: the Nth invocations that die, after a random part of the batch. */
     crashes: Partial<Record<QueueName, number[]>>;
+    /**
+     * sms-accept invocations killed between the record write and the enqueue (lib/evidence/accept-kill.ts): `share`
+     * of POST /sms calls; `retriedShare` of the killed ones the flow sends again (the others only the sweeper saves).
+     */
+    acceptKills?: { share: number; retriedShare: number };
   };
   stack: {
     upstreamTimeoutMs: number;
@@ -69,6 +74,7 @@ export const DEFAULT_CHAOS_PROFILE: ChaosProfile = {
     chatGatewayApiFailures: 8,
     cognigyOutages: { count: 3, durationMs: 1500, statuses: [503, 500, 429] },
     crashes: { sms: [2, 9], handoverInbound: [3, 12], handoverOutbound: [2] },
+    acceptKills: { share: 0.1, retriedShare: 0.5 },
   },
   stack: {
     // The production default: the whole stack shares one thread, and on a loaded machine a shorter timeout would
@@ -99,6 +105,7 @@ export const SMALL_CHAOS_PROFILE: ChaosProfile = {
     chatGatewayApiFailures: 3,
     cognigyOutages: { count: 2, durationMs: 800, statuses: [503, 429] },
     crashes: { sms: [1], handoverInbound: [2], handoverOutbound: [1] },
+    acceptKills: { share: 0.25, retriedShare: 0.5 },
   },
   stack: { ...DEFAULT_CHAOS_PROFILE.stack, visibilityTimeoutSeconds: 12, maxReceiveCount: {} },
   settleTimeoutMs: 60_000,

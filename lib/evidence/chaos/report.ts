@@ -22,6 +22,8 @@ export interface ChaosFaultCounts {
   /** Of those, the ones the README's flow-side dedupe (bounded list of seen ids) would let through. */
   cognigyDuplicatesAfterFlowDedupe: number;
   workerCrashes: Partial<Record<QueueName, number>>;
+  /** sms-accept invocations killed between the record write and the enqueue. */
+  acceptKills?: number;
 }
 
 export interface ChaosReport {
@@ -88,6 +90,10 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
       .map(([q, n]) => `${q} ${n}`)
       .join(', ')}`,
   );
+  if (f.acceptKills !== undefined)
+    lines.push(
+      `  Accept kill   ${f.acceptKills} sms-accept invocations killed between record write and enqueue`,
+    );
   lines.push('');
   lines.push('Invariants');
   for (const inv of report.invariants) {

@@ -5,8 +5,9 @@
  * Faults: 8x8 SMS 429 with Retry-After, 5xx, timeouts after acceptance, connection resets and slow answers;
  * duplicated, delayed and out-of-order SMS receipts; duplicated, delayed and reordered Chat Gateway webhook
  * deliveries; failing Chat Gateway API calls; Cognigy Endpoint outages; queue workers that crash mid-batch (the
- * local poller's test hook). Everything random comes from one seed, so a run can be replayed with `--seed`
- * (timing on a busy machine can still vary which call a fault hits).
+ * local poller's test hook); sms-accept killed between its record write and its enqueue (accept-kill.ts).
+ * Everything random comes from one seed, so a run can be replayed with `--seed` (timing on a busy machine can still
+ * vary which call a fault hits).
  *
  * Invariants (checkInvariants is pure, so a test can prove it flags a constructed violation):
  * - every accepted SMS ends delivered or in a terminal state with its reason; none is lost;
@@ -15,6 +16,8 @@
  *   pushes Cognigy accepted whose answer the bridge never got (Cognigy has no idempotency key; counted, shown);
  * - every user message reaches the 8x8 agent exactly once, in order;
  * - a repeated POST /sms with the same clientMessageId answers the first messageId; the API never answers 5xx;
+ * - no accepted SMS is stranded, also when sms-accept dies between its record write and its enqueue (the outbox
+ *   sweeper or a repeat sends it; lib/evidence/accept-kill.ts); every record of the table ends terminal;
  * - what is left in each DLQ is explained (an SMS in a terminal state: failed with its reason, or a redundant copy
  *   of one that ended through another delivery), and no handover item is left.
  *
@@ -28,9 +31,10 @@ import { QUEUES, SETTINGS, type QueueName } from '../../../functions/shared/cata
 import type { WorkerCrashHook } from '../../local/poller';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { seededRandom } from '../../simulators/http';
+import { AcceptKiller } from '../accept-kill';
 import { RecordingProxy } from '../proxy';
 import { checkInvariants, type AcceptedSmsObservation, type ChaosObservations } from './invariants';
-import { observe, faultCounts, settle } from './observe';
+import { observe, faultCounts, settle, unfinishedRecords } from './observe';
 import type { ChaosProfile } from './profile';
 import type { ChaosReport } from './report';
 import { planSms, recordingApi, runHandovers, scheduleBackgroundFaults, sendSms } from './workload';
@@ -61,7 +65,11 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
   const began = Date.now();
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
-  const stack = await startChaosStack(profile, options);
+  const killer = new AcceptKiller(
+    profile.faults.acceptKills?.share ?? 0,
+    seededRandom(profile.seed * 47 + 5),
+  );
+  const stack = await startChaosStack(profile, options, killer);
   // Cognigy is reached through a recording proxy, to tell a push whose answer was lost from one that was not.
   const cognigyProxy = stack.urls.cognigySimulator
     ? new RecordingProxy(stack.urls.cognigySimulator)
@@ -77,6 +85,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       endpointBaseUrl: await cognigyProxy.start(),
     });
     await stack.warmUp();
+    killer.arm(stack.queues.sms.url);
 
     const api5xx: ChaosObservations['api5xx'] = [];
     const api = recordingApi(stack, api5xx);
@@ -98,7 +107,13 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     );
     const accepted: AcceptedSmsObservation[] = [];
     const idempotencyMismatches: ChaosObservations['sms']['idempotencyMismatches'] = [];
-    const smsWork = sendSms(profile, plans, api, accepted, idempotencyMismatches);
+    const killed: NonNullable<ChaosObservations['outbox']>['killed'] = [];
+    const smsWork = sendSms(profile, stack, plans, api, killer, random, {
+      accepted,
+      mismatches: idempotencyMismatches,
+      api5xx,
+      killed,
+    });
 
     let messagesStarted!: () => void;
     const started = new Promise<void>((resolve) => (messagesStarted = resolve));
@@ -122,8 +137,10 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       api,
       cognigyProxy,
     );
+    if (profile.faults.acceptKills)
+      observations.outbox = { killed, stranded: await unfinishedRecords(stack) };
     const invariants = checkInvariants(observations);
-    const faults = faultCounts(stack, chaosTimers.chatGatewayFaults);
+    const faults = { ...faultCounts(stack, chaosTimers.chatGatewayFaults), acceptKills: killer.kills };
     loopDelay.disable();
     return {
       profile,
@@ -143,7 +160,11 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
 }
 
 /** The local stack with the profile's settings, queue tuning, worker crashes and fast simulator retries. */
-function startChaosStack(profile: ChaosProfile, options: ChaosOptions): Promise<LocalStack> {
+function startChaosStack(
+  profile: ChaosProfile,
+  options: ChaosOptions,
+  killer: AcceptKiller,
+): Promise<LocalStack> {
   const crashes = Object.fromEntries(
     Object.entries(profile.faults.crashes).map(([queue, list]) => [
       queue,
@@ -162,7 +183,11 @@ function startChaosStack(profile: ChaosProfile, options: ChaosOptions): Promise<
       [SETTINGS.upstreamTimeoutMs]: String(profile.stack.upstreamTimeoutMs),
       [SETTINGS.retryBaseDelaySeconds]: String(profile.stack.retryBaseDelaySeconds),
       [SETTINGS.retryMaxDelaySeconds]: String(profile.stack.retryMaxDelaySeconds),
+      // The outbox sweeper at a run's pace: records older than 2 s, every second (production: 60 s, every minute).
+      [SETTINGS.smsSweepAgeSeconds]: '2',
     },
+    scheduleIntervalMs: { 'sms-sweeper': 1_000 },
+    holdSqsCalls: killer.hold,
     maxReceiveCount: profile.stack.maxReceiveCount,
     visibilityTimeoutSeconds: visibility,
     workerCrashes: crashes,

@@ -3,15 +3,22 @@ import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../local/stack';
 import type { ApiFault } from '../../simulators/chat-gateway';
 import { callJson, runPool, sleep } from '../load';
+import type { AcceptKiller } from '../accept-kill';
 import type { AcceptedSmsObservation, ChaosObservations } from './invariants';
+import { storedMessageId } from './observe';
 import type { ChaosProfile } from './profile';
 
 /** The bridge's API as the workload calls it. */
-export type ChaosApi = (method: string, path: string, body?: unknown) => ReturnType<typeof callJson>;
+export type ChaosApi = (
+  method: string,
+  path: string,
+  body?: unknown,
+  count5xx?: boolean,
+) => ReturnType<typeof callJson>;
 
 /** The stack's API with its key; every 5xx and every call left without an answer is recorded in `api5xx`. */
 export function recordingApi(stack: LocalStack, api5xx: ChaosObservations['api5xx']): ChaosApi {
-  return async (method, path, body) => {
+  return async (method, path, body, count5xx = true) => {
     let answer: Awaited<ReturnType<typeof callJson>>;
     try {
       answer = await callJson(`${stack.urls.gateway}${path}`, {
@@ -23,7 +30,7 @@ export function recordingApi(stack: LocalStack, api5xx: ChaosObservations['api5x
       // No answer at all (the client's own timeout): recorded as status 0, and the run goes on.
       answer = { status: 0, headers: new Headers(), body: undefined, text: String(error), ms: 0 };
     }
-    if (answer.status >= 500 || answer.status === 0)
+    if (count5xx && (answer.status >= 500 || answer.status === 0))
       api5xx.push({ request: `${method} ${path}`, status: answer.status });
     return answer;
   };
@@ -64,14 +71,25 @@ export function planSms(
   });
 }
 
-/** Sends the planned SMS; what was accepted goes to `accepted`, a repeat answered another id to `mismatches`. */
+/** What sendSms records: accepted SMS, repeats answered with another id, 5xx, accepts killed after the write. */
+export interface SmsOutcomes {
+  accepted: AcceptedSmsObservation[];
+  mismatches: ChaosObservations['sms']['idempotencyMismatches'];
+  api5xx: ChaosObservations['api5xx'];
+  killed: NonNullable<ChaosObservations['outbox']>['killed'];
+}
+
+/** Sends the planned SMS, some of whose accepts `killer` kills after the record write (see AcceptKiller). */
 export async function sendSms(
   profile: ChaosProfile,
+  stack: LocalStack,
   plans: readonly SmsPlan[],
   api: ChaosApi,
-  accepted: AcceptedSmsObservation[],
-  mismatches: ChaosObservations['sms']['idempotencyMismatches'],
+  killer: AcceptKiller,
+  random: () => number,
+  out: SmsOutcomes,
 ): Promise<void> {
+  const kills = profile.faults.acceptKills;
   await runPool(plans.length, profile.sms.concurrency, async (i) => {
     const plan = plans[i]!;
     const body = {
@@ -79,15 +97,38 @@ export async function sendSms(
       text: `Chaos ${plan.index}`,
       clientMessageId: plan.clientMessageId,
     };
-    const first = await api('POST', '/sms', body);
+    // 5xx are counted below unless they are the injected kill itself (accounted for by the outbox invariant).
+    const post = () => api('POST', '/sms', body, false);
+    const failed = (answer: { status: number }) => answer.status >= 500 || answer.status === 0;
+    let first = await post();
+    if (failed(first)) {
+      const stored = await storedMessageId(stack, plan.clientMessageId);
+      if (!stored || !killer.killedMessageIds.has(stored)) {
+        out.api5xx.push({ request: 'POST /sms', status: first.status });
+        return;
+      }
+      // The accept died after storing the record. A flow may send it again (repeat path) or give up (sweeper).
+      const retried = random() < (kills?.retriedShare ?? 0);
+      for (let round = 0; retried && round < 3 && failed(first); round++) first = await post();
+      const repeatId = (first.body as { messageId?: string } | undefined)?.messageId;
+      if (!failed(first) && repeatId !== stored)
+        out.mismatches.push({
+          clientMessageId: plan.clientMessageId,
+          first: stored,
+          repeat: `${repeatId ?? 'none'} (HTTP ${first.status})`,
+        });
+      out.killed.push({ messageId: stored, clientMessageId: plan.clientMessageId, retried });
+      out.accepted.push({ messageId: stored, clientMessageId: plan.clientMessageId });
+      return;
+    }
     const messageId = (first.body as { messageId?: string } | undefined)?.messageId;
     if (first.status !== 202 || !messageId) return;
-    accepted.push({ messageId, clientMessageId: plan.clientMessageId });
+    out.accepted.push({ messageId, clientMessageId: plan.clientMessageId });
     if (plan.repeat) {
       const again = await api('POST', '/sms', body);
       const repeatId = (again.body as { messageId?: string } | undefined)?.messageId;
       if (repeatId !== messageId)
-        mismatches.push({
+        out.mismatches.push({
           clientMessageId: plan.clientMessageId,
           first: messageId,
           repeat: `${repeatId ?? 'none'} (HTTP ${again.status})`,

@@ -1,18 +1,39 @@
 import '../../helpers/env';
-import { acceptSms, acceptSmsBatch, type AcceptDeps } from '../../../functions/sms/accept';
+import {
+  REPEAT_REQUEUE_AGE_MS,
+  acceptSms,
+  acceptSmsBatch,
+  type AcceptDeps,
+} from '../../../functions/sms/accept';
 import { SmsError } from '../../../functions/sms/error-codes';
 import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';
 
 function setup() {
+  const clock = new FakeClock();
+  const sleeps: number[] = [];
   const deps = {
     store: new InMemoryMessageStore(),
     queue: new FakeQueue(),
     idempotency: new MapIdempotency(),
-    clock: new FakeClock(),
+    clock,
     ids: new SequenceIds(),
-    settings: { recordTtlDays: 30 },
-  } satisfies AcceptDeps;
+    settings: { recordTtlDays: 30, idempotencyTtlSeconds: 86_400, idempotencyWaitMs: 3_000 },
+    // Waiting moves the fake clock, so a bounded wait ends without real time passing.
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      clock.advance(ms);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+    sleeps,
+  } satisfies AcceptDeps & { sleeps: number[] };
   return deps;
+}
+
+/** A promise the test resolves by hand. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<SmsError> {
@@ -121,21 +142,155 @@ describe('POST /sms core', () => {
     expect(deps.queue.enqueued).toHaveLength(0);
   });
 
-  test('when the SMS cannot be queued: 503, the record is failed, and a retry with the same clientMessageId is accepted anew', async () => {
+  test('a new record is in the outbox until SQS took it; then its marker is cleared', async () => {
+    const deps = setup();
+    const creates: (string | undefined)[] = [];
+    const create = deps.store.create.bind(deps.store);
+    deps.store.create = async (record) => {
+      creates.push(record.outbox);
+      return create(record);
+    };
+    const response = await acceptSms({ ...otp, clientMessageId: 'otp-box' }, deps);
+    expect(creates).toEqual(['pending']);
+    expect(deps.queue.enqueued).toEqual([response.body.messageId]);
+    expect(deps.store.records.get(response.body.messageId as string)?.outbox).toBeUndefined();
+  });
+
+  test('when SQS refuses the SMS it is still accepted (202): the record is the commit, it stays in the outbox', async () => {
     const deps = setup();
     deps.queue.refuseAll = true;
-    const error = await rejection(acceptSms({ ...otp, clientMessageId: 'otp-10' }, deps));
-    expect(error).toMatchObject({ statusCode: 503, code: 'QUEUE_UNAVAILABLE' });
-    expect(deps.store.records.get('00000000-0000-4000-8000-000000000001')).toMatchObject({
-      status: 'failed',
-      errorCode: 'QUEUE_UNAVAILABLE',
-    });
+    const response = await acceptSms({ ...otp, clientMessageId: 'otp-10' }, deps);
+    expect(response.statusCode).toBe(202);
+    const record = deps.store.records.get(response.body.messageId as string);
+    expect(record).toMatchObject({ status: 'queued', outbox: 'pending' });
+    expect(deps.queue.enqueued).toEqual([]);
+  });
 
+  test('a marker that cannot be cleared leaves the SMS accepted and queued (the sweeper may queue it again)', async () => {
+    const deps = setup();
+    deps.store.failClearOutbox = true;
+    const response = await acceptSms({ ...otp, clientMessageId: 'otp-clear' }, deps);
+    expect(response.statusCode).toBe(202);
+    expect(deps.queue.enqueued).toEqual([response.body.messageId]);
+    expect(deps.store.records.get(response.body.messageId as string)?.outbox).toBe('pending');
+  });
+
+  test('a repeat of an SMS that never reached SQS queues it again, once it is no longer being accepted', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const first = await acceptSms({ ...otp, clientMessageId: 'otp-12' }, deps);
     deps.queue.refuseAll = false;
-    const retry = await acceptSms({ ...otp, clientMessageId: 'otp-10' }, deps);
-    expect(retry.statusCode).toBe(202);
-    expect(retry.body.messageId).toBe('00000000-0000-4000-8000-000000000002');
-    expect(deps.queue.enqueued).toEqual(['00000000-0000-4000-8000-000000000002']);
+
+    // Moments later the first request may still be enqueueing it: the repeat leaves that to it.
+    await acceptSms({ ...otp, clientMessageId: 'otp-12' }, deps);
+    expect(deps.queue.enqueued).toEqual([]);
+
+    deps.clock.advance(REPEAT_REQUEUE_AGE_MS);
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'otp-12' }, deps);
+    expect(repeat).toEqual(first);
+    expect(deps.queue.enqueued).toEqual([first.body.messageId]);
+    expect(deps.store.records.get(first.body.messageId as string)?.outbox).toBeUndefined();
+    expect(deps.store.records.size).toBe(1);
+  });
+
+  test('a first request that died before saving its answer: the repeat reuses its record, one SMS in all', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const first = await acceptSms({ ...otp, clientMessageId: 'otp-13' }, deps);
+    // The idempotency entry of a crashed invocation expires as in progress; Powertools then runs the work again.
+    await deps.idempotency.forget('otp-13');
+    deps.queue.refuseAll = false;
+    deps.clock.advance(10_000);
+
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'otp-13' }, deps);
+    expect(repeat.body.messageId).toBe(first.body.messageId);
+    expect(deps.store.records.size).toBe(1);
+    expect(deps.queue.enqueued).toEqual([first.body.messageId]);
+  });
+
+  test('a crashed first request of another API key is never reused (tenancy)', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const first = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-a' } },
+    );
+    await deps.idempotency.forget('key-a\u0000otp-shared');
+    deps.queue.refuseAll = false;
+    const other = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-b' } },
+    );
+    expect(other.body.messageId).not.toBe(first.body.messageId);
+    expect(deps.store.records.get(other.body.messageId as string)?.owner).toBe('key-b');
+    // The owner itself does get its record back.
+    await deps.idempotency.forget('key-a\u0000otp-shared');
+    const again = await acceptSms(
+      { ...otp, clientMessageId: 'otp-shared' },
+      { ...deps, tenancy: { callerId: 'key-a' } },
+    );
+    expect(again.body.messageId).toBe(first.body.messageId);
+  });
+
+  test('a crashed first request with other content does not capture a new SMS', async () => {
+    const deps = setup();
+    deps.queue.refuseAll = true;
+    const first = await acceptSms({ ...otp, clientMessageId: 'otp-14' }, deps);
+    await deps.idempotency.forget('otp-14');
+    deps.queue.refuseAll = false;
+    const other = await acceptSms({ ...otp, text: 'Another code', clientMessageId: 'otp-14' }, deps);
+    expect(other.body.messageId).not.toBe(first.body.messageId);
+    expect(deps.store.records.size).toBe(2);
+  });
+
+  test('a repeat arriving while the first request is in flight waits and gets the same answer', async () => {
+    const deps = setup();
+    const gate = deferred();
+    const create = deps.store.create.bind(deps.store);
+    deps.store.create = async (record) => {
+      await gate.promise;
+      return create(record);
+    };
+    const first = acceptSms({ ...otp, clientMessageId: 'otp-15' }, deps);
+    const sleep = deps.sleep;
+    // The first request finishes while the repeat waits.
+    deps.sleep = async (ms) => {
+      gate.resolve();
+      await sleep(ms);
+    };
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'otp-15' }, deps);
+    expect(repeat).toEqual(await first);
+    expect(repeat.statusCode).toBe(202);
+    expect(deps.sleeps.length).toBeGreaterThan(0);
+    expect(deps.store.records.size).toBe(1);
+    expect(deps.queue.enqueued).toEqual([repeat.body.messageId]);
+  });
+
+  test('a repeat waits at most SMS_IDEMPOTENCY_WAIT_MS, then answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After', async () => {
+    const deps = setup();
+    const gate = deferred();
+    const create = deps.store.create.bind(deps.store);
+    deps.store.create = async (record) => {
+      await gate.promise;
+      return create(record);
+    };
+    const first = acceptSms({ ...otp, clientMessageId: 'otp-16' }, deps);
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'otp-16' }, deps);
+    expect(repeat).toEqual({
+      statusCode: 409,
+      headers: { 'retry-after': '1' },
+      body: {
+        ok: false,
+        error: {
+          code: 'IDEMPOTENCY_IN_PROGRESS',
+          message: expect.any(String),
+          details: { retryAfterSeconds: 1 },
+        },
+      },
+    });
+    expect(deps.sleeps.reduce((a, b) => a + b, 0)).toBe(3_000);
+    gate.resolve();
+    expect((await first).statusCode).toBe(202);
   });
 
   test('when the record cannot be stored: 503 NOT_ACCEPTED, and the clientMessageId stays free', async () => {
@@ -277,43 +432,60 @@ describe('POST /sms/batch core', () => {
     expect(deps.store.records.size).toBe(2);
   });
 
-  test('a repeat inside a batch whose first occurrence could not be queued is not accepted either', async () => {
-    const deps = setup();
-    deps.queue.refuseAll = true;
-    const response = await acceptSmsBatch(
-      {
-        messages: [
-          { ...otp, clientMessageId: 'twice' },
-          { ...otp, clientMessageId: 'twice' },
-        ],
-      },
-      deps,
-    );
-    expect(response.statusCode).toBe(503);
-    expect(response.body.items).toMatchObject([
-      { index: 0, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
-      { index: 1, ok: false, error: { code: 'QUEUE_UNAVAILABLE' } },
-    ]);
-  });
-
-  test('items SQS refuses are not accepted (QUEUE_UNAVAILABLE); when none is accepted the batch answers 503', async () => {
+  test('items SQS refuses are accepted all the same and stay in the outbox for the sweeper', async () => {
     const deps = setup();
     deps.queue.refuse.add('00000000-0000-4000-8000-000000000003');
-    const partly = await acceptSmsBatch(
+    const response = await acceptSmsBatch(
       { destinations: ['+6591234567', '+6591234568'], template: { text: 'x' } },
       deps,
     );
-    expect(partly.statusCode).toBe(202);
-    expect(partly.body).toMatchObject({
-      acceptedCount: 1,
-      rejectedCount: 1,
-      items: [{ ok: true }, { ok: false, error: { code: 'QUEUE_UNAVAILABLE' } }],
-    });
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatchObject({ acceptedCount: 2, rejectedCount: 0 });
+    const [a, b] = (response.body.items as { messageId: string }[]).map((i) => i.messageId);
+    expect(deps.queue.enqueued).toEqual([a]);
+    expect(deps.store.records.get(a!)?.outbox).toBeUndefined();
+    expect(deps.store.records.get(b!)?.outbox).toBe('pending');
+  });
 
-    deps.queue.refuseAll = true;
-    const none = await acceptSmsBatch({ destinations: ['+6591234567'], template: { text: 'x' } }, deps);
-    expect(none.statusCode).toBe(503);
-    expect(none.body).toMatchObject({ ok: false, error: { code: 'QUEUE_UNAVAILABLE' } });
+  test('a batch item whose clientMessageId is in flight elsewhere waits for it and shares its answer', async () => {
+    const deps = setup();
+    const gate = deferred();
+    const create = deps.store.create.bind(deps.store);
+    deps.store.create = async (record) => {
+      await gate.promise;
+      return create(record);
+    };
+    const single = acceptSms({ ...otp, clientMessageId: 'both-routes' }, deps);
+    const sleep = deps.sleep;
+    deps.sleep = async (ms) => {
+      gate.resolve();
+      await sleep(ms);
+    };
+    const batch = await acceptSmsBatch({ messages: [{ ...otp, clientMessageId: 'both-routes' }] }, deps);
+    expect(batch.statusCode).toBe(202);
+    expect((batch.body.items as { messageId: string }[])[0]?.messageId).toBe((await single).body.messageId);
+    expect(deps.store.records.size).toBe(1);
+  });
+
+  test('batch items still in flight past the wait: 409 IDEMPOTENCY_IN_PROGRESS with Retry-After when nothing else was accepted', async () => {
+    const deps = setup();
+    const gate = deferred();
+    const create = deps.store.create.bind(deps.store);
+    deps.store.create = async (record) => {
+      await gate.promise;
+      return create(record);
+    };
+    const single = acceptSms({ ...otp, clientMessageId: 'slow' }, deps);
+    const batch = await acceptSmsBatch({ messages: [{ ...otp, clientMessageId: 'slow' }] }, deps);
+    expect(batch.statusCode).toBe(409);
+    expect(batch.headers).toEqual({ 'retry-after': '1' });
+    expect(batch.body).toMatchObject({
+      ok: false,
+      error: { code: 'IDEMPOTENCY_IN_PROGRESS' },
+      items: [{ index: 0, ok: false, error: { code: 'IDEMPOTENCY_IN_PROGRESS' } }],
+    });
+    gate.resolve();
+    expect((await single).statusCode).toBe(202);
   });
 
   test('500 destinations: every item keeps its own destination and id', async () => {

@@ -209,6 +209,59 @@ describe('DynamoMessageStore', () => {
       '#status = :sending AND #attempts = :attempt',
     );
   });
+
+  test('findOutbox queries the sparse byOutbox index for marked records older than the cutoff, oldest first', async () => {
+    doc.on(QueryCommand).resolves({ Items: [record({ outbox: 'pending' })] });
+    const found = await store().findOutbox('2026-03-02T10:01:00.000Z', 50);
+    expect(found.map((r) => r.messageId)).toEqual(['00000000-0000-4000-8000-000000000001']);
+    expect(doc).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'messages-table',
+      IndexName: 'byOutbox',
+      KeyConditionExpression: '#outbox = :pending AND #createdAt < :before',
+      ExpressionAttributeValues: { ':pending': 'pending', ':before': '2026-03-02T10:01:00.000Z' },
+      ScanIndexForward: true,
+      Limit: 50,
+    });
+  });
+
+  test('clearOutbox removes the marker only where it is set (never creates an item)', async () => {
+    doc.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    await store().clearOutbox(['a', 'b', 'a'], 'now');
+    const inputs = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.Key)).toEqual([{ messageId: 'a' }, { messageId: 'b' }]);
+    expect(inputs[0]).toMatchObject({
+      UpdateExpression: 'SET #updatedAt = :now REMOVE #outbox',
+      ConditionExpression: 'attribute_exists(#outbox)',
+    });
+  });
+
+  test('reopenForRedrive reopens only a redrivable failed record without umid, with a history entry', async () => {
+    doc.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    expect(await store().reopenForRedrive('id-1', 'now')).toBe(true);
+    expect(await store().reopenForRedrive('id-2', 'now')).toBe(false);
+    const input = doc.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      '#status = :failed AND #redrivable = :true AND attribute_not_exists(#umid)',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':queued': 'queued',
+      ':queuedRank': 0,
+      ':entry': [{ status: 'queued', at: 'now', detail: 'redriven from the DLQ' }],
+    });
+    expect(input?.UpdateExpression).toContain('REMOVE #redrivable, #errorCode, #reason');
+  });
+
+  test('a failure marked redrivable sets the flag in the same conditional update', async () => {
+    doc.on(UpdateCommand).resolves({});
+    await store().changeStatus(
+      'id-1',
+      { status: 'failed', at: 'now', now: 'now', errorCode: 'RETRIES_EXHAUSTED', redrivable: true },
+      2,
+    );
+    const input = doc.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toContain('#redrivable = :redrivable');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':redrivable': true, ':below': 2 });
+  });
 });
 
 describe('SmsQueue over the shared SQS sender', () => {

@@ -15,6 +15,7 @@ import type {
   SmsCredentials,
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import {
+  REDRIVEN_DESCRIPTION,
   STATUS_RANK,
   type AttemptRelease,
   type AttemptStart,
@@ -114,6 +115,44 @@ export class InMemoryMessageStore implements MessageStore {
     if (change.umid !== undefined && r.umid === undefined) r.umid = change.umid;
     if (change.errorCode !== undefined) r.errorCode = change.errorCode;
     if (change.reason !== undefined) r.reason = change.reason;
+    if (change.redrivable) r.redrivable = true;
+    return true;
+  }
+
+  /** Makes clearOutbox fail like a DynamoDB outage. */
+  failClearOutbox = false;
+
+  async clearOutbox(messageIds: string[], now: string): Promise<void> {
+    if (this.failClearOutbox) throw new Error('DynamoDB is unavailable');
+    for (const id of messageIds) {
+      const r = this.records.get(id);
+      if (r?.outbox !== undefined) {
+        delete r.outbox;
+        r.updatedAt = now;
+      }
+    }
+  }
+
+  async findOutbox(createdBefore: string, limit: number): Promise<MessageRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.outbox === 'pending' && r.createdAt < createdBefore)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async reopenForRedrive(messageId: string, now: string): Promise<boolean> {
+    const r = this.records.get(messageId);
+    if (!r || r.status !== 'failed' || r.redrivable !== true || r.umid !== undefined) return false;
+    Object.assign(r, {
+      status: 'queued',
+      statusRank: STATUS_RANK.queued,
+      statusDescription: REDRIVEN_DESCRIPTION,
+      updatedAt: now,
+      history: [...(r.history ?? []), { status: 'queued', at: now, detail: 'redriven from the DLQ' }],
+    });
+    for (const key of ['redrivable', 'errorCode', 'reason', 'attemptLeaseUntil', 'injectPending'] as const)
+      delete r[key];
     return true;
   }
 

@@ -153,6 +153,9 @@ describe('POST /sms handler', () => {
 
   test('a clientMessageId goes through Powertools idempotency on the idempotency table', async () => {
     doc.on(PutCommand).resolves({});
+    // No record left behind by a crashed first request of this clientMessageId.
+    doc.on(QueryCommand).resolves({ Items: [] });
+    doc.on(UpdateCommand).resolves({});
     ddb.on(PutItemCommand).resolves({});
     ddb.on(UpdateItemCommand).resolves({});
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
@@ -167,6 +170,12 @@ describe('POST /sms handler', () => {
     expect(result.statusCode).toBe(202);
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'idempotency-table' });
     expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { TableName: 'idempotency-table' });
+    expect(doc).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byClientMessageId' });
+    // Outbox: the record is written with its marker, which is cleared once SQS took the SMS.
+    expect(doc).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ outbox: 'pending' }) });
+    expect(doc).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET #updatedAt = :now REMOVE #outbox',
+    });
   });
 
   test('bad input is a 400 with a stable code and details, never a 5xx', async () => {
