@@ -107,7 +107,8 @@ const context = (n) => {
   };
 };
 const describe = (r) => r && typeof r === 'object' && 'statusCode' in r ? 'HTTP ' + r.statusCode
-  : r && Array.isArray(r.batchItemFailures) ? r.batchItemFailures.length + ' batch failures' : String(r);
+  : r && Array.isArray(r.batchItemFailures) ? r.batchItemFailures.length + ' batch failures'
+  : r && typeof r === 'object' ? JSON.stringify(r).slice(0, 80) : String(r);
 const t0 = performance.now();
 const mod = await import(bundleUrl);
 const t1 = performance.now();
