@@ -4,11 +4,13 @@
  * it, and Ctrl+C (SIGINT) stopping everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const START_SCRIPT = 'node --import tsx bin/local.ts';
 const API_KEY = 'npm-start-test-key';
 
 async function freePort(): Promise<number> {
@@ -57,7 +59,9 @@ const sharedEnv = (): NodeJS.ProcessEnv => ({
 
 beforeAll(async () => {
   ports = { gateway: await freePort(), chat: await freePort(), cognigy: await freePort() };
-  stack = spawn(tsx, ['bin/local.ts'], {
+  // The command package.json's `start` runs (node itself loads tsx, so Ctrl+C reaches the stack's own handler;
+  // the tsx CLI wrapper would give the child only 30 ms to acknowledge a relayed signal, and exit 130 under load).
+  stack = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
     cwd: root,
     env: { ...sharedEnv(), LOG_LEVEL: 'ERROR' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +75,13 @@ afterAll(async () => {
     stack.kill('SIGKILL');
     await exited(stack);
   }
+});
+
+test('this is the command `npm start` runs', () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  expect(manifest.scripts.start).toBe(START_SCRIPT);
 });
 
 test('the banner shows the gateway on PORT and the key from LOCAL_API_KEY', () => {
