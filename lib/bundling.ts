@@ -1,3 +1,5 @@
+import type { BuildOptions } from 'esbuild';
+
 /** How the functions are bundled, shared by the CDK construct (lib/constructs/bridge-function.ts) and the local stack's sandboxes. */
 
 /**
@@ -25,3 +27,19 @@ export const CREDENTIAL_FALLBACK_MODULES = [
   '@aws-sdk/nested-clients',
   '@aws-sdk/token-providers',
 ];
+
+/**
+ * The esbuild options every function bundle shares, wherever it is built (the bench's copy of the construct's
+ * bundling, the local sandboxes): ESM for Node, source maps without sources, the credential fallbacks left out.
+ */
+export const SHARED_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  sourcemap: true,
+  sourcesContent: false,
+  external: [...CREDENTIAL_FALLBACK_MODULES],
+  logLevel: 'warning',
+} as const satisfies BuildOptions;

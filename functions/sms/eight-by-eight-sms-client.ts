@@ -8,25 +8,15 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { UpstreamError } from '../shared/errors';
 import { metrics } from '../shared/powertools';
 import type { SecretValue } from '../shared/secrets';
+import type { NormalisedSmsRequest } from './records';
 import { callUpstream, type UpstreamResponse } from '../shared/upstream';
 import * as z from '../shared/zod';
 
 export type SmsCredentials = SecretValue<'smsCredentials'>;
 
-/** Body of 8x8's SmsRequest as we send it. */
-export interface EightByEightSmsRequest {
-  destination: string;
-  text: string;
-  encoding?: 'AUTO' | 'GSM7' | 'UCS2';
-  source?: string;
-  country?: string;
-  clientMessageId?: string;
-  scheduled?: string;
-  expiry?: string;
-  track?: 'None' | 'Outcome';
-  clientIp?: string;
-  dlrCallbackUrl?: string;
-}
+/** Body of 8x8's SmsRequest as we send it: the validated request's fields, with `encoding` optional. */
+export type EightByEightSmsRequest = Omit<NormalisedSmsRequest, 'encoding'> &
+  Partial<Pick<NormalisedSmsRequest, 'encoding'>>;
 
 export interface EightByEightBatchRequest {
   messages: EightByEightSmsRequest[];

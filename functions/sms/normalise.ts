@@ -305,6 +305,26 @@ function parseInstant(value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** An optional date-time field: its instant in epoch ms, or undefined (absent, or refused with `code` in `issues`). */
+function instantField(
+  raw: string | undefined,
+  field: 'scheduled' | 'expiry',
+  code: 'INVALID_SCHEDULE' | 'INVALID_EXPIRY',
+  at: (field: string) => string,
+  issues: SmsIssue[],
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseInstant(raw);
+  if (ms === undefined) {
+    issues.push({
+      path: at(field),
+      code,
+      message: `${field} must be an ISO-8601 date-time with offset, e.g. 2026-11-07T19:20:30+08:00`,
+    });
+  }
+  return ms;
+}
+
 /** The fields of one SMS after a batch template was merged in; the same rules apply to single sends. */
 export type SmsFields = Omit<SmsRequestInput, 'text' | 'cognigy'> & {
   text?: string | null;
@@ -423,16 +443,9 @@ export function checkSms(
   }
 
   const scheduledRaw = given(fields.scheduled);
-  let scheduledMs: number | undefined;
-  if (scheduledRaw !== undefined) {
-    scheduledMs = parseInstant(scheduledRaw);
-    if (scheduledMs === undefined) {
-      issues.push({
-        path: at('scheduled'),
-        code: 'INVALID_SCHEDULE',
-        message: 'scheduled must be an ISO-8601 date-time with offset, e.g. 2026-11-07T19:20:30+08:00',
-      });
-    } else if (scheduledMs > nowMs + SCHEDULE_MAX_AHEAD_MS) {
+  const scheduledMs = instantField(scheduledRaw, 'scheduled', 'INVALID_SCHEDULE', at, issues);
+  if (scheduledMs !== undefined) {
+    if (scheduledMs > nowMs + SCHEDULE_MAX_AHEAD_MS) {
       issues.push({
         path: at('scheduled'),
         code: 'SCHEDULE_TOO_FAR',
@@ -448,16 +461,9 @@ export function checkSms(
   }
 
   const expiryRaw = given(fields.expiry);
-  let expiryMs: number | undefined;
-  if (expiryRaw !== undefined) {
-    expiryMs = parseInstant(expiryRaw);
-    if (expiryMs === undefined) {
-      issues.push({
-        path: at('expiry'),
-        code: 'INVALID_EXPIRY',
-        message: 'expiry must be an ISO-8601 date-time with offset, e.g. 2026-11-07T19:20:30+08:00',
-      });
-    } else if (expiryMs <= nowMs) {
+  const expiryMs = instantField(expiryRaw, 'expiry', 'INVALID_EXPIRY', at, issues);
+  if (expiryMs !== undefined) {
+    if (expiryMs <= nowMs) {
       issues.push({ path: at('expiry'), code: 'EXPIRY_IN_PAST', message: 'expiry must be in the future' });
     } else if (scheduledMs !== undefined && expiryMs <= scheduledMs) {
       issues.push({

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
+import { SHARED_BUNDLE_OPTIONS } from '../bundling';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 
@@ -32,18 +32,11 @@ export function constructBundleOptions(entry: string, outfile: string) {
   return {
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node' as const,
-    format: 'esm' as const,
+    ...SHARED_BUNDLE_OPTIONS,
+    external: [...SHARED_BUNDLE_OPTIONS.external],
+    mainFields: [...SHARED_BUNDLE_OPTIONS.mainFields],
     target: 'node22',
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_REQUIRE_BANNER },
     minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    // The AWS SDK is bundled, all but the credential fallbacks Lambda never reaches (as in the construct).
-    external: [...CREDENTIAL_FALLBACK_MODULES],
-    logLevel: 'warning' as const,
     absWorkingDir: projectRoot(),
   };
 }
@@ -107,7 +100,8 @@ const context = (n) => {
   };
 };
 const describe = (r) => r && typeof r === 'object' && 'statusCode' in r ? 'HTTP ' + r.statusCode
-  : r && Array.isArray(r.batchItemFailures) ? r.batchItemFailures.length + ' batch failures' : String(r);
+  : r && Array.isArray(r.batchItemFailures) ? r.batchItemFailures.length + ' batch failures'
+  : r && typeof r === 'object' ? JSON.stringify(r).slice(0, 80) : String(r);
 const t0 = performance.now();
 const mod = await import(bundleUrl);
 const t1 = performance.now();

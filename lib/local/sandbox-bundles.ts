@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
-import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
+import { SHARED_BUNDLE_OPTIONS } from '../bundling';
 import { functionEntry } from '../paths';
 
 export interface SandboxBundles {
@@ -99,17 +99,11 @@ export async function sandboxBundles(root: string): Promise<SandboxBundles> {
     entryPoints,
     outdir: dir,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
+    ...SHARED_BUNDLE_OPTIONS,
+    external: [...SHARED_BUNDLE_OPTIONS.external],
+    mainFields: [...SHARED_BUNDLE_OPTIONS.mainFields],
+    // Not minified: readable stack traces locally; the target is the Node running the local stack.
     target: `node${process.versions.node}`,
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_REQUIRE_BANNER },
-    sourcemap: true,
-    sourcesContent: false,
-    // Never reached: each sandbox has its credentials in its environment (as Lambda gives them).
-    external: [...CREDENTIAL_FALLBACK_MODULES],
-    logLevel: 'warning',
     absWorkingDir: root,
     metafile: true,
   });
