@@ -15,7 +15,7 @@
  *   BENCH_COLD_RUNS (5) cold starts per function (fresh process each); the row shows the median
  *   BENCH_COLD_PROFILE_DIR (unset) a folder for a CPU profile of each function's first cold start
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchConfig } from '../lib/evidence/bench/config';
 import { benchmarksMarkdown } from '../lib/evidence/bench/markdown';
@@ -34,7 +34,11 @@ async function main(): Promise<void> {
   console.log(reportTextTable(rows));
   console.log('');
   const out = path.resolve(projectRoot(), process.env.BENCH_OUT ?? 'BENCHMARKS.md');
-  writeFileSync(out, benchmarksMarkdown(rows, machine, seconds, config.simLatencyMs));
+  // The chaos and security sections are written from their own runs (npm run chaos / security): kept as they are.
+  const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const kept = previous.indexOf('\n## Chaos (issue 9)');
+  const tail = kept >= 0 ? previous.slice(kept) : '';
+  writeFileSync(out, benchmarksMarkdown(rows, machine, seconds, config.simLatencyMs).trimEnd() + '\n' + tail);
   log(
     `written to ${path.relative(process.cwd(), out) || out} (${round(seconds)} s; rss now ${round(rssMb())} MB)`,
   );

@@ -10,6 +10,8 @@
  *   --settle-ms N       (CHAOS_SETTLE_MS)      how long to wait for everything to settle; default 90000
  *   --accept-kill-percent N (CHAOS_ACCEPT_KILL_PERCENT) POST /sms calls whose accept dies between record write and
  *                                              enqueue; default 10 (25 with --small); 0 turns the fault off
+ *   --worker-kill-percent N (CHAOS_WORKER_KILL_PERCENT) SMS whose sms-deliver invocation dies between 8x8's
+ *                                              answer and the record update; default 5 (10 with --small); 0: off
  *   --small                                    the short profile `npm test` runs
  *   --verbose                                  the functions' WARN logs and the local stack's reports too
  */
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     'user-messages': { type: 'string' },
     'settle-ms': { type: 'string' },
     'accept-kill-percent': { type: 'string' },
+    'worker-kill-percent': { type: 'string' },
     small: { type: 'boolean' },
     verbose: { type: 'boolean' },
   },
@@ -76,13 +79,19 @@ const killPercent = whole(
   'CHAOS_ACCEPT_KILL_PERCENT',
   Math.round((base.faults.acceptKills?.share ?? 0) * 100),
 );
-if (killPercent > 100) {
-  console.error('--accept-kill-percent must be at most 100');
+const workerKillPercent = whole(
+  values['worker-kill-percent'],
+  'CHAOS_WORKER_KILL_PERCENT',
+  Math.round((base.faults.workerKills?.share ?? 0) * 100),
+);
+if (killPercent > 100 || workerKillPercent > 100) {
+  console.error('--accept-kill-percent and --worker-kill-percent must be at most 100');
   process.exit(2);
 }
 profile.faults = {
   ...base.faults,
   acceptKills: { retriedShare: base.faults.acceptKills?.retriedShare ?? 0.5, share: killPercent / 100 },
+  workerKills: { share: workerKillPercent / 100 },
 };
 
 runChaos(profile, {

@@ -216,7 +216,9 @@ export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Pro
   const { byToken } = await authenticate(request, deps);
   const parsed = parseReceipt(request.rawBody);
   if (parsed.ignored) {
-    logger.info('Webhook event acknowledged and ignored', { eventType: parsed.eventType });
+    // The body is the sender's: only an event-type-shaped value (8x8's are snake_case) is logged verbatim.
+    const eventType = /^[a-z_]{1,64}$/.test(parsed.eventType) ? parsed.eventType : '(unrecognised)';
+    logger.info('Webhook event acknowledged and ignored', { eventType });
     return { statusCode: 200, body: { ok: true, ignored: true } };
   }
   const { payload } = parsed;

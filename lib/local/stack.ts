@@ -133,6 +133,8 @@ export interface StartLocalStackOptions extends LocalStackOptions {
   scheduleIntervalMs?: Partial<Record<FunctionName, number>>;
   /** Test hook for chaos runs: SQS calls to hold unanswered, as if their caller died (lib/local/access-front.ts). */
   holdSqsCalls?: HoldHook;
+  /** Test hook for chaos runs: DynamoDB calls to hold unanswered, as if their caller died (lib/evidence/worker-kill.ts). */
+  holdDynamoDbCalls?: HoldHook;
 }
 
 export class LocalStackAlreadyRunningError extends Error {
@@ -313,6 +315,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     dynamo.front.grants = grants;
     sqs.front.grants = grants;
     if (options.holdSqsCalls) sqs.front.hold = options.holdSqsCalls;
+    if (options.holdDynamoDbCalls) dynamo.front.hold = options.holdDynamoDbCalls;
     secretsManager.grants = grants;
     const runtime = {
       ...hostRuntimeVariables(),

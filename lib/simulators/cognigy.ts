@@ -136,6 +136,8 @@ export class CognigySimulator implements Simulator {
   private outage: { spec: CognigyOutage; remaining: number } | undefined;
   private seq = 0;
   private badRequests = 0;
+  private slowAnswers: { share: number; ms: number; random: () => number } | undefined;
+  private slowAnswered = 0;
   private readonly waiters = new Waiters<CognigyCall>();
 
   constructor(private readonly options: CognigySimulatorOptions = {}) {
@@ -176,6 +178,19 @@ export class CognigySimulator implements Simulator {
 
   clearOutage(): void {
     this.outage = undefined;
+  }
+
+  /**
+   * Slow answers: a `share` of delivered pushes (drawn with `random`) are answered `ms` late, after being recorded —
+   * as a Cognigy that processed the push but answered past the bridge's push timeout.
+   */
+  setSlowAnswers(slow: { share: number; ms: number; random: () => number } | undefined): void {
+    this.slowAnswers = slow;
+  }
+
+  /** Pushes answered late by setSlowAnswers. */
+  get slowAnswerCount(): number {
+    return this.slowAnswered;
   }
 
   setLatency(ms: number): void {
@@ -356,6 +371,15 @@ export class CognigySimulator implements Simulator {
     }
     const call: CognigyCall = { seq, mode, urlToken, body: parsed as CognigyCallBody, receivedAt };
     this.calls.push(call);
+    const slow = this.slowAnswers && this.slowAnswers.random() < this.slowAnswers.share;
+    if (slow && this.slowAnswers) {
+      // Cognigy has the push already; only its answer is late (past the bridge's timeout, so it may push again).
+      this.slowAnswered += 1;
+      this.waiters.publish(call);
+      await sleep(this.slowAnswers.ms);
+      if (!res.destroyed) sendJson(res, 200, {});
+      return;
+    }
     sendJson(res, 200, {});
     this.waiters.publish(call);
   }

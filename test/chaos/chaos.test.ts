@@ -6,7 +6,7 @@
  */
 import { checkInvariants, type ChaosObservations } from '../../lib/evidence/chaos/invariants';
 import { SMALL_CHAOS_PROFILE } from '../../lib/evidence/chaos/profile';
-import { formatChaosReport, type ChaosReport } from '../../lib/evidence/chaos/report';
+import { chaosFigures, formatChaosReport, type ChaosReport } from '../../lib/evidence/chaos/report';
 import { runChaos } from '../../lib/evidence/chaos/run';
 
 /** A run in which everything went right: 3 SMS, one conversation with two agent and two user messages. */
@@ -115,6 +115,30 @@ describe('the invariant checker', () => {
     expect(failing(o)).toEqual([]);
   });
 
+  test('a resend after 8x8 answered is explained only by a worker killed before the record update', () => {
+    const o = cleanObservations();
+    o.sms.eightByEight.push({ clientMessageId: 'c2', answered: true, callSeq: 3 }); // c2 accepted twice
+    expect(failing(o)).toEqual(['sms-sent-once']);
+    o.workerKills = [
+      {
+        messageId: 'm2',
+        clientMessageId: 'c2',
+        status: 'UNDELIVERED',
+        attempts: 2,
+        ambiguousAttempts: 1,
+        acceptedBy8x8: 2,
+      },
+    ];
+    const results = checkInvariants(o);
+    expect(results.filter((i) => !i.ok)).toEqual([]);
+    expect(results.find((i) => i.id === 'sms-sent-once')!.summary).toMatch(
+      /1 after a worker killed between 8x8's answer and the record update$/,
+    );
+    // One killed worker explains one extra acceptance, not two.
+    o.sms.eightByEight.push({ clientMessageId: 'c2', answered: true, callSeq: 4 });
+    expect(failing(o)).toEqual(['sms-sent-once']);
+  });
+
   test('an agent message 8x8 itself delivered out of order is not blamed on the bridge', () => {
     const o = cleanObservations();
     // 8x8 delivered A2 before A1 (the reorder fault); Cognigy got them in that delivery order.
@@ -161,7 +185,19 @@ describe('a short chaos run against the local stack', () => {
     expect(report.observations.outbox?.killed.length).toBeGreaterThan(0);
     expect(report.observations.outbox?.stranded).toEqual([]);
     const stranded = report.invariants.find((i) => i.id === 'sms-not-stranded');
-    expect(stranded).toMatchObject({ ok: true, summary: expect.stringMatching(/stranded \(must be 0\): 0$/) });
+    expect(stranded).toMatchObject({
+      ok: true,
+      summary: expect.stringMatching(/stranded \(must be 0\): 0$/),
+    });
+    // Workers killed between 8x8's answer and the record update: each SMS still ends terminal.
+    expect(f.workerKills).toBeGreaterThan(0);
+    for (const kill of report.observations.workerKills ?? [])
+      expect(['DELIVERED', 'UNDELIVERED', 'REJECTED', 'FAILED']).toContain(kill.status);
+    // Cognigy answered some pushes past the push timeout, so it saw repeats; the flow-side dedupe drops them all.
+    expect(f.cognigySlowAnswers).toBeGreaterThan(0);
+    const figures = chaosFigures(report);
+    expect(figures).toMatchObject({ stranded: 0, cognigyDuplicatesAfterFlowDedupe: 0, reorderings: 0 });
+    expect(figures.delivered + figures.recordedFailed).toBe(figures.accepted);
     // The workload itself: every SMS accepted, every message counted.
     expect(report.observations.sms.accepted).toHaveLength(SMALL_CHAOS_PROFILE.sms.count);
     const agentMessages = report.observations.agent.reduce((n, c) => n + c.sent.length, 0);

@@ -8,7 +8,7 @@ import { matchRoute } from '../../lib/local/gateway';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { ROUTES, routeKey } from '../../functions/shared/catalogue';
 import { MAX_JSON_DEPTH } from '../../functions/shared/http';
-import { HOSTILE_CALLBACK_URLS } from '../helpers/hostile-inputs';
+import { HOSTILE_CALLBACK_URLS } from '../../lib/evidence/hostile-inputs';
 
 let stack: LocalStack;
 let secrets: string[];

@@ -4,7 +4,7 @@
  * `cognigy.endpointBaseUrl`, so only https to a public host is accepted, whatever the spelling of the address.
  */
 import type { LocalStack } from '../../lib/local/stack';
-import { HOSTILE_CALLBACK_URLS } from '../helpers/hostile-inputs';
+import { HOSTILE_CALLBACK_URLS } from '../../lib/evidence/hostile-inputs';
 import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
 
 let stack: LocalStack;

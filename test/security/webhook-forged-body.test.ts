@@ -10,7 +10,7 @@ import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import type { CognigySimulator } from '../../lib/simulators/cognigy';
-import { forgeCrc32 } from '../helpers/crc32-forgery';
+import { forgeCrc32 } from '../../lib/evidence/crc32-forgery';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
 import { RecordingProxy, replay, type CapturedRequest } from '../helpers/recording-proxy';
 import { waitFor } from '../helpers/wait';

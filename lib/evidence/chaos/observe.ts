@@ -1,11 +1,12 @@
 /** After the chaos workload: waiting for everything to settle, then reading what every party observed. */
-import { QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
 import { localDynamoDbClient, localSqsClient } from '../../local/aws';
 import type { LocalStack } from '../../local/stack';
 import { callJson, runPool, sleep } from '../load';
 import type { RecordingProxy } from '../proxy';
+import type { WorkerKiller } from '../worker-kill';
 import {
   TERMINAL,
   type AcceptedSmsObservation,
@@ -98,6 +99,51 @@ export async function storedMessageId(
 }
 
 /** Every record of the messages table not in a terminal state: stranded SMS, whoever accepted them. */
+/**
+ * What became of each SMS whose sms-deliver invocation was killed after 8x8's QUEUED answer: its record at the end
+ * and how often 8x8 accepted it (2 = the redelivery found the lease of a lost worker and sent again: ambiguous).
+ */
+export async function killedWorkerOutcomes(
+  stack: LocalStack,
+  killer: WorkerKiller,
+): Promise<NonNullable<ChaosObservations['workerKills']>> {
+  const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
+  const outcomes: NonNullable<ChaosObservations['workerKills']> = [];
+  try {
+    for (const messageId of killer.killedMessageIds) {
+      const { Item } = await dynamo.send(
+        new GetItemCommand({
+          TableName: stack.tables.messages,
+          Key: { messageId: { S: messageId } },
+          ConsistentRead: true,
+        }),
+      );
+      const sentAs = Item?.clientMessageId?.S ?? messageId;
+      outcomes.push({
+        messageId,
+        clientMessageId: sentAs,
+        status: (Item?.status?.S ?? 'missing').toUpperCase(),
+        attempts: Number(Item?.attempts?.N ?? 0),
+        ambiguousAttempts: Number(Item?.ambiguousAttempts?.N ?? 0),
+        acceptedBy8x8: stack.sms!.received.filter((m) => m.clientMessageId === sentAs).length,
+      });
+    }
+  } finally {
+    dynamo.destroy();
+  }
+  return outcomes;
+}
+
+/** SMS in every 8x8 send call (single: 1, batch: its messages), whatever 8x8 answered. */
+export function eightByEightSmsRequests(stack: LocalStack): number {
+  let count = 0;
+  for (const call of stack.sms!.requests) {
+    const body = call.body as { messages?: unknown[] } | string;
+    count += call.endpoint === 'batch' && typeof body === 'object' ? (body.messages?.length ?? 0) : 1;
+  }
+  return count;
+}
+
 export async function unfinishedRecords(stack: LocalStack): Promise<{ messageId: string; status: string }[]> {
   const dynamo = localDynamoDbClient({ url: stack.urls.dynamodb });
   const unfinished: { messageId: string; status: string }[] = [];

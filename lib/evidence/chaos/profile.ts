@@ -44,6 +44,16 @@ export interface ChaosProfile {
      * of POST /sms calls; `retriedShare` of the killed ones the flow sends again (the others only the sweeper saves).
      */
     acceptKills?: { share: number; retriedShare: number };
+    /**
+     * sms-deliver invocations killed between 8x8's QUEUED answer and the record update (lib/evidence/worker-kill.ts):
+     * `share` of SMS, each at most once.
+     */
+    workerKills?: { share: number };
+    /**
+     * Cognigy answers slower than the bridge's push timeout: `share` of delivered pushes answered `ms` late (the
+     * push arrived; the bridge times out and pushes again, with its longer retry timeout).
+     */
+    cognigySlow?: { share: number; ms: number };
   };
   stack: {
     upstreamTimeoutMs: number;
@@ -75,6 +85,9 @@ export const DEFAULT_CHAOS_PROFILE: ChaosProfile = {
     cognigyOutages: { count: 3, durationMs: 1500, statuses: [503, 500, 429] },
     crashes: { sms: [2, 9], handoverInbound: [3, 12], handoverOutbound: [2] },
     acceptKills: { share: 0.1, retriedShare: 0.5 },
+    workerKills: { share: 0.05 },
+    // Past the first push timeout (upstreamTimeoutMs 5 s; SMS injects 3 s), within the retry timeouts (6 s / 8 s).
+    cognigySlow: { share: 0.1, ms: 5500 },
   },
   stack: {
     // The production default: the whole stack shares one thread, and on a loaded machine a shorter timeout would
@@ -106,6 +119,8 @@ export const SMALL_CHAOS_PROFILE: ChaosProfile = {
     cognigyOutages: { count: 2, durationMs: 800, statuses: [503, 429] },
     crashes: { sms: [1], handoverInbound: [2], handoverOutbound: [1] },
     acceptKills: { share: 0.25, retriedShare: 0.5 },
+    workerKills: { share: 0.1 },
+    cognigySlow: { share: 0.1, ms: 5500 },
   },
   stack: { ...DEFAULT_CHAOS_PROFILE.stack, visibilityTimeoutSeconds: 12, maxReceiveCount: {} },
   settleTimeoutMs: 60_000,

@@ -1,6 +1,6 @@
 /** A chaos run's report: the faults that happened, the invariants' results, and the text `npm run chaos` prints. */
 import type { QueueName } from '../../../functions/shared/catalogue';
-import type { ChaosObservations, InvariantResult } from './invariants';
+import { TERMINAL, type ChaosObservations, type InvariantResult } from './invariants';
 import type { ChaosProfile } from './profile';
 
 export interface ChaosFaultCounts {
@@ -24,6 +24,48 @@ export interface ChaosFaultCounts {
   workerCrashes: Partial<Record<QueueName, number>>;
   /** sms-accept invocations killed between the record write and the enqueue. */
   acceptKills?: number;
+  /** sms-deliver invocations killed between 8x8's QUEUED answer and the record update. */
+  workerKills?: number;
+  /** Cognigy pushes answered later than the push timeout (the push had arrived). */
+  cognigySlowAnswers?: number;
+  /** SMS in all 8x8 send calls (single: 1, batch: its messages), whatever 8x8 answered. */
+  eightByEightSmsRequests?: number;
+}
+
+/** The headline figures of a run (BENCHMARKS.md "Chaos (issue 9)"). */
+export interface ChaosFigures {
+  accepted: number;
+  delivered: number;
+  recordedFailed: number;
+  /** Records not in a terminal state at the end (must be 0). */
+  stranded: number;
+  eightByEightRequestsPerSms: number;
+  eightByEightAcceptancesPerSms: number;
+  cognigyDuplicates: number;
+  cognigyDuplicatesAfterFlowDedupe: number;
+  /** Agent messages that reached Cognigy out of 8x8's delivery order (must be 0 without handover DLQ events). */
+  reorderings: number;
+  handoverDlqEvents: number;
+}
+
+export function chaosFigures(report: ChaosReport): ChaosFigures {
+  const obs = report.observations;
+  const statusOf = new Map(obs.sms.accepted.map((a) => [a.messageId, a.status]));
+  const statuses = [...statusOf.values()];
+  const accepted = statusOf.size;
+  const per = (n: number) => (accepted ? Math.round((n / accepted) * 100) / 100 : 0);
+  return {
+    accepted,
+    delivered: statuses.filter((s) => s === 'DELIVERED').length,
+    recordedFailed: statuses.filter((s) => s !== undefined && s !== 'DELIVERED' && TERMINAL.has(s)).length,
+    stranded: obs.outbox?.stranded.length ?? 0,
+    eightByEightRequestsPerSms: per(report.faults.eightByEightSmsRequests ?? 0),
+    eightByEightAcceptancesPerSms: per(obs.sms.eightByEight.length),
+    cognigyDuplicates: report.faults.cognigyDuplicates,
+    cognigyDuplicatesAfterFlowDedupe: report.faults.cognigyDuplicatesAfterFlowDedupe,
+    reorderings: report.invariants.find((i) => i.id === 'agent-order')?.violations.length ?? 0,
+    handoverDlqEvents: obs.dlq.filter((e) => e.queue !== 'sms').length,
+  };
 }
 
 export interface ChaosReport {
@@ -94,6 +136,41 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
     lines.push(
       `  Accept kill   ${f.acceptKills} sms-accept invocations killed between record write and enqueue`,
     );
+  if (f.workerKills !== undefined) {
+    const kills = report.observations.workerKills ?? [];
+    const resent = kills.filter((k) => k.acceptedBy8x8 > 1).length;
+    const ends = Object.entries(
+      kills.reduce<Record<string, number>>(
+        (acc, k) => ({ ...acc, [k.status]: (acc[k.status] ?? 0) + 1 }),
+        {},
+      ),
+    )
+      .map(([st, n]) => `${n} ${st.toLowerCase()}`)
+      .join(', ');
+    lines.push(
+      `  Worker kill   ${f.workerKills} sms-deliver invocations killed between 8x8's answer and the record update; ` +
+        `ended ${ends || 'none'}; ${resent} sent to 8x8 again after the lease expired (ambiguous attempt)`,
+    );
+  }
+  if (f.cognigySlowAnswers !== undefined)
+    lines.push(`  Cognigy slow  ${f.cognigySlowAnswers} pushes answered after the push timeout`);
+  const g = chaosFigures(report);
+  lines.push('');
+  lines.push('Figures');
+  lines.push(
+    `  SMS           ${g.accepted} accepted: ${g.delivered} delivered, ${g.recordedFailed} recorded failed, ` +
+      `${g.stranded} stranded (must be 0)`,
+  );
+  lines.push(
+    `  8x8           ${g.eightByEightRequestsPerSms} requests and ${g.eightByEightAcceptancesPerSms} acceptances per accepted SMS`,
+  );
+  lines.push(
+    `  Cognigy       ${g.cognigyDuplicates} duplicates seen without the flow-side dedupe, ` +
+      `${g.cognigyDuplicatesAfterFlowDedupe} with it (must be 0)`,
+  );
+  lines.push(
+    `  Order         ${g.reorderings} reorderings (must be 0 without DLQ events; handover DLQ events: ${g.handoverDlqEvents})`,
+  );
   lines.push('');
   lines.push('Invariants');
   for (const inv of report.invariants) {

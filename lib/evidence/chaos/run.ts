@@ -32,9 +32,17 @@ import type { WorkerCrashHook } from '../../local/poller';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { seededRandom } from '../../simulators/http';
 import { AcceptKiller } from '../accept-kill';
+import { WorkerKiller } from '../worker-kill';
 import { RecordingProxy } from '../proxy';
 import { checkInvariants, type AcceptedSmsObservation, type ChaosObservations } from './invariants';
-import { observe, faultCounts, settle, unfinishedRecords } from './observe';
+import {
+  eightByEightSmsRequests,
+  killedWorkerOutcomes,
+  observe,
+  faultCounts,
+  settle,
+  unfinishedRecords,
+} from './observe';
 import type { ChaosProfile } from './profile';
 import type { ChaosReport } from './report';
 import { planSms, recordingApi, runHandovers, scheduleBackgroundFaults, sendSms } from './workload';
@@ -69,7 +77,11 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     profile.faults.acceptKills?.share ?? 0,
     seededRandom(profile.seed * 47 + 5),
   );
-  const stack = await startChaosStack(profile, options, killer);
+  const workerKiller = new WorkerKiller(
+    profile.faults.workerKills?.share ?? 0,
+    seededRandom(profile.seed * 53 + 7),
+  );
+  const stack = await startChaosStack(profile, options, killer, workerKiller);
   // Cognigy is reached through a recording proxy, to tell a push whose answer was lost from one that was not.
   const cognigyProxy = stack.urls.cognigySimulator
     ? new RecordingProxy(stack.urls.cognigySimulator)
@@ -94,6 +106,8 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     const f = profile.faults;
     sms.setFaults({ profile: { ...f.eightByEight, seed: profile.seed } });
     sms.setReceiptBehaviour({ duplicate: f.receipts.duplicate, outOfOrder: f.receipts.outOfOrder });
+    if (f.cognigySlow)
+      cognigy.setSlowAnswers({ ...f.cognigySlow, random: seededRandom(profile.seed * 59 + 11) });
     chat.webhookFaults = {
       duplicate: f.webhook.duplicate,
       reorder: f.webhook.reorder,
@@ -137,10 +151,17 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
       api,
       cognigyProxy,
     );
-    if (profile.faults.acceptKills)
-      observations.outbox = { killed, stranded: await unfinishedRecords(stack) };
+    // Stranded records are scanned in every run: a killed worker must not strand one either.
+    observations.outbox = { killed, stranded: await unfinishedRecords(stack) };
+    observations.workerKills = await killedWorkerOutcomes(stack, workerKiller);
     const invariants = checkInvariants(observations);
-    const faults = { ...faultCounts(stack, chaosTimers.chatGatewayFaults), acceptKills: killer.kills };
+    const faults = {
+      ...faultCounts(stack, chaosTimers.chatGatewayFaults),
+      acceptKills: killer.kills,
+      workerKills: workerKiller.kills,
+      cognigySlowAnswers: cognigy.slowAnswerCount,
+      eightByEightSmsRequests: eightByEightSmsRequests(stack),
+    };
     loopDelay.disable();
     return {
       profile,
@@ -164,6 +185,7 @@ function startChaosStack(
   profile: ChaosProfile,
   options: ChaosOptions,
   killer: AcceptKiller,
+  workerKiller: WorkerKiller,
 ): Promise<LocalStack> {
   const crashes = Object.fromEntries(
     Object.entries(profile.faults.crashes).map(([queue, list]) => [
@@ -188,6 +210,7 @@ function startChaosStack(
     },
     scheduleIntervalMs: { 'sms-sweeper': 1_000 },
     holdSqsCalls: killer.hold,
+    holdDynamoDbCalls: workerKiller.hold,
     maxReceiveCount: profile.stack.maxReceiveCount,
     visibilityTimeoutSeconds: visibility,
     workerCrashes: crashes,

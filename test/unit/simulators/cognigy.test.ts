@@ -187,3 +187,26 @@ describe('HTTP controls', () => {
     expect((await post('latency', { ms: 'slow' })).status).toBe(400);
   });
 });
+
+describe('slow answers (chaos: Cognigy slower than the push timeout)', () => {
+  it('records the push at once and answers late, so a client that gave up pushes again and a repeat is counted', async () => {
+    sim.setSlowAnswers({ share: 1, ms: 2_000, random: () => 0 });
+    const body = { ...agentText, data: { bridgeEventId: 'e-1' } };
+    // The client's timeout is shorter than the answer's delay: it gives up although Cognigy has the push.
+    await expect(push('notify', body, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+    expect(sim.calls).toHaveLength(1);
+    sim.setSlowAnswers(undefined);
+    expect((await push('notify', body)).status).toBe(200);
+    expect(sim.slowAnswerCount).toBe(1);
+    expect(sim.duplicates()).toMatchObject({ duplicates: 1, duplicatesAfterFlowDedupe: 0 });
+  });
+
+  it('slows only the drawn share of answers', async () => {
+    const draws = [0.9, 0.1];
+    sim.setSlowAnswers({ share: 0.5, ms: 50, random: () => draws.shift() ?? 1 });
+    await push('notify', agentText);
+    await push('notify', agentText);
+    expect(sim.slowAnswerCount).toBe(1);
+    expect(sim.calls).toHaveLength(2);
+  });
+});

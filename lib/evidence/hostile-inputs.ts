@@ -1,4 +1,4 @@
-/** Hostile inputs shared by the security tests (test/security/) and the route fuzz run (test/property/). */
+/** Hostile inputs shared by the security run (lib/evidence/security.ts), the security tests (test/security/) and the route fuzz run (test/property/). */
 
 /** URLs that name this host, a private network or a metadata service, or are not https, each spelled its own way. */
 export const HOSTILE_CALLBACK_URLS = [
