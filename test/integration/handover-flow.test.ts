@@ -22,6 +22,7 @@ import {
 } from '../helpers/local';
 import { RecordingProxy, replay, type CapturedRequest } from '../helpers/recording-proxy';
 import { waitFor } from '../helpers/wait';
+import { newSession, type Session } from '../helpers/cognigy-session';
 
 const COPILOT_BASE_URL = 'https://copilot.example.test/workspace';
 
@@ -61,18 +62,6 @@ afterAll(async () => {
 });
 
 // ---- helpers -------------------------------------------------------------------------------------------------
-
-interface Session {
-  userId: string;
-  sessionId: string;
-  URLToken: string;
-}
-
-const newSession = (name: string): Session => ({
-  userId: `user-${name}`,
-  sessionId: `session-${name}-${randomUUID()}`,
-  URLToken: `url-token-${name}`,
-});
 
 async function startHandover(session: Session, extra: Record<string, unknown> = {}): Promise<string> {
   const answer = await api.post<{ ok: boolean; conversationId: string; handover: { status: string } }>(

@@ -6,13 +6,13 @@
  * - a repeat arriving while the first start is in flight waits for it, and past HANDOVER_START_WAIT_MS gets a 409
  *   with Retry-After.
  */
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import { CONVERSATION_ID_PATTERN } from '../../functions/handover/schema';
 import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
+import { newSession, type Session } from '../helpers/cognigy-session';
 
 /** Short enough that the 409 case is quick, long enough for a start held back 300 ms. */
 const START_WAIT_MS = 1500;
@@ -31,18 +31,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-});
-
-interface Session {
-  userId: string;
-  sessionId: string;
-  URLToken: string;
-}
-
-const newSession = (name: string): Session => ({
-  userId: `user-${name}`,
-  sessionId: `session-${name}-${randomUUID()}`,
-  URLToken: `url-token-${name}`,
 });
 
 type StartAnswer = {

@@ -8,6 +8,7 @@ import { localApiKeyId } from '../../lib/local/gateway';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
+import { newSession, type Session } from '../helpers/cognigy-session';
 
 const TENANT_B_KEY = 'tenant-b-key-0123456789abcdef';
 
@@ -25,18 +26,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-});
-
-interface Session {
-  userId: string;
-  sessionId: string;
-  URLToken: string;
-}
-
-const newSession = (name: string): Session => ({
-  userId: `user-${name}`,
-  sessionId: `session-${name}-${randomUUID()}`,
-  URLToken: `url-token-${name}`,
 });
 
 const start = (client: ApiClient, session: Session) =>
