@@ -3,7 +3,6 @@
  * and duplicated 8x8 webhook deliveries, and outages of Cognigy and of 8x8. Latencies are measured and printed
  * (never asserted): webhook acknowledgement, and agent message → Cognigy notify.
  */
-import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
 import type { ChatGatewaySimulator, SimDelivery } from '../../lib/simulators/chat-gateway';
@@ -17,6 +16,7 @@ import {
   type ApiClient,
 } from '../helpers/local';
 import { oasViolations } from '../helpers/chat-gateway-contract';
+import { handoverWithAgent as startHandoverWithAgent, type Session } from '../helpers/cognigy-session';
 import { RecordingProxy } from '../helpers/recording-proxy';
 import { percentile, waitFor, waitForCount } from '../helpers/wait';
 
@@ -70,37 +70,7 @@ afterAll(async () => {
 
 // ---- helpers -------------------------------------------------------------------------------------------------
 
-interface Session {
-  userId: string;
-  sessionId: string;
-  URLToken: string;
-}
-
-/** Starts a handover and has an agent join; resolves once Cognigy knows the agent is there. */
-async function handoverWithAgent(name: string): Promise<{ session: Session; conversationId: string }> {
-  const session = {
-    userId: `user-${name}`,
-    sessionId: `session-${name}-${randomUUID()}`,
-    URLToken: `token-${name}`,
-  };
-  const started = await api.post<{ conversationId: string }>('/handover', {
-    cognigy: session,
-    channelId: 'chat-api-channel',
-  });
-  expect(started.status).toBe(201);
-  const { conversationId } = started.body;
-  await chat.agentJoin(conversationId, `agent-${name}`);
-  await waitFor(`the active inject of ${name}`, () =>
-    cognigy
-      .callsFor(session.sessionId)
-      .find(
-        (c) =>
-          c.mode === 'inject' &&
-          (c.body.data as { handover: { status: string } }).handover.status === 'active',
-      ),
-  );
-  return { session, conversationId };
-}
+const handoverWithAgent = (name: string) => startHandoverWithAgent({ api, chat, cognigy }, name);
 
 const notifies = (session: Session): CognigyCall[] =>
   cognigy.callsFor(session.sessionId).filter((c) => c.mode === 'notify');

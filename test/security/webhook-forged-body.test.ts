@@ -4,7 +4,6 @@
  * such a forgery is refused (409 EVENT_BODY_MISMATCH) and never reaches Cognigy — whether it follows the genuine
  * delivery or comes after a failed genuine delivery released its claim.
  */
-import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/stack';
@@ -12,6 +11,7 @@ import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import type { CognigySimulator } from '../../lib/simulators/cognigy';
 import { forgeCrc32 } from '../../lib/evidence/crc32-forgery';
 import { apiClient, stackSqsClient, startTestStack, waitForDrained, type ApiClient } from '../helpers/local';
+import { handoverWithAgent } from '../helpers/cognigy-session';
 import { RecordingProxy, replay, type CapturedRequest } from '../helpers/recording-proxy';
 import { waitFor } from '../helpers/wait';
 
@@ -47,21 +47,7 @@ afterAll(async () => {
 
 /** A handover with an agent in it; resolves with the conversation id and the Cognigy session id. */
 async function activeHandover(name: string): Promise<{ conversationId: string; sessionId: string }> {
-  const session = {
-    userId: `user-${name}`,
-    sessionId: `session-${name}-${randomUUID()}`,
-    URLToken: `t-${name}`,
-  };
-  const started = await api.post<{ conversationId: string }>('/handover', {
-    cognigy: session,
-    channelId: 'chat-api-channel',
-  });
-  expect(started.status).toBe(201);
-  const { conversationId } = started.body;
-  await chat.agentJoin(conversationId, `agent-${name}`);
-  await waitFor('the agent-joined inject', () =>
-    cognigy.callsFor(session.sessionId).some((c) => c.mode === 'inject'),
-  );
+  const { session, conversationId } = await handoverWithAgent({ api, chat, cognigy }, name);
   return { conversationId, sessionId: session.sessionId };
 }
 
