@@ -69,6 +69,8 @@ const smsSettingsSchema = z.object({
   sweepBatchSize: z._default(z.coerce.number().check(z.int(), z.positive(), z.lte(1000)), 100),
   sweepAlarmThreshold: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 1),
   ambiguousTimeoutPolicy: z._default(z.enum(['resend', 'fail']), 'resend'),
+  // 8x8's documented default per sub-account; 0 = no pacing. 8x8 takes whole requests, the pacer any positive rate.
+  rateLimitPerSecond: z._default(z.coerce.number().check(z.nonnegative(), z.lte(100_000)), 1_800),
 });
 
 export interface SmsSettings extends Settings {
@@ -84,6 +86,8 @@ export interface SmsSettings extends Settings {
   sweepAlarmThreshold: number;
   /** SETTINGS.ambiguousTimeoutPolicy. */
   ambiguousTimeoutPolicy: 'resend' | 'fail';
+  /** SETTINGS.smsRateLimitPerSecond: 8x8 requests per second for all SMS workers together (0: no pacing). */
+  rateLimitPerSecond: number;
 }
 
 /** Shared settings plus the SMS ones (SETTINGS.sms*). */
@@ -98,6 +102,7 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepBatchSize: read(SETTINGS.smsSweepBatchSize),
     sweepAlarmThreshold: read(SETTINGS.smsSweepAlarmThreshold),
     ambiguousTimeoutPolicy: read(SETTINGS.ambiguousTimeoutPolicy),
+    rateLimitPerSecond: read(SETTINGS.smsRateLimitPerSecond),
   });
   return {
     ...base,
@@ -107,6 +112,51 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepBatchSize: sms.sweepBatchSize,
     sweepAlarmThreshold: sms.sweepAlarmThreshold,
     ambiguousTimeoutPolicy: sms.ambiguousTimeoutPolicy,
+    rateLimitPerSecond: sms.rateLimitPerSecond,
     idempotencyTtlSeconds: Math.min(sms.idempotencyTtlSeconds, base.recordTtlDays * 86_400),
   };
+}
+
+/** How a queue's event source batches records: the same for the CDK event source and the local poller. */
+export interface QueueBatching {
+  batchSize: number;
+  batchingWindowSeconds: number;
+}
+
+/** A batching setting that Lambda's SQS event source would refuse. */
+export class InvalidQueueBatchingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidQueueBatchingError';
+  }
+}
+
+/**
+ * A queue's batch size and batching window: the catalogue's, overridden by its batchingSettings (e.g.
+ * SMS_QUEUE_BATCH_SIZE) in `settings`, checked against Lambda's SQS event source rules (standard queues: batch size
+ * 1–10 000 and above 10 only with a window of at least 1 s; FIFO: 1–10 and no window; window 0–300 whole seconds).
+ */
+export function queueBatching(queue: QueueName, settings: Record<string, string | undefined>): QueueBatching {
+  const spec = QUEUES[queue];
+  const read = (name: string | undefined, fallback: number): number => {
+    const raw = name === undefined ? undefined : settings[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value)) throw new InvalidQueueBatchingError(`${name} must be a whole number: ${raw}`);
+    return value;
+  };
+  const names = spec.batchingSettings;
+  const batchSize = read(names?.batchSize, spec.batchSize);
+  const batchingWindowSeconds = read(names?.batchingWindowSeconds, spec.batchingWindowSeconds);
+  const label = names ? `${names.batchSize}/${names.batchingWindowSeconds}` : `queue ${queue}`;
+  const maxBatch = spec.fifo ? 10 : 10_000;
+  if (batchSize < 1 || batchSize > maxBatch)
+    throw new InvalidQueueBatchingError(`${label}: batch size must be 1–${maxBatch}, not ${batchSize}`);
+  if (batchingWindowSeconds < 0 || batchingWindowSeconds > 300 || (spec.fifo && batchingWindowSeconds > 0))
+    throw new InvalidQueueBatchingError(
+      `${label}: batching window must be 0–300 s (0 on FIFO queues), not ${batchingWindowSeconds}`,
+    );
+  if (batchSize > 10 && batchingWindowSeconds < 1)
+    throw new InvalidQueueBatchingError(`${label}: a batch size above 10 needs a batching window of at least 1 s`);
+  return { batchSize, batchingWindowSeconds };
 }
