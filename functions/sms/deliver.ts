@@ -276,9 +276,13 @@ async function prepareCall(
     for (const record of records) prepared.set(record.messageId, { deferred: at });
     return;
   }
+  // The attempts start just before the place (the pacer's learnt lead), so the call leaves on time.
+  await waitUntil(deps, at - (deps.pacer?.leadMs() ?? 0));
+  const beganAt = deps.clock.now().getTime();
   const started = (await Promise.all(records.map((record) => begin(record, deps)))).filter(
     (a): a is Attempt => !!a,
   );
+  deps.pacer?.preparationTook(deps.clock.now().getTime() - beganAt);
   for (const attempt of started) prepared.set(attempt.record.messageId, { attempt });
   if (started.length < 2) return; // a lone SMS is sent singly by its handler
   await waitUntil(deps, at);

@@ -74,7 +74,7 @@ export class DynamoPacerStore implements PacerStore {
           TableName: this.tableName,
           Key: { id: `rate#${await this.subAccountId()}` },
           UpdateExpression: 'SET #rate = :rate, #at = :at, #expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(#at) OR #at < :holdSince',
+          ConditionExpression: 'attribute_not_exists(#at) OR #at <= :holdSince',
           ExpressionAttributeNames: { '#rate': 'rate', '#at': 'at', '#expiresAt': 'expiresAt' },
           ExpressionAttributeValues: {
             ':rate': next.rate,

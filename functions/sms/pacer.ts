@@ -29,6 +29,10 @@ export const DECREASE_HOLD_MS = 1_000;
 export const RATE_REFRESH_MS = 1_000;
 /** Store writes one reservation may spend on full slots before it gives up (bounds the cost of contention). */
 export const MAX_TAKES_PER_RESERVATION = 40;
+/** The preparation lead (see Pacer.leadMs) never exceeds this. */
+export const MAX_LEAD_MS = 1_000;
+/** Weight of the latest preparation in the lead's moving average. */
+const LEAD_WEIGHT = 0.3;
 
 /** The learnt rate after the last 429: `rate` at `at` (epoch ms), recovering from there. */
 export interface LearntRate {
@@ -98,6 +102,8 @@ export class Pacer {
   private learntReadAt = Number.NEGATIVE_INFINITY;
   /** Slots before this one were full (or past) when this instance last looked. */
   private firstOpenSlot = 0;
+  /** Moving average of how long a call's preparation took (ms). */
+  private preparationMs = 0;
 
   constructor(
     private readonly configuredRate: number,
@@ -137,6 +143,19 @@ export class Pacer {
       return Math.max(earliestMs, placeTime(slot, place, capacity));
     }
     return undefined;
+  }
+
+  /**
+   * How long before its place a call should start preparing (starting the attempts of a batch), so that it leaves
+   * on time: a late call lands in the same second as the next one and spends the limit twice. Learnt from
+   * preparationTook, at most MAX_LEAD_MS.
+   */
+  leadMs(): number {
+    return Math.min(MAX_LEAD_MS, Math.ceil(this.preparationMs));
+  }
+
+  preparationTook(ms: number): void {
+    this.preparationMs = this.preparationMs * (1 - LEAD_WEIGHT) + Math.max(0, ms) * LEAD_WEIGHT;
   }
 
   /** 8x8 answered 429: lowers the shared rate (once per DECREASE_HOLD_MS across every instance). */

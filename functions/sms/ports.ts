@@ -39,6 +39,9 @@ export interface CallPacer {
   reserve(earliestMs: number, latestMs: number): Promise<number | undefined>;
   /** 8x8 answered 429: the pacer lowers the shared rate for a while. */
   rateLimited(): Promise<void>;
+  /** How long before its place a call starts preparing (learnt from preparationTook). */
+  leadMs(): number;
+  preparationTook(ms: number): void;
 }
 
 export interface DeliverDeps {

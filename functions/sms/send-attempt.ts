@@ -151,12 +151,18 @@ export async function reserveFirstCall(deps: DeliverDeps): Promise<number | Pace
   return new PacerBusyError(Math.max(budget, 1_000));
 }
 
-/** Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. */
-async function awaitGate(deps: GateDeps, waited: number): Promise<number> {
+/**
+ * Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. A call
+ * held by the gate has missed its place in the pacer's bucket, so it takes a new one: the calls the gate held would
+ * otherwise all leave together when it opens, into one second of 8x8's limit.
+ */
+async function awaitGate(deps: DeliverDeps, waited: number): Promise<number> {
   const gate = deps.rateLimit.remaining();
-  if (gate <= 0 || waited + gate > (deps.settings.rateLimitWaitMs ?? 0)) return 0;
-  await pause(gate);
-  return gate;
+  const budget = deps.settings.rateLimitWaitMs ?? 0;
+  if (gate <= 0 || waited + gate > budget) return 0;
+  const now = deps.clock.now().getTime();
+  const at = (await reserveCall(deps, now + gate, now + budget - waited)) ?? now + gate;
+  return waitUntil(deps, at);
 }
 
 /**
