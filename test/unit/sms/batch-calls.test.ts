@@ -173,7 +173,7 @@ describe('prepareDeliveries: batch calls per group, verdicts mapped back', () =>
       await t.accept({ source: 'MyBank', text: 'three' }),
       await t.accept({ source: 'Shop', text: 'four', destination: '+6591234568' }),
     ];
-    t.sms.batchScript.push((b) => ({
+    t.sms.batchScript.push((b: { messages: { clientMessageId?: string }[] }) => ({
       batchId: 'b-1',
       acceptedCount: 1,
       rejectedCount: 1,
