@@ -142,7 +142,8 @@ export function queueBatching(queue: QueueName, settings: Record<string, string 
     const raw = name === undefined ? undefined : settings[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value)) throw new InvalidQueueBatchingError(`${name} must be a whole number: ${raw}`);
+    if (!Number.isInteger(value))
+      throw new InvalidQueueBatchingError(`${name} must be a whole number: ${raw}`);
     return value;
   };
   const names = spec.batchingSettings;
@@ -157,6 +158,8 @@ export function queueBatching(queue: QueueName, settings: Record<string, string 
       `${label}: batching window must be 0–300 s (0 on FIFO queues), not ${batchingWindowSeconds}`,
     );
   if (batchSize > 10 && batchingWindowSeconds < 1)
-    throw new InvalidQueueBatchingError(`${label}: a batch size above 10 needs a batching window of at least 1 s`);
+    throw new InvalidQueueBatchingError(
+      `${label}: a batch size above 10 needs a batching window of at least 1 s`,
+    );
   return { batchSize, batchingWindowSeconds };
 }

@@ -391,7 +391,8 @@ export class QueuePoller {
   /** Deletes the handled records, 10 per DeleteMessageBatch (SQS's most), as Lambda does after a batch. */
   private async delete(records: SQSRecord[]): Promise<void> {
     const chunks: SQSRecord[][] = [];
-    for (let i = 0; i < records.length; i += SQS_RECEIVE_MAX) chunks.push(records.slice(i, i + SQS_RECEIVE_MAX));
+    for (let i = 0; i < records.length; i += SQS_RECEIVE_MAX)
+      chunks.push(records.slice(i, i + SQS_RECEIVE_MAX));
     await Promise.all(chunks.map((chunk) => this.deleteChunk(chunk)));
   }
 

@@ -192,10 +192,14 @@ describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_
       );
     }
     const sizes: number[] = [];
-    poll(pair, async (event) => {
-      sizes.push((event as SQSEvent).Records.length);
-      return { batchItemFailures: [] };
-    }, { batchSize: 25, batchingWindowSeconds: 1, concurrency: 1 });
+    poll(
+      pair,
+      async (event) => {
+        sizes.push((event as SQSEvent).Records.length);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 25, batchingWindowSeconds: 1, concurrency: 1 },
+    );
     await eventually(async () => {
       const c = await counts(pair.url);
       return sizes.reduce((a, b) => a + b, 0) === 40 && c.visible === 0 && c.inFlight === 0;
@@ -206,10 +210,14 @@ describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_
   test('a lone message is invoked once the window has passed, not held for a full batch', async () => {
     const pair = await queue(false);
     const events: SQSEvent[] = [];
-    poll(pair, async (event) => {
-      events.push(event as SQSEvent);
-      return { batchItemFailures: [] };
-    }, { batchSize: 100, batchingWindowSeconds: 1, concurrency: 1 });
+    poll(
+      pair,
+      async (event) => {
+        events.push(event as SQSEvent);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 100, batchingWindowSeconds: 1, concurrency: 1 },
+    );
     await client.send(new SendMessageCommand({ QueueUrl: pair.url, MessageBody: 'alone' }));
     await eventually(() => events.length === 1 || undefined);
     expect(events[0]?.Records.map((r) => r.body)).toEqual(['alone']);

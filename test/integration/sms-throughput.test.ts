@@ -46,7 +46,9 @@ async function queueBacklog(
       text: text(from + j),
       ...(source && { source: source(from + j) }),
     }));
-    const answer = await api.post<{ items: { ok: boolean; messageId: string }[] }>('/sms/batch', { messages });
+    const answer = await api.post<{ items: { ok: boolean; messageId: string }[] }>('/sms/batch', {
+      messages,
+    });
     expect(answer.status).toBe(202);
     ids.push(...answer.body.items.map((item) => item.messageId));
   }
@@ -138,7 +140,11 @@ test("8x8's 429 is still waited out (every SMS once) and lowers the pacer's shar
   // 8x8's limit below the configured rate (the default 1800/s): the pacer learns it from the 429s.
   sms.setFaults({ rateLimit: { perSecond: 1 } });
   // Six senders: six batch calls at once, over 8x8's limit of one a second.
-  const ids = await queueBacklog(60, (i) => `Limited ${i}`, (i) => `Shop${i % 6}`);
+  const ids = await queueBacklog(
+    60,
+    (i) => `Limited ${i}`,
+    (i) => `Shop${i % 6}`,
+  );
   stack.resumeQueue('sms');
   const counts = await waitUntilAllAccepted(ids);
   expect([...counts.values()].every((n) => n === 1)).toBe(true);

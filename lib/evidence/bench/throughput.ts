@@ -10,13 +10,7 @@ import { SMS_PER_CALL, type BenchConfig } from './config';
 import { SETTINGS } from '../../../functions/shared/catalogue';
 import { summarise, type LatencySummary } from '../stats';
 import { sleep } from '../load';
-import {
-  acceptSms,
-  acceptSmsBacklog,
-  arrivalsAtSimulator,
-  lastArrival,
-  type BenchStack,
-} from './stack';
+import { acceptSms, acceptSmsBacklog, arrivalsAtSimulator, lastArrival, type BenchStack } from './stack';
 
 export interface ThroughputResult {
   messages: number;

@@ -1,10 +1,6 @@
 /** The throughput settings: the SMS pacer's rate and the SMS queue's batching (functions/shared/config.ts). */
 import { QUEUES } from '../../../functions/shared/catalogue';
-import {
-  InvalidQueueBatchingError,
-  loadSmsSettings,
-  queueBatching,
-} from '../../../functions/shared/config';
+import { InvalidQueueBatchingError, loadSmsSettings, queueBatching } from '../../../functions/shared/config';
 
 describe('SMS_RATE_LIMIT_PER_SECOND', () => {
   it("is 8x8's documented default (1800) unless set; 0 turns pacing off; anything else invalid is refused", () => {
@@ -22,7 +18,9 @@ describe('queueBatching', () => {
     expect(
       queueBatching('sms', { SMS_QUEUE_BATCH_SIZE: '500', SMS_QUEUE_BATCHING_WINDOW_SECONDS: '2' }),
     ).toEqual({ batchSize: 500, batchingWindowSeconds: 2 });
-    expect(queueBatching('sms', { SMS_QUEUE_BATCH_SIZE: '10', SMS_QUEUE_BATCHING_WINDOW_SECONDS: '0' })).toEqual({
+    expect(
+      queueBatching('sms', { SMS_QUEUE_BATCH_SIZE: '10', SMS_QUEUE_BATCHING_WINDOW_SECONDS: '0' }),
+    ).toEqual({
       batchSize: 10,
       batchingWindowSeconds: 0,
     });

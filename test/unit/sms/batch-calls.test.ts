@@ -131,7 +131,11 @@ function setup(pacer?: CallPacer) {
     sms,
     clock,
     injector: new RecordingInjector(),
-    credentials: async () => ({ apiKey: 'key', subAccountId: 'SubAccount-1', baseUrl: 'https://sms.8x8.com' }),
+    credentials: async () => ({
+      apiKey: 'key',
+      subAccountId: 'SubAccount-1',
+      baseUrl: 'https://sms.8x8.com',
+    }),
     callbackTokenKey: async () => undefined,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
     ...(pacer && { pacer }),

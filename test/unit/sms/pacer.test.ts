@@ -140,7 +140,8 @@ describe('Pacer', () => {
     for (const [slot, taken] of store.taken) expect(taken).toBeLessThanOrEqual(slotCapacity(slot, 30));
     // 60 calls at 30/s take two seconds of slots.
     const perSecond = new Map<number, number>();
-    for (const t of times) perSecond.set(Math.floor(t! / 1000), (perSecond.get(Math.floor(t! / 1000)) ?? 0) + 1);
+    for (const t of times)
+      perSecond.set(Math.floor(t! / 1000), (perSecond.get(Math.floor(t! / 1000)) ?? 0) + 1);
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(30);
   });
 
