@@ -104,6 +104,7 @@ export class Pacer {
   private firstOpenSlot = 0;
   /** Moving average of how long a call's preparation took (ms). */
   private preparationMs = 0;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly configuredRate: number,
@@ -111,12 +112,25 @@ export class Pacer {
     private readonly clock: Clock,
   ) {}
 
-  /** The rate this instance paces at now (per second). */
+  /**
+   * The rate this instance paces at now (per second). The shared learnt rate is read once, then refreshed in the
+   * background when older than RATE_REFRESH_MS, so a call does not wait for that read.
+   */
   async rate(): Promise<number> {
     const now = this.clock.now().getTime();
     if (now - this.learntReadAt >= RATE_REFRESH_MS) {
-      this.learnt = await this.store.readRate();
-      this.learntReadAt = now;
+      this.refreshing ??= this.store
+        .readRate()
+        .then((learnt) => {
+          this.learnt = learnt;
+          this.learntReadAt = this.clock.now().getTime();
+        })
+        .finally(() => {
+          this.refreshing = undefined;
+        });
+      // Only the first read is waited for; later a stale copy serves until the refresh lands.
+      if (this.learntReadAt === Number.NEGATIVE_INFINITY) await this.refreshing;
+      else this.refreshing.catch(() => undefined);
     }
     return effectiveRate(this.configuredRate, this.learnt, now);
   }
@@ -165,6 +179,6 @@ export class Pacer {
     if (!shouldLower(this.learnt, now)) return;
     const next = loweredRate(this.configuredRate, this.learnt, now);
     if (await this.store.lowerRate(next, now - DECREASE_HOLD_MS)) this.learnt = next;
-    else this.learntReadAt = Number.NEGATIVE_INFINITY; // another instance lowered it: read theirs next time
+    else this.learntReadAt = now - RATE_REFRESH_MS; // another instance lowered it: read theirs next time
   }
 }

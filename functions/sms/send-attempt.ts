@@ -152,17 +152,17 @@ export async function reserveFirstCall(deps: DeliverDeps): Promise<number | Pace
 }
 
 /**
- * Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. A call
- * held by the gate has missed its place in the pacer's bucket, so it takes a new one: the calls the gate held would
- * otherwise all leave together when it opens, into one second of 8x8's limit.
+ * Without a pacer: waits for the rate-limit gate (closed by the container's last 429) when that fits in what is left
+ * of the wait budget; returns the time waited.
  */
 async function awaitGate(deps: DeliverDeps, waited: number): Promise<number> {
+  // With a pacer the other calls keep their places (spread over the second, at the rate the 429 just lowered):
+  // held back by the gate they would leave its next window unused. Only the refused SMS waits out Retry-After.
+  if (deps.pacer) return 0;
   const gate = deps.rateLimit.remaining();
-  const budget = deps.settings.rateLimitWaitMs ?? 0;
-  if (gate <= 0 || waited + gate > budget) return 0;
-  const now = deps.clock.now().getTime();
-  const at = (await reserveCall(deps, now + gate, now + budget - waited)) ?? now + gate;
-  return waitUntil(deps, at);
+  if (gate <= 0 || waited + gate > (deps.settings.rateLimitWaitMs ?? 0)) return 0;
+  await pause(gate);
+  return gate;
 }
 
 /**

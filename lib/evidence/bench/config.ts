@@ -17,6 +17,11 @@ export interface BenchConfig {
   backlogN: number;
   /** Single SMS, one at a time on an idle queue. */
   idleN: number;
+  /**
+   * The rate-limited run tells the bridge 8x8's limit (SMS_RATE_LIMIT_PER_SECOND); BENCH_PACE=0 leaves the setting as
+   * the environment has it (e.g. SMS_RATE_LIMIT_PER_SECOND=0 for the unpaced worker, to compare).
+   */
+  paceAtLimit: boolean;
   handoverMessages: number;
   coldRuns: number;
   /** A folder for a CPU profile of each function's first cold start (BENCH_COLD_PROFILE_DIR). */
@@ -42,6 +47,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     ...(env.BENCH_LIMITED_N ? { limitedN: positive(env, 'BENCH_LIMITED_N', 1) } : {}),
     backlogN: positive(env, 'BENCH_BACKLOG_N', 1000),
     idleN: positive(env, 'BENCH_IDLE_N', 20),
+    paceAtLimit: env.BENCH_PACE !== '0',
     handoverMessages: positive(env, 'BENCH_HANDOVER_MESSAGES', 100),
     coldRuns: positive(env, 'BENCH_COLD_RUNS', 5),
     ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),

@@ -182,7 +182,11 @@ async function limitedPart(
   const s = await openBenchStack({ [SETTINGS.smsQueueBatchSize]: String(SMS_PER_CALL) });
   try {
     await s.stack.warmUp();
-    return limitedRow(await limitedThroughput(s, config, limitedN, rateLimit, log), rateLimit);
+    return limitedRow(
+      await limitedThroughput(s, config, limitedN, rateLimit, log),
+      rateLimit,
+      config.paceAtLimit,
+    );
   } finally {
     await s.stack.stop();
   }

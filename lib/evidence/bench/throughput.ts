@@ -132,7 +132,8 @@ export async function limitedThroughput(
   sms.reset();
   sms.setFaults({ latencyMs: config.simLatencyMs, rateLimit: { perSecond: rateLimit } });
   // The bridge is told 8x8's limit, as an operator sets SMS_RATE_LIMIT_PER_SECOND to the sub-account's.
-  stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: String(rateLimit) });
+  if (config.paceAtLimit)
+    stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: String(rateLimit) });
   try {
     await stack.pauseQueue('sms');
     const ids = await acceptSmsBacklog(api, count, 'Limited');
@@ -151,7 +152,8 @@ export async function limitedThroughput(
       rejected429Per10s: (windows.rejected429 * 10) / Math.max(1, backlogSeconds),
     };
   } finally {
-    stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: undefined });
+    if (config.paceAtLimit)
+      stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: undefined });
   }
 }
 
