@@ -141,7 +141,7 @@ export async function waitUntil(deps: Pick<DeliverDeps, 'clock'>, atMs: number):
   return wait;
 }
 
-/** The first call of an attempt: its place in the pacer's bucket within paceWaitMs, or PacerBusyError. */
+/** The first call of an attempt: its place in the pacer's bucket within paceWaitMs, or PacerBusyError (never rejects). */
 export async function reserveFirstCall(deps: DeliverDeps): Promise<number | PacerBusyError> {
   const now = deps.clock.now().getTime();
   const budget = deps.settings.paceWaitMs ?? 0;
@@ -215,9 +215,10 @@ async function sendSingle(attempt: Attempt, deps: DeliverDeps): Promise<SendOutc
 export async function sendWaitingOutRateLimits(
   first: Attempt,
   deps: DeliverDeps,
+  reservedFirstCall?: Promise<number | PacerBusyError>,
 ): Promise<{ attempt: Attempt; outcome: SendOutcome } | undefined> {
   let attempt = first;
-  const firstCall = await reserveFirstCall(deps);
+  const firstCall = await (reservedFirstCall ?? reserveFirstCall(deps));
   if (firstCall instanceof PacerBusyError) return { attempt, outcome: { kind: 'error', error: firstCall } };
   let waited = await waitUntil(deps, firstCall);
   for (;;) {
