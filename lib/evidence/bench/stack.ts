@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
+import { QUEUES, SETTINGS, type QueueName } from '../../../functions/shared/catalogue';
 import { callJson, pollUntil, runPool } from '../load';
 
 export interface BenchStack {
@@ -21,12 +21,19 @@ export function destination(i: number): string {
   return `+6591${String(100_000 + (i % 899_999)).padStart(6, '0')}`.replace(/0$/, '1');
 }
 
-/** `settings`: catalogue settings over the defaults (e.g. the rate-limited run's SMS_QUEUE_BATCH_SIZE). */
+/**
+ * `settings`: catalogue settings over the defaults (e.g. the rate-limited run's SMS_QUEUE_BATCH_SIZE), after those
+ * of the shell (e.g. `SMS_QUEUE_BATCH_SIZE=10 npm run bench` to compare with smaller batches).
+ */
 export async function openBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+  const fromShell = Object.values(SETTINGS).flatMap((name) => {
+    const value = process.env[name];
+    return value === undefined ? [] : [[name, value] as const];
+  });
   const stack = await startLocalStack({
     port: 0,
     quiet: true,
-    settings,
+    settings: { ...Object.fromEntries(fromShell), ...settings },
     // Simulators only, whatever real credentials the shell holds. ERROR: the functions' WARN lines (e.g.
     // Powertools' "no application metrics" per invocation) would measure the terminal, not the bridge.
     env: { LOG_LEVEL: 'ERROR' },
@@ -72,10 +79,10 @@ export async function acceptSmsBacklog(
   api: BenchStack['api'],
   count: number,
   text: string,
-  perRequest = 100,
+  perRequest = 50,
 ): Promise<string[]> {
   const requests = Math.ceil(count / perRequest);
-  const ids = await runPool(requests, 4, async (r) => {
+  const ids = await runPool(requests, 2, async (r) => {
     const size = Math.min(perRequest, count - r * perRequest);
     const messages = Array.from({ length: size }, (_, j) => ({
       destination: destination(r * perRequest + j),
