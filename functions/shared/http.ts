@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ROUTES, type FunctionName } from './catalogue';
 import { assertNoControlCharacters, assertPlainParameters } from './control-characters';
 import { BridgeError, JsonTooDeepError, MalformedJsonError, PayloadTooLargeError } from './errors';
-import { logger, metrics } from './powertools';
+import { countWithDimensions, logger, metrics } from './powertools';
 
 /** What a route's core sees: the parsed request, independent of API Gateway's event shape. */
 export interface ApiRequest {
@@ -148,6 +148,36 @@ export function toApiRequest(
   };
 }
 
+/** An error code as a metric dimension: the catalogue's codes are upper snake case; anything else is OTHER. */
+const REASON_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * What a webhook's answer says about the delivery (routes with `auth: 'self'`): 2xx means its credential or
+ * signature was verified and the event taken (or knowingly ignored); 4xx means it was refused, for the reason its
+ * error code names (UNAUTHORIZED, INVALID_SIGNATURE, STALE_EVENT, TENANT_MISMATCH, PAYLOAD_TOO_LARGE, …). 5xx is
+ * neither: the sender retries, and the Lambda and API 5xx metrics show it.
+ */
+export function webhookVerdict(
+  statusCode: number,
+  body: Record<string, unknown>,
+): { metric: 'WebhookVerified' } | { metric: 'WebhookRefused'; reason: string } | undefined {
+  if (statusCode >= 200 && statusCode < 300) return { metric: 'WebhookVerified' };
+  if (statusCode < 400 || statusCode >= 500) return undefined;
+  const code = (body.error as { code?: unknown } | undefined)?.code;
+  return {
+    metric: 'WebhookRefused',
+    reason: typeof code === 'string' && REASON_PATTERN.test(code) ? code : 'OTHER',
+  };
+}
+
+/** Counts a webhook answer: WebhookVerified, or WebhookRefused both per function and per function and reason. */
+function countWebhookAnswer(statusCode: number, body: Record<string, unknown>): void {
+  const verdict = webhookVerdict(statusCode, body);
+  if (!verdict) return;
+  metrics.addMetric(verdict.metric, 'Count', 1);
+  if (verdict.metric === 'WebhookRefused') countWithDimensions('WebhookRefused', { reason: verdict.reason });
+}
+
 /**
  * The middy chain every API route uses: header normalisation, security headers, Powertools logger context and
  * metrics, and the error mapping to `{ok:false,error:{code,message}}`. The core stays free of API Gateway types.
@@ -160,12 +190,15 @@ export function apiHandler(
   const route = ROUTES.find((r) => r.function === functionName);
   if (!route) throw new Error(`No route is declared for function ${functionName}`);
   const parseJson = options.parseJson ?? true;
+  // The 8x8 webhooks authenticate themselves: their answers are counted as verified or refused (by reason).
+  const webhook = route.auth === 'self';
   const lambdaHandler = async (
     event: APIGatewayProxyEvent,
     _context: Context,
   ): Promise<APIGatewayProxyResult> => {
     const request = toApiRequest(event, route.maxBodyBytes, parseJson);
     const response = await core(request);
+    if (webhook) countWebhookAnswer(response.statusCode, response.body);
     return jsonResult(response.statusCode, response.body, response.headers);
   };
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
@@ -176,6 +209,10 @@ export function apiHandler(
     .use({
       onError: async (request) => {
         request.response = toErrorResponse(request.error);
+        if (webhook) {
+          const { statusCode, body } = request.response;
+          countWebhookAnswer(statusCode, JSON.parse(body) as Record<string, unknown>);
+        }
       },
     })
     .handler(lambdaHandler);
