@@ -94,7 +94,7 @@ export class BridgeMetrics {
 
   /**
    * The sum over every emitting function, missing points as 0: a minute without an SMS is 0, not a gap, so ratios
-   * and "sent but no receipt" comparisons see numbers. Returns the ids used, for expressions built on it.
+   * and "sent but no receipt" comparisons see numbers. Ids are `m<metric>_<service>`, unique within a widget.
    */
   total(
     name: BridgeMetricName,
