@@ -154,7 +154,7 @@ const REASON_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 /**
  * What a webhook's answer says about the delivery (routes with `auth: 'self'`): 2xx means its credential or
  * signature was verified and the event taken (or knowingly ignored); 4xx means it was refused, for the reason its
- * error code names (UNAUTHORIZED, INVALID_SIGNATURE, STALE_EVENT, TENANT_MISMATCH, PAYLOAD_TOO_LARGE, …). 5xx is
+ * error code names (UNAUTHORIZED, SIGNATURE_INVALID, EVENT_STALE, TENANT_MISMATCH, PAYLOAD_TOO_LARGE, …). 5xx is
  * neither: the sender retries, and the Lambda and API 5xx metrics show it.
  */
 export function webhookVerdict(
