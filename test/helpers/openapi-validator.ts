@@ -106,25 +106,31 @@ export class OpenApiValidator {
         return s;
       }
     });
-    for (const template of Object.keys(this.paths)) {
-      if (!template.includes('{')) continue;
-      const candidate = found(template);
-      if (!candidate) continue;
-      const parts = template.split('/');
-      if (parts.length !== segments.length) continue;
-      const parameters = (candidate.operation.parameters ?? []) as {
-        name: string;
-        in: string;
-        schema?: { pattern?: string };
-      }[];
-      const fits = parts.every((part, i) => {
-        const value = segments[i] ?? '';
-        const name = /^\{(.+)\}$/.exec(part)?.[1];
-        if (name === undefined) return part === value;
-        const pattern = parameters.find((p) => p.in === 'path' && p.name === name)?.schema?.pattern;
-        return value !== '' && (pattern === undefined || new RegExp(pattern, 'u').test(value));
-      });
-      if (fits) return candidate;
+    // Parameters that fit their patterns first; then any template of the same shape, so a request with an invalid
+    // id (answered 400 by the route) is still checked against that route's operation.
+    for (const checkPatterns of [true, false]) {
+      for (const template of Object.keys(this.paths)) {
+        if (!template.includes('{')) continue;
+        const candidate = found(template);
+        if (!candidate) continue;
+        const parts = template.split('/');
+        if (parts.length !== segments.length) continue;
+        const parameters = (candidate.operation.parameters ?? []) as {
+          name: string;
+          in: string;
+          schema?: { pattern?: string };
+        }[];
+        const fits = parts.every((part, i) => {
+          const value = segments[i] ?? '';
+          const name = /^\{(.+)\}$/.exec(part)?.[1];
+          if (name === undefined) return part === value;
+          const pattern = parameters.find((p) => p.in === 'path' && p.name === name)?.schema?.pattern;
+          return (
+            value !== '' && (!checkPatterns || pattern === undefined || new RegExp(pattern, 'u').test(value))
+          );
+        });
+        if (fits) return candidate;
+      }
     }
     return undefined;
   }
