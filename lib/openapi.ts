@@ -172,6 +172,8 @@ interface ResponseDoc {
   /** Several possible bodies (oneOf of component names). */
   oneOf?: string[];
   codes?: ErrorCode[];
+  /** The answer may carry Retry-After (seconds). */
+  retryAfter?: boolean;
 }
 
 const errors = (description: string, codes: ErrorCode[], schema = 'ErrorBody'): ResponseDoc => ({
@@ -179,6 +181,7 @@ const errors = (description: string, codes: ErrorCode[], schema = 'ErrorBody'): 
   schema,
   codes,
 });
+const retryAfter = (doc: ResponseDoc): ResponseDoc => ({ ...doc, retryAfter: true });
 
 /** Documented answers per function, besides the common ones every route may give (see `operation`). */
 const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
@@ -210,9 +213,11 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
       'INVALID_BODY',
       'UNKNOWN_FIELD',
     ]),
-    '409': errors(
-      'The clientMessageId was used with other content, or its first request did not answer within SMS_IDEMPOTENCY_WAIT_MS (see Retry-After)',
-      ['IDEMPOTENCY_CONFLICT', 'IDEMPOTENCY_IN_PROGRESS'],
+    '409': retryAfter(
+      errors(
+        'The clientMessageId was used with other content, or its first request did not answer within SMS_IDEMPOTENCY_WAIT_MS (see Retry-After)',
+        ['IDEMPOTENCY_CONFLICT', 'IDEMPOTENCY_IN_PROGRESS'],
+      ),
     ),
     '503': errors('The SMS could not be stored, nothing was accepted; send it again', ['NOT_ACCEPTED']),
   },
@@ -240,6 +245,7 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
         'Nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After: ' +
         codeList(['IDEMPOTENCY_IN_PROGRESS']),
       schema: 'SmsBatchAccepted',
+      retryAfter: true,
     },
     '503': {
       description:
@@ -289,20 +295,24 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
       ],
       'HandoverStartError',
     ),
-    '409': errors(
-      'Still starting after HANDOVER_START_WAIT_MS; see Retry-After',
-      ['HANDOVER_START_IN_PROGRESS'],
-      'HandoverStartError',
+    '409': retryAfter(
+      errors(
+        'Still starting after HANDOVER_START_WAIT_MS; see Retry-After',
+        ['HANDOVER_START_IN_PROGRESS'],
+        'HandoverStartError',
+      ),
     ),
     '502': errors(
       "8x8 refused the conversation; 8x8's reason is in `error.details`",
       ['UPSTREAM_REJECTED'],
       'HandoverStartError',
     ),
-    '503': errors(
-      '8x8 unavailable or rate limiting, or the handover could not be recorded; try again',
-      ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'HANDOVER_NOT_RECORDED'],
-      'HandoverStartError',
+    '503': retryAfter(
+      errors(
+        '8x8 unavailable or rate limiting (then with Retry-After), or the handover could not be recorded; try again',
+        ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'HANDOVER_NOT_RECORDED'],
+        'HandoverStartError',
+      ),
     ),
     '504': errors(
       '8x8 did not answer in time (it may have created the chat: think twice before retrying)',
@@ -513,7 +523,17 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     const codes = doc.codes ?? [];
     const description = codes.length > 0 ? `${doc.description}: ${codeList(codes)}` : doc.description;
     const schema = doc.oneOf ? { oneOf: doc.oneOf.map(ref) } : doc.schema ? ref(doc.schema) : undefined;
-    if (!schema) return { description };
+    const headers = doc.retryAfter
+      ? {
+          headers: {
+            'Retry-After': {
+              description: 'Seconds to wait before sending the request again',
+              schema: { type: 'integer', minimum: 1 },
+            },
+          },
+        }
+      : {};
+    if (!schema) return { description, ...headers };
     const given = RESPONSE_EXAMPLES[operationId]?.[status];
     const firstCode = codes[0];
     const examples: Record<string, Example> | undefined =
@@ -526,7 +546,11 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
             },
           }
         : undefined);
-    return { description, content: { 'application/json': { schema, ...(examples && { examples }) } } };
+    return {
+      description,
+      ...headers,
+      content: { 'application/json': { schema, ...(examples && { examples }) } },
+    };
   };
 
   /** The answers every route may give besides its own (gateway refusals, limits, failures). */
@@ -551,9 +575,9 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
       );
     }
     if (route.auth === 'apiKey') {
-      common['429'] = errors("The API key's usage plan is spent (throttling or quota); retry later", [
-        'TOO_MANY_REQUESTS',
-      ]);
+      common['429'] = retryAfter(
+        errors("The API key's usage plan is spent (throttling or quota); retry later", ['TOO_MANY_REQUESTS']),
+      );
     }
     common['500'] = errors('Unexpected failure; nothing was accepted', ['INTERNAL_ERROR'], errorSchema);
     common['502'] = errors('The function failed or timed out (answered by the gateway)', ['INTERNAL_ERROR']);
@@ -569,7 +593,11 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     for (const [status, doc] of Object.entries(own)) {
       const shared = common[status];
       if (!shared?.codes || !doc.codes) continue;
-      merged[status] = { ...doc, codes: [...new Set([...doc.codes, ...shared.codes])] };
+      merged[status] = {
+        ...doc,
+        codes: [...new Set([...doc.codes, ...shared.codes])],
+        ...((doc.retryAfter ?? shared.retryAfter) && { retryAfter: true }),
+      };
     }
     const ordered: Record<string, ResponseDoc> = {};
     for (const status of Object.keys(merged).sort()) ordered[status] = merged[status] as ResponseDoc;

@@ -194,3 +194,36 @@ test("the webhook routes document 8x8's bodies: the official receipt sample and 
   ).not.toEqual([]);
   expect(event({ ...base, eventType: 'MESSAGE' })).not.toEqual([]);
 });
+
+/** The JSON examples of one of 8x8's documents copied into lib/simulators/contract/8x8/. */
+function officialExamples(file: string): unknown[] {
+  const text = readFileSync(path.join(root, 'lib', 'simulators', 'contract', '8x8', file), 'utf8');
+  return [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? '') as unknown);
+}
+
+test("every example of 8x8's webhook documents is a body the document accepts", () => {
+  const openapi = new OpenApiValidator(document);
+  const events = officialExamples('webhooks-events-reference.md');
+  expect(events.length).toBeGreaterThanOrEqual(12);
+  for (const body of events) {
+    expect({
+      body,
+      violations: openapi.checkRequest({
+        method: 'POST',
+        path: '/handover/eightByEight',
+        contentType: 'application/json',
+        body,
+      }),
+    }).toEqual({ body, violations: [] });
+  }
+  const receipts = officialExamples('delivery-receipts-for-outbound-sms.md');
+  expect(receipts).toHaveLength(1);
+  expect(
+    openapi.checkRequest({
+      method: 'POST',
+      path: '/webhooks/8x8/sms',
+      contentType: 'application/json',
+      body: receipts[0],
+    }),
+  ).toEqual([]);
+});
