@@ -97,8 +97,9 @@ export class OpenApiValidator {
         ? { template, operation, pointer: `/paths/${pointerToken(template)}/${verb}` }
         : undefined;
     };
-    const exact = found(bare);
-    if (exact) return exact;
+    // A path the document names exactly belongs to it alone: another method there is not served (405), even when a
+    // template would fit (GET /sms/batch is not GET /sms/{messageId}).
+    if (Object.hasOwn(this.paths, bare)) return found(bare);
     const segments = bare.split('/').map((s) => {
       try {
         return decodeURIComponent(s);

@@ -20,6 +20,7 @@ describe('the OpenAPI answer validator (test/helpers/openapi-validator.ts)', () 
     // An id that breaks its pattern is still the route's (it answers 400), but only where no exact path fits.
     expect(openapi.operationFor('GET', '/sms/not-a-uuid')?.template).toBe('/sms/{messageId}');
     expect(openapi.operationFor('GET', '/sms/a/b')).toBeUndefined();
+    expect(openapi.operationFor('GET', '/sms/batch')).toBeUndefined();
   });
 
   test('refuses a status the operation does not document', () => {
