@@ -9,6 +9,7 @@
  * to strings.
  */
 import { PATH_PARAMETERS } from '../shared/catalogue';
+import { errorBodySchema } from '../shared/error-body';
 import {
   CLOUD_URL_POLICY,
   outboundUrlMessage,
@@ -250,6 +251,17 @@ export const handoverStatusResponseSchema = z.object({
       code: z.optional(z.string()),
       message: z.string(),
     }),
+  ),
+});
+
+/**
+ * Every failure of POST /handover: the usual error body plus `handover: {status: "error"}`, Cognigy's value for a
+ * failed handover, so a flow branches on the same field as on success (README, "The flow recipe").
+ */
+export const startHandoverErrorSchema = z.extend(errorBodySchema, {
+  handover: describe(
+    z.optional(z.object({ status: z.literal('error') })),
+    "On every failure the bridge answers; absent only on the gateway's own refusals (403 API key, 429 throttling)",
   ),
 });
 

@@ -36,6 +36,11 @@ export interface ApiResponse {
 export interface ApiHandlerOptions {
   /** Parse the body as JSON (default true). Webhooks that verify the raw bytes first parse it themselves. */
   parseJson?: boolean;
+  /**
+   * Fields added to every error answer of the route, also for failures before its core runs (malformed JSON, body
+   * too large): POST /handover answers `handover: {status: "error"}` on every failure, as its flows branch on it.
+   */
+  errorBodyExtra?: Record<string, unknown>;
 }
 
 export function errorBody(code: string, message: string, details?: unknown): Record<string, unknown> {
@@ -43,15 +48,15 @@ export function errorBody(code: string, message: string, details?: unknown): Rec
 }
 
 /** Maps any error to the public `{ok:false,error}` shape; unexpected errors are logged, never echoed. */
-export function toErrorResponse(error: unknown): APIGatewayProxyResult {
+export function toErrorResponse(error: unknown, extra: Record<string, unknown> = {}): APIGatewayProxyResult {
   if (error instanceof BridgeError) {
-    return jsonResult(error.statusCode, errorBody(error.code, error.message, error.details));
+    return jsonResult(error.statusCode, { ...errorBody(error.code, error.message, error.details), ...extra });
   }
   logger.error('Unhandled error', { error: error as Error });
-  return jsonResult(
-    500,
-    errorBody('INTERNAL_ERROR', 'The request could not be processed; it was not accepted'),
-  );
+  return jsonResult(500, {
+    ...errorBody('INTERNAL_ERROR', 'The request could not be processed; it was not accepted'),
+    ...extra,
+  });
 }
 
 export function jsonResult(
@@ -208,7 +213,7 @@ export function apiHandler(
     .use(logMetrics(metrics))
     .use({
       onError: async (request) => {
-        request.response = toErrorResponse(request.error);
+        request.response = toErrorResponse(request.error, options.errorBodyExtra);
         if (webhook) {
           const { statusCode, body } = request.response;
           countWebhookAnswer(statusCode, JSON.parse(body) as Record<string, unknown>);

@@ -171,15 +171,6 @@ const statusSchema = z.object({
 
 const issueDetailsSchema = z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }));
 
-export const errorBodySchema = z.object({
-  ok: z.literal(false),
-  error: z.object({
-    code: describe(z.string(), 'Stable error code (see SMS_ERROR_CODES)'),
-    message: z.string(),
-    details: describe(z.optional(issueDetailsSchema), 'Every validation problem, by JSON path'),
-  }),
-});
-
 export const smsAcceptedSchema = z.object({
   ok: z.literal(true),
   messageId: describe(z.string(), 'Our id of the SMS; GET /sms/{messageId} shows its status'),
@@ -281,3 +272,16 @@ export const outboundReceiptPayloadSchema = z.looseObject({
   smsCount: z.nullish(z.number()),
 });
 export type OutboundReceiptPayload = z.infer<typeof outboundReceiptPayloadSchema>;
+
+/** The answer to 8x8's receipt POST (documentation for the OpenAPI document; receipt.ts builds it). */
+export const receiptAnswerSchema = z.object({
+  ok: z.literal(true),
+  messageId: describe(z.optional(z.string()), 'Our SMS the receipt belongs to'),
+  status: describe(z.optional(z.enum(STATUS_CODES)), 'Its status after the receipt'),
+  changed: describe(z.optional(z.boolean()), 'Whether the receipt moved the status forward'),
+  matched: describe(z.optional(z.literal(false)), 'No SMS of ours has this umid or clientMessageId'),
+  ignored: describe(
+    z.optional(z.literal(true)),
+    'Not an outbound delivery receipt; acknowledged and dropped',
+  ),
+});

@@ -716,7 +716,7 @@ describe('OpenAPI document', () => {
 
   test('is served at /openapi.json as OpenAPI 3.1 with the API key scheme on Cognigy-facing routes only', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.components.securitySchemes.api_key).toEqual({
+    expect(doc.components.securitySchemes.api_key).toMatchObject({
       type: 'apiKey',
       in: 'header',
       name: 'x-api-key',
