@@ -154,7 +154,7 @@ export function toApiRequest(
  */
 export function apiHandler(
   functionName: FunctionName,
-  core: (request: ApiRequest) => Promise<ApiResponse>,
+  core: (request: ApiRequest, context: Context) => Promise<ApiResponse>,
   options: ApiHandlerOptions = {},
 ) {
   const route = ROUTES.find((r) => r.function === functionName);
@@ -162,10 +162,10 @@ export function apiHandler(
   const parseJson = options.parseJson ?? true;
   const lambdaHandler = async (
     event: APIGatewayProxyEvent,
-    _context: Context,
+    context: Context,
   ): Promise<APIGatewayProxyResult> => {
     const request = toApiRequest(event, route.maxBodyBytes, parseJson);
-    const response = await core(request);
+    const response = await core(request, context);
     return jsonResult(response.statusCode, response.body, response.headers);
   };
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
