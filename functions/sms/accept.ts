@@ -373,7 +373,9 @@ export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiRes
   if (outcome.fresh) metrics.addMetric('SmsAccepted', MetricUnit.Count, 1);
   logAccepted(outcome);
   const answer =
-    sms.waitForUmidMs > 0 ? await awaitFirstAnswer(outcome.answer, sms, sms.waitForUmidMs, deps) : outcome.answer;
+    sms.waitForUmidMs > 0
+      ? await awaitFirstAnswer(outcome.answer, sms, sms.waitForUmidMs, deps)
+      : outcome.answer;
   return { statusCode: 202, body: answer };
 }
 
@@ -433,7 +435,10 @@ function answerAfter8x8(accepted: SmsAccepted, record: MessageRecord): SmsAccept
     return {
       ...accepted,
       umid,
-      status: { code: publicStatus(record.status) as 'REJECTED' | 'FAILED', description: describeStatus(record) },
+      status: {
+        code: publicStatus(record.status) as 'REJECTED' | 'FAILED',
+        description: describeStatus(record),
+      },
       ...(record.errorCode !== undefined && { errorCode: record.errorCode }),
       ...(record.reason && { reason: record.reason }),
     };

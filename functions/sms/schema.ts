@@ -102,12 +102,7 @@ export const smsRequestSchema = describe(
     ...smsFields,
     cognigy: z.optional(cognigyRefSchema),
     waitForUmidMs: describe(
-      z.optional(
-        z.union([
-          z.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_FOR_UMID_MS)),
-          absent,
-        ]),
-      ),
+      z.optional(z.union([z.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_FOR_UMID_MS)), absent])),
       `Milliseconds (0 to ${MAX_WAIT_FOR_UMID_MS}) to wait for 8x8's answer to the first attempt, so the 202 carries ` +
         "8x8's `umid`; past it the answer is the usual QUEUED with `umid: null`. Not part of the SMS: a repeat " +
         'with another wait is the same SMS.',
@@ -199,7 +194,7 @@ export const errorBodySchema = z.object({
 /** The encoding 8x8 sends the text in (AUTO resolved): what 8x8's SmsResponse calls `encoding`. */
 const sentEncodingSchema = describe(
   z.enum(['GSM7', 'UCS2']),
-  "Encoding the text is sent in, as 8x8 counts it: GSM7 when every character is in the GSM 03.38 alphabet (or GSM7 was asked for), else UCS2",
+  'Encoding the text is sent in, as 8x8 counts it: GSM7 when every character is in the GSM 03.38 alphabet (or GSM7 was asked for), else UCS2',
 );
 const smsCountSchema = describe(
   z.number().check(z.int(), z.gte(1)),
@@ -245,7 +240,10 @@ export const smsBatchItemSchema = z.object({
   destination: z.optional(z.string()),
   encoding: z.optional(sentEncodingSchema),
   smsCount: z.optional(smsCountSchema),
-  umid: describe(z.optional(z.null()), 'Always null in the batch answer: GET /sms/{messageId} shows it once 8x8 answered'),
+  umid: describe(
+    z.optional(z.null()),
+    'Always null in the batch answer: GET /sms/{messageId} shows it once 8x8 answered',
+  ),
   status: z.optional(z.object({ code: z.literal('QUEUED'), description: z.string() })),
   error: z.optional(itemErrorSchema),
 });

@@ -308,7 +308,7 @@ describe('POST /sms core', () => {
   });
 });
 
-describe('POST /sms answers in the shape of 8x8\'s SmsResponse', () => {
+describe("POST /sms answers in the shape of 8x8's SmsResponse", () => {
   test.each([
     ['a short GSM7 text', 'Your code is 123456', 'AUTO', 'GSM7', 1],
     ['161 GSM7 characters (two parts of 153)', 'a'.repeat(161), 'AUTO', 'GSM7', 2],
@@ -350,7 +350,11 @@ describe('POST /sms waitForUmidMs', () => {
   const ID = '00000000-0000-4000-8000-000000000001';
 
   /** Plays 8x8's answer into the record on the `at`-th pause of the wait, as the delivery worker would. */
-  function answerOnPause(deps: ReturnType<typeof setup>, at: number, change: (id: string) => Promise<unknown>) {
+  function answerOnPause(
+    deps: ReturnType<typeof setup>,
+    at: number,
+    change: (id: string) => Promise<unknown>,
+  ) {
     const sleep = deps.sleep;
     let pauses = 0;
     deps.sleep = async (ms: number) => {
@@ -417,7 +421,11 @@ describe('POST /sms waitForUmidMs', () => {
     const deps = setup();
     answerOnPause(deps, 1, async (id) => {
       const record = deps.store.records.get(id)!;
-      Object.assign(record, { attempts: 1, status: 'queued', lastError: { at: '', message: '8x8 timed out' } });
+      Object.assign(record, {
+        attempts: 1,
+        status: 'queued',
+        lastError: { at: '', message: '8x8 timed out' },
+      });
     });
     const response = await acceptSms({ ...otp, waitForUmidMs: 5000 }, deps);
     expect(response.body).toMatchObject({ umid: null, status: { code: 'QUEUED' } });
