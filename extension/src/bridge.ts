@@ -67,8 +67,10 @@ export function timeoutOf(value: unknown): number {
   return Math.min(Math.round(ms), MAX_TIMEOUT_MS);
 }
 
+/** AbortSignal.timeout's DOMException; checked by name, since it need not be an `Error` of this realm. */
 function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 export interface BridgeRequest {
