@@ -5,8 +5,11 @@
  * QUEUED when it is slow, 8x8's refusal when it refuses.
  */
 import { randomUUID } from 'node:crypto';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import type { LocalStack } from '../../lib/local/stack';
-import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
+import { buildOpenApiDocument } from '../../lib/openapi';
+import { apiClient, startTestStack, type ApiAnswer, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
 
 interface Accepted {
@@ -27,6 +30,8 @@ const SLOW_8X8_MS = 2_500;
 
 let stack: LocalStack;
 let api: ApiClient;
+/** Every 202 of this file, checked against the OpenAPI document at the end. */
+const accepted: ApiAnswer[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
@@ -34,7 +39,17 @@ beforeAll(async () => {
     settings: { UPSTREAM_TIMEOUT_MS: '6000', RETRY_BASE_DELAY_SECONDS: '1', RETRY_MAX_DELAY_SECONDS: '1' },
     simulators: { sms: { receiptDelayMs: 20 } },
   });
-  api = apiClient(stack);
+  const client = apiClient(stack);
+  const remember = async <T>(answer: Promise<ApiAnswer<T>>) => {
+    const a = await answer;
+    if (a.status === 202) accepted.push(a as ApiAnswer);
+    return a;
+  };
+  api = {
+    request: (method, path, body, headers) => remember(client.request(method, path, body, headers)),
+    get: (path) => client.get(path),
+    post: (path, body) => remember(client.post(path, body)),
+  };
 });
 
 afterAll(async () => {
@@ -159,4 +174,21 @@ test('waitForUmidMs as a string is a type error (400 INVALID_TYPE)', async () =>
   const answer = await api.post<{ error: { code: string } }>('/sms', sms('Hello', { waitForUmidMs: '300' }));
   expect(answer.status).toBe(400);
   expect(answer.body.error.code).toBe('INVALID_TYPE');
+});
+
+test('every 202 of this file matches the OpenAPI document (SmsAccepted, SmsBatchAccepted)', () => {
+  const doc = buildOpenApiDocument({ serverUrl: stack.urls.gateway }) as {
+    components: { schemas: Record<string, object> };
+  };
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, name);
+  const single = ajv.getSchema('SmsAccepted')!;
+  const batch = ajv.getSchema('SmsBatchAccepted')!;
+  expect(accepted.length).toBeGreaterThan(8);
+  const violations = accepted.flatMap((a) => {
+    const validate = 'items' in a.body ? batch : single;
+    return validate(a.body) ? [] : [{ body: a.body, errors: validate.errors }];
+  });
+  expect(violations).toEqual([]);
 });
