@@ -189,7 +189,7 @@ function countWebhookAnswer(statusCode: number, body: Record<string, unknown>): 
  */
 export function apiHandler(
   functionName: FunctionName,
-  core: (request: ApiRequest) => Promise<ApiResponse>,
+  core: (request: ApiRequest, context: Context) => Promise<ApiResponse>,
   options: ApiHandlerOptions = {},
 ) {
   const route = ROUTES.find((r) => r.function === functionName);
@@ -199,10 +199,10 @@ export function apiHandler(
   const webhook = route.auth === 'self';
   const lambdaHandler = async (
     event: APIGatewayProxyEvent,
-    _context: Context,
+    context: Context,
   ): Promise<APIGatewayProxyResult> => {
     const request = toApiRequest(event, route.maxBodyBytes, parseJson);
-    const response = await core(request);
+    const response = await core(request, context);
     if (webhook) countWebhookAnswer(response.statusCode, response.body);
     return jsonResult(response.statusCode, response.body, response.headers);
   };
