@@ -8,6 +8,7 @@
  * - `<!-- recipe-headers -->` is followed by the ```json block of the node's Headers field, used by every recipe.
  * - `<!-- recipe-condition: NAME -->` is followed by an If node condition as inline code (CognigyScript, i.e.
  *   JavaScript over `input`, `context` and `profile`).
+ * - `<!-- recipe-code: NAME -->` is followed by the ```js block of a Code node (`input`, `context`, `api`).
  *
  * Rendering replaces only what Cognigy (or the deployment) fills in: `{{input.…}}`, `{{context.…}}`, `{{profile.…}}`
  * tokens (an unset path renders as "", as Cognigy does), `{"$cs":{"script":"…","type":"object"}}` values, and the
@@ -32,6 +33,7 @@ export interface ReadmeRecipes {
   /** The node's Headers field as printed (values may hold `<API key>`). */
   headers: Record<string, string>;
   conditions: Map<string, string>;
+  codeNodes: Map<string, string>;
 }
 
 /** A Cognigy session as the tokens see it. */
@@ -49,7 +51,7 @@ export interface Deployment {
 
 export const README_PATH = path.join(__dirname, '..', '..', 'README.md');
 
-const MARKER = /^<!--\s*(recipe|recipe-headers|recipe-condition)(?::\s*([\w-]+))?\s*-->\s*$/;
+const MARKER = /^<!--\s*(recipe|recipe-headers|recipe-condition|recipe-code)(?::\s*([\w-]+))?\s*-->\s*$/;
 const REQUEST_LINE = /`(GET|POST) (<ApiUrl>[^`\s]*)`/;
 const STORAGE_KEY = /(?:storage key|Context key)\s+`(\w+)`/i;
 
@@ -86,12 +88,12 @@ function sections(markdown: string): Section[] {
   return out;
 }
 
-/** The first ```json block of a section, as printed. */
-function firstJsonBlock(lines: string[]): string | undefined {
-  const start = lines.findIndex((l) => l.trim() === '```json');
+/** The first ```<language> block of a section, as printed. */
+function firstBlock(lines: string[], language = 'json'): string | undefined {
+  const start = lines.findIndex((l) => l.trim() === `\`\`\`${language}`);
   if (start < 0) return undefined;
   const end = lines.findIndex((l, i) => i > start && l.trim() === '```');
-  if (end < 0) throw new RecipeFormatError('unterminated ```json block');
+  if (end < 0) throw new RecipeFormatError(`unterminated \`\`\`${language} block`);
   return lines.slice(start + 1, end).join('\n');
 }
 
@@ -112,16 +114,23 @@ function prose(lines: string[]): string {
 export function parseReadmeRecipes(markdown: string): ReadmeRecipes {
   const recipes = new Map<string, ReadmeRecipe>();
   const conditions = new Map<string, string>();
+  const codeNodes = new Map<string, string>();
   let headers: Record<string, string> | undefined;
   for (const section of sections(markdown)) {
     if (section.kind === 'recipe-headers') {
-      const block = firstJsonBlock(section.lines);
+      const block = firstBlock(section.lines);
       if (!block) throw new RecipeFormatError('recipe-headers has no ```json block');
       headers = JSON.parse(block) as Record<string, string>;
       continue;
     }
     const name = section.name;
     if (!name) throw new RecipeFormatError(`a ${section.kind} marker has no name`);
+    if (section.kind === 'recipe-code') {
+      const code = firstBlock(section.lines, 'js');
+      if (!code) throw new RecipeFormatError(`code node ${name} has no \`\`\`js block`);
+      codeNodes.set(name, code);
+      continue;
+    }
     const text = prose(section.lines);
     if (section.kind === 'recipe-condition') {
       const condition = /`([^`]+)`/.exec(text)?.[1];
@@ -135,7 +144,7 @@ export function parseReadmeRecipes(markdown: string): ReadmeRecipes {
     const storageKey = STORAGE_KEY.exec(text)?.[1];
     if (!storageKey) throw new RecipeFormatError(`recipe ${name} names no storage key`);
     const method = request[1] as 'GET' | 'POST';
-    const bodyText = firstJsonBlock(section.lines);
+    const bodyText = firstBlock(section.lines);
     if (method === 'POST' && bodyText === undefined)
       throw new RecipeFormatError(`recipe ${name} (POST) has no \`\`\`json body`);
     recipes.set(name, {
@@ -147,7 +156,7 @@ export function parseReadmeRecipes(markdown: string): ReadmeRecipes {
     });
   }
   if (!headers) throw new RecipeFormatError('no <!-- recipe-headers --> block');
-  return { recipes, headers, conditions };
+  return { recipes, headers, conditions, codeNodes };
 }
 
 export function readmeRecipes(file = README_PATH): ReadmeRecipes {
@@ -211,6 +220,26 @@ export function evaluateCondition(condition: string, scope: CognigyScope): boole
     profile: unknown,
   ) => unknown;
   return Boolean(evaluate(scope.input, scope.context, scope.profile));
+}
+
+/**
+ * Runs a Code node over the session as Cognigy would: `input` and `context` as objects, `api.addToInput` and
+ * `api.addToContext` writing into them.
+ */
+export function runCodeNode(code: string, scope: CognigyScope): void {
+  const api = {
+    addToInput: (key: string, value: unknown) => {
+      scope.input[key] = value;
+    },
+    addToContext: (key: string, value: unknown) => {
+      scope.context[key] = value;
+    },
+  };
+  // Test-only, as evaluateCondition: the README's own code.
+  const run = new Function('input', 'context', 'profile', 'api', `"use strict";\n${code}`) as (
+    ...args: unknown[]
+  ) => void;
+  run(scope.input, scope.context, scope.profile, api);
 }
 
 export interface RecipeAnswer {

@@ -14,6 +14,7 @@ import { startTestStack } from '../helpers/local';
 import {
   evaluateCondition,
   readmeRecipes,
+  runCodeNode,
   runRecipe,
   type CognigyScope,
   type Deployment,
@@ -91,6 +92,7 @@ test('the README marks every recipe it shows, with the node headers and the rela
     'x-bridge-errors': 'body',
   });
   expect(readme.conditions.has('relay-first')).toBe(true);
+  expect(readme.codeNodes.has('drop-repeats')).toBe(true);
 });
 
 describe('SMS recipes', () => {
@@ -188,6 +190,13 @@ describe('handover recipes', () => {
     );
     const queuedScope = { ...scope, input: inputOf(queued, session) };
     expect(queued.body.text).toBe('');
+    // The dedupe Code node lets the first delivery of a push through and marks a repeat of the same push.
+    const dropRepeats = readme.codeNodes.get('drop-repeats') ?? '';
+    runCodeNode(dropRepeats, queuedScope);
+    expect(queuedScope.input.bridgeRepeat).toBeUndefined();
+    const repeatScope = { ...queuedScope, input: inputOf(queued, session) };
+    runCodeNode(dropRepeats, repeatScope);
+    expect(repeatScope.input.bridgeRepeat).toBe(true);
     expect(evaluateCondition(relayFirst, queuedScope)).toBe(false);
     const ignored = await runRecipe(readme, 'relay-message', queuedScope, deployment);
     expect(ignored.status).toBe(200);
