@@ -19,6 +19,7 @@ import {
   type LambdaHandler,
 } from './lambda';
 import { buildOpenApiDocument } from '../openapi';
+import type { GatewayPages } from './console/server';
 
 /** API Gateway's hard limit on a request payload. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -196,6 +197,7 @@ export class LocalGateway {
   private readonly loadOpenApi: () => Promise<object | undefined>;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly maxPayloadBytes: number;
+  private pages: GatewayPages | undefined;
   // Cognigy and the benchmark reuse connections; keep them a little longer than Node's 5 s default.
   private readonly http = new LocalHttpServer('The local gateway', (req, res) => void this.handle(req, res), {
     keepAliveTimeoutMs: 10_000,
@@ -218,6 +220,17 @@ export class LocalGateway {
 
   start(port = 0): Promise<string> {
     return this.http.start(port);
+  }
+
+  /**
+   * Serves local-only pages (the console, lib/local/console/server.ts) beside the catalogue's routes, on paths no
+   * route uses; they are answered before route matching.
+   */
+  mount(pages: GatewayPages): void {
+    const shadowed = this.routes.filter((route) => pages.handles(route.path));
+    if (shadowed.length > 0)
+      throw new Error(`Local pages would shadow ${shadowed.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    this.pages = pages;
   }
 
   stop(): Promise<void> {
@@ -263,6 +276,7 @@ export class LocalGateway {
     requestId: string,
     startedAt: number,
   ): Promise<number> {
+    if (this.pages?.handles(url.pathname)) return this.pages.handle(req, res, url);
     if (url.pathname === '/openapi.json') {
       if (method !== 'GET') throw new GatewayAnswer(405, 'METHOD_NOT_ALLOWED', 'Use GET', { allow: 'GET' });
       const document = await this.loadOpenApi();

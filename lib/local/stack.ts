@@ -64,6 +64,7 @@ import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { FunctionSandboxes } from './sandbox';
 import { startSchedules } from './scheduler';
+import { CONSOLE_PATH, LocalConsole } from './console/server';
 import { SecretsManagerStandIn } from './secrets-manager';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
@@ -292,6 +293,18 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       (Object.keys(SECRETS) as SecretName[]).map((secret) => [secret, `local/${stackId}/${secret}`]),
     ) as Record<SecretName, string>;
     const services = writeSecrets(secretsManager, secretNames, upstreams, simulators, log);
+    // The local console reads and drives everything over HTTP, like a person with curl (lib/local/console/).
+    const localConsole = new LocalConsole(
+      {
+        gateway: gatewayUrl,
+        apiKey,
+        ...(simulators.sms ? { sms: simulators.sms.url } : {}),
+        ...(simulators.chatGateway ? { chatGateway: simulators.chatGateway.url } : {}),
+        ...(simulators.cognigy ? { cognigy: simulators.cognigy.url } : {}),
+      },
+      { services },
+    );
+    gateway.mount(localConsole);
 
     const resolved: ResolvedResources = {
       tables,
@@ -376,6 +389,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     // Registered last so it runs first: no new work (timers, queue batches, then HTTP requests) before anything
     // the functions depend on goes away. Stopping the gateway again later is a no-op.
     cleanups.push(async () => {
+      localConsole.close();
       await schedules.stop();
       await pollers.stop();
       await gateway.stop();
@@ -393,6 +407,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       urls: {
         gateway: gatewayUrl,
         openapi: `${gatewayUrl}/openapi.json`,
+        console: `${gatewayUrl}${CONSOLE_PATH}`,
         // Reachable from any process; clients must not follow the queue URLs' `*.localhost` host (see localSqsClient).
         sqs: sqs.url,
         dynamodb: dynamo.url,
