@@ -77,11 +77,18 @@ test('a whole handover is played from the two panes (join, both ways, transfer, 
   await card.locator('.status [data-sim-state="idle"]').waitFor();
 
   // Every Chat Gateway event was verified by the bridge's webhook.
-  await page.locator('#webhooks tr.verified[data-source="chat"]', { hasText: 'MEMBERS_CHANGED' }).first().waitFor();
+  await page
+    .locator('#webhooks tr.verified[data-source="chat"]', { hasText: 'MEMBERS_CHANGED' })
+    .first()
+    .waitFor();
   expect(await page.locator('#webhooks tr.refused, #webhooks tr.failed').count()).toBe(0);
 
-  expect(await page.locator('#conversations img, #conversations script, #conversations b, #conversations i').count()).toBe(0);
-  expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+  expect(
+    await page
+      .locator('#conversations img, #conversations script, #conversations b, #conversations i')
+      .count(),
+  ).toBe(0);
+  expect(await page.evaluate('window.__xss')).toBeUndefined();
   expect(session.errors).toEqual([]);
 });
 

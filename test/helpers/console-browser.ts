@@ -35,7 +35,7 @@ export async function openConsole(): Promise<ConsoleSession> {
     });
     await page.goto(stack.urls.console);
     // Live: the first Server-Sent Events update has arrived.
-    await page.waitForFunction(() => Number(document.body.dataset.updates ?? 0) > 0);
+    await page.waitForFunction('Number(document.body.dataset.updates || 0) > 0');
     const started = stack;
     return {
       stack: started,

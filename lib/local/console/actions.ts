@@ -193,7 +193,11 @@ export class ConsoleActions {
     return answerOf('POST /handover/{id}/end', answer);
   }
 
-  private async agent(conversationId: string, act: string, body: Record<string, unknown>): Promise<ActionAnswer> {
+  private async agent(
+    conversationId: string,
+    act: string,
+    body: Record<string, unknown>,
+  ): Promise<ActionAnswer> {
     const base = this.sources.targets.chatGateway;
     if (!base)
       throw new ConsoleActionError(

@@ -62,27 +62,37 @@ export function renderSms(sms: SmsView): Html {
       ? `${sms.status.toUpperCase()}${sms.statusDescription ? ` — ${sms.statusDescription}` : ''}`
       : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
   return html`<li class="sms" data-key="${sms.key}" data-status="${status}">
-  <div class="sms-head"><span class="to">To ${sms.destination}</span> ${when(sms.at)}</div>
-  <p class="bubble">${sms.text}</p>
-  <p class="state state-${status}">${label}</p>
-  ${
-    sms.history.length > 0
-      ? html`<ol class="history">${sms.history.map(
-          (h) =>
-            html`<li data-status="${h.status}">${h.status.toUpperCase()} ${when(h.at)}${h.detail ? html` <span class="detail">${h.detail}</span>` : ''}</li>`,
-        )}</ol>`
-      : ''
-  }
-  ${
-    sms.receipts.length > 0
-      ? html`<ul class="receipts">${sms.receipts.map(
-          (r) =>
-            html`<li class="${r.ok ? 'ok' : 'bad'}">receipt ${r.state}${r.duplicate ? ' (duplicate)' : ''} → ${r.answer}${r.attempt > 0 ? ` · retry ${r.attempt}` : ''} ${when(r.at)}</li>`,
-        )}</ul>`
-      : ''
-  }
-  ${sms.messageId ? html`<p class="ids">messageId ${sms.messageId}${sms.umid ? html` · umid ${sms.umid}` : ''}</p>` : sms.umid ? html`<p class="ids">umid ${sms.umid}</p>` : ''}
-</li>`;
+    <div class="sms-head"><span class="to">To ${sms.destination}</span> ${when(sms.at)}</div>
+    <p class="bubble">${sms.text}</p>
+    <p class="state state-${status}">${label}</p>
+    ${
+      sms.history.length > 0
+        ? html`<ol class="history">
+            ${sms.history.map(
+              (h) =>
+                html`<li data-status="${h.status}">
+                  ${h.status.toUpperCase()}
+                  ${when(h.at)}${h.detail ? html` <span class="detail">${h.detail}</span>` : ''}
+                </li>`,
+            )}
+          </ol>`
+        : ''
+    }
+    ${
+      sms.receipts.length > 0
+        ? html`<ul class="receipts">
+            ${sms.receipts.map(
+              (r) =>
+                html`<li class="${r.ok ? 'ok' : 'bad'}">
+                  receipt ${r.state}${r.duplicate ? ' (duplicate)' : ''} →
+                  ${r.answer}${r.attempt > 0 ? ` · retry ${r.attempt}` : ''} ${when(r.at)}
+                </li>`,
+            )}
+          </ul>`
+        : ''
+    }
+    ${sms.messageId ? html`<p class="ids">messageId ${sms.messageId}${sms.umid ? html` · umid ${sms.umid}` : ''}</p>` : sms.umid ? html`<p class="ids">umid ${sms.umid}</p>` : ''}
+  </li>`;
 }
 
 export function renderOutbox(outbox: SmsView[], available: boolean): Html {
@@ -96,7 +106,11 @@ export function renderOutbox(outbox: SmsView[], available: boolean): Html {
 // ---- Handovers ---------------------------------------------------------------------------------------------------
 
 function renderLine(line: PaneLine): Html {
-  return html`<li class="line ${line.kind}${line.failed ? ' failed' : ''}"><span class="who">${line.kind}</span> <span class="text">${line.text}</span>${line.note ? html` <span class="note">${line.note}</span>` : ''} ${when(line.at)}</li>`;
+  return html`<li class="line ${line.kind}${line.failed ? ' failed' : ''}">
+    <span class="who">${line.kind}</span>
+    <span class="text">${line.text}</span>${line.note ? html` <span class="note">${line.note}</span>` : ''}
+    ${when(line.at)}
+  </li>`;
 }
 
 export function renderLines(lines: PaneLine[]): Html {
@@ -104,43 +118,79 @@ export function renderLines(lines: PaneLine[]): Html {
 }
 
 export function renderConversationStatus(c: ConversationView): Html {
-  return html`<span class="badge" data-bridge-status="${c.bridgeStatus ?? 'unknown'}">bridge: ${c.bridgeStatus ?? '—'}${c.bridgeDetail ? ` (${c.bridgeDetail})` : ''}</span>
-<span class="badge" data-sim-state="${c.simState ?? 'unknown'}">8x8: ${c.simState ?? '—'}${c.agentId ? ` · agent ${c.agentId}` : ''}</span>
-${c.sessionId ? html`<span class="session">Cognigy session ${c.sessionId}</span>` : html`<span class="session">Cognigy session unknown (not started here, no push yet)</span>`}`;
+  return html`<span class="badge" data-bridge-status="${c.bridgeStatus ?? 'unknown'}"
+      >bridge: ${c.bridgeStatus ?? '—'}${c.bridgeDetail ? ` (${c.bridgeDetail})` : ''}</span
+    >
+    <span class="badge" data-sim-state="${c.simState ?? 'unknown'}"
+      >8x8: ${c.simState ?? '—'}${c.agentId ? ` · agent ${c.agentId}` : ''}</span
+    >
+    ${c.sessionId ? html`<span class="session">Cognigy session ${c.sessionId}</span>` : html`<span class="session">Cognigy session unknown (not started here, no push yet)</span>`}`;
 }
 
 export function renderConversation(c: ConversationView): Html {
   return html`<article class="conversation" data-id="${c.id}">
-  <header><h3>Conversation <code>${c.id}</code></h3><p class="status">${renderConversationStatus(c)}</p></header>
-  <div class="panes">
-    <div class="pane user-side">
-      <h4>User — as Cognigy's Endpoint received it</h4>
-      <ol class="log user-log">${renderLines(c.userPane)}</ol>
-      <form data-action="user-message"><input name="text" autocomplete="off" placeholder="Type as the user" required><button>Send as user</button></form>
-      <form data-action="user-end"><button>User ends chat</button></form>
-    </div>
-    <div class="pane agent-side">
-      <h4>Agent — as 8x8's Chat Gateway shows it</h4>
-      <ol class="log agent-log">${renderLines(c.agentPane)}</ol>
-      <form data-action="agent-message"><input name="text" autocomplete="off" placeholder="Type as the agent" required><button>Send as agent</button></form>
-      <div class="buttons">
-        <form data-action="agent-join"><input name="agentId" autocomplete="off" placeholder="agent-1" size="8"><button>Agent joins</button></form>
-        <form data-action="agent-transfer"><input name="queueName" autocomplete="off" placeholder="Escalations" size="10"><button>Transfer</button></form>
-        <form data-action="agent-leave"><button>Agent leaves</button></form>
+    <header>
+      <h3>Conversation <code>${c.id}</code></h3>
+      <p class="status">${renderConversationStatus(c)}</p>
+    </header>
+    <div class="panes">
+      <div class="pane user-side">
+        <h4>User — as Cognigy's Endpoint received it</h4>
+        <ol class="log user-log">
+          ${renderLines(c.userPane)}
+        </ol>
+        <form data-action="user-message">
+          <input name="text" autocomplete="off" placeholder="Type as the user" required /><button>
+            Send as user
+          </button>
+        </form>
+        <form data-action="user-end"><button>User ends chat</button></form>
+      </div>
+      <div class="pane agent-side">
+        <h4>Agent — as 8x8's Chat Gateway shows it</h4>
+        <ol class="log agent-log">
+          ${renderLines(c.agentPane)}
+        </ol>
+        <form data-action="agent-message">
+          <input name="text" autocomplete="off" placeholder="Type as the agent" required /><button>
+            Send as agent
+          </button>
+        </form>
+        <div class="buttons">
+          <form data-action="agent-join">
+            <input name="agentId" autocomplete="off" placeholder="agent-1" size="8" /><button>
+              Agent joins
+            </button>
+          </form>
+          <form data-action="agent-transfer">
+            <input name="queueName" autocomplete="off" placeholder="Escalations" size="10" /><button>
+              Transfer
+            </button>
+          </form>
+          <form data-action="agent-leave"><button>Agent leaves</button></form>
+        </div>
       </div>
     </div>
-  </div>
-  <p class="result" role="status"></p>
-</article>`;
+    <p class="result" role="status"></p>
+  </article>`;
 }
 
 // ---- Webhooks ----------------------------------------------------------------------------------------------------
 
 export function renderWebhooks(log: WebhookView[]): Html {
-  if (log.length === 0) return html`<tr><td colspan="5" class="empty">No webhook calls yet.</td></tr>`;
+  if (log.length === 0)
+    return html`<tr>
+      <td colspan="5" class="empty">No webhook calls yet.</td>
+    </tr>`;
   return html`${log.map(
     (w) =>
-      html`<tr class="${w.result}" data-source="${w.source}"><td>${when(w.at)}</td><td>${w.source === 'sms' ? '8x8 SMS receipt' : '8x8 Chat Gateway'}</td><td>${w.what}</td><td>${w.attempt > 0 ? `retry ${w.attempt}` : 'first'}</td><td class="verdict">${w.result} · ${w.answer}</td></tr>`,
+      html`<tr class="${w.result}" data-source="${w.source}">
+        <td>${when(w.at)}</td>
+        <td>${w.source === 'sms' ? '8x8 SMS receipt' : '8x8 Chat Gateway'}</td>
+        <td>${w.what}</td>
+        <td>${w.attempt > 0 ? `retry ${w.attempt}` : 'first'}</td>
+        <td class="verdict">${w.result} · ${w.answer}</td>
+      </tr>`,
   )}`;
 }
 
@@ -227,42 +277,79 @@ export interface PageInput {
 export function renderPage({ token, nonce, snapshot, services }: PageInput): string {
   const fragments = renderFragments(snapshot);
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="console-token" content="${token}">
-<link rel="icon" href="data:,">
-<title>Cognigy ↔ 8x8 bridge — local console</title>
-<style nonce="${nonce}">${new Html(STYLE)}</style>
-</head>
-<body>
-<header class="top">
-  <h1>Cognigy ↔ 8x8 bridge — local console</h1>
-  <p>8x8 SMS: ${services.sms} · 8x8 Chat Gateway: ${services.chatGateway} · Cognigy Endpoint: ${services.cognigy} · <span id="live">connecting…</span></p>
-</header>
-<ul id="problems">${new Html(fragments.problems)}</ul>
-<main>
-  <section id="handset-section">
-    <h2>Handset — the SMS outbox as 8x8 delivers it</h2>
-    <form data-action="sms"><input name="destination" value="+6591234567" autocomplete="off" required size="14"><input name="text" placeholder="Text of the SMS" autocomplete="off" required><button>Send SMS</button></form>
-    <p class="result" role="status"></p>
-    <div class="phone"><ol id="outbox">${new Html(fragments.outbox)}</ol></div>
-  </section>
-  <section id="handover-section">
-    <h2>Handovers — the user's side and the agent's side</h2>
-    <form data-action="handover-start"><input name="name" placeholder="Customer name" autocomplete="off" size="14"><input name="text" placeholder="What the user told the bot" autocomplete="off"><button>Start handover (as the Cognigy flow)</button></form>
-    <p class="result" role="status"></p>
-    <div id="conversations">${snapshot.conversations.map(renderConversation)}</div>
-  </section>
-  <section id="webhook-section">
-    <h2>Webhooks — what 8x8 sent the bridge and how the bridge answered</h2>
-    <table><thead><tr><th>Time (UTC)</th><th>From</th><th>What</th><th>Try</th><th>Verification</th></tr></thead>
-    <tbody id="webhooks">${new Html(fragments.webhooks)}</tbody></table>
-  </section>
-</main>
-<script nonce="${nonce}">${new Html(CONSOLE_SCRIPT)}</script>
-</body>
-</html>
-`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="console-token" content="${token}" />
+        <link rel="icon" href="data:," />
+        <title>Cognigy ↔ 8x8 bridge — local console</title>
+        <style nonce="${nonce}">
+          ${new Html(STYLE)}
+        </style>
+      </head>
+      <body>
+        <header class="top">
+          <h1>Cognigy ↔ 8x8 bridge — local console</h1>
+          <p>
+            8x8 SMS: ${services.sms} · 8x8 Chat Gateway: ${services.chatGateway} · Cognigy Endpoint:
+            ${services.cognigy} · <span id="live">connecting…</span>
+          </p>
+        </header>
+        <ul id="problems">
+          ${new Html(fragments.problems)}
+        </ul>
+        <main>
+          <section id="handset-section">
+            <h2>Handset — the SMS outbox as 8x8 delivers it</h2>
+            <form data-action="sms">
+              <input name="destination" value="+6591234567" autocomplete="off" required size="14" /><input
+                name="text"
+                placeholder="Text of the SMS"
+                autocomplete="off"
+                required
+              /><button>Send SMS</button>
+            </form>
+            <p class="result" role="status"></p>
+            <div class="phone">
+              <ol id="outbox">
+                ${new Html(fragments.outbox)}
+              </ol>
+            </div>
+          </section>
+          <section id="handover-section">
+            <h2>Handovers — the user's side and the agent's side</h2>
+            <form data-action="handover-start">
+              <input name="name" placeholder="Customer name" autocomplete="off" size="14" /><input
+                name="text"
+                placeholder="What the user told the bot"
+                autocomplete="off"
+              /><button>Start handover (as the Cognigy flow)</button>
+            </form>
+            <p class="result" role="status"></p>
+            <div id="conversations">${snapshot.conversations.map(renderConversation)}</div>
+          </section>
+          <section id="webhook-section">
+            <h2>Webhooks — what 8x8 sent the bridge and how the bridge answered</h2>
+            <table>
+              <thead>
+                <tr>
+                  <th>Time (UTC)</th>
+                  <th>From</th>
+                  <th>What</th>
+                  <th>Try</th>
+                  <th>Verification</th>
+                </tr>
+              </thead>
+              <tbody id="webhooks">
+                ${new Html(fragments.webhooks)}
+              </tbody>
+            </table>
+          </section>
+        </main>
+        <script nonce="${nonce}">
+          ${new Html(CONSOLE_SCRIPT)};
+        </script>
+      </body>
+    </html> `.value;
 }

@@ -180,7 +180,12 @@ export class LocalConsole implements GatewayPages {
     }
     const bytes = await readLimited(req, MAX_ACTION_BODY_BYTES);
     if (!bytes)
-      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_ACTION_BODY_BYTES} bytes`);
+      return sendError(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `The body is larger than ${MAX_ACTION_BODY_BYTES} bytes`,
+      );
     let raw: unknown;
     try {
       raw = JSON.parse(bytes.toString('utf8'));
@@ -228,7 +233,9 @@ export class LocalConsole implements GatewayPages {
     try {
       next = renderFragments(await this.sources.read());
     } catch (error) {
-      next = { ...(this.latest ?? emptyFragments()), problems: `<li>console: ${escapeHtml(error instanceof Error ? error.message : error)}</li>`,
+      next = {
+        ...(this.latest ?? emptyFragments()),
+        problems: `<li>console: ${escapeHtml(error instanceof Error ? error.message : error)}</li>`,
       };
     }
     const previous = this.latest;
