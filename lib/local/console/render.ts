@@ -189,7 +189,7 @@ export function renderWebhooks(log: WebhookView[]): Html {
         <td>${w.source === 'sms' ? '8x8 SMS receipt' : '8x8 Chat Gateway'}</td>
         <td>${w.what}</td>
         <td>${w.attempt > 0 ? `retry ${w.attempt}` : 'first'}</td>
-        <td class="verdict">${w.result} · ${w.answer}</td>
+        <td class="verdict">${w.result === 'pending' ? 'pending' : `${w.result} · ${w.answer}`}</td>
       </tr>`,
   )}`;
 }
@@ -253,8 +253,9 @@ button { padding: 5px 10px; border: 0; border-radius: 5px; background: #2563eb; 
 .panes { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .pane { background: #f9fafb; border-radius: 6px; padding: 6px; min-width: 0; }
 .pane h4 { margin: 0 0 4px; font-size: 12px; color: #374151; }
-.log { list-style: none; margin: 0; padding: 0; max-height: 260px; overflow-y: auto; }
-.line { margin: 3px 0; padding: 4px 8px; border-radius: 10px; white-space: pre-wrap; word-break: break-word; }
+.log { list-style: none; margin: 0; padding: 0; max-height: 320px; overflow-y: auto; }
+.line { margin: 3px 0; padding: 4px 8px; border-radius: 10px; word-break: break-word; }
+.line .text { white-space: pre-wrap; }
 .line .who { font-size: 10px; text-transform: uppercase; color: #6b7280; }
 .line.user { background: #dbeafe; margin-right: 20%; } .line.agent { background: #dcfce7; margin-left: 20%; }
 .line.bot, .line.history { background: #f3f4f6; } .line.system { background: none; color: #4b5563; font-size: 12px; text-align: center; }

@@ -18,6 +18,11 @@ export const CONSOLE_SCRIPT = String.raw`
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
 
+  function toBottom(card) {
+    for (const log of card.querySelectorAll('.log')) log.scrollTop = log.scrollHeight;
+  }
+  cards().forEach(toBottom);
+
   function applyConversations(conversations) {
     const wanted = new Set(conversations.map((c) => c.id));
     for (const card of cards()) if (!wanted.has(card.dataset.id)) card.remove();
@@ -28,6 +33,7 @@ export const CONSOLE_SCRIPT = String.raw`
         const next = conversations.slice(index + 1).map((n) => cardOf(n.id)).find(Boolean);
         if (next) next.insertAdjacentHTML('beforebegin', c.card);
         else list.insertAdjacentHTML('beforeend', c.card);
+        toBottom(cardOf(c.id));
         return;
       }
       const status = card.querySelector('.status');
