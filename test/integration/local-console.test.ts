@@ -54,7 +54,7 @@ let token: string;
 beforeAll(async () => {
   stack = await startTestStack();
   const page = await call(stack.urls.gateway, '/console');
-  token = /<meta name="console-token" content="([^"]+)">/.exec(page.text)?.[1] ?? '';
+  token = /<meta name="console-token" content="([^"]+)"/.exec(page.text)?.[1] ?? '';
 });
 
 afterAll(async () => {

@@ -29,7 +29,7 @@ export class Html {
   }
 }
 
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+export function markup(strings: TemplateStringsArray, ...values: unknown[]): Html {
   let out = strings[0] ?? '';
   values.forEach((value, i) => {
     out += piece(value) + (strings[i + 1] ?? '');
@@ -47,9 +47,9 @@ function piece(value: unknown): string {
 /** Time of day in UTC with milliseconds; the full ISO 8601 timestamp in the title. */
 function when(at: number | string): Html {
   const ms = typeof at === 'number' ? at : Date.parse(at);
-  if (!Number.isFinite(ms) || ms <= 0) return html``;
+  if (!Number.isFinite(ms) || ms <= 0) return markup``;
   const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}" title="${iso}">${iso.slice(11, 23)}</time>`;
+  return markup`<time datetime="${iso}" title="${iso}">${iso.slice(11, 23)}</time>`;
 }
 
 // ---- Handset (SMS outbox) ----------------------------------------------------------------------------------------
@@ -61,18 +61,18 @@ export function renderSms(sms: SmsView): Html {
     : sms.status
       ? `${sms.status.toUpperCase()}${sms.statusDescription ? ` — ${sms.statusDescription}` : ''}`
       : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
-  return html`<li class="sms" data-key="${sms.key}" data-status="${status}">
+  return markup`<li class="sms" data-key="${sms.key}" data-status="${status}">
     <div class="sms-head"><span class="to">To ${sms.destination}</span> ${when(sms.at)}</div>
     <p class="bubble">${sms.text}</p>
     <p class="state state-${status}">${label}</p>
     ${
       sms.history.length > 0
-        ? html`<ol class="history">
+        ? markup`<ol class="history">
             ${sms.history.map(
               (h) =>
-                html`<li data-status="${h.status}">
+                markup`<li data-status="${h.status}">
                   ${h.status.toUpperCase()}
-                  ${when(h.at)}${h.detail ? html` <span class="detail">${h.detail}</span>` : ''}
+                  ${when(h.at)}${h.detail ? markup` <span class="detail">${h.detail}</span>` : ''}
                 </li>`,
             )}
           </ol>`
@@ -80,10 +80,10 @@ export function renderSms(sms: SmsView): Html {
     }
     ${
       sms.receipts.length > 0
-        ? html`<ul class="receipts">
+        ? markup`<ul class="receipts">
             ${sms.receipts.map(
               (r) =>
-                html`<li class="${r.ok ? 'ok' : 'bad'}">
+                markup`<li class="${r.ok ? 'ok' : 'bad'}">
                   receipt ${r.state}${r.duplicate ? ' (duplicate)' : ''} →
                   ${r.answer}${r.attempt > 0 ? ` · retry ${r.attempt}` : ''} ${when(r.at)}
                 </li>`,
@@ -91,44 +91,44 @@ export function renderSms(sms: SmsView): Html {
           </ul>`
         : ''
     }
-    ${sms.messageId ? html`<p class="ids">messageId ${sms.messageId}${sms.umid ? html` · umid ${sms.umid}` : ''}</p>` : sms.umid ? html`<p class="ids">umid ${sms.umid}</p>` : ''}
+    ${sms.messageId ? markup`<p class="ids">messageId ${sms.messageId}${sms.umid ? markup` · umid ${sms.umid}` : ''}</p>` : sms.umid ? markup`<p class="ids">umid ${sms.umid}</p>` : ''}
   </li>`;
 }
 
 export function renderOutbox(outbox: SmsView[], available: boolean): Html {
   if (outbox.length === 0)
     return available
-      ? html`<li class="empty">No SMS yet. Send one above, or POST /sms with the API key.</li>`
-      : html`<li class="empty">8x8 SMS is the real service: only SMS sent from this page are listed.</li>`;
-  return html`${outbox.map(renderSms)}`;
+      ? markup`<li class="empty">No SMS yet. Send one above, or POST /sms with the API key.</li>`
+      : markup`<li class="empty">8x8 SMS is the real service: only SMS sent from this page are listed.</li>`;
+  return markup`${outbox.map(renderSms)}`;
 }
 
 // ---- Handovers ---------------------------------------------------------------------------------------------------
 
 function renderLine(line: PaneLine): Html {
-  return html`<li class="line ${line.kind}${line.failed ? ' failed' : ''}">
+  return markup`<li class="line ${line.kind}${line.failed ? ' failed' : ''}">
     <span class="who">${line.kind}</span>
-    <span class="text">${line.text}</span>${line.note ? html` <span class="note">${line.note}</span>` : ''}
+    <span class="text">${line.text}</span>${line.note ? markup` <span class="note">${line.note}</span>` : ''}
     ${when(line.at)}
   </li>`;
 }
 
 export function renderLines(lines: PaneLine[]): Html {
-  return html`${lines.map(renderLine)}`;
+  return markup`${lines.map(renderLine)}`;
 }
 
 export function renderConversationStatus(c: ConversationView): Html {
-  return html`<span class="badge" data-bridge-status="${c.bridgeStatus ?? 'unknown'}"
+  return markup`<span class="badge" data-bridge-status="${c.bridgeStatus ?? 'unknown'}"
       >bridge: ${c.bridgeStatus ?? '—'}${c.bridgeDetail ? ` (${c.bridgeDetail})` : ''}</span
     >
     <span class="badge" data-sim-state="${c.simState ?? 'unknown'}"
       >8x8: ${c.simState ?? '—'}${c.agentId ? ` · agent ${c.agentId}` : ''}</span
     >
-    ${c.sessionId ? html`<span class="session">Cognigy session ${c.sessionId}</span>` : html`<span class="session">Cognigy session unknown (not started here, no push yet)</span>`}`;
+    ${c.sessionId ? markup`<span class="session">Cognigy session ${c.sessionId}</span>` : markup`<span class="session">Cognigy session unknown (not started here, no push yet)</span>`}`;
 }
 
 export function renderConversation(c: ConversationView): Html {
-  return html`<article class="conversation" data-id="${c.id}">
+  return markup`<article class="conversation" data-id="${c.id}">
     <header>
       <h3>Conversation <code>${c.id}</code></h3>
       <p class="status">${renderConversationStatus(c)}</p>
@@ -179,12 +179,12 @@ export function renderConversation(c: ConversationView): Html {
 
 export function renderWebhooks(log: WebhookView[]): Html {
   if (log.length === 0)
-    return html`<tr>
+    return markup`<tr>
       <td colspan="5" class="empty">No webhook calls yet.</td>
     </tr>`;
-  return html`${log.map(
+  return markup`${log.map(
     (w) =>
-      html`<tr class="${w.result}" data-source="${w.source}">
+      markup`<tr class="${w.result}" data-source="${w.source}">
         <td>${when(w.at)}</td>
         <td>${w.source === 'sms' ? '8x8 SMS receipt' : '8x8 Chat Gateway'}</td>
         <td>${w.what}</td>
@@ -208,7 +208,7 @@ export function renderFragments(snapshot: ConsoleSnapshot): ConsoleFragments {
   return {
     outbox: renderOutbox(snapshot.outbox, snapshot.services.sms).value,
     webhooks: renderWebhooks(snapshot.webhooks).value,
-    problems: html`${snapshot.problems.map((p) => html`<li>${p}</li>`)}`.value,
+    problems: markup`${snapshot.problems.map((p) => markup`<li>${p}</li>`)}`.value,
     conversations: snapshot.conversations.map((c) => ({
       id: c.id,
       card: renderConversation(c).value,
@@ -277,7 +277,7 @@ export interface PageInput {
 
 export function renderPage({ token, nonce, snapshot, services }: PageInput): string {
   const fragments = renderFragments(snapshot);
-  return html`<!doctype html>
+  return markup`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />

@@ -95,7 +95,7 @@ test('the page carries the token and nonce only where they belong', () => {
   });
   expect(page.match(/<script\b/g)).toHaveLength(1);
   expect(page).toContain('<script nonce="n0nce">');
-  expect(page).toContain('<meta name="console-token" content="tok-1">');
+  expect(page).toContain('<meta name="console-token" content="tok-1"');
   expect(leaksMarkup(page.replace('<script nonce="n0nce">', ''), HOSTILE)).toBe(false);
 });
 
