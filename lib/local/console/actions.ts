@@ -52,9 +52,10 @@ export function isActionName(value: string): value is ActionName {
 
 type Body<A extends ActionName> = z.infer<(typeof SCHEMAS)[A]>;
 
-let userNumber = 0;
-
 export class ConsoleActions {
+  /** Numbers the Cognigy users of the handovers started here. */
+  private userNumber = 0;
+
   constructor(private readonly sources: ConsoleSources) {}
 
   async run(action: ActionName, raw: unknown): Promise<ActionAnswer> {
@@ -119,7 +120,7 @@ export class ConsoleActions {
     const answer = await this.bridge('/sms', body);
     const messageId = (answer.body as { messageId?: unknown } | undefined)?.messageId;
     const ok = answer.status >= 200 && answer.status < 300 && typeof messageId === 'string';
-    this.sources.sentSms.push({
+    this.sources.rememberSms({
       ...(ok ? { messageId: messageId.toLowerCase() } : {}),
       destination: body.destination,
       text: body.text,
@@ -130,9 +131,9 @@ export class ConsoleActions {
   }
 
   private async startHandover(body: Body<'handover-start'>): Promise<ActionAnswer> {
-    userNumber += 1;
+    this.userNumber += 1;
     const session = {
-      userId: `console-user-${userNumber}`,
+      userId: `console-user-${this.userNumber}`,
       sessionId: `console-session-${randomUUID()}`,
       URLToken: 'console-url-token',
     };

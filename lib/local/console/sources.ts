@@ -204,6 +204,10 @@ export interface ConsoleUserLine {
 
 const FINAL_SMS = new Set(['delivered', 'undelivered', 'rejected', 'failed']);
 const FINAL_HANDOVER = new Set(['completed', 'cancelled']);
+/** How long an open handover's bridge record is re-read after its conversation last moved. */
+const HANDOVER_SETTLE_MS = 5_000;
+/** The console's own SMS list keeps this many (the page shows CONSOLE_LIMITS.sms). */
+const MAX_SENT_SMS = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `401 SIGNATURE_INVALID` from a status and an answer body `{error:{code}}` (the bridge's error shape). */
@@ -267,11 +271,22 @@ export class ConsoleSources {
   /** What the console posted as the user, per conversation. */
   readonly userLines = new Map<string, ConsoleUserLine[]>();
 
-  private readonly smsStatus = new Map<string, { answer?: SmsStatusAnswer; receipts: number }>();
-  private readonly handoverStatus = new Map<string, { answer?: HandoverStatusAnswer; signature: string }>();
+  private readonly smsStatus = new Map<
+    string,
+    { answer?: SmsStatusAnswer; receipts: number; notFound?: boolean }
+  >();
+  private readonly handoverStatus = new Map<
+    string,
+    { answer?: HandoverStatusAnswer; signature: string; changedAt: number }
+  >();
   private readonly details = new Map<string, { detail: SimConversationDetail; signature: string }>();
 
   constructor(readonly targets: ConsoleTargets) {}
+
+  rememberSms(sms: ConsoleSms): void {
+    this.sentSms.push(sms);
+    if (this.sentSms.length > MAX_SENT_SMS) this.sentSms.shift();
+  }
 
   /** The Cognigy session of a conversation: one the console started, or one the Cognigy simulator heard of. */
   sessionOf(conversationId: string): string | undefined {
@@ -373,16 +388,24 @@ export class ConsoleSources {
     const cached = this.smsStatus.get(view.messageId);
     const final = cached?.answer && FINAL_SMS.has(cached.answer.status.code.toLowerCase());
     let answer = cached?.answer;
-    if (!final || cached.receipts !== view.receipts.length) {
+    const unchanged = cached?.receipts === view.receipts.length;
+    // Another API key's SMS (404) is asked again only when 8x8 reports something new about it.
+    if (!(unchanged && (final || cached.notFound))) {
+      let notFound = false;
       try {
         const got = await callHttp(`${this.targets.gateway}/sms/${encodeURIComponent(view.messageId)}`, {
           headers: { 'x-api-key': this.targets.apiKey },
         });
         if (got.status === 200) answer = got.body as SmsStatusAnswer;
+        notFound = got.status === 404;
       } catch (error) {
         problems.push(`GET /sms/${view.messageId}: ${(error as Error).message}`);
       }
-      this.smsStatus.set(view.messageId, { ...(answer ? { answer } : {}), receipts: view.receipts.length });
+      this.smsStatus.set(view.messageId, {
+        ...(answer ? { answer } : {}),
+        receipts: view.receipts.length,
+        ...(notFound ? { notFound } : {}),
+      });
     }
     if (!answer) return;
     view.status = answer.status.code.toLowerCase();
@@ -460,7 +483,11 @@ export class ConsoleSources {
   ): Promise<HandoverStatusAnswer | undefined> {
     const cached = this.handoverStatus.get(id);
     const final = cached?.answer && FINAL_HANDOVER.has(cached.answer.handover.status);
-    if (cached && (final || cached.signature === signature) && cached.answer) return cached.answer;
+    const now = Date.now();
+    const changedAt = cached?.signature === signature ? cached.changedAt : now;
+    // The bridge updates its record a little after 8x8's webhook is answered or Cognigy is pushed, so an open
+    // handover is read again for a while after the simulators last showed something new about it.
+    if (cached && (final || now - changedAt > HANDOVER_SETTLE_MS)) return cached.answer;
     let answer = cached?.answer;
     try {
       const got = await callHttp(`${this.targets.gateway}/handover/${encodeURIComponent(id)}`, {
@@ -470,7 +497,7 @@ export class ConsoleSources {
     } catch (error) {
       problems.push(`GET /handover/${id}: ${(error as Error).message}`);
     }
-    this.handoverStatus.set(id, { ...(answer ? { answer } : {}), signature });
+    this.handoverStatus.set(id, { ...(answer ? { answer } : {}), signature, changedAt });
     return answer;
   }
 }
