@@ -6,7 +6,8 @@
  * lib/local/sandbox.ts) whose environment is exactly what the CDK stack gives it (functions/shared/catalogue.ts
  * functionEnvironment: its own tables, queues and secrets, and the settings) plus AWS_ENDPOINT_URL_* for the
  * stand-ins; it signs its AWS calls as `local-<function>`, and the stand-ins refuse what the catalogue does not
- * grant it (lib/local/grants.ts). This process's own environment is left untouched.
+ * grant it (lib/local/grants.ts). This process's own environment is left untouched. The gateway's port also serves the
+ * local console (`/console`, lib/local/console/), which reads and drives all of it over HTTP.
  *
  * Real services instead of simulators — read from `options.env` (default process.env):
  *
