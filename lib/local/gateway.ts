@@ -19,7 +19,6 @@ import {
   type LambdaHandler,
 } from './lambda';
 import { buildOpenApiDocument } from '../openapi';
-import type { GatewayPages } from './console/server';
 
 /** API Gateway's hard limit on a request payload. */
 export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -42,6 +41,14 @@ export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 10_000, burstLimi
  */
 export function localApiKeyId(apiKey: string): string {
   return `local-${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
+}
+
+/** Local-only pages the gateway serves beside the catalogue's routes (the console, lib/local/console/server.ts). */
+export interface GatewayPages {
+  /** Whether the path is the pages' own (they must never shadow a catalogue route). */
+  handles(pathname: string): boolean;
+  /** Answers the request; resolves with the HTTP status sent. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number>;
 }
 
 export interface GatewayOptions {

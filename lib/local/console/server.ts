@@ -13,17 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayPages } from '../gateway';
 import { ConsoleActionError, ConsoleActions, isActionName } from './actions';
 import { escapeHtml, renderFragments, renderPage, type ConsoleFragments } from './render';
 import { ConsoleSources, type ConsoleTargets } from './sources';
-
-/** What the local gateway needs from pages it serves beside the catalogue's routes. */
-export interface GatewayPages {
-  /** Whether the path is the pages' own (they must never shadow a catalogue route). */
-  handles(pathname: string): boolean;
-  /** Answers the request; resolves with the HTTP status sent. */
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number>;
-}
 
 export const CONSOLE_PATH = '/console';
 const MAX_ACTION_BODY_BYTES = 64 * 1024;
