@@ -316,6 +316,24 @@ export const ERROR_CODES = {
     usedBy: ['shared'],
     description: 'Local mode only: the local stack failed to start, so no route can run',
   },
+  CONSOLE_FORBIDDEN: {
+    status: 403,
+    usedBy: ['shared'],
+    description:
+      "Local mode only: a console request not addressed to the loopback host, or an action without the console page's token",
+  },
+  CONSOLE_UNAVAILABLE: {
+    status: 503,
+    usedBy: ['shared'],
+    description:
+      'Local mode only: the console action needs a simulator that is not running (the real service is configured) or did not answer',
+  },
+  CONSOLE_UNKNOWN_SESSION: {
+    status: 409,
+    usedBy: ['shared'],
+    description:
+      'Local mode only: the console does not know the Cognigy session of the conversation, so it cannot speak as its user',
+  },
   INVALID_WEBHOOK_HEADERS: {
     status: 400,
     usedBy: ['webhook'],
