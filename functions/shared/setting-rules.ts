@@ -25,12 +25,7 @@ export class InvalidValueError extends Error {
 const MAX_QUOTED = 120;
 
 /** The one sentence every refused setting or option gets: its name, its value and what is allowed. */
-export function invalidValueSentence(
-  what: string,
-  value: string,
-  allowed: string,
-  detail?: string,
-): string {
+export function invalidValueSentence(what: string, value: string, allowed: string, detail?: string): string {
   const shown = value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
   return `${what} is ${JSON.stringify(shown)}, but it must be ${allowed}${detail ? ` (${detail})` : ''}.`;
 }
@@ -125,9 +120,7 @@ export function positiveNumber<F extends number | undefined>(options: Omit<Numbe
 }
 
 const listed = (values: readonly string[]) =>
-  values.length === 1
-    ? values[0]!
-    : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]!}`;
+  values.length === 1 ? values[0]! : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]!}`;
 
 /** One of the given words (exactly, case included). */
 export function oneOf<const V extends string, F extends V | undefined>(values: readonly V[], fallback: F) {
@@ -142,11 +135,7 @@ export function flag(fallback: boolean): SettingRule<boolean> {
 
 /** An absolute http(s) URL (optional). */
 export function httpUrl(): SettingRule<string | undefined> {
-  return fromSchema(
-    z.url({ protocol: /^https?$/ }),
-    'an absolute http:// or https:// URL',
-    undefined,
-  );
+  return fromSchema(z.url({ protocol: /^https?$/ }), 'an absolute http:// or https:// URL', undefined);
 }
 
 /** Any non-blank text (optional). */
