@@ -25,6 +25,7 @@ import {
   smsBatchRequestSchema,
   smsRequestSchema,
   type CognigyRefInput,
+  type ReceiptEvent,
   type SmsRequestInput,
   type SmsTemplateInput,
 } from './schema';
@@ -346,7 +347,7 @@ function normaliseCognigy(
       input.injectReceipts === false
         ? []
         : input.receiptEvents
-          ? [...new Set(input.receiptEvents)]
+          ? [...new Set(input.receiptEvents.map((event) => event.toLowerCase() as ReceiptEvent))]
           : input.injectReceipts
             ? DEFAULT_RECEIPT_EVENTS
             : [],

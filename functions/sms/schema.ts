@@ -26,6 +26,14 @@ export const TRACK_VALUES = ['None', 'Outcome'] as const;
 /** Status changes a flow can ask to have injected into its Cognigy session. */
 export const RECEIPT_EVENTS = ['sent', 'delivered', 'undelivered', 'rejected', 'failed'] as const;
 export type ReceiptEvent = (typeof RECEIPT_EVENTS)[number];
+/**
+ * How a flow names them: 8x8's upper-case status codes, as GET /sms answers them (`DELIVERED`). The lower-case names
+ * of earlier versions are still accepted; records keep the lower-case ones.
+ */
+export const RECEIPT_EVENT_NAMES = [
+  ...RECEIPT_EVENTS.map((event) => event.toUpperCase() as Uppercase<ReceiptEvent>),
+  ...RECEIPT_EVENTS,
+] as const;
 /** What `injectReceipts: true` means: every final outcome, so a flow can react to an undelivered code. */
 export const DEFAULT_RECEIPT_EVENTS: ReceiptEvent[] = ['delivered', 'undelivered', 'rejected', 'failed'];
 
@@ -48,8 +56,8 @@ export const cognigyRefSchema = describe(
       'true: inject final outcomes (delivered, undelivered, rejected, failed) into the session',
     ),
     receiptEvents: describe(
-      z.optional(z.array(z.enum(RECEIPT_EVENTS)).check(z.maxLength(RECEIPT_EVENTS.length))),
-      'Exactly which status changes to inject; overrides injectReceipts',
+      z.optional(z.array(z.enum(RECEIPT_EVENT_NAMES)).check(z.maxLength(RECEIPT_EVENT_NAMES.length))),
+      'Exactly which status changes to inject (SENT, DELIVERED, UNDELIVERED, REJECTED, FAILED); overrides injectReceipts',
     ),
   }),
   'Cognigy session of the flow that sends the SMS. With injectReceipts or receiptEvents, status changes are ' +

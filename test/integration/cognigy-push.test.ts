@@ -104,7 +104,7 @@ test('the `sent` injection refused by Cognigy is retried through the queue; 8x8 
   const injected = await cognigy.waitFor((call) => call.body.sessionId === sessionId, 20_000);
   expect(injected.body.data).toMatchObject({
     bridgeEventId: `sms:${accepted.body.messageId}:sent`,
-    sms: { messageId: accepted.body.messageId, status: 'sent' },
+    sms: { messageId: accepted.body.messageId, status: 'SENT' },
   });
   const refused = cognigy.rejected.filter((r) => (r.body as { sessionId?: string }).sessionId === sessionId);
   expect(refused).toEqual([expect.objectContaining({ status: 500 })]);
