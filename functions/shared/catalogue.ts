@@ -474,7 +474,7 @@ export const SETTING_SPECS = {
   handoverRules: setting(
     'HANDOVER_RULES',
     json(
-      'a JSON object of relay rules (README "Handover rules")',
+      'a JSON object of relay rules (README "Relay rules")',
       (value) => {
         const parsed = handoverRulesSchema.safeParse(value);
         if (!parsed.success) throw new Error(zodIssues(parsed.error));

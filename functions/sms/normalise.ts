@@ -1,5 +1,5 @@
 /**
- * Validation and normalisation of SMS requests, as 8x8 validates them (specs/8x8/sms_api.json, 8x8-apis.md §1.2):
+ * Validation and normalisation of SMS requests, as 8x8 validates them (lib/simulators/contract/8x8/sms_api.json, 8x8-apis.md §1.2):
  * shape and unknown fields through the zod schemas, then the rules a schema cannot express. The result is a
  * NormalisedSmsRequest (destination in E.164 with '+', empty optional fields dropped) or a list of SmsIssues.
  */

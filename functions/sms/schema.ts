@@ -3,7 +3,7 @@
  * fields) and generate the OpenAPI document (lib/openapi.ts), so the two cannot drift apart.
  * Rules that need more than a shape (E.164 conversion, sender id, text parts, dates) live in normalise.ts.
  *
- * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (specs/8x8/sms_api.json). Optional fields
+ * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (lib/simulators/contract/8x8/sms_api.json). Optional fields
  * accept `null` and `""` as "not given", because Cognigy's 8x8 extension sends `country: null` and templated
  * fields render as empty strings.
  */
@@ -261,7 +261,7 @@ export const smsStatusAnswerSchema = z.object({
 export type SmsStatusAnswer = z.infer<typeof smsStatusAnswerSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// 8x8 delivery receipts (specs/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
+// 8x8 delivery receipts (lib/simulators/contract/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
 // fields over time, and an unknown field must not make us refuse (and 8x8 retry) a receipt.
 
 export const receiptEnvelopeSchema = z.looseObject({

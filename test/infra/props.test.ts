@@ -373,7 +373,7 @@ describe('CDK context', () => {
 
   test.each([
     ['UPSTREAM_TIMEOUT_MS', 'abc', 'a whole number from 1 to 60000 milliseconds'],
-    ['HANDOVER_RULES', 'nope', 'a JSON object of relay rules (README "Handover rules") (not JSON)'],
+    ['HANDOVER_RULES', 'nope', 'a JSON object of relay rules (README "Relay rules") (not JSON)'],
     ['SMS_RECEIPT_MODE', 'perRequest', 'one of account or perMessage'],
   ])('a setting given as context (-c %s=%s) is checked by its catalogue rule', (name, value, allowed) => {
     expect(() => fromContext({ [name]: value })).toThrow(InvalidSettingError);
@@ -391,7 +391,7 @@ describe('settings at synth', () => {
     [
       'HANDOVER_RULES',
       '{"typing":"shout"}',
-      'a JSON object of relay rules (README "Handover rules") (typing: Invalid option: expected one of "ignore"|"inject")',
+      'a JSON object of relay rules (README "Relay rules") (typing: Invalid option: expected one of "ignore"|"inject")',
     ],
   ])(
     'the stack constructor refuses %s=%s, naming the setting, the value and what is allowed',

@@ -42,11 +42,11 @@ test.each([
   ],
   [
     { HANDOVER_RULES: 'nope' },
-    'Setting HANDOVER_RULES is "nope", but it must be a JSON object of relay rules (README "Handover rules") (not JSON).',
+    'Setting HANDOVER_RULES is "nope", but it must be a JSON object of relay rules (README "Relay rules") (not JSON).',
   ],
   [
     { HANDOVER_RULES: '{"endOn":["agentLeft"],"typo":true}' },
-    'Setting HANDOVER_RULES is "{\\"endOn\\":[\\"agentLeft\\"],\\"typo\\":true}", but it must be a JSON object of relay rules (README "Handover rules") ((root): Unrecognized key: "typo").',
+    'Setting HANDOVER_RULES is "{\\"endOn\\":[\\"agentLeft\\"],\\"typo\\":true}", but it must be a JSON object of relay rules (README "Relay rules") ((root): Unrecognized key: "typo").',
   ],
   [
     { SMS_RECEIPT_MODE: 'perRequest' },

@@ -50,7 +50,7 @@ test('a webhook with invalid HANDOVER_RULES answers 503 (8x8 retries it) before 
       error: {
         code: 'NOT_CONFIGURED',
         message:
-          'Setting HANDOVER_RULES is "{\\"typing\\":\\"shout\\"}", but it must be a JSON object of relay rules (README "Handover rules") (typing: Invalid option: expected one of "ignore"|"inject").',
+          'Setting HANDOVER_RULES is "{\\"typing\\":\\"shout\\"}", but it must be a JSON object of relay rules (README "Relay rules") (typing: Invalid option: expected one of "ignore"|"inject").',
       },
     });
   } finally {

@@ -22,7 +22,7 @@ const REFUSALS: Record<keyof typeof SETTING_SPECS, [string, string] | null> = {
   webhookMaxAgeMs: ['1.5', 'a whole number from 1 to 3600000 milliseconds'],
   acceptUnsignedVerify: ['yes', 'one of true or false'],
   allowLoopbackUrls: ['TRUE', 'one of true or false'],
-  handoverRules: ['nope', 'a JSON object of relay rules (README "Handover rules") (not JSON)'],
+  handoverRules: ['nope', 'a JSON object of relay rules (README "Relay rules") (not JSON)'],
   retryBaseDelaySeconds: ['0', 'a number more than 0 and at most 43200 seconds'],
   retryMaxDelaySeconds: ['86400', 'a number more than 0 and at most 43200 seconds'],
   smsReceiptMode: ['perRequest', 'one of account or perMessage'],
@@ -70,7 +70,7 @@ test('every invalid setting is reported, in catalogue order', () => {
     'HANDOVER_RULES',
   ]);
   expect(problems[2]!.message).toBe(
-    'Setting HANDOVER_RULES is "[]", but it must be a JSON object of relay rules (README "Handover rules") ((root): Invalid input: expected object, received array).',
+    'Setting HANDOVER_RULES is "[]", but it must be a JSON object of relay rules (README "Relay rules") ((root): Invalid input: expected object, received array).',
   );
 });
 
