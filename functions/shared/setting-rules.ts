@@ -119,6 +119,17 @@ export function positiveNumber<F extends number | undefined>(options: Omit<Numbe
   );
 }
 
+/** A decimal number in [min, max] (e.g. a rate where 0 means off). */
+export function decimal<F extends number | undefined>(options: NumberRuleOptions<F>) {
+  const { min, max, unit = '', fallback } = options;
+  const checks = [z.gte(min), ...(max === undefined ? [] : [z.lte(max)])];
+  return fromSchema(
+    z.pipe(number(/^-?\d+(\.\d+)?$/), z.number().check(...checks)),
+    `a number ${range(min, max, unit)}`,
+    fallback,
+  );
+}
+
 const listed = (values: readonly string[]) =>
   values.length === 1 ? values[0]! : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]!}`;
 

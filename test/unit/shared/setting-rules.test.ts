@@ -10,7 +10,7 @@ import {
   loadSmsSettings,
   settingProblems,
 } from '../../../functions/shared/config';
-import { InvalidSettingError } from '../../../functions/shared/setting-rules';
+import { InvalidSettingError, decimal, parseSetting } from '../../../functions/shared/setting-rules';
 import { DEFAULT_HANDOVER_RULES } from '../../../functions/handover/rules';
 
 /** One refused value per setting and the sentence it gets (null: any non-blank text is allowed). */
@@ -111,4 +111,14 @@ test('a very long value is shortened in the sentence', () => {
   const [problem] = settingProblems({ HANDOVER_RULES: value });
   expect(problem!.message).toContain(`${JSON.stringify(value.slice(0, 120)).slice(0, -1)}…"`);
   expect(problem!.message.length).toBeLessThan(400);
+});
+
+test('the rule builders say what they allow', () => {
+  const rate = decimal({ min: 0, max: 100_000, unit: 'requests per second', fallback: 1800 });
+  expect(rate.parse(undefined)).toBe(1800);
+  expect(rate.parse('0')).toBe(0);
+  expect(rate.parse('12.5')).toBe(12.5);
+  expect(() => parseSetting('RATE', rate, '-1')).toThrow(
+    'Setting RATE is "-1", but it must be a number from 0 to 100000 requests per second.',
+  );
 });
