@@ -4,8 +4,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { BridgeAlarms } from './constructs/bridge-alarms';
+import { BridgeAlarms, type BusinessAlarmThresholds } from './constructs/bridge-alarms';
 import { BridgeApi, type BridgeApiProps, type TenantProps } from './constructs/bridge-api';
+import { BridgeDashboard } from './constructs/bridge-dashboard';
 import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
 import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
@@ -57,6 +58,10 @@ export interface BridgeStackProps extends StackProps {
   queueAgeAlarmSeconds?: number;
   /** Alarm when a queue holds more than this many visible messages for 5 minutes (default 1000). */
   queueDepthAlarmMessages?: number;
+  /** Thresholds of the business alarms (docs/operations.md "Alarms"); unset ones keep their defaults. */
+  businessAlarms?: Partial<BusinessAlarmThresholds>;
+  /** The runbook's address in alarm descriptions and on the dashboard (default `docs/operations.md`). */
+  runbookUrl?: string;
   /** Handler source per function; defaults to functions/<name>/handler.ts. */
   functionEntry?: (name: FunctionName) => string;
 }
@@ -107,6 +112,7 @@ export class BridgeStack extends Stack {
   readonly tables = {} as Record<TableName, BridgeTable>;
   readonly secrets = {} as Record<SecretName, BridgeSecret>;
   readonly alarms: BridgeAlarms;
+  readonly dashboard: BridgeDashboard;
   /** PUBLIC_BASE_URL as given to the functions. */
   readonly publicBaseUrl: string;
 
@@ -138,6 +144,8 @@ export class BridgeStack extends Stack {
       alarmEmail: props.alarmEmail,
       queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
       queueDepthAlarmMessages: props.queueDepthAlarmMessages,
+      runbookUrl: props.runbookUrl,
+      business: props.businessAlarms,
     });
     this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
     this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
@@ -171,7 +179,10 @@ export class BridgeStack extends Stack {
       this.alarms.watchQueueAge(pascal(name), queue.queue);
       this.alarms.watchQueueDepth(pascal(name), queue.queue);
     }
-    for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
+    for (const [name, spec] of Object.entries(FUNCTIONS) as [
+      FunctionName,
+      (typeof FUNCTIONS)[FunctionName],
+    ][]) {
       if (!spec.schedule) continue;
       const rule = new events.Rule(this, `${pascal(name)}Schedule`, {
         description: `Runs ${name}: ${spec.description}`,
@@ -192,8 +203,18 @@ export class BridgeStack extends Stack {
         threshold: sweepAlarmThreshold,
       });
     }
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.alarms.watchApi(this.api.api);
-    this.alarms.watchWebhookBodyMismatch(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
+    this.alarms.watchWebhookBodyMismatch(metricsNamespace);
+    this.alarms.watchBusiness(metricsNamespace);
+    this.dashboard = new BridgeDashboard(this, 'Dashboard', {
+      metricsNamespace,
+      functions: this.functions,
+      queues: this.queues,
+      api: this.api.api,
+      alarms: this.alarms.alarms,
+      runbookUrl: props.runbookUrl,
+    });
 
     this.addOutputs();
   }
@@ -298,6 +319,11 @@ export class BridgeStack extends Stack {
         value: queue.queue.queueUrl,
       });
     }
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'The operations dashboard in the CloudWatch console (docs/operations.md "Reading the dashboard")',
+      value: this.dashboard.url,
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic that receives every alarm; subscribe on-call tooling to it',
       value: this.alarms.topic.topicArn,
@@ -395,6 +421,8 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
     publicBaseUrl: text('publicBaseUrl') ?? text(SETTINGS.publicBaseUrl),
     queueAgeAlarmSeconds: number('queueAgeAlarmSeconds'),
     queueDepthAlarmMessages: number('queueDepthAlarmMessages'),
+    businessAlarms: businessAlarmsFromContext(get),
+    runbookUrl: text('runbookUrl'),
     settings,
     existingSecrets,
     api: {
@@ -413,6 +441,36 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
       createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
     },
   };
+}
+
+/**
+ * The business alarms' thresholds (`-c smsFailureRatioPercent=5 -c receiptSilenceMinutes=30`); the counts and the
+ * receipt silence take 0 to switch their alarm off.
+ */
+export function businessAlarmsFromContext(get: (key: string) => unknown): Partial<BusinessAlarmThresholds> {
+  const limits: Record<keyof BusinessAlarmThresholds, { min: number; max?: number }> = {
+    smsFailureRatioPercent: { min: 0, max: 100 },
+    smsFailureMinOutcomes: { min: 1 },
+    webhookRefusedAlarmCount: { min: 0 },
+    cognigyPushFailureAlarmCount: { min: 0 },
+    receiptSilenceMinutes: { min: 0 },
+  };
+  const thresholds: Partial<BusinessAlarmThresholds> = {};
+  for (const [key, { min, max }] of Object.entries(limits) as [
+    keyof BusinessAlarmThresholds,
+    { min: number; max?: number },
+  ][]) {
+    const value = get(key);
+    if (value === undefined || value === null || value === '') continue;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || (max !== undefined && parsed > max)) {
+      throw new ContextError(
+        `Context ${key} must be a number from ${min}${max === undefined ? ' on' : ` to ${max}`}, not ${String(value)}`,
+      );
+    }
+    thresholds[key] = parsed;
+  }
+  return thresholds;
 }
 
 /**

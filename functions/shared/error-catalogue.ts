@@ -225,6 +225,11 @@ export const ERROR_CODES = {
     description: 'A batch needs `messages` or `destinations` with at least one entry',
   },
   BATCH_TOO_LARGE: { status: 400, usedBy: ['sms'], description: 'A batch holds at most 500 messages' },
+  INVALID_WAIT_FOR_UMID: {
+    status: 400,
+    usedBy: ['sms'],
+    description: '`waitForUmidMs` must be a whole number of milliseconds from 0 to 5000',
+  },
   INVALID_CLIENT_BATCH_ID: {
     status: 400,
     usedBy: ['sms'],
