@@ -85,7 +85,12 @@ export function orderMarks(record: ConversationRecord, envelope: InboundEnvelope
   const gaps = record.gapEventIds ?? [];
   if (gaps.includes(envelope.eventId)) {
     const others = gaps.filter((id) => id !== envelope.eventId);
-    return { redriven: true, eventTime: eventTime(envelope), ...(others.length ? { gap: true } : {}) };
+    return {
+      redriven: true,
+      // ISO 8601 UTC with milliseconds, as every timestamp the bridge hands out.
+      eventTime: new Date(eventTime(envelope)).toISOString(),
+      ...(others.length ? { gap: true } : {}),
+    };
   }
   return gaps.length ? { gap: true } : {};
 }

@@ -20,7 +20,7 @@ export const ERROR_CODES = {
     status: 503,
     usedBy: ['shared'],
     description:
-      "A secret the route needs is not set yet (deployment setup); nothing was done. 8x8's retries succeed once it is",
+      "A secret the route needs is not set yet, or a setting has a value its rule refuses (the message names the setting, its value and what is allowed); nothing was done. 8x8's retries succeed once it is fixed",
   },
   MALFORMED_JSON: {
     status: 400,

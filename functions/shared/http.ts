@@ -5,6 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { BRIDGE_ERRORS_HEADER, ROUTES, type FunctionName } from './catalogue';
+import { checkSettingsOnce } from './config';
 import { assertNoControlCharacters, assertPlainParameters } from './control-characters';
 import { errorCodeSpec } from './error-catalogue';
 import {
@@ -292,6 +293,18 @@ export function apiHandler(
         if (webhook) {
           const { statusCode, body } = request.response;
           countWebhookAnswer(statusCode, JSON.parse(body) as Record<string, unknown>);
+        }
+      },
+    })
+    .use({
+      // Before any other work (and before middlewares a route adds): an invalid setting answers 503 NOT_CONFIGURED
+      // naming it, on every request until it is fixed.
+      before: () => {
+        try {
+          checkSettingsOnce();
+        } catch (error) {
+          logger.error('Invalid setting: requests are refused until it is fixed', { error: error as Error });
+          throw error;
         }
       },
     })

@@ -1,5 +1,5 @@
 /**
- * 8x8 SMS API client (specs/8x8/sms_api.json): single send and batch send under the sub-account, with a hard
+ * 8x8 SMS API client (lib/simulators/contract/8x8/sms_api.json): single send and batch send under the sub-account, with a hard
  * timeout per call. Failures are UpstreamErrors classified by functions/shared/upstream.ts (429 rate limited with
  * Retry-After, 5xx/timeouts/resets transient, other 4xx permanent); 8x8's error body `{code, message, errorId}`
  * is kept on the error so records show 8x8's own code and reason.

@@ -1,5 +1,5 @@
 /**
- * Validation and normalisation of SMS requests, as 8x8 validates them (specs/8x8/sms_api.json, 8x8-apis.md §1.2):
+ * Validation and normalisation of SMS requests, as 8x8 validates them (lib/simulators/contract/8x8/sms_api.json, 8x8-apis.md §1.2):
  * shape and unknown fields through the zod schemas, then the rules a schema cannot express. The result is a
  * NormalisedSmsRequest (destination in E.164 with '+', empty optional fields dropped) or a list of SmsIssues.
  */
@@ -25,6 +25,7 @@ import {
   smsBatchRequestSchema,
   smsRequestSchema,
   type CognigyRefInput,
+  type ReceiptEvent,
   type SmsRequestInput,
   type SmsTemplateInput,
 } from './schema';
@@ -365,7 +366,7 @@ function normaliseCognigy(
       input.injectReceipts === false
         ? []
         : input.receiptEvents
-          ? [...new Set(input.receiptEvents)]
+          ? [...new Set(input.receiptEvents.map((event) => event.toLowerCase() as ReceiptEvent))]
           : input.injectReceipts
             ? DEFAULT_RECEIPT_EVENTS
             : [],

@@ -89,10 +89,10 @@ export function receiptChange(payload: OutboundReceiptPayload, now: Date): Statu
   if (!status) return undefined;
   const detail = payload.status.detail ?? undefined;
   const errorMessage = payload.status.errorMessage ?? undefined;
-  const timestamp =
-    payload.status.timestamp && Number.isFinite(Date.parse(payload.status.timestamp))
-      ? payload.status.timestamp
-      : undefined;
+  // 8x8 writes its timestamps in several ISO 8601 shapes (`…:05Z`, `…:05.64Z`, `+00:00`); answers carry one:
+  // UTC with milliseconds, like every other timestamp of the bridge.
+  const parsed = payload.status.timestamp ? Date.parse(payload.status.timestamp) : Number.NaN;
+  const timestamp = Number.isFinite(parsed) ? new Date(parsed).toISOString() : undefined;
   const base =
     (detail && Object.hasOwn(DETAIL_DESCRIPTIONS, detail) && DETAIL_DESCRIPTIONS[detail]) ||
     detail ||

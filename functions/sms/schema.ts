@@ -3,7 +3,7 @@
  * fields) and generate the OpenAPI document (lib/openapi.ts), so the two cannot drift apart.
  * Rules that need more than a shape (E.164 conversion, sender id, text parts, dates) live in normalise.ts.
  *
- * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (specs/8x8/sms_api.json). Optional fields
+ * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (lib/simulators/contract/8x8/sms_api.json). Optional fields
  * accept `null` and `""` as "not given", because Cognigy's 8x8 extension sends `country: null` and templated
  * fields render as empty strings.
  */
@@ -26,6 +26,14 @@ export const TRACK_VALUES = ['None', 'Outcome'] as const;
 /** Status changes a flow can ask to have injected into its Cognigy session. */
 export const RECEIPT_EVENTS = ['sent', 'delivered', 'undelivered', 'rejected', 'failed'] as const;
 export type ReceiptEvent = (typeof RECEIPT_EVENTS)[number];
+/**
+ * How a flow names them: 8x8's upper-case status codes, as GET /sms answers them (`DELIVERED`). The lower-case names
+ * of earlier versions are still accepted; records keep the lower-case ones.
+ */
+export const RECEIPT_EVENT_NAMES = [
+  ...RECEIPT_EVENTS.map((event) => event.toUpperCase() as Uppercase<ReceiptEvent>),
+  ...RECEIPT_EVENTS,
+] as const;
 /** What `injectReceipts: true` means: every final outcome, so a flow can react to an undelivered code. */
 export const DEFAULT_RECEIPT_EVENTS: ReceiptEvent[] = ['delivered', 'undelivered', 'rejected', 'failed'];
 
@@ -50,8 +58,8 @@ export const cognigyRefSchema = describe(
       'true: inject final outcomes (delivered, undelivered, rejected, failed) into the session',
     ),
     receiptEvents: describe(
-      z.optional(z.array(z.enum(RECEIPT_EVENTS)).check(z.maxLength(RECEIPT_EVENTS.length))),
-      'Exactly which status changes to inject; overrides injectReceipts',
+      z.optional(z.array(z.enum(RECEIPT_EVENT_NAMES)).check(z.maxLength(RECEIPT_EVENT_NAMES.length))),
+      'Exactly which status changes to inject (SENT, DELIVERED, UNDELIVERED, REJECTED, FAILED); overrides injectReceipts',
     ),
   }),
   'Cognigy session of the flow that sends the SMS. With injectReceipts or receiptEvents, status changes are ' +
@@ -285,7 +293,7 @@ export const smsStatusAnswerSchema = z.object({
 export type SmsStatusAnswer = z.infer<typeof smsStatusAnswerSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// 8x8 delivery receipts (specs/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
+// 8x8 delivery receipts (lib/simulators/contract/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
 // fields over time, and an unknown field must not make us refuse (and 8x8 retry) a receipt.
 
 export const receiptEnvelopeSchema = z.looseObject({

@@ -261,7 +261,11 @@ describe('business alarms', () => {
     () => {
       expect(() =>
         bridgeStackPropsFromContext((key) => (key === 'smsFailureRatioPercent' ? '150' : undefined)),
-      ).toThrow(new ContextError('Context smsFailureRatioPercent must be a number from 0 to 100, not 150'));
+      ).toThrow(
+        new ContextError(
+          'Context option smsFailureRatioPercent is "150", but it must be a number from 0 to 100 (out of range).',
+        ),
+      );
       expect(() =>
         bridgeStackPropsFromContext((key) => (key === 'webhookRefusedAlarmCount' ? 'many' : undefined)),
       ).toThrow(ContextError);

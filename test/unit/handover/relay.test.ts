@@ -512,7 +512,12 @@ describe('order after a poisoned event (DLQ gap)', () => {
 
     expect(dataOf(cognigy)).toEqual([
       { text: 'second', gap: true, redriven: undefined, eventTime: undefined },
-      { text: 'first', gap: undefined, redriven: true, eventTime: poisoned.event.timestamp },
+      {
+        text: 'first',
+        gap: undefined,
+        redriven: true,
+        eventTime: new Date(poisoned.event.timestamp).toISOString(),
+      },
       { text: 'third', gap: undefined, redriven: undefined, eventTime: undefined },
     ]);
     expect((await store.get('conv-1'))?.gapEventIds).toBeUndefined();

@@ -209,7 +209,7 @@ describe('Cognigy injector', () => {
             messageId: '00000000-0000-4000-8000-000000000001',
             clientMessageId: 'otp-1',
             umid: 'umid-1',
-            status: 'undelivered',
+            status: 'UNDELIVERED',
             detail: 'undelivered_to_recipient',
             errorCode: 15,
             errorMessage: 'Invalid destination',

@@ -306,7 +306,12 @@ describe('receipt ordering', () => {
       history: [
         { status: 'QUEUED' },
         { status: 'SENT', umid: 'umid-1' },
-        { status: 'DELIVERED', at: '2026-03-02T10:00:09Z', detail: 'delivered_to_recipient', umid: 'umid-1' },
+        {
+          status: 'DELIVERED',
+          at: '2026-03-02T10:00:09.000Z',
+          detail: 'delivered_to_recipient',
+          umid: 'umid-1',
+        },
       ],
     });
   });
@@ -494,6 +499,20 @@ describe('receiptChange', () => {
         typeof receiptChange
       >[0];
       expect(receiptChange(payload, new Date('2026-03-02T10:00:00Z'))?.description).toBe(detail);
+    },
+  );
+
+  it.each([
+    ['2026-03-02T10:00:05Z', '2026-03-02T10:00:05.000Z'],
+    ['2026-03-02T10:00:05.64Z', '2026-03-02T10:00:05.640Z'],
+    ['2026-03-02T18:00:05.123+08:00', '2026-03-02T10:00:05.123Z'],
+  ])(
+    "8x8's timestamp %s becomes %s (ISO 8601 UTC with milliseconds, as every answer's)",
+    (given, expected) => {
+      const payload = { umid: 'umid-1', status: { state: 'delivered', timestamp: given } } as Parameters<
+        typeof receiptChange
+      >[0];
+      expect(receiptChange(payload, new Date('2026-03-02T11:00:00Z'))?.at).toBe(expected);
     },
   );
 });
