@@ -24,7 +24,7 @@ import { dynamoEventDedupe } from './event-dedupe';
 import { inboundQueueIds, type InboundEnvelope } from './events';
 import { httpJwkFetcher, JwkCache } from './jwk-cache';
 import { type ChatGateway, type OutboundQueue } from './ports';
-import { parseHandoverRules, type HandoverRules } from './rules';
+import type { HandoverRules } from './rules';
 import type { CognigyConfig } from './start';
 import { DynamoConversationStore, DynamoSessionClaims } from './store';
 import type { InboundQueue, WebhookDeps } from './webhook';
@@ -110,7 +110,7 @@ export function handoverRuntime(): HandoverRuntime {
   const clock = systemClock;
   runtime = {
     settings,
-    rules: parseHandoverRules(settings.handoverRules),
+    rules: settings.handoverRules,
     clock,
     ids: uuidIds,
     telemetry: powertoolsTelemetry,
