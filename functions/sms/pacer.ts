@@ -59,11 +59,14 @@ export const slotStart = (slot: number): number => slot * SLOT_MS;
 /**
  * Calls slot `slot` holds at `rate` per second: the whole calls the running total crosses in this slot, so any
  * SLOT_MS × n window holds rate × n calls within one, and a rate under 1 per slot lands on evenly spaced slots.
+ * The total starts half a call in, so each call sits in the middle of its share of the second, as far as it can be
+ * from the second's edges (8x8 counts per second: a call jittered across an edge spends the next second's limit).
  * Integer arithmetic (the rate in 1/SLOT_MS steps), so every instance computes the same capacities.
  */
 export function slotCapacity(slot: number, rate: number): number {
   const perThousandSlots = Math.round(rate * SLOT_MS);
-  return Math.floor(((slot + 1) * perThousandSlots) / 1000) - Math.floor((slot * perThousandSlots) / 1000);
+  const crossed = (s: number) => Math.floor((s * perThousandSlots + 500) / 1000);
+  return crossed(slot + 1) - crossed(slot);
 }
 
 /** When the `place`-th call of a slot with `capacity` calls goes: evenly spread over the slot. */
