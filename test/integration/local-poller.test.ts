@@ -182,7 +182,15 @@ describe('the SQS event', () => {
 
 describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_SIZE within the window)', () => {
   test('a backlog is gathered into one event of the batch size, and all of it is deleted', async () => {
-    const pair = await queue(false);
+    // A visibility timeout longer than the gathering, so no message comes back while its batch is still filled.
+    queueCounter += 1;
+    const pair = await createQueueWithDlq(client, {
+      name: `test-${queueCounter}`,
+      fifo: false,
+      visibilityTimeoutSeconds: 30,
+      retentionDays: 1,
+      maxReceiveCount: 2,
+    });
     for (let i = 0; i < 4; i++) {
       await client.send(
         new SendMessageBatchCommand({
@@ -198,7 +206,7 @@ describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_
         sizes.push((event as SQSEvent).Records.length);
         return { batchItemFailures: [] };
       },
-      { batchSize: 25, batchingWindowSeconds: 1, concurrency: 1 },
+      { batchSize: 25, batchingWindowSeconds: 3, concurrency: 1 },
     );
     await eventually(async () => {
       const c = await counts(pair.url);
