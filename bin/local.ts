@@ -27,6 +27,7 @@ function banner(stack: LocalStack): string {
     `Cognigy ↔ 8x8 bridge — local stack ready in ${stack.startupMs} ms (${Math.round(process.uptime() * 1000)} ms since the process started)`,
     '',
     `  API            ${urls.gateway}`,
+    `  Console        ${urls.console}   (open in a browser: the outbox, both sides of each handover, webhooks)`,
     `  API key        ${stack.apiKey}   (header x-api-key)`,
     ...stack.apiKeys
       .slice(1)

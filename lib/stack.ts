@@ -13,8 +13,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { BridgeAlarms } from './constructs/bridge-alarms';
+import { BridgeAlarms, type BusinessAlarmThresholds } from './constructs/bridge-alarms';
 import { BridgeApi, type BridgeApiProps, type TenantProps } from './constructs/bridge-api';
+import { BridgeDashboard } from './constructs/bridge-dashboard';
 import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
 import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
@@ -79,6 +80,10 @@ export interface BridgeStackProps extends StackProps {
   queueAgeAlarmSeconds?: number;
   /** Alarm when a queue holds more than this many visible messages for 5 minutes (default 1000). */
   queueDepthAlarmMessages?: number;
+  /** Thresholds of the business alarms (docs/operations.md "Alarms"); unset ones keep their defaults. */
+  businessAlarms?: Partial<BusinessAlarmThresholds>;
+  /** The runbook's address in alarm descriptions and on the dashboard (default `docs/operations.md`). */
+  runbookUrl?: string;
   /** Handler source per function; defaults to functions/<name>/handler.ts. */
   functionEntry?: (name: FunctionName) => string;
 }
@@ -129,6 +134,7 @@ export class BridgeStack extends Stack {
   readonly tables = {} as Record<TableName, BridgeTable>;
   readonly secrets = {} as Record<SecretName, BridgeSecret>;
   readonly alarms: BridgeAlarms;
+  readonly dashboard: BridgeDashboard;
   /** PUBLIC_BASE_URL as given to the functions. */
   readonly publicBaseUrl: string;
 
@@ -160,6 +166,8 @@ export class BridgeStack extends Stack {
       alarmEmail: props.alarmEmail,
       queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
       queueDepthAlarmMessages: props.queueDepthAlarmMessages,
+      runbookUrl: props.runbookUrl,
+      business: props.businessAlarms,
     });
     this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
     this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
@@ -223,8 +231,18 @@ export class BridgeStack extends Stack {
         threshold: sweepAlarmThreshold,
       });
     }
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.alarms.watchApi(this.api.api);
-    this.alarms.watchWebhookBodyMismatch(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
+    this.alarms.watchWebhookBodyMismatch(metricsNamespace);
+    this.alarms.watchBusiness(metricsNamespace);
+    this.dashboard = new BridgeDashboard(this, 'Dashboard', {
+      metricsNamespace,
+      functions: this.functions,
+      queues: this.queues,
+      api: this.api.api,
+      alarms: this.alarms.alarms,
+      runbookUrl: props.runbookUrl,
+    });
 
     this.addOutputs();
   }
@@ -329,6 +347,11 @@ export class BridgeStack extends Stack {
         value: queue.queue.queueUrl,
       });
     }
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'The operations dashboard in the CloudWatch console (docs/operations.md "Reading the dashboard")',
+      value: this.dashboard.url,
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic that receives every alarm; subscribe on-call tooling to it',
       value: this.alarms.topic.topicArn,
@@ -369,6 +392,14 @@ function customRule<T>(allowed: string, parse: (text: string) => T): SettingRule
 }
 
 const positive = () => positiveNumber({ fallback: undefined });
+const numberFrom = (min: number, max?: number) =>
+  customRule(`a number from ${min}${max === undefined ? ' on' : ` to ${max}`}`, (value) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || (max !== undefined && parsed > max)) {
+      throw new Error('out of range');
+    }
+    return parsed;
+  });
 
 /**
  * Every `-c` context option of the app (bin/app.ts) with the rule of its value (functions/shared/setting-rules.ts),
@@ -417,6 +448,14 @@ export const CONTEXT_OPTIONS = {
     parseSourceIps(value),
   ),
   createApiGatewayCloudWatchRole: flag(true),
+  runbookUrl: httpUrl(),
+  // The business alarms' thresholds (lib/constructs/bridge-alarms.ts): the counts and the receipt silence take 0 to
+  // switch their alarm off.
+  smsFailureRatioPercent: numberFrom(0, 100),
+  smsFailureMinOutcomes: numberFrom(1),
+  webhookRefusedAlarmCount: numberFrom(0),
+  cognigyPushFailureAlarmCount: numberFrom(0),
+  receiptSilenceMinutes: numberFrom(0),
 } satisfies Record<string, SettingRule<unknown>>;
 
 export type ContextOption = keyof typeof CONTEXT_OPTIONS;
@@ -489,6 +528,8 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
     publicBaseUrl: option('publicBaseUrl') ?? settings[SETTINGS.publicBaseUrl],
     queueAgeAlarmSeconds: option('queueAgeAlarmSeconds'),
     queueDepthAlarmMessages: option('queueDepthAlarmMessages'),
+    businessAlarms: businessAlarmsFromContext(get),
+    runbookUrl: option('runbookUrl'),
     settings,
     existingSecrets,
     api: {
@@ -513,6 +554,26 @@ export function bridgeStackPropsFromContext(get: (key: string) => unknown): Brid
       createCloudWatchRole: option('createApiGatewayCloudWatchRole'),
     },
   };
+}
+
+/**
+ * The business alarms' thresholds (`-c smsFailureRatioPercent=5 -c receiptSilenceMinutes=30`); the counts and the
+ * receipt silence take 0 to switch their alarm off.
+ */
+export function businessAlarmsFromContext(get: (key: string) => unknown): Partial<BusinessAlarmThresholds> {
+  const keys: (keyof BusinessAlarmThresholds)[] = [
+    'smsFailureRatioPercent',
+    'smsFailureMinOutcomes',
+    'webhookRefusedAlarmCount',
+    'cognigyPushFailureAlarmCount',
+    'receiptSilenceMinutes',
+  ];
+  const thresholds: Partial<BusinessAlarmThresholds> = {};
+  for (const key of keys) {
+    const value = contextOption(get, key);
+    if (value !== undefined) thresholds[key] = value;
+  }
+  return thresholds;
 }
 
 /**

@@ -132,6 +132,36 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
   ],
 ]);
 
+/** A request header some routes take besides `x-api-key` (documented as an OpenAPI `in: header` parameter). */
+export interface HeaderParameterSpec {
+  /** Lower-case header name. */
+  name: string;
+  /** The values the header takes (anything else is `400 INVALID_REQUEST`). */
+  values: readonly string[];
+  /** The value that means the same as leaving the header out. */
+  defaultValue: string;
+  /** Which routes take it: `apiKey` = every route a Cognigy flow calls (not the 8x8 webhooks). */
+  routes: RouteSpec['auth'];
+  description: string;
+}
+
+/**
+ * `x-bridge-errors: body`: Cognigy's HTTP Request node takes its error path on any status above 299 and what it
+ * stores then is not documented, so a flow can ask for business errors (the catalogue's 4xx codes) as `200` with
+ * the usual `{ok:false, error}` body and branch on `error.code`. 5xx and the gateway's own refusals stay as they are.
+ */
+export const BRIDGE_ERRORS_HEADER: HeaderParameterSpec = {
+  name: 'x-bridge-errors',
+  values: ['body', 'status'],
+  defaultValue: 'status',
+  routes: 'apiKey',
+  description:
+    '`body`: answer business errors (4xx codes of `x-error-codes`) with 200 and the same `{ok:false, error}` body, the original status in the `x-bridge-status` answer header, so a Cognigy flow can branch on `error.code`. 5xx, and what the gateway itself refuses (403 key, 429 throttling), keep their status. `status` (the default): errors keep their HTTP status.',
+};
+
+/** Request headers by route kind, for the functions (functions/shared/http.ts) and the OpenAPI document. */
+export const HEADER_PARAMETERS: readonly HeaderParameterSpec[] = [BRIDGE_ERRORS_HEADER];
+
 /** Cognigy's HTTP Request node refuses bodies over 65 kB, so the API never needs more than this. */
 export const COGNIGY_MAX_BODY_BYTES = 65_536;
 

@@ -248,6 +248,14 @@ export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Pro
 
   const inject = wantsInjection(record, change.status);
   const changed = await deps.store.changeStatus(record.messageId, { ...change, injectPending: inject });
+  // Once per SMS: a second `delivered` (operator, then recipient) moves the record but is not a new delivery.
+  if (changed && record.status !== change.status) {
+    if (change.status === 'delivered') metrics.addMetric('SmsDelivered', MetricUnit.Count, 1);
+    // 8x8's `undelivered`/`failed` and an operator's `rejected` after sending: the SMS will not reach the phone.
+    if (change.status === 'undelivered' || change.status === 'rejected') {
+      metrics.addMetric('SmsUndelivered', MetricUnit.Count, 1);
+    }
+  }
   if (!changed && !record.umid) await deps.store.setUmidIfMissing(record.messageId, payload.umid, change.now);
   logger.info(changed ? 'Receipt recorded' : 'Receipt changes nothing (duplicate or out of order)', {
     ...log,

@@ -6,7 +6,8 @@
  * lib/local/sandbox.ts) whose environment is exactly what the CDK stack gives it (functions/shared/catalogue.ts
  * functionEnvironment: its own tables, queues and secrets, and the settings) plus AWS_ENDPOINT_URL_* for the
  * stand-ins; it signs its AWS calls as `local-<function>`, and the stand-ins refuse what the catalogue does not
- * grant it (lib/local/grants.ts). This process's own environment is left untouched.
+ * grant it (lib/local/grants.ts). This process's own environment is left untouched. The gateway's port also serves the
+ * local console (`/console`, lib/local/console/), which reads and drives all of it over HTTP.
  *
  * Real services instead of simulators — read from `options.env` (default process.env):
  *
@@ -64,6 +65,7 @@ import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { FunctionSandboxes } from './sandbox';
 import { startSchedules } from './scheduler';
+import { CONSOLE_PATH, LocalConsole } from './console/server';
 import { SecretsManagerStandIn } from './secrets-manager';
 import { checkCredentialGroups, listening } from './options';
 import { settingProblems } from '../../functions/shared/config';
@@ -315,6 +317,18 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       (Object.keys(SECRETS) as SecretName[]).map((secret) => [secret, `local/${stackId}/${secret}`]),
     ) as Record<SecretName, string>;
     const services = writeSecrets(secretsManager, secretNames, upstreams, simulators, log);
+    // The local console reads and drives everything over HTTP, like a person with curl (lib/local/console/).
+    const localConsole = new LocalConsole(
+      {
+        gateway: gatewayUrl,
+        apiKey,
+        ...(simulators.sms ? { sms: simulators.sms.url } : {}),
+        ...(simulators.chatGateway ? { chatGateway: simulators.chatGateway.url } : {}),
+        ...(simulators.cognigy ? { cognigy: simulators.cognigy.url } : {}),
+      },
+      { services },
+    );
+    gateway.mount(localConsole);
 
     const resolved: ResolvedResources = {
       tables,
@@ -402,6 +416,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     // Registered last so it runs first: no new work (timers, queue batches, then HTTP requests) before anything
     // the functions depend on goes away. Stopping the gateway again later is a no-op.
     cleanups.push(async () => {
+      localConsole.close();
       await schedules.stop();
       await pollers.stop();
       await gateway.stop();
@@ -419,6 +434,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       urls: {
         gateway: gatewayUrl,
         openapi: `${gatewayUrl}/openapi.json`,
+        console: `${gatewayUrl}${CONSOLE_PATH}`,
         // Reachable from any process; clients must not follow the queue URLs' `*.localhost` host (see localSqsClient).
         sqs: sqs.url,
         dynamodb: dynamo.url,

@@ -51,6 +51,8 @@ export interface LocalStackOptions {
 export interface LocalStackUrls {
   gateway: string;
   openapi: string;
+  /** The local console page (lib/local/console/): the outbox, both sides of each handover, the webhook log. */
+  console: string;
   /** Loopback SQS endpoint; queue URLs use `sqs.us-east-1.localhost`, so clients set useQueueUrlAsEndpoint: false. */
   sqs: string;
   dynamodb: string;

@@ -159,6 +159,9 @@ test('accepted SMS is delivered by 8x8 and GET /sms/{id} shows queued → sent (
     messageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     clientMessageId,
     destination,
+    encoding: 'GSM7',
+    smsCount: 1,
+    umid: null,
     status: { code: 'QUEUED', description: expect.any(String) },
   });
 
