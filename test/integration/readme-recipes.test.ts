@@ -114,11 +114,11 @@ describe('SMS recipes', () => {
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ ok: true, messageId: sent.body.messageId });
 
-    // receiptEvents ["undelivered", …]: the status arrives in the session as an inject with empty text.
+    // receiptEvents ["UNDELIVERED", …]: the status arrives in the session as an inject with empty text.
     const pushed = await cognigy.waitFor(
       (c) =>
         c.body.sessionId === session.sessionId &&
-        (c.body.data as { sms?: { status?: string } }).sms?.status === 'undelivered',
+        (c.body.data as { sms?: { status?: string } }).sms?.status === 'UNDELIVERED',
       20_000,
     );
     expect(pushed.mode).toBe('inject');
