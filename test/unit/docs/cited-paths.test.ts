@@ -26,7 +26,7 @@ const TOP_LEVEL = new Set([
   ),
 ]);
 /** Written by builds, never committed. */
-const GENERATED = ['cdk.out/', 'dist/', 'coverage/'];
+const GENERATED = ['cdk.out/', 'dist/', 'coverage/', 'extension/dist/', 'extension/build/'];
 
 /** Repository paths a markdown text cites (fenced code blocks hold commands and trees, not citations). */
 function citedPaths(markdown: string, from: string): string[] {
