@@ -23,7 +23,7 @@ import {
 export const SEND_SMS = 'sendSMS';
 const exits = successErrorExits(SEND_SMS);
 
-/** Status changes the bridge can inject (its `cognigy.receiptEvents`), in 8x8's upper case as GET /sms answers. */
+/** Status changes the bridge can inject (its `cognigy.receiptEvents`): the SMS status codes, in 8x8's upper case. */
 export const RECEIPT_EVENTS = ['SENT', 'DELIVERED', 'UNDELIVERED', 'REJECTED', 'FAILED'] as const;
 
 export interface SendSmsConfig {
