@@ -42,8 +42,9 @@ afterAll(async () => {
 
 afterEach(() => sms.clearFaults());
 
+/** Runs a node with the stack's connection; a timeout well above the default, so a loaded machine is no failure. */
 const run = (type: string, config: Record<string, unknown>, options?: RunOptions) =>
-  runNode(extension, type, { connection, ...config }, options);
+  runNode(extension, type, { connection, timeoutMs: 20_000, ...config }, options);
 
 /** The input of a flow run by a user's message in `session`. */
 const userInput = (session: Session, text: string) => ({

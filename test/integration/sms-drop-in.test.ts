@@ -50,7 +50,7 @@ beforeAll(async () => {
     get: (path) => client.get(path),
     post: (path, body) => remember(client.post(path, body)),
   };
-});
+}, 60_000);
 
 afterAll(async () => {
   await stack?.stop();
