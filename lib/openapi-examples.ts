@@ -33,6 +33,15 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Record<string, Example>>>
         cognigy: { ...session, receiptEvents: ['undelivered', 'rejected', 'failed'] },
       },
     },
+    waitForUmid: {
+      summary: "Wait up to 3 s for 8x8's umid (drop-in for flows that read input.sms.umid)",
+      value: {
+        destination: '+6591234567',
+        text: 'Your code is 482913',
+        source: 'MyBrand',
+        waitForUmidMs: 3000,
+      },
+    },
     cognigyExtension: {
       summary: "The body Cognigy's 8x8 Send SMS node sends, unchanged",
       value: {
@@ -100,8 +109,16 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Record<string, Example>>>
   },
   'handover-message': {
     recipe: {
-      summary: 'README recipe step 2 "Relay user input"',
-      value: { text: 'It was on my March invoice', sessionId: session.sessionId },
+      summary: 'README recipe step 2 "Relay user input": what the user typed (bridgeEventId renders empty)',
+      value: { text: 'It was on my March invoice', sessionId: session.sessionId, bridgeEventId: '' },
+    },
+    bridgePush: {
+      summary: "The same recipe run for one of the bridge's own pushes: relayed to nobody (200)",
+      value: {
+        text: '',
+        sessionId: session.sessionId,
+        bridgeEventId: '8x8-chat:4f9c1e2a-7b3d-4c5e-9a1b-2c3d4e5f6a7b',
+      },
     },
   },
   'handover-end': {
@@ -209,6 +226,19 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
           status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
         },
       },
+      withUmid: {
+        summary: 'With waitForUmidMs: 8x8 answered in time',
+        value: {
+          ok: true,
+          messageId,
+          clientMessageId: null,
+          destination: '+6591234567',
+          encoding: 'GSM7',
+          smsCount: 1,
+          umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a',
+          status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
+        },
+      },
     },
   },
   'sms-batch': {
@@ -228,6 +258,9 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
               messageId,
               clientMessageId: 'campaign-42/+6591234567',
               destination: '+6591234567',
+              encoding: 'GSM7',
+              smsCount: 1,
+              umid: null,
               status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
             },
             {
@@ -354,6 +387,12 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
   'handover-message': {
     '202': {
       queued: { summary: 'Queued for the agent', value: { ok: true, queued: true, conversationId } },
+    },
+    '200': {
+      bridgePush: {
+        summary: 'A push of the bridge itself: nothing relayed',
+        value: { ok: true, queued: false, conversationId, ignored: 'bridgeEvent' },
+      },
     },
   },
   'handover-end': {

@@ -10,7 +10,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  BRIDGE_ERRORS_HEADER,
   FUNCTIONS,
+  HEADER_PARAMETERS,
   PATH_PARAMETERS,
   ROUTES,
   type FunctionName,
@@ -55,6 +57,12 @@ import { REQUEST_EXAMPLES, RESPONSE_EXAMPLES, type Example } from './openapi-exa
 
 type Json = Record<string, unknown>;
 type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * functions/shared/http.ts BRIDGE_STATUS_HEADER, spelt out: importing http.ts would load middy and Powertools into
+ * every process that builds the document (the local gateway). test/unit/openapi/lint.test.ts keeps the two equal.
+ */
+export const BRIDGE_STATUS_HEADER = 'x-bridge-status';
 
 /** Where `npm start` serves the API by default (PORT changes it). */
 export const LOCAL_SERVER_URL = 'http://127.0.0.1:3000';
@@ -174,6 +182,8 @@ interface ResponseDoc {
   codes?: ErrorCode[];
   /** The answer may carry Retry-After (seconds). */
   retryAfter?: boolean;
+  /** With `x-bridge-errors: body`, this 200 may also be a business error, its status in `x-bridge-status`. */
+  businessErrors?: { schemas: string[]; code: ErrorCode };
 }
 
 const errors = (description: string, codes: ErrorCode[], schema = 'ErrorBody'): ResponseDoc => ({
@@ -228,30 +238,29 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
     },
     '400': {
       description:
-        "No item was valid (`BATCH_REJECTED`, the batch answer with every item's error), or the batch itself is invalid (an error body): " +
-        codeList([
-          'BATCH_REJECTED',
-          'BATCH_EMPTY',
-          'BATCH_TOO_LARGE',
-          'INVALID_CLIENT_BATCH_ID',
-          'INVALID_TYPE',
-          'INVALID_BODY',
-          'UNKNOWN_FIELD',
-        ]),
+        "No item was valid (`BATCH_REJECTED`, the batch answer with every item's error), or the batch itself is invalid (an error body)",
       oneOf: ['SmsBatchAccepted', 'ErrorBody'],
+      codes: [
+        'BATCH_REJECTED',
+        'BATCH_EMPTY',
+        'BATCH_TOO_LARGE',
+        'INVALID_CLIENT_BATCH_ID',
+        'INVALID_TYPE',
+        'INVALID_BODY',
+        'UNKNOWN_FIELD',
+      ],
     },
     '409': {
       description:
-        'Nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After: ' +
-        codeList(['IDEMPOTENCY_IN_PROGRESS']),
+        'Nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After',
       schema: 'SmsBatchAccepted',
+      codes: ['IDEMPOTENCY_IN_PROGRESS'],
       retryAfter: true,
     },
     '503': {
-      description:
-        'No item could be accepted for an infrastructure reason; send the batch again: ' +
-        codeList(['NOT_ACCEPTED']),
+      description: 'No item could be accepted for an infrastructure reason; send the batch again',
       schema: 'SmsBatchAccepted',
+      codes: ['NOT_ACCEPTED'],
     },
   },
   'sms-status': {
@@ -322,6 +331,11 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
   },
   'handover-message': {
     '202': { description: 'Queued for the agent, in order', schema: 'HandoverMessageQueued' },
+    '200': {
+      description:
+        'The input was a push of the bridge itself (`bridgeEventId` set): nothing relayed (`queued: false`, `ignored: "bridgeEvent"`)',
+      schema: 'HandoverMessageQueued',
+    },
     '400': errors('Invalid request', [
       'SESSION_ID_REQUIRED',
       'TEXT_MISSING',
@@ -522,30 +536,47 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
   const response = (operationId: string, status: string, doc: ResponseDoc): Json => {
     const codes = doc.codes ?? [];
     const description = codes.length > 0 ? `${doc.description}: ${codeList(codes)}` : doc.description;
-    const schema = doc.oneOf ? { oneOf: doc.oneOf.map(ref) } : doc.schema ? ref(doc.schema) : undefined;
-    const headers = doc.retryAfter
-      ? {
-          headers: {
-            'Retry-After': {
-              description: 'Seconds to wait before sending the request again',
-              schema: { type: 'integer', minimum: 1 },
-            },
-          },
-        }
-      : {};
+    const business = doc.businessErrors;
+    const bodies = [
+      ...new Set([...(doc.oneOf ?? (doc.schema ? [doc.schema] : [])), ...(business?.schemas ?? [])]),
+    ];
+    const schema = bodies.length > 1 ? { oneOf: bodies.map(ref) } : bodies[0] ? ref(bodies[0]) : undefined;
+    const headerDocs: Record<string, Json> = {};
+    if (doc.retryAfter) {
+      headerDocs['Retry-After'] = {
+        description: 'Seconds to wait before sending the request again',
+        schema: { type: 'integer', minimum: 1 },
+      };
+    }
+    if (business) {
+      headerDocs[BRIDGE_STATUS_HEADER] = {
+        description: 'With `x-bridge-errors: body`: the HTTP status of the business error answered as 200',
+        schema: { type: 'integer', minimum: 400, maximum: 499 },
+      };
+    }
+    const headers = Object.keys(headerDocs).length > 0 ? { headers: headerDocs } : {};
     if (!schema) return { description, ...headers };
     const given = RESPONSE_EXAMPLES[operationId]?.[status];
     const firstCode = codes[0];
+    const businessExample: Record<string, Example> = business
+      ? {
+          businessError: {
+            summary: `x-bridge-errors: body — ${business.code} (${ERROR_CODES[business.code].status}) as 200`,
+            value: exampleOfError(business.code, business.schemas.at(-1) ?? 'ErrorBody'),
+          },
+        }
+      : {};
     const examples: Record<string, Example> | undefined =
-      given ??
-      (firstCode !== undefined && doc.schema
-        ? {
-            [firstCode]: {
-              summary: ERROR_CODES[firstCode].description,
-              value: exampleOfError(firstCode, doc.schema),
-            },
-          }
-        : undefined);
+      given || business
+        ? { ...given, ...businessExample }
+        : firstCode !== undefined && doc.schema
+          ? {
+              [firstCode]: {
+                summary: ERROR_CODES[firstCode].description,
+                value: exampleOfError(firstCode, doc.schema),
+              },
+            }
+          : undefined;
     return {
       description,
       ...headers,
@@ -557,12 +588,16 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
   const commonResponses = (route: RouteSpec, hasParameters: boolean): Record<string, ResponseDoc> => {
     const errorSchema = route.function === 'handover-start' ? 'HandoverStartError' : 'ErrorBody';
     const common: Record<string, ResponseDoc> = {};
+    const flowRoute = route.auth === BRIDGE_ERRORS_HEADER.routes;
     if (route.method === 'POST' || hasParameters) {
       common['400'] = errors(
         'Invalid request',
-        route.method === 'POST'
-          ? ['MALFORMED_JSON', 'JSON_TOO_DEEP', 'CONTROL_CHARACTER']
-          : ['CONTROL_CHARACTER'],
+        [
+          ...(route.method === 'POST' ? (['MALFORMED_JSON', 'JSON_TOO_DEEP'] as const) : []),
+          'CONTROL_CHARACTER',
+          // An x-bridge-errors value other than body or status.
+          ...(flowRoute ? (['INVALID_REQUEST'] as const) : []),
+        ],
         errorSchema,
       );
     }
@@ -599,8 +634,34 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
         ...((doc.retryAfter ?? shared.retryAfter) && { retryAfter: true }),
       };
     }
+    return merged;
+  };
+
+  /**
+   * The 200 of a flow route: with `x-bridge-errors: body` a business error (a 4xx code) is answered as 200 with its
+   * error body, the original status in x-bridge-status; next to the route's own 200, if it has one.
+   */
+  const withBusinessErrors = (documented: Record<string, ResponseDoc>): ResponseDoc => {
+    // Business errors: the route's 4xx answers but the gateway's own (403 with only FORBIDDEN, 429).
+    const business = Object.entries(documented).filter(
+      ([status, doc]) =>
+        status.startsWith('4') && status !== '429' && !(doc.codes ?? []).every((c) => c === 'FORBIDDEN'),
+    );
+    const schemas = [
+      ...new Set(business.flatMap(([, doc]) => doc.oneOf ?? (doc.schema ? [doc.schema] : []))),
+    ];
+    const code =
+      business.flatMap(([, doc]) => doc.codes ?? []).find((c) => c !== 'FORBIDDEN') ?? 'MALFORMED_JSON';
+    const note = `with \`${BRIDGE_ERRORS_HEADER.name}: body\`, also every business error (4xx code) as 200, its status in \`${BRIDGE_STATUS_HEADER}\``;
+    const existing = documented['200'];
+    return existing
+      ? { ...existing, description: `${existing.description}; ${note}`, businessErrors: { schemas, code } }
+      : { description: `Only ${note}`, businessErrors: { schemas, code } };
+  };
+
+  const sortedByStatus = (docs: Record<string, ResponseDoc>): Record<string, ResponseDoc> => {
     const ordered: Record<string, ResponseDoc> = {};
-    for (const status of Object.keys(merged).sort()) ordered[status] = merged[status] as ResponseDoc;
+    for (const status of Object.keys(docs).sort()) ordered[status] = docs[status] as ResponseDoc;
     return ordered;
   };
 
@@ -609,15 +670,22 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     operationId: string,
     summary: string,
     description: string,
-    parameters: Json[],
+    routeParams: Json[],
     own: Record<string, ResponseDoc>,
   ): Json => {
+    let parameters = routeParams;
     const requestSchema = REQUEST_BODY_SCHEMA[route.function];
     const requestExamples = REQUEST_EXAMPLES[operationId];
+    const documented = merge(
+      own,
+      commonResponses(route, parameters.length + headerParameters(route).length > 0),
+    );
+    if (route.auth === BRIDGE_ERRORS_HEADER.routes) documented['200'] = withBusinessErrors(documented);
     const responses: Record<string, Json> = {};
-    for (const [status, doc] of Object.entries(merge(own, commonResponses(route, parameters.length > 0)))) {
+    for (const [status, doc] of Object.entries(sortedByStatus(documented))) {
       responses[status] = response(operationId, status, doc);
     }
+    parameters = [...parameters, ...headerParameters(route)];
     return {
       operationId,
       summary,
@@ -697,6 +765,17 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
       Object.entries(ERROR_CODES).map(([code, { status, description }]) => [code, { status, description }]),
     ),
   };
+}
+
+/** The optional request headers the catalogue declares for the route's kind (x-bridge-errors on flow routes). */
+function headerParameters(route: RouteSpec): Json[] {
+  return HEADER_PARAMETERS.filter((h) => h.routes === route.auth).map((h) => ({
+    name: h.name,
+    in: 'header',
+    required: false,
+    description: h.description,
+    schema: { type: 'string', enum: [...h.values], default: h.defaultValue },
+  }));
 }
 
 /** Path and header/query parameters of a route. */

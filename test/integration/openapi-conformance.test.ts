@@ -104,7 +104,12 @@ async function call<T = Record<string, unknown>>(
   violations.push(...openapi.checkAnswer(answerOf(method, path, answer)));
   checkedAnswers += 1;
   noteAnswer(method, path, answer.status);
-  if (status < 300 && typeof body !== 'string') {
+  // A request the bridge took (not a business error answered as 200) must be one the document describes.
+  if (
+    status < 300 &&
+    typeof body !== 'string' &&
+    (answer.body as { ok?: unknown } | undefined)?.ok !== false
+  ) {
     violations.push(...openapi.checkRequest({ method, path, contentType: 'application/json', body }));
     checkedRequests += 1;
   }
@@ -421,6 +426,44 @@ describe('handover routes', () => {
     }
     checkDeliveries(chatProxy, '/handover/eightByEight', chatProxy.captured);
   }, 30_000);
+});
+
+test("x-bridge-errors: body answers every flow route's business error as 200, its status in x-bridge-status", async () => {
+  const body = { 'x-bridge-errors': 'body' };
+  const session = newSession('bridge-errors');
+  const started = await call<{ conversationId: string }>(201, 'POST', '/handover', {
+    cognigy: session,
+    channelId: 'chat-api-channel',
+  });
+  const id = encodeURIComponent(started.body.conversationId);
+  const cases: [string, string, unknown, number][] = [
+    ['POST', '/sms', { destination: 'not a number', text: 'Hi' }, 400],
+    ['POST', '/sms/batch', { destinations: ['nonsense'], template: { text: 'Hi' } }, 400],
+    ['GET', `/sms/${randomUUID()}`, undefined, 404],
+    ['POST', '/handover', { channelId: 'chat-api-channel' }, 400],
+    ['GET', `/handover/unknown-${randomUUID()}`, undefined, 404],
+    ['GET', `/handover/active?sessionId=none-${randomUUID()}`, undefined, 404],
+    ['POST', `/handover/${id}/messages`, { text: 'Hi', sessionId: 'another-session' }, 403],
+    ['POST', `/handover/unknown-${randomUUID()}/end`, { sessionId: 's' }, 404],
+  ];
+  for (const [method, path, requestBody, original] of cases) {
+    const answer = await call(200, method, path, requestBody, body);
+    expect({ path, ok: answer.body.ok, status: answer.headers.get('x-bridge-status') }).toEqual({
+      path,
+      ok: false,
+      status: String(original),
+    });
+  }
+  // The gateway's own refusal keeps its status; a value other than body or status is refused.
+  await call(403, 'GET', `/handover/${id}`, undefined, { ...body, 'x-api-key': 'wrong' });
+  await call(400, 'GET', `/handover/${id}`, undefined, { 'x-bridge-errors': 'sometimes' });
+  // The relay step run for a push of the bridge itself: 200, nothing relayed.
+  const push = await call(200, 'POST', `/handover/${id}/messages`, {
+    text: '',
+    sessionId: session.sessionId,
+    bridgeEventId: `8x8-chat:${randomUUID()}`,
+  });
+  expect(push.body).toMatchObject({ ok: true, queued: false, ignored: 'bridgeEvent' });
 });
 
 test('429 on every route with an API key once the usage plan is spent', async () => {

@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildOpenApiDocument } from '../../../lib/openapi';
+import { BRIDGE_STATUS_HEADER, buildOpenApiDocument } from '../../../lib/openapi';
+import { BRIDGE_STATUS_HEADER as FUNCTIONS_BRIDGE_STATUS_HEADER } from '../../../functions/shared/http';
 import type { LintProblem } from '../../../lib/openapi-lint';
-import { ROUTES } from '../../../functions/shared/catalogue';
+import { BRIDGE_ERRORS_HEADER, ROUTES } from '../../../functions/shared/catalogue';
 import { OpenApiValidator } from '../../helpers/openapi-validator';
 
 type Json = Record<string, unknown>;
@@ -135,7 +136,7 @@ test('every request body and every success answer carries an example; handover b
     $ref: '#/components/schemas/HandoverStartError',
   });
   expect(byId.get('handover-status')?.responses['200']?.content?.['application/json']?.schema).toEqual({
-    $ref: '#/components/schemas/HandoverState',
+    oneOf: [{ $ref: '#/components/schemas/HandoverState' }, { $ref: '#/components/schemas/ErrorBody' }],
   });
 });
 
@@ -143,6 +144,7 @@ test('GET /handover/active documents its required sessionId query parameter', ()
   const active = (document.paths as Record<string, Record<string, Operation>>)['/handover/active']?.get;
   expect(active?.parameters).toEqual([
     expect.objectContaining({ name: 'sessionId', in: 'query', required: true }),
+    expect.objectContaining({ name: BRIDGE_ERRORS_HEADER.name, in: 'header', required: false }),
   ]);
   expect(Object.keys(active?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404']));
 });
@@ -226,4 +228,27 @@ test("every example of 8x8's webhook documents is a body the document accepts", 
       body: receipts[0],
     }),
   ).toEqual([]);
+});
+
+test('flow routes document x-bridge-errors, and their 200 also carries business errors with x-bridge-status', () => {
+  expect(BRIDGE_STATUS_HEADER).toBe(FUNCTIONS_BRIDGE_STATUS_HEADER);
+  const paths = document.paths as Record<string, Record<string, Operation>>;
+  for (const route of ROUTES) {
+    const operation = paths[route.path]?.[route.method.toLowerCase()] as Operation;
+    const header = operation.parameters?.find((p) => p.name === BRIDGE_ERRORS_HEADER.name);
+    if (route.auth !== BRIDGE_ERRORS_HEADER.routes) {
+      expect({ route: route.path, header }).toEqual({ route: route.path, header: undefined });
+      continue;
+    }
+    expect({ route: route.path, header }).toEqual({
+      route: route.path,
+      header: expect.objectContaining({ in: 'header', required: false }),
+    });
+    const ok = operation.responses['200'] as {
+      headers?: Record<string, unknown>;
+      content?: Record<string, { schema: Json }>;
+    };
+    expect(Object.keys(ok.headers ?? {})).toContain(BRIDGE_STATUS_HEADER);
+    expect(JSON.stringify(ok.content?.['application/json']?.schema)).toMatch(/ErrorBody|HandoverStartError/);
+  }
 });

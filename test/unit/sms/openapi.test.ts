@@ -48,6 +48,7 @@ test('path parameters are declared; routes with a request schema document their 
       description: expect.any(String),
       schema: { type: 'string', pattern: PATH_PARAMETERS.get('messageId')?.pattern },
     },
+    expect.objectContaining({ name: 'x-bridge-errors', in: 'header' }),
   ]);
   // The conversation id is documented with the one pattern the routes and the webhook use.
   for (const path of ['/handover/{conversationId}', '/handover/{conversationId}/messages']) {
