@@ -16,7 +16,7 @@ import { acceptLatency } from './accept-latency';
 import { limitedCount, type BenchConfig } from './config';
 import { coldStarts } from './cold-start';
 import { handoverLatency } from './handover';
-import { bundleRow, coldRow, handoverRows, memoryRow, smsRows } from './rows';
+import { acceptRows, bundleRow, coldRow, handoverRows, memoryRow, smsRows } from './rows';
 import { destination, openBenchStack, type BenchConversation, type BenchStack } from './stack';
 import { limitedThroughput, throughput } from './throughput';
 
@@ -75,6 +75,10 @@ async function measure(
     const sms = await smsPart(s, config, log);
     underLoadMb = sms.underLoadMb;
     rows.push(...sms.rows);
+  } else if (config.parts.has('accept')) {
+    // The accept latency alone, without the throughput runs (BENCH_PARTS=accept).
+    log(acceptLine(config));
+    rows.push(...acceptRows(config, await acceptLatency(s, config)));
   }
   let conversations: BenchConversation[] | undefined;
   if (config.parts.has('handover')) {
@@ -93,15 +97,16 @@ async function measure(
   return rows;
 }
 
+const acceptLine = (config: BenchConfig) =>
+  `accept latency: ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`;
+
 /** Accept latency, then throughput without and with a binding 8x8 rate limit. */
 async function smsPart(
   s: BenchStack,
   config: BenchConfig,
   log: BenchLog,
 ): Promise<{ rows: ReportRow[]; underLoadMb: number }> {
-  log(
-    `accept latency: ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`,
-  );
+  log(acceptLine(config));
   const accept = await acceptLatency(s, config);
 
   log(`throughput: ${config.throughputN} SMS, ${config.concurrency} callers, no rate limit`);
