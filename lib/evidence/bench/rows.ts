@@ -113,8 +113,14 @@ export function coldRow(runs: ColdStartResult[]): ReportRow {
     value: `${formatMs(c.coldMs)} vs ${formatMs(warm)}`,
     target: `≤ ${TARGETS.coldStartMs} ms`,
     verdict: verdict(c.coldMs <= TARGETS.coldStartMs),
-    note: `${spread}import ${formatMs(c.importMs)} + first ${formatMs(c.firstInvokeMs)}; answers ${c.answers.join(', ')}`,
+    note: `${spread}import ${formatMs(c.importMs)} + first ${formatMs(c.firstInvokeMs)}${cpu(runs)}; answers ${c.answers.join(', ')}`,
   };
+}
+
+/** The median CPU time of the rounds' import + first event, when the children measured it. */
+function cpu(runs: ColdStartResult[]): string {
+  const values = runs.flatMap((r) => (r.coldCpuMs === undefined ? [] : [r.coldCpuMs]));
+  return values.length > 0 ? `, CPU ${formatMs(percentile(values, 50))}` : '';
 }
 
 export function memoryRow(rest: RssSummary, underLoadMb: number): ReportRow {
