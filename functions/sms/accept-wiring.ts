@@ -1,5 +1,5 @@
 /**
- * Production wiring of POST /sms and POST /sms/batch (functions/sms/accept.ts): the shared clients (clients.ts)
+ * Production wiring of POST /sms and POST /sms/batch (functions/sms/accept.ts): the shared clients (base-wiring.ts)
  * plus Powertools idempotency. Only these two functions bundle and load Powertools idempotency and the JMESPath
  * engine under it (about 37 KB), and they load no secrets, 8x8 or Cognigy client (issue 13, cold starts).
  */
@@ -9,7 +9,7 @@ import { systemClock, uuidIds } from '../shared/runtime';
 import { sqsSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
 import { PowertoolsIdempotency } from './powertools-idempotency';
-import { dynamoClient, memo, messageStore, smsQueue, sqsClient } from './clients';
+import { dynamoClient, memo, messageStore, smsQueue, sqsClient } from './base-wiring';
 
 export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: PowertoolsIdempotency } => {
   const settings = loadSmsSettings();

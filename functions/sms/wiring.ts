@@ -4,7 +4,7 @@
  * environment). Locally the same clients reach the embedded stand-ins through AWS_ENDPOINT_URL_* (lib/local).
  *
  * Each function imports only its own piece of the wiring, so it neither bundles nor evaluates the others' (issue
- * 13, cold starts): clients.ts has the AWS clients, the message store and the queue, and the deps of sms-status
+ * 13, cold starts): base-wiring.ts has the AWS clients, the message store and the queue, and the deps of sms-status
  * and sms-sweeper; accept-wiring.ts adds Powertools idempotency for POST /sms and /sms/batch; this file the rest.
  */
 import { loadSmsSettings } from '../shared/config';
@@ -14,7 +14,7 @@ import { loadPreviousSecret, loadSecret } from '../shared/secrets';
 import { logger } from '../shared/powertools';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './ports';
-import { memo, messageStore } from './clients';
+import { memo, messageStore } from './base-wiring';
 import { eightByEightSms } from './eight-by-eight-sms-client';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
@@ -31,7 +31,7 @@ const INJECT_TIMEOUT_CAP_MS = 3_000;
 const INJECT_RETRY_TIMEOUT_CAP_MS = 6_000;
 
 // Kept where the code imported them from before the split.
-export { smsQueue, statusDeps, sweepDeps } from './clients';
+export { smsQueue, statusDeps, sweepDeps } from './base-wiring';
 
 function injector(): ReceiptInjector {
   const settings = loadSmsSettings();

@@ -19,7 +19,7 @@ What was tuned to meet the targets (bundles were 512–701 KB and cold starts 19
 - Upstream calls (8x8, Cognigy, the JWK endpoint) go through the SDK's NodeHttpHandler, which the SDK has loaded
   anyway, instead of fetch: fetch loads undici on first use, 20–35 ms of a cold start.
 - The rate-limited worker no longer pushes its shared wait later with every 429 of a window, only with the first.
-- Issue 13: each function imports only its own wiring. functions/sms/clients.ts (AWS clients, message store, queue;
+- Issue 13: each function imports only its own wiring. functions/sms/base-wiring.ts (AWS clients, message store, queue;
   sms-status and sms-sweeper), accept-wiring.ts (Powertools idempotency and its JMESPath engine, POST /sms and
   /sms/batch only), wiring.ts (secrets, 8x8, Cognigy: receipt and delivery); the handover wiring gives each core its
   own deps (handover-status bundles no SQS, Secrets Manager or Chat Gateway client), and the conversation-id pieces

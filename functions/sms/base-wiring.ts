@@ -27,7 +27,7 @@ export function memo<T>(build: () => T): () => T {
 // No X-Ray SDK capture of the clients: it cost ~115 KB of bundle and ~250 ms of cold start (bin/bench.ts); the
 // function's own segment still comes from Lambda's active tracing (lib/constructs/bridge-function.ts).
 export const dynamoClient = /* @__PURE__ */ memo(() => new DynamoDBClient({}));
-const documentClient = /* @__PURE__ */ memo(() =>
+export const documentClient = /* @__PURE__ */ memo(() =>
   DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true } }),
 );
 export const sqsClient = /* @__PURE__ */ memo(() => new SQSClient({}));
