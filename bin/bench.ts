@@ -9,7 +9,7 @@
  *   BENCH_THROUGHPUT_N (800) SMS for the unthrottled throughput; BENCH_CONCURRENCY (32) callers at once
  *   BENCH_RATE_LIMIT (half the unthrottled 8x8 call rate) requests/s for the rate-limited run; BENCH_LIMITED_N
  *     (enough full 8x8 batch calls for 14 s at the limit) SMS, queued while the SMS poller is paused
- *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run; `accept` runs the accept latency rows alone (part
+ *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run; `sms-accept` runs the accept latency rows alone (part
  *     of `sms`), `bundles,cold` only the bundle and cold-start rows
  *   BENCH_HANDOVER_MESSAGES (100) agent messages for the webhook and relay latencies
  *   BENCH_OUT (BENCHMARKS.md) where the report is written

@@ -26,7 +26,7 @@ export function smsRows(
   ];
 }
 
-/** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=accept alone). */
+/** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=sms-accept alone). */
 export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow[] {
   const p99Ratio = accept.bridge.p99 / accept.direct.p99;
   return [

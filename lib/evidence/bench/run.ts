@@ -75,8 +75,8 @@ async function measure(
     const sms = await smsPart(s, config, log);
     underLoadMb = sms.underLoadMb;
     rows.push(...sms.rows);
-  } else if (config.parts.has('accept')) {
-    // The accept latency alone, without the throughput runs (BENCH_PARTS=accept).
+  } else if (config.parts.has('sms-accept')) {
+    // The accept latency alone, without the throughput runs (BENCH_PARTS=sms-accept).
     log(acceptLine(config));
     rows.push(...acceptRows(config, await acceptLatency(s, config)));
   }
