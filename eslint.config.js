@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'cdk.out', 'coverage', 'dist', 'jest.config.cjs', '.*/**'] },
+  {
+    ignores: [
+      'node_modules',
+      'cdk.out',
+      'coverage',
+      'dist',
+      'extension/build',
+      'extension/dist',
+      'jest.config.cjs',
+      '.*/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

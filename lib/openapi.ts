@@ -1,17 +1,49 @@
 /**
- * The OpenAPI 3.1 document of the bridge, generated from the route catalogue (functions/shared/catalogue.ts ROUTES) and the same
- * zod schemas that validate requests (zod 4 `z.toJSONSchema`), so the document cannot drift from the code.
- * Served locally at GET /openapi.json, written to dist/openapi.json by `npm run openapi` and next to the template by
- * every `cdk synth`/`cdk deploy` (writeOpenApiFile), so the document always matches the code that is deployed.
- * Build-time only: no function imports it.
+ * The OpenAPI 3.1 document of the bridge, generated from the route catalogue (functions/shared/catalogue.ts ROUTES),
+ * the error catalogue and the same zod schemas that validate requests (zod 4 `z.toJSONSchema`), so the document
+ * cannot drift from the code. Served locally at GET /openapi.json, written to dist/openapi.json by `npm run openapi`
+ * (which lints it) and next to the template by every `cdk synth`/`cdk deploy` (writeOpenApiFile).
+ * It stands alone: servers, tags, descriptions, examples and named schemas are all inside, so Postman or Bruno
+ * import it as it is. Tests lint it (test/unit/openapi/lint.test.ts) and check the stack's real answers against it
+ * (test/integration/openapi-conformance.test.ts). Build-time only: no function imports it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PATH_PARAMETERS, ROUTES, type FunctionName, type RouteSpec } from '../functions/shared/catalogue';
-import { handoverRequestSchemas, handoverResponseSchemas } from '../functions/handover/schema';
-import { ERROR_CODES } from '../functions/shared/error-catalogue';
 import {
-  errorBodySchema,
+  FUNCTIONS,
+  PATH_PARAMETERS,
+  ROUTES,
+  type FunctionName,
+  type RouteSpec,
+} from '../functions/shared/catalogue';
+import {
+  handoverEndRequestSchema,
+  handoverEndResponseSchema,
+  handoverMessageRequestSchema,
+  handoverMessageResponseSchema,
+  handoverRequestSchemas,
+  handoverStatusResponseSchema,
+  startHandoverErrorSchema,
+  startHandoverRequestSchema,
+  startHandoverResponseSchema,
+} from '../functions/handover/schema';
+import {
+  ActivityEventSchema,
+  CHAT_GATEWAY_EVENT_TYPES,
+  ConversationUpdateEventSchema,
+  MembersChangedEventSchema,
+  MessageEventSchema,
+  QueuedEventSchema,
+  TransferEventSchema,
+  WebhookVerifyEventSchema,
+  webhookAnswerSchema,
+} from '../functions/handover/events';
+import { ERROR_CODES } from '../functions/shared/error-catalogue';
+import { errorBodySchema } from '../functions/shared/error-body';
+import {
+  outboundReceiptPayloadSchema,
+  receiptAnswerSchema,
+  receiptEnvelopeSchema,
   smsAcceptedSchema,
   smsBatchAcceptedSchema,
   smsBatchRequestSchema,
@@ -19,6 +51,28 @@ import {
   smsStatusAnswerSchema,
 } from '../functions/sms/schema';
 import * as z from '../functions/shared/zod';
+import { REQUEST_EXAMPLES, RESPONSE_EXAMPLES, type Example } from './openapi-examples';
+
+type Json = Record<string, unknown>;
+type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Where `npm start` serves the API by default (PORT changes it). */
+export const LOCAL_SERVER_URL = 'http://127.0.0.1:3000';
+
+/** 8x8's receipt payload as documented (delivery-receipts-for-outbound-sms.md); `price` is read by nobody here. */
+const smsDeliveryReceiptSchema = z.extend(receiptEnvelopeSchema, {
+  namespace: z.literal('SMS'),
+  eventType: z.literal('outbound_message_status_changed'),
+  payload: z.extend(outboundReceiptPayloadSchema, {
+    price: z.optional(
+      z.looseObject({
+        total: z.optional(z.number()),
+        perSms: z.optional(z.number()),
+        currency: z.optional(z.string()),
+      }),
+    ),
+  }),
+});
 
 /** Request body schema per function; a route whose function is listed here gets a documented JSON body. */
 export const requestSchemas: Partial<Record<FunctionName, z.ZodMiniType>> = {
@@ -27,257 +81,591 @@ export const requestSchemas: Partial<Record<FunctionName, z.ZodMiniType>> = {
   ...handoverRequestSchemas,
 };
 
-interface ResponseDoc {
-  description: string;
-  schema?: z.ZodMiniType;
-}
-
-/** Documented answers per function (besides the common errors every route may give). */
-export const responseSchemas: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
-  'sms-accept': {
-    '202': {
-      description: 'Accepted and queued (or the first answer to a repeated clientMessageId)',
-      schema: smsAcceptedSchema,
-    },
-    '409': {
-      description:
-        'IDEMPOTENCY_CONFLICT, or IDEMPOTENCY_IN_PROGRESS (the first request did not answer within SMS_IDEMPOTENCY_WAIT_MS; see Retry-After)',
-      schema: errorBodySchema,
-    },
-    '503': {
-      description: 'NOT_ACCEPTED: the SMS could not be stored, nothing was accepted; send it again',
-      schema: errorBodySchema,
-    },
-  },
-  'sms-batch': {
-    '202': {
-      description: 'At least one SMS accepted; `items` gives each verdict',
-      schema: smsBatchAcceptedSchema,
-    },
-    '400': {
-      description: 'The batch itself is invalid, or BATCH_REJECTED: no item was valid',
-      schema: smsBatchAcceptedSchema,
-    },
-    '409': {
-      description:
-        'IDEMPOTENCY_IN_PROGRESS: nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After',
-      schema: smsBatchAcceptedSchema,
-    },
-    '503': {
-      description: 'No item could be accepted for an infrastructure reason; send it again',
-      schema: smsBatchAcceptedSchema,
-    },
-  },
-  'sms-status': {
-    '200': { description: 'The SMS and its status history', schema: smsStatusAnswerSchema },
-    '404': { description: "MESSAGE_NOT_FOUND (also another API key's SMS)", schema: errorBodySchema },
-  },
-  'sms-receipt': {
-    '200': { description: 'Receipt recorded, or acknowledged and ignored' },
-    '401': {
-      description: 'UNAUTHORIZED: neither the configured Authorization value nor a valid callback token',
-      schema: errorBodySchema,
-    },
-    '502': {
-      description: 'COGNIGY_UNAVAILABLE: recorded, injection failed; 8x8 retries the receipt',
-      schema: errorBodySchema,
-    },
-  },
-  'handover-start': {
-    '201': {
-      description: 'The 8x8 conversation exists; handover.status is "queue"',
-      schema: handoverResponseSchemas['handover-start'],
-    },
-    '200': {
-      description:
-        'The session already has an open chat (or a repeat waited for the start in flight): its conversationId, existing: true',
-      schema: handoverResponseSchemas['handover-start'],
-    },
-    '409': {
-      description: 'HANDOVER_START_IN_PROGRESS: still starting after HANDOVER_START_WAIT_MS; see Retry-After',
-      schema: errorBodySchema,
-    },
-    '502': {
-      description: 'UPSTREAM_REJECTED: 8x8 refused the conversation; handover.status is "error"',
-      schema: errorBodySchema,
-    },
-    '503': {
-      description: 'UPSTREAM_UNAVAILABLE, UPSTREAM_RATE_LIMITED or HANDOVER_NOT_RECORDED; try again',
-      schema: errorBodySchema,
-    },
-    '504': { description: 'UPSTREAM_TIMEOUT: 8x8 did not answer in time', schema: errorBodySchema },
-  },
-  'handover-message': {
-    '202': {
-      description: 'Queued for the agent, in order',
-      schema: handoverResponseSchemas['handover-message'],
-    },
-    '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
-    '403': {
-      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
-      schema: errorBodySchema,
-    },
-    '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
-    '409': { description: 'HANDOVER_CLOSED', schema: errorBodySchema },
-  },
-  'handover-end': {
-    '200': {
-      description: 'Ended from the user side; handover.status is "cancelled"',
-      schema: handoverResponseSchemas['handover-end'],
-    },
-    '400': { description: 'SESSION_ID_REQUIRED, INVALID_CONVERSATION_ID, …', schema: errorBodySchema },
-    '403': {
-      description: 'HANDOVER_SESSION_MISMATCH: not the session that started it',
-      schema: errorBodySchema,
-    },
-    '404': { description: "HANDOVER_NOT_FOUND (also another API key's handover)", schema: errorBodySchema },
-  },
-  'handover-status': {
-    '200': { description: 'State, agent and timestamps', schema: handoverResponseSchemas['handover-status'] },
-    '404': {
-      description:
-        "HANDOVER_NOT_FOUND (or no open handover for ?sessionId=; also another API key's handover)",
-      schema: errorBodySchema,
-    },
-  },
-  'handover-webhook': {
-    '200': { description: 'Verified and queued, a duplicate, or WEB_HOOK_VERIFY' },
-    '401': {
-      description: 'SIGNATURE_MISSING, SIGNATURE_INVALID, EVENT_STALE or UNKNOWN_SIGNING_KEY',
-      schema: errorBodySchema,
-    },
-    '409': {
-      description:
-        'EVENT_IN_PROGRESS (8x8 retries), or EVENT_BODY_MISMATCH: the event id came before with another body',
-      schema: errorBodySchema,
-    },
-    '503': {
-      description: 'Not accepted (queue or signing key unavailable); 8x8 retries',
-      schema: errorBodySchema,
-    },
-  },
-};
-
-/** Named component schemas: [component name, schema, io]. Requests are documented as input, answers as output. */
+/**
+ * Named component schemas: [component name, schema, io]. Requests are documented as input (what may be sent),
+ * answers as output (what is answered).
+ */
 const COMPONENTS: [string, z.ZodMiniType, 'input' | 'output'][] = [
   ['SmsRequest', smsRequestSchema, 'input'],
   ['SmsBatchRequest', smsBatchRequestSchema, 'input'],
   ['SmsAccepted', smsAcceptedSchema, 'output'],
   ['SmsBatchAccepted', smsBatchAcceptedSchema, 'output'],
   ['SmsStatus', smsStatusAnswerSchema, 'output'],
+  ['SmsDeliveryReceipt', smsDeliveryReceiptSchema, 'input'],
+  ['SmsReceiptAnswer', receiptAnswerSchema, 'output'],
+  ['HandoverStartRequest', startHandoverRequestSchema, 'input'],
+  ['HandoverMessageRequest', handoverMessageRequestSchema, 'input'],
+  ['HandoverEndRequest', handoverEndRequestSchema, 'input'],
+  ['HandoverStarted', startHandoverResponseSchema, 'output'],
+  ['HandoverStartError', startHandoverErrorSchema, 'output'],
+  ['HandoverMessageQueued', handoverMessageResponseSchema, 'output'],
+  ['HandoverEnded', handoverEndResponseSchema, 'output'],
+  ['HandoverState', handoverStatusResponseSchema, 'output'],
+  ['ChatGatewayConversationUpdate', ConversationUpdateEventSchema, 'input'],
+  ['ChatGatewayQueued', QueuedEventSchema, 'input'],
+  ['ChatGatewayMembersChanged', MembersChangedEventSchema, 'input'],
+  ['ChatGatewayTransfer', TransferEventSchema, 'input'],
+  ['ChatGatewayMessage', MessageEventSchema, 'input'],
+  ['ChatGatewayActivity', ActivityEventSchema, 'input'],
+  ['ChatGatewayWebhookVerify', WebhookVerifyEventSchema, 'input'],
+  ['WebhookAnswer', webhookAnswerSchema, 'output'],
   ['ErrorBody', errorBodySchema, 'output'],
 ];
 
-function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Schemas written here, not generated: the "any other event" branches of the two webhooks. */
+const HAND_WRITTEN_COMPONENTS: Record<string, Json> = {
+  SmsOtherWebhookEvent: {
+    type: 'object',
+    description:
+      'Any other 8x8 webhook event on this URL (another namespace or eventType): acknowledged with 200 `ignored: true`',
+    properties: {
+      namespace: { type: 'string' },
+      eventType: { type: 'string', not: { const: 'outbound_message_status_changed' } },
+      description: { type: ['string', 'null'] },
+      payload: {},
+    },
+    required: ['namespace', 'eventType'],
+  },
+  SmsWebhookEvent: {
+    description: 'What 8x8 POSTs to the receipt URL: a delivery receipt, or another event it may add',
+    // anyOf: the two differ only in eventType (`not` a receipt's), which oneOf linting cannot see.
+    anyOf: [ref('SmsDeliveryReceipt'), ref('SmsOtherWebhookEvent')],
+  },
+  ChatGatewayOtherEvent: {
+    type: 'object',
+    description:
+      'An eventType this version does not know (8x8 may add some): acknowledged with 200 `ignored: true` so 8x8 does not retry it',
+    properties: {
+      eventType: {
+        type: 'string',
+        minLength: 1,
+        not: { enum: [...CHAT_GATEWAY_EVENT_TYPES, 'WEB_HOOK_VERIFY'] },
+      },
+      conversationId: { type: 'string' },
+    },
+    required: ['eventType'],
+  },
+  ChatGatewayWebhookEvent: {
+    description:
+      '8x8 Contact Center Chat Gateway v1.0 webhook event (webhooks-events-reference.md), JWS-signed in x-8x8-signature. ' +
+      'Unknown fields are kept, never refused.',
+    oneOf: [
+      ref('ChatGatewayConversationUpdate'),
+      ref('ChatGatewayQueued'),
+      ref('ChatGatewayMembersChanged'),
+      ref('ChatGatewayTransfer'),
+      ref('ChatGatewayMessage'),
+      ref('ChatGatewayActivity'),
+      ref('ChatGatewayWebhookVerify'),
+      ref('ChatGatewayOtherEvent'),
+    ],
+  },
+};
+
+/** One documented answer. Error answers list their codes; the description and an example follow from them. */
+interface ResponseDoc {
+  description: string;
+  /** Component name of the body; none: the answer has no body. */
+  schema?: string;
+  /** Several possible bodies (oneOf of component names). */
+  oneOf?: string[];
+  codes?: ErrorCode[];
+  /** The answer may carry Retry-After (seconds). */
+  retryAfter?: boolean;
+}
+
+const errors = (description: string, codes: ErrorCode[], schema = 'ErrorBody'): ResponseDoc => ({
+  description,
+  schema,
+  codes,
+});
+const retryAfter = (doc: ResponseDoc): ResponseDoc => ({ ...doc, retryAfter: true });
+
+/** Documented answers per function, besides the common ones every route may give (see `operation`). */
+const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
+  'sms-accept': {
+    '202': {
+      description: 'Accepted and queued (or the first answer to a repeated clientMessageId)',
+      schema: 'SmsAccepted',
+    },
+    '400': errors('Invalid SMS: the first problem is `error.code`, every problem is in `error.details`', [
+      'INVALID_DESTINATION',
+      'DESTINATION_MISSING',
+      'TEXT_MISSING',
+      'TEXT_TOO_LONG',
+      'INVALID_SOURCE',
+      'INVALID_COUNTRY',
+      'INVALID_ENCODING',
+      'INVALID_SCHEDULE',
+      'SCHEDULE_IN_PAST',
+      'SCHEDULE_TOO_FAR',
+      'INVALID_EXPIRY',
+      'EXPIRY_IN_PAST',
+      'EXPIRY_BEFORE_SCHEDULE',
+      'INVALID_TRACK',
+      'INVALID_CLIENT_MESSAGE_ID',
+      'INVALID_CLIENT_IP',
+      'INVALID_CALLBACK_URL',
+      'INVALID_COGNIGY',
+      'INVALID_TYPE',
+      'INVALID_BODY',
+      'UNKNOWN_FIELD',
+    ]),
+    '409': retryAfter(
+      errors(
+        'The clientMessageId was used with other content, or its first request did not answer within SMS_IDEMPOTENCY_WAIT_MS (see Retry-After)',
+        ['IDEMPOTENCY_CONFLICT', 'IDEMPOTENCY_IN_PROGRESS'],
+      ),
+    ),
+    '503': errors('The SMS could not be stored, nothing was accepted; send it again', ['NOT_ACCEPTED']),
+  },
+  'sms-batch': {
+    '202': {
+      description: 'At least one SMS accepted; `items` gives each verdict',
+      schema: 'SmsBatchAccepted',
+    },
+    '400': {
+      description:
+        "No item was valid (`BATCH_REJECTED`, the batch answer with every item's error), or the batch itself is invalid (an error body): " +
+        codeList([
+          'BATCH_REJECTED',
+          'BATCH_EMPTY',
+          'BATCH_TOO_LARGE',
+          'INVALID_CLIENT_BATCH_ID',
+          'INVALID_TYPE',
+          'INVALID_BODY',
+          'UNKNOWN_FIELD',
+        ]),
+      oneOf: ['SmsBatchAccepted', 'ErrorBody'],
+    },
+    '409': {
+      description:
+        'Nothing accepted, and items are still being accepted by an earlier request after SMS_IDEMPOTENCY_WAIT_MS; see Retry-After: ' +
+        codeList(['IDEMPOTENCY_IN_PROGRESS']),
+      schema: 'SmsBatchAccepted',
+      retryAfter: true,
+    },
+    '503': {
+      description:
+        'No item could be accepted for an infrastructure reason; send the batch again: ' +
+        codeList(['NOT_ACCEPTED']),
+      schema: 'SmsBatchAccepted',
+    },
+  },
+  'sms-status': {
+    '200': { description: 'The SMS and its status history', schema: 'SmsStatus' },
+    '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),
+    '404': errors("No such SMS (also another API key's SMS)", ['MESSAGE_NOT_FOUND']),
+  },
+  'sms-receipt': {
+    '200': { description: 'Receipt recorded, or acknowledged and ignored', schema: 'SmsReceiptAnswer' },
+    '400': errors('The body is not an 8x8 delivery receipt', ['INVALID_RECEIPT']),
+    '401': errors('Neither the configured Authorization value nor a valid callback token', ['UNAUTHORIZED']),
+    '502': errors('Recorded, but the Cognigy injection failed; 8x8 retries the receipt', [
+      'COGNIGY_UNAVAILABLE',
+    ]),
+  },
+  'handover-start': {
+    '201': {
+      description: 'The 8x8 conversation exists; handover.status is "queue"',
+      schema: 'HandoverStarted',
+    },
+    '200': {
+      description:
+        'The session already has an open chat (or a repeat waited for the start in flight): its conversationId, existing: true',
+      schema: 'HandoverStarted',
+    },
+    '400': errors(
+      'Invalid request; every problem is in `error.details`',
+      [
+        'MISSING_FIELD',
+        'INVALID_TYPE',
+        'UNKNOWN_FIELD',
+        'FIELD_TOO_LONG',
+        'INVALID_EMAIL',
+        'INVALID_LANGUAGE',
+        'INVALID_PROPERTY',
+        'INVALID_TRANSCRIPT',
+        'INVALID_ASSIGNMENT',
+        'INVALID_URL',
+        'ENDPOINT_BASE_URL_REQUIRED',
+        'INVALID_BODY',
+      ],
+      'HandoverStartError',
+    ),
+    '409': retryAfter(
+      errors(
+        'Still starting after HANDOVER_START_WAIT_MS; see Retry-After',
+        ['HANDOVER_START_IN_PROGRESS'],
+        'HandoverStartError',
+      ),
+    ),
+    '502': errors(
+      "8x8 refused the conversation; 8x8's reason is in `error.details`",
+      ['UPSTREAM_REJECTED'],
+      'HandoverStartError',
+    ),
+    '503': retryAfter(
+      errors(
+        '8x8 unavailable or rate limiting (then with Retry-After), or the handover could not be recorded; try again',
+        ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_RATE_LIMITED', 'HANDOVER_NOT_RECORDED'],
+        'HandoverStartError',
+      ),
+    ),
+    '504': errors(
+      '8x8 did not answer in time (it may have created the chat: think twice before retrying)',
+      ['UPSTREAM_TIMEOUT'],
+      'HandoverStartError',
+    ),
+  },
+  'handover-message': {
+    '202': { description: 'Queued for the agent, in order', schema: 'HandoverMessageQueued' },
+    '400': errors('Invalid request', [
+      'SESSION_ID_REQUIRED',
+      'TEXT_MISSING',
+      'TEXT_TOO_LONG',
+      'INVALID_CONVERSATION_ID',
+      'MISSING_FIELD',
+      'INVALID_TYPE',
+      'UNKNOWN_FIELD',
+      'FIELD_TOO_LONG',
+      'INVALID_BODY',
+    ]),
+    '403': errors('Missing or invalid x-api-key, or not the session that started the handover', [
+      'FORBIDDEN',
+      'HANDOVER_SESSION_MISMATCH',
+    ]),
+    '404': errors("No such handover (also another API key's handover)", ['HANDOVER_NOT_FOUND']),
+    '409': errors('The chat has ended; `error.details.status` says how', ['HANDOVER_CLOSED']),
+    '503': errors('The message could not be queued; send it again', ['QUEUE_UNAVAILABLE']),
+  },
+  'handover-end': {
+    '200': {
+      description: 'Ended from the user side; handover.status is "cancelled"',
+      schema: 'HandoverEnded',
+    },
+    '400': errors('Invalid request', [
+      'SESSION_ID_REQUIRED',
+      'INVALID_CONVERSATION_ID',
+      'INVALID_TYPE',
+      'UNKNOWN_FIELD',
+      'FIELD_TOO_LONG',
+      'INVALID_BODY',
+    ]),
+    '403': errors('Missing or invalid x-api-key, or not the session that started the handover', [
+      'FORBIDDEN',
+      'HANDOVER_SESSION_MISMATCH',
+    ]),
+    '404': errors("No such handover (also another API key's handover)", ['HANDOVER_NOT_FOUND']),
+    '503': errors('The end could not be queued; send it again', ['QUEUE_UNAVAILABLE']),
+  },
+  'handover-status': {
+    '200': { description: 'State, agent and timestamps', schema: 'HandoverState' },
+    '400': errors('The conversation id is not an 8x8 conversation id', ['INVALID_CONVERSATION_ID']),
+    '404': errors("No such handover (also another API key's handover)", ['HANDOVER_NOT_FOUND']),
+  },
+  'handover-webhook': {
+    '200': {
+      description: 'Verified and queued, a duplicate, an unknown eventType acknowledged, or WEB_HOOK_VERIFY',
+      schema: 'WebhookAnswer',
+    },
+    '400': errors('Signed, but not a Chat Gateway v1.0 event, or malformed x-8x8-* headers', [
+      'INVALID_EVENT',
+      'INVALID_WEBHOOK_HEADERS',
+    ]),
+    '401': errors('The signature is missing, wrong or too old, or its signing key is unknown', [
+      'SIGNATURE_MISSING',
+      'SIGNATURE_INVALID',
+      'EVENT_STALE',
+      'UNKNOWN_SIGNING_KEY',
+    ]),
+    '403': errors('Signed by 8x8 for another tenant than the configured one', ['TENANT_MISMATCH']),
+    '409': errors('The event is being processed (8x8 retries), or its id came before with another body', [
+      'EVENT_IN_PROGRESS',
+      'EVENT_BODY_MISMATCH',
+    ]),
+    '503': errors('Not accepted (queue or signing key unavailable); 8x8 retries', [
+      'EVENT_NOT_ACCEPTED',
+      'SIGNING_KEY_UNAVAILABLE',
+    ]),
+  },
+};
+
+/** The extra operation for GET /handover/active?sessionId= (the same route as GET /handover/{conversationId}). */
+const ACTIVE_LOOKUP_RESPONSES: Record<string, ResponseDoc> = {
+  '200': { description: "The session's newest open handover", schema: 'HandoverState' },
+  '400': errors('sessionId is missing or too long', ['SESSION_ID_REQUIRED', 'FIELD_TOO_LONG']),
+  '404': errors("The session has no open handover (also another API key's)", ['HANDOVER_NOT_FOUND']),
+};
+
+const TAGS = [
+  {
+    name: 'SMS',
+    description:
+      "Send SMS through 8x8 Connect from a Cognigy HTTP Request node (queued, retried, idempotent delivery) and read their status. Field names follow 8x8's SMS API.",
+  },
+  {
+    name: 'Handover',
+    description:
+      "Hand a Cognigy conversation over to an 8x8 Contact Center agent (Chat Gateway v1.0): start it, relay the user's text, end it, look it up. Agent messages and events are pushed into the Cognigy session.",
+  },
+  {
+    name: '8x8 webhooks',
+    description:
+      'Called by 8x8, not by flows: SMS delivery receipts and Chat Gateway events. They authenticate themselves (Authorization value or callback token; JWS signature), so no API key.',
+  },
+];
+
+/** Longer descriptions per operation (the catalogue's description is the summary). */
+const DESCRIPTIONS: Record<FunctionName, string> = {
+  'sms-accept':
+    "Stores and queues one SMS and answers before 8x8 is called; the worker hands it to 8x8 with retries. Every field of 8x8's single send is accepted (the body of Cognigy's 8x8 Send SMS node works as it is), plus optional Cognigy ids: with `cognigy.injectReceipts` or `cognigy.receiptEvents` the status changes are injected into the session as `input.data.sms`. Repeating a `clientMessageId` with the same content returns the first answer and sends nothing.",
+  'sms-batch':
+    "Either `messages` (each an SMS as for POST /sms) or `destinations` with a shared `template`. Each item is validated and accepted on its own; `items` gives every verdict. The body must fit Cognigy's 65 kB request limit.",
+  'sms-status':
+    '`status.code` goes QUEUED → SENT (8x8 accepted it, `umid` set) → DELIVERED / UNDELIVERED / REJECTED from 8x8 receipts, or FAILED with the reason and 8x8 error code. Receipts arriving out of order never move a record backwards.',
+  'sms-receipt':
+    '8x8 POSTs delivery receipts here (account webhook with the configured Authorization value, or a per-message callback URL with messageId and token). Other event types are acknowledged and ignored; receipts of unknown SMS are acknowledged too, so 8x8 does not retry them.',
+  'handover-start':
+    'Creates the 8x8 Chat Gateway conversation for a Cognigy session, with the customer, custom properties and the transcript as chat history (trimmed to 8x8 limits; `trimmed` says what was left out). One open chat per session: a repeat answers 200 with the open chat (`existing: true`); `replace: true` ends it first. Every failure answers `handover: {status: "error"}` next to `error.code`, so a flow branches on `handover.status` either way.',
+  'handover-message':
+    "Queues the user's text for the agent; messages reach the agent in the order they were accepted. `sessionId` must be the Cognigy session that started the handover. A `clientMessageId` repeated within 5 minutes is sent once.",
+  'handover-end':
+    "Ends the chat from the user's side (8x8 sees the user leave); the record becomes `cancelled`. `sessionId` must be the session that started it. Ending twice is harmless (`alreadyEnded`).",
+  'handover-status':
+    'The stored state of one handover, its agent and timestamps. A flow that kept only its session id uses GET /handover/active?sessionId= instead.',
+  'handover-webhook':
+    'The Chat Gateway webhook URL registered in 8x8 (Chat API Version: Chat Gateway v1.0). Every delivery is verified first: the RS256 detached JWS in x-8x8-signature over the CRC32 of the body and the x-8x8-* headers, the transmission time, and the event id bound to the body. Verified events are acknowledged at once and relayed to Cognigy in order per conversation.',
+  'sms-deliver': '',
+  'sms-sweeper': '',
+  'handover-outbound': '',
+  'handover-relay': '',
+};
+
+const TAG_OF: Partial<Record<FunctionName, string>> = {
+  'sms-accept': 'SMS',
+  'sms-batch': 'SMS',
+  'sms-status': 'SMS',
+  'sms-receipt': '8x8 webhooks',
+  'handover-start': 'Handover',
+  'handover-message': 'Handover',
+  'handover-end': 'Handover',
+  'handover-status': 'Handover',
+  'handover-webhook': '8x8 webhooks',
+};
+
+/** Request body media type examples and the schema name per function. */
+const REQUEST_BODY_SCHEMA: Partial<Record<FunctionName, string>> = {
+  'sms-accept': 'SmsRequest',
+  'sms-batch': 'SmsBatchRequest',
+  'sms-receipt': 'SmsWebhookEvent',
+  'handover-start': 'HandoverStartRequest',
+  'handover-message': 'HandoverMessageRequest',
+  'handover-end': 'HandoverEndRequest',
+  'handover-webhook': 'ChatGatewayWebhookEvent',
+};
+
+function codeList(codes: readonly ErrorCode[]): string {
+  return codes.map((code) => `\`${code}\``).join(', ');
+}
+
+function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
 }
 
 export interface OpenApiOptions {
-  /** Base URL shown under `servers` (e.g. the deployed stage URL or the local gateway). */
+  /** Base URL listed first under `servers` (e.g. the deployed stage URL, API_URL for `npm run openapi`). */
   serverUrl?: string;
 }
 
-export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<string, unknown> {
-  const components: Record<string, Record<string, unknown>> = {};
-  const refs = new Map<z.ZodMiniType, string>();
-  for (const [name, schema, io] of COMPONENTS) {
-    components[name] = jsonSchema(schema, io);
-    refs.set(schema, `#/components/schemas/${name}`);
-  }
-  const schemaOrRef = (schema: z.ZodMiniType, io: 'input' | 'output') => {
-    const ref = refs.get(schema);
-    return ref ? { $ref: ref } : jsonSchema(schema, io);
-  };
-  const errorResponse = (description: string) => ({
-    description,
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+const PARAMETER = {
+  sessionIdQuery: {
+    name: 'sessionId',
+    in: 'query',
+    required: true,
+    description: 'The Cognigy `input.sessionId` whose newest open handover is wanted',
+    schema: { type: 'string', minLength: 1, maxLength: 512 },
+    example: 'a9b8c7d6-session',
+  },
+};
+
+function servers(options: OpenApiOptions): Json[] {
+  return [
+    ...(options.serverUrl ? [{ url: options.serverUrl, description: 'This deployment' }] : []),
+    { url: LOCAL_SERVER_URL, description: 'Local stack (`npm start`; PORT changes the port)' },
+    {
+      url: 'https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}',
+      description: 'A deployed stack: the `ApiUrl` output of `cdk deploy`',
+      variables: {
+        restApiId: { default: 'abcde12345', description: 'The REST API id (first part of ApiUrl)' },
+        region: { default: 'us-east-1', description: 'The AWS region of the stack' },
+        stage: { default: 'v1', description: 'The API stage (context `stageName`, default v1)' },
+      },
+    },
+  ];
+}
+
+export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
+  const schemas: Record<string, Json> = {};
+  for (const [name, schema, io] of COMPONENTS) schemas[name] = jsonSchema(schema, io);
+  Object.assign(schemas, HAND_WRITTEN_COMPONENTS);
+
+  const exampleOfError = (code: ErrorCode, schema: string): Json => ({
+    ok: false,
+    error: { code, message: ERROR_CODES[code].description },
+    ...(schema === 'HandoverStartError' ? { handover: { status: 'error' } } : {}),
   });
 
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
-    paths[route.path] ??= {};
-    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = operation(route);
-  }
-
-  function operation(route: RouteSpec): Record<string, unknown> {
-    const parameters: Record<string, unknown>[] = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => {
-      const spec = PATH_PARAMETERS.get(match[1] ?? '');
-      return {
-        name: match[1],
-        in: 'path',
-        required: true,
-        ...(spec ? { description: spec.description } : {}),
-        schema: { type: 'string', ...(spec ? { pattern: spec.pattern } : {}) },
-      };
-    });
-    if (route.function === 'sms-receipt') {
-      parameters.push(
-        {
-          name: 'Authorization',
-          in: 'header',
-          required: false,
-          schema: { type: 'string' },
-          description: "8x8's configured httpAuthorization value",
-        },
-        {
-          name: 'messageId',
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-          description: 'Per-message callback: our messageId',
-        },
-        {
-          name: 'token',
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-          description: 'Per-message callback: HMAC of the messageId',
-        },
-      );
-    }
-    const requestSchema = requestSchemas[route.function];
-    const documented = responseSchemas[route.function] ?? {};
-    const responses: Record<string, unknown> = {};
-    for (const [status, doc] of Object.entries(documented)) {
-      responses[status] = doc.schema
+  const response = (operationId: string, status: string, doc: ResponseDoc): Json => {
+    const codes = doc.codes ?? [];
+    const description = codes.length > 0 ? `${doc.description}: ${codeList(codes)}` : doc.description;
+    const schema = doc.oneOf ? { oneOf: doc.oneOf.map(ref) } : doc.schema ? ref(doc.schema) : undefined;
+    const headers = doc.retryAfter
+      ? {
+          headers: {
+            'Retry-After': {
+              description: 'Seconds to wait before sending the request again',
+              schema: { type: 'integer', minimum: 1 },
+            },
+          },
+        }
+      : {};
+    if (!schema) return { description, ...headers };
+    const given = RESPONSE_EXAMPLES[operationId]?.[status];
+    const firstCode = codes[0];
+    const examples: Record<string, Example> | undefined =
+      given ??
+      (firstCode !== undefined && doc.schema
         ? {
-            description: doc.description,
-            content: { 'application/json': { schema: schemaOrRef(doc.schema, 'output') } },
+            [firstCode]: {
+              summary: ERROR_CODES[firstCode].description,
+              value: exampleOfError(firstCode, doc.schema),
+            },
           }
-        : { description: doc.description };
-    }
-    if (Object.keys(responses).every((status) => !status.startsWith('2')))
-      responses['200'] = { description: 'Success' };
-    if (route.method === 'POST' || parameters.length > 0) {
-      responses['400'] ??= errorResponse(
-        'Invalid request: MALFORMED_JSON or a field error; `error.details` lists every problem',
+        : undefined);
+    return {
+      description,
+      ...headers,
+      content: { 'application/json': { schema, ...(examples && { examples }) } },
+    };
+  };
+
+  /** The answers every route may give besides its own (gateway refusals, limits, failures). */
+  const commonResponses = (route: RouteSpec, hasParameters: boolean): Record<string, ResponseDoc> => {
+    const errorSchema = route.function === 'handover-start' ? 'HandoverStartError' : 'ErrorBody';
+    const common: Record<string, ResponseDoc> = {};
+    if (route.method === 'POST' || hasParameters) {
+      common['400'] = errors(
+        'Invalid request',
+        route.method === 'POST'
+          ? ['MALFORMED_JSON', 'JSON_TOO_DEEP', 'CONTROL_CHARACTER']
+          : ['CONTROL_CHARACTER'],
+        errorSchema,
       );
     }
-    if (route.auth === 'apiKey') responses['403'] ??= errorResponse('Missing or invalid x-api-key');
-    if (route.maxBodyBytes > 0)
-      responses['413'] ??= errorResponse(`PAYLOAD_TOO_LARGE: body over ${route.maxBodyBytes} bytes`);
-    if (route.auth === 'apiKey') responses['429'] ??= errorResponse('Usage plan throttling');
-    responses['500'] ??= errorResponse('INTERNAL_ERROR: not accepted');
+    if (route.auth === 'apiKey') common['403'] = errors('Missing or invalid x-api-key', ['FORBIDDEN']);
+    if (route.maxBodyBytes > 0) {
+      common['413'] = errors(
+        `The body is over ${route.maxBodyBytes} bytes`,
+        ['PAYLOAD_TOO_LARGE'],
+        errorSchema,
+      );
+    }
+    if (route.auth === 'apiKey') {
+      common['429'] = retryAfter(
+        errors("The API key's usage plan is spent (throttling or quota); retry later", ['TOO_MANY_REQUESTS']),
+      );
+    }
+    common['500'] = errors('Unexpected failure; nothing was accepted', ['INTERNAL_ERROR'], errorSchema);
+    common['502'] = errors('The function failed or timed out (answered by the gateway)', ['INTERNAL_ERROR']);
+    if (FUNCTIONS[route.function].secrets.length > 0) {
+      common['503'] = errors('A secret the route needs is not set yet', ['NOT_CONFIGURED']);
+    }
+    return common;
+  };
 
+  /** Own answers win; for a status both give, the codes are merged (the schema of the route's own answer). */
+  const merge = (own: Record<string, ResponseDoc>, common: Record<string, ResponseDoc>) => {
+    const merged: Record<string, ResponseDoc> = { ...common, ...own };
+    for (const [status, doc] of Object.entries(own)) {
+      const shared = common[status];
+      if (!shared?.codes || !doc.codes) continue;
+      merged[status] = {
+        ...doc,
+        codes: [...new Set([...doc.codes, ...shared.codes])],
+        ...((doc.retryAfter ?? shared.retryAfter) && { retryAfter: true }),
+      };
+    }
+    const ordered: Record<string, ResponseDoc> = {};
+    for (const status of Object.keys(merged).sort()) ordered[status] = merged[status] as ResponseDoc;
+    return ordered;
+  };
+
+  const operation = (
+    route: RouteSpec,
+    operationId: string,
+    summary: string,
+    description: string,
+    parameters: Json[],
+    own: Record<string, ResponseDoc>,
+  ): Json => {
+    const requestSchema = REQUEST_BODY_SCHEMA[route.function];
+    const requestExamples = REQUEST_EXAMPLES[operationId];
+    const responses: Record<string, Json> = {};
+    for (const [status, doc] of Object.entries(merge(own, commonResponses(route, parameters.length > 0)))) {
+      responses[status] = response(operationId, status, doc);
+    }
     return {
-      operationId: route.function,
-      summary: route.description,
-      tags: [route.path.split('/')[1] ?? 'api'],
+      operationId,
+      summary,
+      description,
+      tags: [TAG_OF[route.function] ?? 'SMS'],
       security: route.auth === 'apiKey' ? [{ api_key: [] }] : [],
       ...(parameters.length > 0 && { parameters }),
       ...(requestSchema && {
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: schemaOrRef(requestSchema, 'input') } },
-          description: `At most ${route.maxBodyBytes} bytes`,
+          description: `JSON, at most ${route.maxBodyBytes} bytes`,
+          content: {
+            'application/json': {
+              schema: ref(requestSchema),
+              ...(requestExamples && { examples: requestExamples }),
+            },
+          },
         },
       }),
       responses,
     };
+  };
+
+  const paths: Record<string, Json> = {};
+  for (const route of ROUTES) {
+    const parameters = routeParameters(route);
+    const entry = (paths[route.path] ??= {});
+    entry[route.method.toLowerCase()] = operation(
+      route,
+      route.function,
+      route.description,
+      DESCRIPTIONS[route.function],
+      parameters,
+      RESPONSES[route.function] ?? {},
+    );
+    if (route.function === 'handover-status') {
+      // Served by the same route ({conversationId} = "active"); its own path so tools show the sessionId query.
+      paths['/handover/active'] = {
+        get: operation(
+          route,
+          'handover-active',
+          "A Cognigy session's open handover",
+          'The newest open handover (queue or active) of a Cognigy session, for a flow that kept only `input.sessionId`. The same route as GET /handover/{conversationId}, with the id `active`.',
+          [PARAMETER.sessionIdQuery],
+          ACTIVE_LOOKUP_RESPONSES,
+        ),
+      };
+    }
   }
 
   return {
@@ -287,18 +675,91 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
       version: '1.0.0',
       description:
         'SMS through 8x8 Connect and agent handover to 8x8 Contact Center, for Cognigy HTTP Request nodes. ' +
-        'Every answer carries `ok`; errors carry a stable `error.code` (see `x-error-codes`).',
+        'Every answer carries `ok`; errors carry a stable `error.code` (every code: `x-error-codes`). ' +
+        'Flow routes need the `x-api-key` header; the two 8x8 webhooks authenticate themselves.',
+      license: { name: 'Proprietary (UNLICENSED)', identifier: 'LicenseRef-Proprietary' },
     },
-    ...(options.serverUrl && { servers: [{ url: options.serverUrl }] }),
+    servers: servers(options),
+    tags: TAGS,
     paths,
     components: {
-      securitySchemes: { api_key: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
-      schemas: components,
+      securitySchemes: {
+        api_key: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-api-key',
+          description: 'The API key of the usage plan (stack output; locally `local-dev-key`)',
+        },
+      },
+      schemas,
     },
     'x-error-codes': Object.fromEntries(
       Object.entries(ERROR_CODES).map(([code, { status, description }]) => [code, { status, description }]),
     ),
   };
+}
+
+/** Path and header/query parameters of a route. */
+function routeParameters(route: RouteSpec): Json[] {
+  const parameters: Json[] = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => {
+    const spec = PATH_PARAMETERS.get(match[1] ?? '');
+    return {
+      name: match[1],
+      in: 'path',
+      required: true,
+      description: spec?.description ?? match[1],
+      schema: { type: 'string', ...(spec ? { pattern: spec.pattern } : {}) },
+    };
+  });
+  if (route.function === 'sms-receipt') {
+    parameters.push(
+      {
+        name: 'Authorization',
+        in: 'header',
+        required: false,
+        schema: { type: 'string' },
+        description: "8x8's configured httpAuthorization value (account webhook)",
+      },
+      {
+        name: 'messageId',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'Per-message callback (SMS_RECEIPT_MODE=perMessage): our messageId',
+      },
+      {
+        name: 'token',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'Per-message callback: HMAC of the messageId',
+      },
+    );
+  }
+  if (route.function === 'handover-webhook') {
+    const header = (name: string, description: string) => ({
+      name,
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description,
+    });
+    parameters.push(
+      header(
+        'x-8x8-signature',
+        'RS256 detached JWS (unencoded payload) over the CRC32 of the body and the x-8x8-* headers',
+      ),
+      header('x-8x8-event-id', 'Unique id of the event; a repeat is acknowledged once'),
+      header(
+        'x-8x8-transmission-time',
+        'Epoch milliseconds of this delivery; must be within WEBHOOK_MAX_AGE_MS',
+      ),
+      header('x-8x8-tenant-id', '8x8 tenant that sent the event'),
+      header('x-8x8-customer-id', '8x8 customer id'),
+      header('x-8x8-retry', 'Delivery attempt, 0 first'),
+    );
+  }
+  return parameters;
 }
 
 /** Writes the document to `target` (creating its folder) and returns the path. */

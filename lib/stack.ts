@@ -1,21 +1,44 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { BridgeAlarms } from './constructs/bridge-alarms';
+import { BridgeAlarms, type BusinessAlarmThresholds } from './constructs/bridge-alarms';
 import { BridgeApi, type BridgeApiProps, type TenantProps } from './constructs/bridge-api';
+import { BridgeDashboard } from './constructs/bridge-dashboard';
 import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
 import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
 import { parseSourceIps } from './constructs/webhook-source-ips';
+import { settingProblems } from '../functions/shared/config';
+import {
+  InvalidValueError,
+  flag,
+  httpUrl,
+  invalidValueSentence,
+  oneOf,
+  parseSetting,
+  positiveNumber,
+  text,
+  type SettingRule,
+} from '../functions/shared/setting-rules';
 import {
   FUNCTIONS,
   QUEUES,
   ROUTES,
   SECRETS,
   SETTINGS,
+  SETTING_SPECS,
   TABLES,
   functionEnvironment,
   routeKey,
@@ -57,6 +80,10 @@ export interface BridgeStackProps extends StackProps {
   queueAgeAlarmSeconds?: number;
   /** Alarm when a queue holds more than this many visible messages for 5 minutes (default 1000). */
   queueDepthAlarmMessages?: number;
+  /** Thresholds of the business alarms (docs/operations.md "Alarms"); unset ones keep their defaults. */
+  businessAlarms?: Partial<BusinessAlarmThresholds>;
+  /** The runbook's address in alarm descriptions and on the dashboard (default `docs/operations.md`). */
+  runbookUrl?: string;
   /** Handler source per function; defaults to functions/<name>/handler.ts. */
   functionEntry?: (name: FunctionName) => string;
 }
@@ -107,6 +134,7 @@ export class BridgeStack extends Stack {
   readonly tables = {} as Record<TableName, BridgeTable>;
   readonly secrets = {} as Record<SecretName, BridgeSecret>;
   readonly alarms: BridgeAlarms;
+  readonly dashboard: BridgeDashboard;
   /** PUBLIC_BASE_URL as given to the functions. */
   readonly publicBaseUrl: string;
 
@@ -138,6 +166,8 @@ export class BridgeStack extends Stack {
       alarmEmail: props.alarmEmail,
       queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
       queueDepthAlarmMessages: props.queueDepthAlarmMessages,
+      runbookUrl: props.runbookUrl,
+      business: props.businessAlarms,
     });
     this.api = new BridgeApi(this, 'Api', { logRetention, logRemovalPolicy: dataRemoval, ...props.api });
     this.publicBaseUrl = props.publicBaseUrl ?? this.api.baseUrl;
@@ -150,6 +180,12 @@ export class BridgeStack extends Stack {
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       if (value !== undefined && name !== SETTINGS.publicBaseUrl) settings[name] = value;
     }
+    // The catalogue's rules, at synth: a refused value fails `cdk synth` instead of every request after deploy.
+    // Values the stack resolves at deploy time (the API's own URL, the key id) are tokens, not checkable text.
+    const [invalid] = settingProblems(
+      Object.fromEntries(Object.entries(settings).filter(([, value]) => !Token.isUnresolved(value))),
+    );
+    if (invalid) throw invalid;
     if (settings[SETTINGS.allowLoopbackUrls] === 'true') {
       // Loopback callback URLs exist for the local stack's simulators; in AWS they only open an SSRF path.
       throw new Error(`${SETTINGS.allowLoopbackUrls}=true is for the local stack only`);
@@ -171,7 +207,10 @@ export class BridgeStack extends Stack {
       this.alarms.watchQueueAge(pascal(name), queue.queue);
       this.alarms.watchQueueDepth(pascal(name), queue.queue);
     }
-    for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][]) {
+    for (const [name, spec] of Object.entries(FUNCTIONS) as [
+      FunctionName,
+      (typeof FUNCTIONS)[FunctionName],
+    ][]) {
       if (!spec.schedule) continue;
       const rule = new events.Rule(this, `${pascal(name)}Schedule`, {
         description: `Runs ${name}: ${spec.description}`,
@@ -192,8 +231,18 @@ export class BridgeStack extends Stack {
         threshold: sweepAlarmThreshold,
       });
     }
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.alarms.watchApi(this.api.api);
-    this.alarms.watchWebhookBodyMismatch(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
+    this.alarms.watchWebhookBodyMismatch(metricsNamespace);
+    this.alarms.watchBusiness(metricsNamespace);
+    this.dashboard = new BridgeDashboard(this, 'Dashboard', {
+      metricsNamespace,
+      functions: this.functions,
+      queues: this.queues,
+      api: this.api.api,
+      alarms: this.alarms.alarms,
+      runbookUrl: props.runbookUrl,
+    });
 
     this.addOutputs();
   }
@@ -298,6 +347,11 @@ export class BridgeStack extends Stack {
         value: queue.queue.queueUrl,
       });
     }
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'The operations dashboard in the CloudWatch console (docs/operations.md "Reading the dashboard")',
+      value: this.dashboard.url,
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic that receives every alarm; subscribe on-call tooling to it',
       value: this.alarms.topic.topicArn,
@@ -313,9 +367,7 @@ function pascal(name: string): string {
     .join('');
 }
 
-const RETENTION_DAYS = new Set<number>(
-  Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number'),
-);
+const RETENTION_DAYS = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
 
 export class ContextError extends Error {
   constructor(message: string) {
@@ -324,95 +376,204 @@ export class ContextError extends Error {
   }
 }
 
+/** A rule whose parse is a function that throws with a reason (tenants, source addresses). */
+function customRule<T>(allowed: string, parse: (text: string) => T): SettingRule<T | undefined> {
+  return {
+    allowed,
+    parse: (value) => {
+      if (value === undefined || value.trim() === '') return undefined;
+      try {
+        return parse(value);
+      } catch (error) {
+        throw new InvalidValueError(error instanceof Error ? error.message : String(error));
+      }
+    },
+  };
+}
+
+const positive = () => positiveNumber({ fallback: undefined });
+const numberFrom = (min: number, max?: number) =>
+  customRule(`a number from ${min}${max === undefined ? ' on' : ` to ${max}`}`, (value) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || (max !== undefined && parsed > max)) {
+      throw new Error('out of range');
+    }
+    return parsed;
+  });
+
 /**
- * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c destroyData=true ...`); context values
- * given on the command line are strings, so numbers and booleans are parsed and checked here.
+ * Every `-c` context option of the app (bin/app.ts) with the rule of its value (functions/shared/setting-rules.ts),
+ * checked before anything is built; the settings (SETTINGS, e.g. `-c UPSTREAM_TIMEOUT_MS=7000`) follow their own
+ * rules from the catalogue, and `<secret>SecretName` options name existing secrets (SECRETS).
+ */
+export const CONTEXT_OPTIONS = {
+  stackName: customRule(
+    'a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128 characters)',
+    (value) => {
+      if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)) throw new Error('not a stack name');
+      return value;
+    },
+  ),
+  alarmEmail: text('an e-mail address'),
+  destroyData: flag(false),
+  logRetentionDays: customRule(`one of ${RETENTION_DAYS.join(', ')} (days)`, (value) => {
+    const days = Number(value);
+    if (!RETENTION_DAYS.includes(days))
+      throw new Error('CloudWatch Logs offers only these retention periods');
+    return days as logs.RetentionDays;
+  }),
+  logLevel: oneOf(['DEBUG', 'INFO', 'WARN', 'ERROR'], undefined),
+  sourceMapStackTraces: flag(false),
+  publicBaseUrl: httpUrl(),
+  queueAgeAlarmSeconds: positive(),
+  queueDepthAlarmMessages: positive(),
+  apiQuotaLimit: positive(),
+  apiQuotaPeriod: oneOf(['DAY', 'WEEK', 'MONTH'], 'DAY'),
+  stageName: text('an API Gateway stage name'),
+  stageRateLimit: positive(),
+  stageBurstLimit: positive(),
+  apiRateLimit: positive(),
+  apiBurstLimit: positive(),
+  webAclArn: text('the ARN of a WAFv2 web ACL'),
+  tenants: customRule(
+    'a comma-separated list of tenant names or a JSON list of {name, rateLimit, burstLimit, quotaLimit, quotaPeriod}',
+    (value) => tenantsFromContext(value),
+  ),
+  createWebAcl: flag(true),
+  webAclRateLimit: positive(),
+  chatWebhookSourceIps: customRule('a comma-separated list of CIDR ranges or 8x8:<region>', (value) =>
+    parseSourceIps(value),
+  ),
+  smsWebhookSourceIps: customRule('a comma-separated list of CIDR ranges or 8x8:<region>', (value) =>
+    parseSourceIps(value),
+  ),
+  createApiGatewayCloudWatchRole: flag(true),
+  runbookUrl: httpUrl(),
+  // The business alarms' thresholds (lib/constructs/bridge-alarms.ts): the counts and the receipt silence take 0 to
+  // switch their alarm off.
+  smsFailureRatioPercent: numberFrom(0, 100),
+  smsFailureMinOutcomes: numberFrom(1),
+  webhookRefusedAlarmCount: numberFrom(0),
+  cognigyPushFailureAlarmCount: numberFrom(0),
+  receiptSilenceMinutes: numberFrom(0),
+} satisfies Record<string, SettingRule<unknown>>;
+
+export type ContextOption = keyof typeof CONTEXT_OPTIONS;
+
+/** A context value as text: `-c` gives strings, cdk.json may give numbers, booleans or JSON. */
+function contextText(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** One context option, checked by its rule; a refusal is a ContextError naming the option, its value and what is allowed. */
+export function contextOption<K extends ContextOption>(
+  get: (key: string) => unknown,
+  key: K,
+): ReturnType<(typeof CONTEXT_OPTIONS)[K]['parse']> {
+  const value = contextText(get(key));
+  const rule = CONTEXT_OPTIONS[key] as SettingRule<ReturnType<(typeof CONTEXT_OPTIONS)[K]['parse']>>;
+  try {
+    return rule.parse(value);
+  } catch (error) {
+    if (!(error instanceof InvalidValueError)) throw error;
+    throw new ContextError(
+      invalidValueSentence(`Context option ${key}`, value ?? '', rule.allowed, error.detail),
+    );
+  }
+}
+
+/**
+ * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c destroyData=true ...`). Every option
+ * is checked by its rule (CONTEXT_OPTIONS) and every setting by the catalogue's; the first refusal throws a
+ * ContextError or InvalidSettingError whose message names the option, its value and what is allowed.
  */
 export function bridgeStackPropsFromContext(get: (key: string) => unknown): BridgeStackProps {
-  const text = (key: string): string | undefined => {
-    const value = get(key);
-    if (value === undefined || value === null || value === '') return undefined;
-    return String(value);
-  };
-  const number = (key: string): number | undefined => {
-    const value = text(key);
-    if (value === undefined) return undefined;
-    const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed <= 0)
-      throw new ContextError(`Context ${key} must be a positive number`);
-    return parsed;
-  };
-  const logRetentionDays = number('logRetentionDays');
-  if (logRetentionDays !== undefined && !RETENTION_DAYS.has(logRetentionDays)) {
-    throw new ContextError(`Context logRetentionDays must be one of ${[...RETENTION_DAYS].join(', ')}`);
-  }
-  const quotaLimit = number('apiQuotaLimit');
-  const quotaPeriod = text('apiQuotaPeriod') ?? 'DAY';
-  if (!['DAY', 'WEEK', 'MONTH'].includes(quotaPeriod))
-    throw new ContextError('Context apiQuotaPeriod must be DAY, WEEK or MONTH');
-  const throttle = (rate: string, burst: string) => {
-    const rateLimit = number(rate);
-    const burstLimit = number(burst);
+  const option = <K extends ContextOption>(key: K) => contextOption(get, key);
+  const throttle = (rate: 'stageRateLimit' | 'apiRateLimit', burst: 'stageBurstLimit' | 'apiBurstLimit') => {
+    const rateLimit = option(rate);
+    const burstLimit = option(burst);
     if (rateLimit === undefined && burstLimit === undefined) return undefined;
     if (rateLimit === undefined || burstLimit === undefined) {
-      throw new ContextError(`Context ${rate} and ${burst} go together`);
+      throw new ContextError(`Context options ${rate} and ${burst} go together: give both or neither.`);
     }
     return { rateLimit, burstLimit };
   };
-  // e.g. -c smsWebhookSourceIps=8x8:europe -c chatWebhookSourceIps=203.0.113.0/24
-  const sourceIps = () => {
-    const chat = text('chatWebhookSourceIps');
-    const sms = text('smsWebhookSourceIps');
-    if (chat === undefined && sms === undefined) return undefined;
-    return {
-      ...(chat === undefined ? {} : { chatGateway: parseSourceIps(chat) }),
-      ...(sms === undefined ? {} : { smsReceipt: parseSourceIps(sms) }),
-    };
-  };
-  const logLevel = text('logLevel');
-  if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
-    throw new ContextError('Context logLevel must be DEBUG, INFO, WARN or ERROR');
-  }
+  const chat = option('chatWebhookSourceIps');
+  const sms = option('smsWebhookSourceIps');
+  const quotaLimit = option('apiQuotaLimit');
 
   const settings: Partial<Record<SettingName, string>> = {};
-  for (const name of Object.values(SETTINGS)) {
-    const value = text(name);
-    if (value !== undefined) settings[name] = value;
+  for (const [key, spec] of Object.entries(SETTING_SPECS)) {
+    const value = contextText(get(spec.env));
+    if (value === undefined) continue;
+    parseSetting(spec.env, spec.rule as SettingRule<unknown>, value);
+    settings[SETTINGS[key as keyof typeof SETTINGS]] = value;
   }
   const existingSecrets: Partial<Record<SecretName, string>> = {};
   for (const name of Object.keys(SECRETS) as SecretName[]) {
-    const value = text(`${name}SecretName`);
+    const value = contextText(get(`${name}SecretName`));
     if (value !== undefined) existingSecrets[name] = value;
   }
 
+  const stackName = option('stackName');
   return {
-    alarmEmail: text('alarmEmail'),
-    retainData: text('destroyData') !== 'true',
-    logRetention: logRetentionDays as logs.RetentionDays | undefined,
-    logLevel: logLevel as BridgeStackProps['logLevel'],
-    sourceMapStackTraces: text('sourceMapStackTraces') === 'true',
+    ...(stackName === undefined ? {} : { stackName }),
+    alarmEmail: option('alarmEmail'),
+    retainData: !option('destroyData'),
+    logRetention: option('logRetentionDays'),
+    logLevel: option('logLevel'),
+    sourceMapStackTraces: option('sourceMapStackTraces'),
     // Either spelling: the context key, or the setting's own name as README's settings table lists it.
-    publicBaseUrl: text('publicBaseUrl') ?? text(SETTINGS.publicBaseUrl),
-    queueAgeAlarmSeconds: number('queueAgeAlarmSeconds'),
-    queueDepthAlarmMessages: number('queueDepthAlarmMessages'),
+    publicBaseUrl: option('publicBaseUrl') ?? settings[SETTINGS.publicBaseUrl],
+    queueAgeAlarmSeconds: option('queueAgeAlarmSeconds'),
+    queueDepthAlarmMessages: option('queueDepthAlarmMessages'),
+    businessAlarms: businessAlarmsFromContext(get),
+    runbookUrl: option('runbookUrl'),
     settings,
     existingSecrets,
     api: {
-      stageName: text('stageName'),
+      stageName: option('stageName'),
       stageThrottle: throttle('stageRateLimit', 'stageBurstLimit'),
       usagePlanThrottle: throttle('apiRateLimit', 'apiBurstLimit'),
       usagePlanQuota:
         quotaLimit === undefined
           ? undefined
-          : { limit: quotaLimit, period: apigw.Period[quotaPeriod as 'DAY'] },
-      webAclArn: text('webAclArn'),
-      tenants: tenantsFromContext(text('tenants')),
-      createWebAcl: text('createWebAcl') !== 'false',
-      webAclRateLimit: number('webAclRateLimit'),
-      webhookSourceIps: sourceIps(),
-      createCloudWatchRole: text('createApiGatewayCloudWatchRole') !== 'false',
+          : { limit: quotaLimit, period: apigw.Period[option('apiQuotaPeriod')] },
+      webAclArn: option('webAclArn'),
+      tenants: option('tenants'),
+      createWebAcl: option('createWebAcl'),
+      webAclRateLimit: option('webAclRateLimit'),
+      webhookSourceIps:
+        chat === undefined && sms === undefined
+          ? undefined
+          : {
+              ...(chat === undefined ? {} : { chatGateway: chat }),
+              ...(sms === undefined ? {} : { smsReceipt: sms }),
+            },
+      createCloudWatchRole: option('createApiGatewayCloudWatchRole'),
     },
   };
+}
+
+/**
+ * The business alarms' thresholds (`-c smsFailureRatioPercent=5 -c receiptSilenceMinutes=30`); the counts and the
+ * receipt silence take 0 to switch their alarm off.
+ */
+export function businessAlarmsFromContext(get: (key: string) => unknown): Partial<BusinessAlarmThresholds> {
+  const keys: (keyof BusinessAlarmThresholds)[] = [
+    'smsFailureRatioPercent',
+    'smsFailureMinOutcomes',
+    'webhookRefusedAlarmCount',
+    'cognigyPushFailureAlarmCount',
+    'receiptSilenceMinutes',
+  ];
+  const thresholds: Partial<BusinessAlarmThresholds> = {};
+  for (const key of keys) {
+    const value = contextOption(get, key);
+    if (value !== undefined) thresholds[key] = value;
+  }
+  return thresholds;
 }
 
 /**
@@ -432,12 +593,12 @@ export function tenantsFromContext(value: string | undefined): TenantProps[] | u
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new ContextError('Context tenants is not valid JSON');
+    throw new ContextError('not valid JSON');
   }
-  if (!Array.isArray(parsed)) throw new ContextError('Context tenants must be a JSON list');
+  if (!Array.isArray(parsed)) throw new ContextError('not a JSON list');
   return parsed.map((entry: unknown) => {
     const t = (entry ?? {}) as Record<string, unknown>;
-    if (typeof t.name !== 'string') throw new ContextError('Every tenant needs a name');
+    if (typeof t.name !== 'string') throw new ContextError('every tenant needs a name');
     const positive = (key: string): number | undefined => {
       if (t[key] === undefined) return undefined;
       const n = Number(t[key]);

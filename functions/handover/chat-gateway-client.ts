@@ -1,5 +1,5 @@
 /**
- * 8x8 Contact Center Chat Gateway v1.0 client (shared/specs/8x8/contact-center-chat-gateway-v1.oas.yml).
+ * 8x8 Contact Center Chat Gateway v1.0 client (lib/simulators/contract/8x8/contact-center-chat-gateway-v1.oas.yml).
  * Headers on every call: `x-api-key`, `X-8x8-Tenant` when a tenant is configured (Cognigy sends it on every
  * call, also where the OAS omits it), `Content-Type: application/json`, `Accept: application/hal+json`.
  *

@@ -137,6 +137,17 @@ export const WebhookVerifyEventSchema = z.looseObject({
 });
 export type WebhookVerifyEvent = z.infer<typeof WebhookVerifyEventSchema>;
 
+/** The answer to an 8x8 delivery (documentation for the OpenAPI document; webhook.ts builds it). */
+export const webhookAnswerSchema = z.object({
+  ok: z.literal(true),
+  duplicate: z
+    .optional(z.literal(true))
+    .check(z.describe('This event id was already received (8x8 retried it)')),
+  ignored: z
+    .optional(z.literal(true))
+    .check(z.describe('An eventType this version does not know; acknowledged')),
+});
+
 /** Every conversation event the bridge relays (everything except WEB_HOOK_VERIFY). */
 export const ChatGatewayEventSchema = z.discriminatedUnion('eventType', [
   ConversationUpdateEventSchema,
@@ -164,7 +175,7 @@ export type ParsedWebhookBody =
   | { kind: 'event'; event: ChatGatewayEvent }
   /** An eventType this version does not know (8x8 may add some); acknowledged so 8x8 does not retry it forever. */
   | { kind: 'unsupported'; eventType: string; conversationId?: string }
-  | { kind: 'invalid'; issues: { path: string; message: string }[] };
+  | { kind: 'invalid'; issues: { path: string; code: 'INVALID_EVENT'; message: string }[] };
 
 /** Classifies an already JSON-parsed webhook body. Never throws. */
 export function parseWebhookBody(body: unknown): ParsedWebhookBody {
@@ -186,8 +197,13 @@ export function parseWebhookBody(body: unknown): ParsedWebhookBody {
     : { kind: 'invalid', issues: issuesOf(event.error) };
 }
 
-function issuesOf(error: z.core.$ZodError): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+function issuesOf(error: z.core.$ZodError): { path: string; code: 'INVALID_EVENT'; message: string }[] {
+  // Every answered issue has a code, as on the other routes; 8x8 does not read them, people do.
+  return error.issues.map((i) => ({
+    path: i.path.map(String).join('.'),
+    code: 'INVALID_EVENT',
+    message: i.message,
+  }));
 }
 
 /** Who is typing, when the event is a `typing` ACTIVITY with a well-formed value; otherwise undefined. */

@@ -88,6 +88,15 @@ async function enqueue(deps: RequestDeps, item: OutboundItem, deduplicationId: s
 export async function relayUserMessage(request: ApiRequest, deps: RequestDeps): Promise<ApiResponse> {
   const conversationId = conversationIdFrom(request.pathParameters);
   const input = normaliseMessageRequest(request.body);
+  if ('bridgeEventId' in input) {
+    // The flow's relay step ran for one of the bridge's own pushes: nothing for the agent, and no reason to fail.
+    metrics.addMetric('HandoverMessageBridgeEventIgnored', 'Count', 1);
+    logger.debug('Bridge push not relayed to the agent', {
+      conversationId,
+      bridgeEventId: input.bridgeEventId,
+    });
+    return { statusCode: 200, body: { ok: true, queued: false, conversationId, ignored: 'bridgeEvent' } };
+  }
   const record = await loadRecord(deps.store, conversationId, tenancyOf(request, deps));
   checkSession(record, input);
   if (isClosed(record.status)) throw new HandoverClosedError(conversationId, record.status);

@@ -85,7 +85,12 @@ export function orderMarks(record: ConversationRecord, envelope: InboundEnvelope
   const gaps = record.gapEventIds ?? [];
   if (gaps.includes(envelope.eventId)) {
     const others = gaps.filter((id) => id !== envelope.eventId);
-    return { redriven: true, eventTime: eventTime(envelope), ...(others.length ? { gap: true } : {}) };
+    return {
+      redriven: true,
+      // ISO 8601 UTC with milliseconds, as every timestamp the bridge hands out.
+      eventTime: new Date(eventTime(envelope)).toISOString(),
+      ...(others.length ? { gap: true } : {}),
+    };
   }
   return gaps.length ? { gap: true } : {};
 }
@@ -149,6 +154,8 @@ async function push(
     await deps.cognigy.push(relay.mode, target, body, { retry: attempt.retry });
     return undefined;
   } catch (error) {
+    // Every failed push, whether Cognigy refused it for good (recorded) or it is retried.
+    deps.telemetry.count('HandoverRelayPushFailed');
     if (error instanceof UpstreamError && !error.retryable)
       return recordedError(error, relay.mode, now.toISOString(), 'cognigy');
     deps.telemetry.log.warn('Cognigy push failed; will retry', {
@@ -279,6 +286,10 @@ export async function relayEvent(
   const order = orderMarks(read, envelope);
   const attempt = { now, eventId, retry: (ctx.receiveCount ?? 1) > 1, order };
   const pushFailure = decision.push ? await push(read, decision.push, deps, attempt, log) : undefined;
+  if (decision.push && !pushFailure) {
+    // Webhook accepted it (receivedAt) → Cognigy answered the push: queueing, retries and Cognigy's answer.
+    deps.telemetry.milliseconds('HandoverRelayLatency', deps.clock.now().getTime() - envelope.receivedAt);
+  }
   await record(read, envelope, decision, pushFailure, deps, now);
   const status = decision.change?.set.status ?? read.status;
   return report(decision, pushFailure, status, log, deps.telemetry);

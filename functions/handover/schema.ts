@@ -8,6 +8,8 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
+import { BRIDGE_EVENT_ID_PATTERN } from '../shared/cognigy-client';
+import { errorBodySchema } from '../shared/error-body';
 import {
   CLOUD_URL_POLICY,
   outboundUrlMessage,
@@ -130,8 +132,8 @@ export const startHandoverRequestSchema = describe(
       '8x8 script id (→ `assignment {type: script}`), instead of queueId',
     ),
     customer: z.optional(customerSchema),
-    properties: z.optional(z.union([propertiesSchema, z.null()])),
-    transcript: z.optional(z.union([transcriptSchema, z.null()])),
+    properties: z.optional(z.union([propertiesSchema, absent])),
+    transcript: z.optional(z.union([transcriptSchema, absent])),
     replace: describe(
       z.optional(z.union([z.boolean(), z.null()])),
       'true: end the open chat of this session (as POST …/end does) and start a new one. Without it a session ' +
@@ -144,7 +146,10 @@ export const startHandoverRequestSchema = describe(
 /** POST /handover/{conversationId}/messages */
 export const handoverMessageRequestSchema = describe(
   z.strictObject({
-    text: describe(z.string().check(z.maxLength(MESSAGE_TEXT_MAX_CHARS)), "The user's text for the agent"),
+    text: describe(
+      z.optional(z.string().check(z.maxLength(MESSAGE_TEXT_MAX_CHARS))),
+      "Required: the user's text for the agent (`{{input.text}}`); may be empty or left out only with `bridgeEventId`",
+    ),
     userId: describe(optionalString(512), 'When given, must match the session that started the handover'),
     sessionId: describe(
       optionalString(512),
@@ -153,6 +158,12 @@ export const handoverMessageRequestSchema = describe(
     clientMessageId: describe(
       optionalString(350),
       'Your id for this message; a repeat within 5 minutes is sent once',
+    ),
+    bridgeEventId: describe(
+      optionalString(512),
+      'Send `{{input.data.bridgeEventId}}`: set (sms:… or 8x8-chat:…) when the input is a push of the bridge itself ' +
+        '(an agent event or SMS status injected into the session), which is answered 200 with `ignored: "bridgeEvent"` ' +
+        'and relayed to nobody; empty for what the user typed',
     ),
   }),
   "Relay the user's text to the agent",
@@ -203,9 +214,16 @@ export const startHandoverResponseSchema = z.object({
 
 export const handoverMessageResponseSchema = z.object({
   ok: z.literal(true),
-  queued: z.literal(true),
+  queued: describe(
+    z.boolean(),
+    'true (202): on its way to the agent; false (200): a bridge push, nothing sent',
+  ),
   conversationId: z.string(),
   clientMessageId: z.optional(z.string()),
+  ignored: describe(
+    z.optional(z.literal('bridgeEvent')),
+    'The input was a push of the bridge itself (`bridgeEventId` set): nothing was relayed',
+  ),
 });
 
 export const handoverEndResponseSchema = z.object({
@@ -241,6 +259,17 @@ export const handoverStatusResponseSchema = z.object({
       code: z.optional(z.string()),
       message: z.string(),
     }),
+  ),
+});
+
+/**
+ * Every failure of POST /handover: the usual error body plus `handover: {status: "error"}`, Cognigy's value for a
+ * failed handover, so a flow branches on the same field as on success (README, "The flow recipe").
+ */
+export const startHandoverErrorSchema = z.extend(errorBodySchema, {
+  handover: describe(
+    z.optional(z.object({ status: z.literal('error') })),
+    "On every failure the bridge answers; absent only on the gateway's own refusals (403 API key, 429 throttling)",
   ),
 });
 
@@ -280,6 +309,11 @@ export interface StartHandoverInput {
   transcript: HistoryMessage[];
   /** End the session's open chat first (`replace: true`). */
   replace: boolean;
+}
+
+/** A relay request for an input the bridge itself pushed (`bridgeEventId` set): answered without relaying. */
+export interface BridgeEventInput {
+  bridgeEventId: string;
 }
 
 export interface HandoverMessageInput {
@@ -499,7 +533,8 @@ export function normaliseStartRequest(
   }
 
   const properties: StartHandoverInput['properties'] = [];
-  const rawProperties = request.properties ?? [];
+  // null and "" (an empty Cognigy token) mean none.
+  const rawProperties = request.properties || [];
   const entries = Array.isArray(rawProperties)
     ? rawProperties.map((p, i) => ({ key: p.key, value: p.value, path: `properties[${i}]` }))
     : Object.entries(rawProperties).map(([key, value]) => ({ key, value, path: `properties.${key}` }));
@@ -518,7 +553,7 @@ export function normaliseStartRequest(
   }
 
   const transcript: HistoryMessage[] = [];
-  (request.transcript ?? []).forEach((entry, i) => {
+  (request.transcript || []).forEach((entry, i) => {
     const authorType = authorOf(entry);
     if (!authorType) {
       issues.push({
@@ -568,9 +603,30 @@ function requiredSessionId(value: string | null | undefined): string {
   return sessionId;
 }
 
-/** Validates a POST /handover/{id}/messages body. */
-export function normaliseMessageRequest(body: unknown): HandoverMessageInput {
+/**
+ * Validates a POST /handover/{id}/messages body. A body whose `bridgeEventId` names a push of the bridge (the flow's
+ * relay step ran for an injected agent event or SMS status, whose `input.text` is empty) is returned as such, before
+ * the text and session checks: the route answers it with a no-op, so the flow cannot break itself.
+ */
+export function normaliseMessageRequest(body: unknown): HandoverMessageInput | BridgeEventInput {
   const request = parseOrThrow(handoverMessageRequestSchema, body);
+  const bridgeEventId = given(request.bridgeEventId);
+  if (bridgeEventId !== undefined) {
+    if (!BRIDGE_EVENT_ID_PATTERN.test(bridgeEventId)) {
+      throw new HandoverValidationError([
+        {
+          path: 'bridgeEventId',
+          code: 'INVALID_TYPE',
+          message:
+            'bridgeEventId is not an id the bridge pushes (sms:… or 8x8-chat:…); send {{input.data.bridgeEventId}} or leave it empty',
+        },
+      ]);
+    }
+    return { bridgeEventId };
+  }
+  if (request.text === undefined) {
+    throw new HandoverValidationError([{ path: 'text', code: 'MISSING_FIELD', message: 'text is required' }]);
+  }
   if (request.text.trim() === '') {
     throw new HandoverValidationError([
       { path: 'text', code: 'TEXT_MISSING', message: 'text must not be empty' },

@@ -24,7 +24,7 @@ import { dynamoEventDedupe } from './event-dedupe';
 import { inboundQueueIds, type InboundEnvelope } from './events';
 import { httpJwkFetcher, JwkCache } from './jwk-cache';
 import { type ChatGateway, type OutboundQueue } from './ports';
-import { parseHandoverRules, type HandoverRules } from './rules';
+import type { HandoverRules } from './rules';
 import type { RequestDeps } from './message';
 import type { OutboundDeps } from './outbound';
 import type { RelayDeps } from './relay';
@@ -128,7 +128,8 @@ const base = /* @__PURE__ */ memo((): BaseDeps => {
     ...(settings.unownedRecordsOwner ? { unownedRecordsOwner: settings.unownedRecordsOwner } : {}),
   };
 });
-const rules = /* @__PURE__ */ memo(() => parseHandoverRules(base().settings.handoverRules));
+// The settings loader parses HANDOVER_RULES once (functions/shared/config.ts).
+const rules = (): HandoverRules => base().settings.handoverRules;
 const store = /* @__PURE__ */ memo(
   () =>
     new DynamoConversationStore({

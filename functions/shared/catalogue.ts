@@ -3,6 +3,21 @@
  * The CDK stack (lib/stack.ts) and the local stack (lib/local/) both read this file, so a route or queue
  * added here exists in both forms with the same function, limits and wiring.
  */
+import { DEFAULT_HANDOVER_RULES, handoverRulesSchema } from '../handover/rules';
+import {
+  flag,
+  httpUrl,
+  json,
+  oneOf,
+  positiveNumber,
+  text,
+  wholeNumber,
+  zodIssues,
+  type SettingRule,
+} from './setting-rules';
+
+/** SQS's longest visibility timeout (12 hours): the longest a retry can be delayed. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Logical names of the functions; each maps to `functions/<name>/handler.ts` exporting `handler`. */
 export type FunctionName =
@@ -116,6 +131,36 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
     },
   ],
 ]);
+
+/** A request header some routes take besides `x-api-key` (documented as an OpenAPI `in: header` parameter). */
+export interface HeaderParameterSpec {
+  /** Lower-case header name. */
+  name: string;
+  /** The values the header takes (anything else is `400 INVALID_REQUEST`). */
+  values: readonly string[];
+  /** The value that means the same as leaving the header out. */
+  defaultValue: string;
+  /** Which routes take it: `apiKey` = every route a Cognigy flow calls (not the 8x8 webhooks). */
+  routes: RouteSpec['auth'];
+  description: string;
+}
+
+/**
+ * `x-bridge-errors: body`: Cognigy's HTTP Request node takes its error path on any status above 299 and what it
+ * stores then is not documented, so a flow can ask for business errors (the catalogue's 4xx codes) as `200` with
+ * the usual `{ok:false, error}` body and branch on `error.code`. 5xx and the gateway's own refusals stay as they are.
+ */
+export const BRIDGE_ERRORS_HEADER: HeaderParameterSpec = {
+  name: 'x-bridge-errors',
+  values: ['body', 'status'],
+  defaultValue: 'status',
+  routes: 'apiKey',
+  description:
+    '`body`: answer business errors (4xx codes of `x-error-codes`) with 200 and the same `{ok:false, error}` body, the original status in the `x-bridge-status` answer header, so a Cognigy flow can branch on `error.code`. 5xx, and what the gateway itself refuses (403 key, 429 throttling), keep their status. `status` (the default): errors keep their HTTP status.',
+};
+
+/** Request headers by route kind, for the functions (functions/shared/http.ts) and the OpenAPI document. */
+export const HEADER_PARAMETERS: readonly HeaderParameterSpec[] = [BRIDGE_ERRORS_HEADER];
 
 /** Cognigy's HTTP Request node refuses bodies over 65 kB, so the API never needs more than this. */
 export const COGNIGY_MAX_BODY_BYTES = 65_536;
@@ -418,82 +463,145 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   },
 };
 
-/** Plain (non-secret) settings every function may read; the stack and the local stack set the same names. */
-export const SETTINGS = {
+/**
+ * Plain (non-secret) settings every function may read, each with the rule its value must follow
+ * (functions/shared/setting-rules.ts); the stack and the local stack set the same names. The rule is checked at
+ * `npm start`, at `cdk synth` and when a function first runs (functions/shared/config.ts checkSettings), so a
+ * setting added here is validated everywhere; its default is the rule's fallback.
+ */
+export const SETTING_SPECS = {
   /** Public base URL of the API (used to build per-message receipt callback URLs). */
-  publicBaseUrl: 'PUBLIC_BASE_URL',
+  publicBaseUrl: setting('PUBLIC_BASE_URL', httpUrl()),
   /** Milliseconds each upstream HTTP call may take before it is abandoned and retried. */
-  upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS',
+  upstreamTimeoutMs: setting(
+    'UPSTREAM_TIMEOUT_MS',
+    wholeNumber({ min: 1, max: 60_000, unit: 'milliseconds', fallback: 5000 }),
+  ),
   /** Seconds a cached secret value is trusted before it is fetched again (rotation pick-up). */
-  secretsMaxAgeSeconds: 'SECRETS_MAX_AGE_SECONDS',
+  secretsMaxAgeSeconds: setting(
+    'SECRETS_MAX_AGE_SECONDS',
+    wholeNumber({ min: 0, max: 86_400, unit: 'seconds', fallback: 300 }),
+  ),
   /** Days records are kept before DynamoDB TTL removes them. */
-  recordTtlDays: 'RECORD_TTL_DAYS',
+  recordTtlDays: setting('RECORD_TTL_DAYS', wholeNumber({ min: 1, max: 3650, unit: 'days', fallback: 30 })),
   /** Milliseconds x-8x8-transmission-time may be from now, either way (default 60 000: skew and transit only). */
-  webhookMaxAgeMs: 'WEBHOOK_MAX_AGE_MS',
+  webhookMaxAgeMs: setting(
+    'WEBHOOK_MAX_AGE_MS',
+    wholeNumber({ min: 1, max: 3_600_000, unit: 'milliseconds', fallback: 60_000 }),
+  ),
   /**
    * "true" to accept an unsigned WEB_HOOK_VERIFY (Test Connection); default "false", as 8x8 documents signatures on
    * every webhook POST. Either way a verify is answered without queueing or relaying anything.
    */
-  acceptUnsignedVerify: 'ACCEPT_UNSIGNED_VERIFY',
+  acceptUnsignedVerify: setting('ACCEPT_UNSIGNED_VERIFY', flag(false)),
   /**
    * "true" only in the local stack (lib/local/stack.ts sets it; the CDK stack refuses it): caller-given URLs that
    * a server calls (`dlrCallbackUrl`, `cognigy.endpointBaseUrl`) may name 127.0.0.1/localhost over http. Default
    * "false": https to public hosts only (README "Security model").
    */
-  allowLoopbackUrls: 'ALLOW_LOOPBACK_URLS',
+  allowLoopbackUrls: setting('ALLOW_LOOPBACK_URLS', flag(false)),
   /** Relay rules for open questions: JSON, see functions/handover/rules.ts. */
-  handoverRules: 'HANDOVER_RULES',
+  handoverRules: setting(
+    'HANDOVER_RULES',
+    json(
+      'a JSON object of relay rules (README "Relay rules")',
+      (value) => {
+        const parsed = handoverRulesSchema.safeParse(value);
+        if (!parsed.success) throw new Error(zodIssues(parsed.error));
+        return parsed.data;
+      },
+      DEFAULT_HANDOVER_RULES,
+    ),
+  ),
   /** First backoff step (seconds) for transient upstream failures; doubled per attempt with full jitter. */
-  retryBaseDelaySeconds: 'RETRY_BASE_DELAY_SECONDS',
+  retryBaseDelaySeconds: setting(
+    'RETRY_BASE_DELAY_SECONDS',
+    positiveNumber({ max: MAX_VISIBILITY_SECONDS, unit: 'seconds', fallback: 2 }),
+  ),
   /** Largest backoff (seconds). */
-  retryMaxDelaySeconds: 'RETRY_MAX_DELAY_SECONDS',
+  retryMaxDelaySeconds: setting(
+    'RETRY_MAX_DELAY_SECONDS',
+    positiveNumber({ max: MAX_VISIBILITY_SECONDS, unit: 'seconds', fallback: 300 }),
+  ),
   /**
    * How 8x8 delivery receipts reach the stack: `account` (default) relies on the webhook configured on the 8x8
    * account; `perMessage` gives every SMS its own dlrCallbackUrl on the receipt route with an HMAC token
    * (needs PUBLIC_BASE_URL and smsWebhookAuth.callbackTokenKey). A caller's own dlrCallbackUrl always wins.
    */
-  smsReceiptMode: 'SMS_RECEIPT_MODE',
+  smsReceiptMode: setting('SMS_RECEIPT_MODE', oneOf(['account', 'perMessage'], 'account')),
   /** Seconds a clientMessageId is remembered for deduplication (default 86400, never longer than RECORD_TTL_DAYS). */
-  smsIdempotencyTtlSeconds: 'SMS_IDEMPOTENCY_TTL_SECONDS',
+  smsIdempotencyTtlSeconds: setting(
+    'SMS_IDEMPOTENCY_TTL_SECONDS',
+    wholeNumber({ min: 1, unit: 'seconds', fallback: 86_400 }),
+  ),
   /**
    * Milliseconds a repeat of a clientMessageId whose first request is still being accepted waits for that first
    * answer (default 3000, well inside Cognigy's 8 s HTTP node timeout); past it: 409 IDEMPOTENCY_IN_PROGRESS with
    * Retry-After.
    */
-  smsIdempotencyWaitMs: 'SMS_IDEMPOTENCY_WAIT_MS',
+  smsIdempotencyWaitMs: setting(
+    'SMS_IDEMPOTENCY_WAIT_MS',
+    wholeNumber({ min: 0, max: 7000, unit: 'milliseconds', fallback: 3000 }),
+  ),
   /** Seconds an accepted SMS may sit in the outbox (stored, not known to be queued) before the sweeper queues it (default 60). */
-  smsSweepAgeSeconds: 'SMS_SWEEP_AGE_SECONDS',
+  smsSweepAgeSeconds: setting(
+    'SMS_SWEEP_AGE_SECONDS',
+    wholeNumber({ min: 0, unit: 'seconds', fallback: 60 }),
+  ),
   /** Outbox records the sweeper reads per page (default 100; it reads up to 10 pages a run). */
-  smsSweepBatchSize: 'SMS_SWEEP_BATCH_SIZE',
+  smsSweepBatchSize: setting('SMS_SWEEP_BATCH_SIZE', wholeNumber({ min: 1, max: 1000, fallback: 100 })),
   /**
    * CDK only: alarm when the sweeper queued at least this many SMS within 5 minutes (default 1: any swept SMS
    * means an accept crashed or SQS refused it after the record was stored). 0 turns the alarm off.
    */
-  smsSweepAlarmThreshold: 'SMS_SWEEP_ALARM_THRESHOLD',
+  smsSweepAlarmThreshold: setting('SMS_SWEEP_ALARM_THRESHOLD', wholeNumber({ min: 0, fallback: 1 })),
   /**
    * apiKeyId that owns records written before tenancy (they carry no owner). The CDK stack sets it to the default
    * API key's id, so only that key still reads them; unset, records without an owner are readable by every key.
    */
-  unownedRecordsOwner: 'UNOWNED_RECORDS_OWNER',
+  unownedRecordsOwner: setting('UNOWNED_RECORDS_OWNER', text('an API key id')),
   /**
    * Milliseconds a repeated POST /handover for the same session waits for the one in flight before it is answered
    * 409 HANDOVER_START_IN_PROGRESS (default 5000, at most 7000: Cognigy's HTTP Request node gives up after 8 s).
    */
-  handoverStartWaitMs: 'HANDOVER_START_WAIT_MS',
+  handoverStartWaitMs: setting(
+    'HANDOVER_START_WAIT_MS',
+    wholeNumber({ min: 0, max: 7000, unit: 'milliseconds', fallback: 5000 }),
+  ),
   /**
    * Milliseconds a retried Cognigy push (inject/notify) may take (default 8000; never below UPSTREAM_TIMEOUT_MS). A
    * push that timed out may have arrived, so its retry waits longer: a slow Cognigy then sees one repeat, not one
    * per retry. Receipt-webhook injections are capped at 6000 (8x8 waits for the webhook's answer).
    */
-  cognigyRetryTimeoutMs: 'COGNIGY_RETRY_TIMEOUT_MS',
+  cognigyRetryTimeoutMs: setting(
+    'COGNIGY_RETRY_TIMEOUT_MS',
+    wholeNumber({ min: 1, max: 60_000, unit: 'milliseconds', fallback: 8000 }),
+  ),
   /**
    * What the SMS worker does after an ambiguous attempt (8x8 timed out, or the connection broke, after the request
    * could have reached it; or a worker was lost mid-call): `resend` (default; OTP-like traffic, where a miss is worse
    * than a double) sends again; `fail` ends the SMS `failed` with AMBIGUOUS_TIMEOUT (traffic where a double is worse
    * than a miss). 8x8 can look an SMS up only by the umid a timed-out call never returned, so it cannot be asked.
    */
-  ambiguousTimeoutPolicy: 'AMBIGUOUS_TIMEOUT_POLICY',
-} as const;
+  ambiguousTimeoutPolicy: setting('AMBIGUOUS_TIMEOUT_POLICY', oneOf(['resend', 'fail'], 'resend')),
+};
+
+/** A setting: its environment variable and the rule of its value. */
+export interface SettingSpec<E extends string = string, T = unknown> {
+  env: E;
+  rule: SettingRule<T>;
+}
+
+function setting<const E extends string, T>(env: E, rule: SettingRule<T>): SettingSpec<E, T> {
+  return { env, rule };
+}
+
+export type SettingKey = keyof typeof SETTING_SPECS;
+
+/** The settings' environment variable names, e.g. SETTINGS.upstreamTimeoutMs === 'UPSTREAM_TIMEOUT_MS'. */
+export const SETTINGS = Object.freeze(
+  Object.fromEntries(Object.entries(SETTING_SPECS).map(([key, spec]) => [key, spec.env])),
+) as { readonly [K in SettingKey]: (typeof SETTING_SPECS)[K]['env'] };
 
 /** Environment variable telling a consumer the queue's maxReceiveCount, so it knows a delivery is the last. */
 export function maxReceiveCountEnv(queue: QueueName): string {

@@ -94,3 +94,9 @@ export function smsBridgeEventId(messageId: string, status: string, detail?: str
 export function chatBridgeEventId(eventId: string): string {
   return `8x8-chat:${eventId}`;
 }
+
+/**
+ * What every push of the bridge carries in `input.data.bridgeEventId` (the two forms above): the marker by which a
+ * flow, and POST /handover/{id}/messages, tell the bridge's own injects from what the user typed.
+ */
+export const BRIDGE_EVENT_ID_PATTERN = /^(?:sms|8x8-chat):\S/;

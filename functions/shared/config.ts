@@ -1,13 +1,15 @@
 import {
   QUEUES,
   SECRETS,
-  SETTINGS,
+  SETTING_SPECS,
   TABLES,
   type QueueName,
   type SecretName,
+  type SettingKey,
+  type SettingSpec,
   type TableName,
 } from './catalogue';
-import * as z from './zod';
+import { InvalidSettingError, parseSetting } from './setting-rules';
 
 /** Reads a required environment variable; a missing one is a deployment fault, reported by name. */
 export function requireEnv(name: string): string {
@@ -20,56 +22,71 @@ export const queueUrl = (queue: QueueName): string => requireEnv(QUEUES[queue].u
 export const tableName = (table: TableName): string => requireEnv(TABLES[table].nameEnv);
 export const secretName = (secret: SecretName): string => requireEnv(SECRETS[secret].nameEnv);
 
-/** A number read from a string (environment variables are text), with checks and a default. */
-const envNumber = (fallback: number, ...checks: z.core.$ZodCheck<number>[]) =>
-  z._default(z.coerce.number().check(...checks), fallback);
+/** Every setting's value, typed by its rule in the catalogue (SETTING_SPECS), defaults applied. */
+export type SettingValues = {
+  [K in SettingKey]: ReturnType<(typeof SETTING_SPECS)[K]['rule']['parse']>;
+};
 
-const settingsSchema = z.object({
-  publicBaseUrl: z.optional(z.url()),
-  upstreamTimeoutMs: envNumber(5000, z.int(), z.positive()),
-  secretsMaxAgeSeconds: envNumber(300, z.int(), z.nonnegative()),
-  recordTtlDays: envNumber(30, z.int(), z.positive()),
-  // 8x8 stamps and signs a new transmission time on every retry, so the window covers clock skew and transit only
-  // (README "Security model"), not 8x8's retry schedule.
-  webhookMaxAgeMs: envNumber(60_000, z.int(), z.positive()),
-  // 8x8 documents signature headers on every webhook POST and nowhere an unsigned verify: refused unless set.
-  acceptUnsignedVerify: z.pipe(
-    z._default(z.enum(['true', 'false']), 'false'),
-    z.transform((v) => v === 'true'),
-  ),
-  allowLoopbackUrls: z.pipe(
-    z._default(z.enum(['true', 'false']), 'false'),
-    z.transform((v) => v === 'true'),
-  ),
-  handoverRules: z.optional(z.string()),
-  retryBaseDelaySeconds: envNumber(2, z.positive()),
-  retryMaxDelaySeconds: envNumber(300, z.positive()),
-  unownedRecordsOwner: z.optional(z.string()),
-  handoverStartWaitMs: envNumber(5000, z.int(), z.nonnegative(), z.lte(7000)),
-  cognigyRetryTimeoutMs: envNumber(8000, z.int(), z.positive()),
-});
+/** The SMS settings, which SmsSettings gives under shorter names. */
+type SmsSettingKey =
+  | 'smsReceiptMode'
+  | 'smsIdempotencyTtlSeconds'
+  | 'smsIdempotencyWaitMs'
+  | 'smsSweepAgeSeconds'
+  | 'smsSweepBatchSize'
+  | 'smsSweepAlarmThreshold'
+  | 'ambiguousTimeoutPolicy';
 
-export type Settings = z.infer<typeof settingsSchema>;
+export type Settings = Omit<SettingValues, SmsSettingKey>;
 
-/** Plain settings from the environment (names in functions/shared/catalogue.ts SETTINGS), validated once per call. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const raw: Record<string, string | undefined> = {};
-  for (const [key, envName] of Object.entries(SETTINGS)) {
-    const value = env[envName];
-    if (value !== undefined && value !== '') raw[key] = value;
+const settingKeys = Object.keys(SETTING_SPECS) as SettingKey[];
+const specOf = (key: SettingKey): SettingSpec => SETTING_SPECS[key];
+
+/**
+ * Every setting whose value its rule refuses, in catalogue order, each naming the setting, its value and what is
+ * allowed. `npm start` and `cdk synth` report them before anything starts; functions check them on first run.
+ */
+export function settingProblems(env: NodeJS.ProcessEnv = process.env): InvalidSettingError[] {
+  const problems: InvalidSettingError[] = [];
+  for (const key of settingKeys) {
+    const spec = specOf(key);
+    try {
+      parseSetting(spec.env, spec.rule, env[spec.env]);
+    } catch (error) {
+      if (!(error instanceof InvalidSettingError)) throw error;
+      problems.push(error);
+    }
   }
-  return settingsSchema.parse(raw);
+  return problems;
 }
 
-const smsSettingsSchema = z.object({
-  receiptMode: z._default(z.enum(['account', 'perMessage']), 'account'),
-  idempotencyTtlSeconds: z._default(z.coerce.number().check(z.int(), z.positive()), 86_400),
-  idempotencyWaitMs: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 3_000),
-  sweepAgeSeconds: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 60),
-  sweepBatchSize: z._default(z.coerce.number().check(z.int(), z.positive(), z.lte(1000)), 100),
-  sweepAlarmThreshold: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 1),
-  ambiguousTimeoutPolicy: z._default(z.enum(['resend', 'fail']), 'resend'),
-});
+/** Throws the first invalid setting's InvalidSettingError (a 503 NOT_CONFIGURED on an HTTP route). */
+export function checkSettings(env: NodeJS.ProcessEnv = process.env): void {
+  const [first] = settingProblems(env);
+  if (first) throw first;
+}
+
+let settingsPassed = false;
+
+/**
+ * checkSettings for a function's invocations: checked until it passes once (a function instance's environment does
+ * not change), so an invalid setting refuses every invocation and costs nothing once valid.
+ */
+export function checkSettingsOnce(): void {
+  if (settingsPassed) return;
+  checkSettings();
+  settingsPassed = true;
+}
+
+/** Plain settings from the environment (functions/shared/catalogue.ts SETTING_SPECS); throws InvalidSettingError. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const values: Record<string, unknown> = {};
+  for (const key of settingKeys) {
+    const spec = specOf(key);
+    values[key] = parseSetting(spec.env, spec.rule, env[spec.env]);
+  }
+  return values as SettingValues;
+}
 
 export interface SmsSettings extends Settings {
   receiptMode: 'account' | 'perMessage';
@@ -88,25 +105,15 @@ export interface SmsSettings extends Settings {
 
 /** Shared settings plus the SMS ones (SETTINGS.sms*). */
 export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettings {
-  const base = loadSettings(env);
-  const read = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const sms = smsSettingsSchema.parse({
-    receiptMode: read(SETTINGS.smsReceiptMode),
-    idempotencyTtlSeconds: read(SETTINGS.smsIdempotencyTtlSeconds),
-    idempotencyWaitMs: read(SETTINGS.smsIdempotencyWaitMs),
-    sweepAgeSeconds: read(SETTINGS.smsSweepAgeSeconds),
-    sweepBatchSize: read(SETTINGS.smsSweepBatchSize),
-    sweepAlarmThreshold: read(SETTINGS.smsSweepAlarmThreshold),
-    ambiguousTimeoutPolicy: read(SETTINGS.ambiguousTimeoutPolicy),
-  });
+  const all = loadSettings(env) as SettingValues;
   return {
-    ...base,
-    receiptMode: sms.receiptMode,
-    idempotencyWaitMs: sms.idempotencyWaitMs,
-    sweepAgeSeconds: sms.sweepAgeSeconds,
-    sweepBatchSize: sms.sweepBatchSize,
-    sweepAlarmThreshold: sms.sweepAlarmThreshold,
-    ambiguousTimeoutPolicy: sms.ambiguousTimeoutPolicy,
-    idempotencyTtlSeconds: Math.min(sms.idempotencyTtlSeconds, base.recordTtlDays * 86_400),
+    ...all,
+    receiptMode: all.smsReceiptMode,
+    idempotencyWaitMs: all.smsIdempotencyWaitMs,
+    sweepAgeSeconds: all.smsSweepAgeSeconds,
+    sweepBatchSize: all.smsSweepBatchSize,
+    sweepAlarmThreshold: all.smsSweepAlarmThreshold,
+    ambiguousTimeoutPolicy: all.ambiguousTimeoutPolicy,
+    idempotencyTtlSeconds: Math.min(all.smsIdempotencyTtlSeconds, all.recordTtlDays * 86_400),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * NUL and other control characters in what the flow routes accept. 8x8's SMS API documents none for any field
- * (specs/8x8/sms_api.json: `text` is "the text of the message"); GSM 03.38 carries line feed, carriage return and
+ * (lib/simulators/contract/8x8/sms_api.json: `text` is "the text of the message"); GSM 03.38 carries line feed, carriage return and
  * form feed, so text keeps those and tab, and loses nothing a handset can show. Identifiers keep none: they end up
  * in DynamoDB keys, logs, 8x8 requests and Cognigy sessions, where an invisible character only does harm.
  */

@@ -20,7 +20,7 @@ export const ERROR_CODES = {
     status: 503,
     usedBy: ['shared'],
     description:
-      "A secret the route needs is not set yet (deployment setup); nothing was done. 8x8's retries succeed once it is",
+      "A secret the route needs is not set yet, or a setting has a value its rule refuses (the message names the setting, its value and what is allowed); nothing was done. 8x8's retries succeed once it is fixed",
   },
   MALFORMED_JSON: {
     status: 400,
@@ -225,6 +225,11 @@ export const ERROR_CODES = {
     description: 'A batch needs `messages` or `destinations` with at least one entry',
   },
   BATCH_TOO_LARGE: { status: 400, usedBy: ['sms'], description: 'A batch holds at most 500 messages' },
+  INVALID_WAIT_FOR_UMID: {
+    status: 400,
+    usedBy: ['sms'],
+    description: '`waitForUmidMs` must be a whole number of milliseconds from 0 to 5000',
+  },
   INVALID_CLIENT_BATCH_ID: {
     status: 400,
     usedBy: ['sms'],
@@ -310,6 +315,24 @@ export const ERROR_CODES = {
     status: 503,
     usedBy: ['shared'],
     description: 'Local mode only: the local stack failed to start, so no route can run',
+  },
+  CONSOLE_FORBIDDEN: {
+    status: 403,
+    usedBy: ['shared'],
+    description:
+      "Local mode only: a console request not addressed to the loopback host, or an action without the console page's token",
+  },
+  CONSOLE_UNAVAILABLE: {
+    status: 503,
+    usedBy: ['shared'],
+    description:
+      'Local mode only: the console action needs a simulator that is not running (the real service is configured) or did not answer',
+  },
+  CONSOLE_UNKNOWN_SESSION: {
+    status: 409,
+    usedBy: ['shared'],
+    description:
+      'Local mode only: the console does not know the Cognigy session of the conversation, so it cannot speak as its user',
   },
   INVALID_WEBHOOK_HEADERS: {
     status: 400,

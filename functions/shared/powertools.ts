@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
 /**
  * One logger and metrics per function process. The service name comes from POWERTOOLS_SERVICE_NAME, which the
@@ -16,3 +16,14 @@ export const metrics = new Metrics({
   // ignored webhooks): expected here, so it goes to a child logger that only reports errors.
   logger: logger.createChild({ logLevel: 'ERROR' }),
 });
+
+/**
+ * One count with dimensions of its own (beside `service`), e.g. a refused webhook's reason. Published at once as its
+ * own EMF record, so the dimension never spreads to the invocation's other metrics. Values must come from a closed
+ * set (error codes): every distinct value is a metric CloudWatch bills for.
+ */
+export function countWithDimensions(metric: string, dimensions: Record<string, string>, value = 1): void {
+  const single = metrics.singleMetric();
+  for (const [name, dimension] of Object.entries(dimensions)) single.addDimension(name, dimension);
+  single.addMetric(metric, MetricUnit.Count, value);
+}

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { QUEUES, maxReceiveCountEnv, type QueueName } from './catalogue';
-import { loadSettings, queueUrl } from './config';
+import { checkSettingsOnce, loadSettings, queueUrl } from './config';
 import { UpstreamError } from './errors';
 import { logger, metrics } from './powertools';
 
@@ -92,7 +92,8 @@ let sharedSqs: SQSClient | undefined;
  */
 export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
   const spec = QUEUES[options.queue];
-  const policy = options.retryPolicy ?? retryPolicyFromSettings();
+  // Read on the first batch, not at import: invalid settings then fail batches (below), not the module's load.
+  let policy = options.retryPolicy;
   const maxReceiveCount = Number(process.env[maxReceiveCountEnv(options.queue)] ?? spec.maxReceiveCount);
 
   const contextOf = (record: SQSRecord, prepared?: P): RecordContext<P> => {
@@ -141,6 +142,7 @@ export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
           metrics.addMetric(`${options.queue}Exhausted`, 'Count', 1);
           await options.onExhausted?.(body, error, ctx);
         } else {
+          policy ??= retryPolicyFromSettings();
           await delayRedelivery(record, retryDelaySeconds(error, receiveCount, policy), options);
         }
         throw error;
@@ -151,6 +153,17 @@ export function queueConsumer<P = unknown>(options: ConsumerOptions<P>) {
   // A processor per invocation, like the prepared result: both belong to one batch (the local stack runs several
   // pollers against one handler in the same process).
   const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // An invalid setting (named in the error) fails the whole batch before any record is touched: every message
+    // stays in the queue, SQS redelivers it, and it succeeds once the setting is fixed (or waits in the DLQ).
+    try {
+      checkSettingsOnce();
+    } catch (error) {
+      logger.error('Invalid setting: no message of the batch is handled until it is fixed', {
+        queue: options.queue,
+        error: error as Error,
+      });
+      throw error;
+    }
     const prepared = await prepare(event.Records ?? []);
     // The async FIFO processor (the plain one is sync-only and refuses processPartialResponse). skipGroupOnError:
     // a failing conversation holds back only its own later messages, not other groups in the batch.

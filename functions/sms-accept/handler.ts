@@ -5,8 +5,13 @@ import { acceptDeps } from '../sms/accept-wiring';
 import { loadSettings } from '../shared/config';
 import { tenancyOf } from '../shared/tenancy';
 
-export const handler = apiHandler('sms-accept', (request) =>
-  acceptSms(request.body, { ...acceptDeps(), tenancy: tenancyOf(request, loadSettings()) }),
+export const handler = apiHandler('sms-accept', (request, context) =>
+  acceptSms(request.body, {
+    ...acceptDeps(),
+    tenancy: tenancyOf(request, loadSettings()),
+    // waitForUmidMs never outlasts the invocation.
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  }),
 ).use({
   // Powertools idempotency ties an in-progress key to the invocation's remaining time (Lambda timeouts).
   before: (request) => acceptDeps().idempotency.registerLambdaContext(request.context),

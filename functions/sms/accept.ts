@@ -12,6 +12,10 @@
  * normalised request as fingerprint; the stored first answer is returned to true repeats. A repeat that arrives
  * while the first request is still being accepted waits for its answer (SMS_IDEMPOTENCY_WAIT_MS), and only past
  * that gets 409 IDEMPOTENCY_IN_PROGRESS with Retry-After.
+ *
+ * Drop-in answer: the 202 has the keys of 8x8's SmsResponse (what Cognigy's 8x8 Send SMS node stores): `encoding`
+ * and `smsCount` from the text, and `umid`, null until 8x8 answered. `waitForUmidMs` waits (polling the record) for
+ * the first attempt's answer so the 202 can carry 8x8's umid or refusal; past the wait the answer is QUEUED.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApiResponse } from '../shared/http';
@@ -33,10 +37,12 @@ import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type Normalise
 import {
   STATUS_RANK,
   type IdempotencyGuard,
+  publicStatus,
   type MessageRecord,
   type MessageStore,
   type SmsQueue,
 } from './records';
+import { describeStatus } from './status';
 import type { SmsAccepted, SmsBatchAccepted, SmsBatchItem } from './schema';
 
 export const QUEUED_DESCRIPTION = 'SMS is accepted and queued for processing';
@@ -75,6 +81,8 @@ export interface AcceptDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
   tenancy?: Tenancy;
+  /** Time left in this invocation (Lambda's getRemainingTimeInMillis): bounds `waitForUmidMs`. */
+  remainingTimeMs?: () => number;
 }
 
 interface BatchInfo {
@@ -150,6 +158,9 @@ function answerOf(record: Pick<MessageRecord, 'messageId' | 'destination'>, sms:
     messageId: record.messageId,
     clientMessageId: sms.request.clientMessageId ?? null,
     destination: record.destination,
+    encoding: sms.size.encoding,
+    smsCount: sms.size.parts,
+    umid: null,
     status: { code: 'QUEUED', description: QUEUED_DESCRIPTION },
   };
 }
@@ -245,7 +256,8 @@ async function storeOne(
   };
   const key = idempotencyKey(sms, deps);
   if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
-  const answer = await runWaitingForFirst(key, sms, work, deps, waitUntil);
+  // A replayed answer is rebuilt from its ids: answers stored before `encoding`/`smsCount` existed get them too.
+  const answer = answerOf(await runWaitingForFirst(key, sms, work, deps, waitUntil), sms);
   const requeue = !fresh && (await isUnsent(answer.messageId, deps));
   if (requeue) {
     metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
@@ -372,7 +384,78 @@ export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiRes
   await enqueueOutbox([outcome], deps);
   if (outcome.fresh) metrics.addMetric('SmsAccepted', MetricUnit.Count, 1);
   logAccepted(outcome);
-  return { statusCode: 202, body: outcome.answer };
+  const answer =
+    sms.waitForUmidMs > 0
+      ? await awaitFirstAnswer(outcome.answer, sms, sms.waitForUmidMs, deps)
+      : outcome.answer;
+  return { statusCode: 202, body: answer };
+}
+
+/** Time kept back from the invocation's budget for answering after a wait (API Gateway's 29 s is far above). */
+const WAIT_SAFETY_MS = 1_000;
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 250;
+
+/** The first attempt ended without a verdict (a timeout or 5xx): the retry comes after a backoff, not worth waiting for. */
+const firstAttemptUndecided = (record: MessageRecord) => record.status === 'queued' && record.attempts > 0;
+
+/** 8x8 answered the first attempt: it took the SMS (umid, or a later status) or refused it. */
+const answeredBy8x8 = (record: MessageRecord) =>
+  record.umid !== undefined || record.statusRank >= STATUS_RANK.sent;
+
+/**
+ * The answer after waiting (at most `waitMs`, and never past the invocation's budget) for 8x8's answer to the first
+ * attempt, polling the record with a growing pause. 8x8 took it: QUEUED with its umid (8x8's own word for an
+ * accepted SMS); 8x8 refused it: REJECTED/FAILED with the reason. Otherwise the usual QUEUED with `umid: null`.
+ */
+async function awaitFirstAnswer(
+  accepted: SmsAccepted,
+  sms: NormalisedSms,
+  waitMs: number,
+  deps: AcceptDeps,
+): Promise<SmsAccepted> {
+  const sleep = deps.sleep ?? realSleep;
+  const started = deps.clock.now().getTime();
+  const budget = deps.remainingTimeMs ? Math.max(0, deps.remainingTimeMs() - WAIT_SAFETY_MS) : waitMs;
+  const deadline = started + Math.min(waitMs, budget);
+  // A scheduled SMS is handed to 8x8 at once (8x8 holds it), so waiting for it is as useful as for any other.
+  let pause = FIRST_POLL_MS;
+  for (;;) {
+    const record = await deps.store.get(accepted.messageId);
+    if (record && answeredBy8x8(record)) {
+      metrics.addMetric('SmsUmidWaitAnswered', MetricUnit.Count, 1);
+      return answerAfter8x8(accepted, record);
+    }
+    const left = deadline - deps.clock.now().getTime();
+    if (!record || left <= 0 || firstAttemptUndecided(record)) {
+      metrics.addMetric('SmsUmidWaitQueued', MetricUnit.Count, 1);
+      logger.debug('No answer from 8x8 within waitForUmidMs; answering QUEUED', {
+        messageId: accepted.messageId,
+        waitedMs: deps.clock.now().getTime() - started,
+        destination: maskPhone(sms.request.destination),
+      });
+      return accepted;
+    }
+    await sleep(Math.min(pause, left));
+    pause = Math.min(Math.round(pause * 1.5), MAX_POLL_MS);
+  }
+}
+
+function answerAfter8x8(accepted: SmsAccepted, record: MessageRecord): SmsAccepted {
+  const umid = record.umid ?? null;
+  if (record.status === 'rejected' || record.status === 'failed') {
+    return {
+      ...accepted,
+      umid,
+      status: {
+        code: publicStatus(record.status) as 'REJECTED' | 'FAILED',
+        description: describeStatus(record),
+      },
+      ...(record.errorCode !== undefined && { errorCode: record.errorCode }),
+      ...(record.reason && { reason: record.reason }),
+    };
+  }
+  return { ...accepted, umid };
 }
 
 /**
@@ -455,8 +538,18 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
 
   const items: SmsBatchItem[] = outcomes.map((outcome, index) => {
     if (!outcome.ok) return { index, ok: false, error: outcome.error as SmsBatchItem['error'] };
-    const { messageId, clientMessageId, destination, status } = outcome.answer;
-    return { index, ok: true, messageId, clientMessageId, destination, status };
+    const { messageId, clientMessageId, destination, encoding, smsCount, status } = outcome.answer;
+    return {
+      index,
+      ok: true,
+      messageId,
+      clientMessageId,
+      destination,
+      encoding,
+      smsCount,
+      umid: null,
+      status: { code: 'QUEUED', description: status.description },
+    };
   });
   const accepted = outcomes.filter((o): o is Accepted => o.ok);
   const acceptedFresh = accepted.filter((o) => o.fresh).length;

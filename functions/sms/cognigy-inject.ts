@@ -12,7 +12,7 @@ import {
 } from '../shared/cognigy-client';
 import { UpstreamError } from '../shared/errors';
 import { powertoolsTelemetry, type Telemetry } from '../shared/runtime';
-import type { MessageRecord, SmsStatus } from './records';
+import { publicStatus, type MessageRecord, type SmsStatus } from './records';
 import type { ReceiptEvent } from './schema';
 
 export interface SmsStatusEvent {
@@ -36,7 +36,8 @@ export function wantsInjection(record: Pick<MessageRecord, 'cognigy'>, status: S
 }
 
 /**
- * The inject body: `data.sms.status` uses the same lower-case names as `receiptEvents`; `data.bridgeEventId` is the
+ * The inject body: `data.sms.status` is the status code GET /sms answers (8x8's upper case, e.g. `UNDELIVERED`);
+ * `data.bridgeEventId` is the
  * same on every retry of this status change (by the worker through SQS, or by 8x8 repeating the receipt).
  */
 export function injectBody(record: MessageRecord, event: SmsStatusEvent): CognigyPush {
@@ -44,7 +45,7 @@ export function injectBody(record: MessageRecord, event: SmsStatusEvent): Cognig
     messageId: record.messageId,
     clientMessageId: record.clientMessageId ?? null,
     umid: event.umid ?? record.umid ?? null,
-    status: event.status,
+    status: publicStatus(event.status),
     detail: event.detail ?? null,
     errorCode: event.errorCode ?? null,
     errorMessage: event.errorMessage ?? null,

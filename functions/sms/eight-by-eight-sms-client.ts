@@ -1,5 +1,5 @@
 /**
- * 8x8 SMS API client (specs/8x8/sms_api.json): single send and batch send under the sub-account, with a hard
+ * 8x8 SMS API client (lib/simulators/contract/8x8/sms_api.json): single send and batch send under the sub-account, with a hard
  * timeout per call. Failures are UpstreamErrors classified by functions/shared/upstream.ts (429 rate limited with
  * Retry-After, 5xx/timeouts/resets transient, other 4xx permanent); 8x8's error body `{code, message, errorId}`
  * is kept on the error so records show 8x8's own code and reason.
@@ -107,6 +107,7 @@ async function post(
   const url = `${base}/api/v1/subaccounts/${encodeURIComponent(creds.subAccountId)}${path}`;
   let errorBody: z.infer<typeof errorBodySchema> | undefined;
   metrics.addMetric('8x8Calls', MetricUnit.Count, 1);
+  const started = performance.now();
   try {
     return await callUpstream(
       '8x8-sms',
@@ -128,10 +129,17 @@ async function post(
       },
     );
   } catch (error) {
+    // 8x8's own answer to our request rate (the dashboard's 429 line); the worker waits or requeues (send-attempt.ts).
+    if (error instanceof UpstreamError && error.httpStatus === 429) {
+      metrics.addMetric('8x8RateLimited', MetricUnit.Count, 1);
+    }
     if (error instanceof UpstreamError) {
       throw new EightByEightSmsError(error, errorBody?.message?.slice(0, 500), errorBody?.errorId);
     }
     throw error;
+  } finally {
+    // Every call, answered or not (a timeout shows as UPSTREAM_TIMEOUT_MS): the dashboard's 8x8 latency.
+    metrics.addMetric('8x8Latency', MetricUnit.Milliseconds, Math.round(performance.now() - started));
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Validation and normalisation of SMS requests, as 8x8 validates them (specs/8x8/sms_api.json, 8x8-apis.md §1.2):
+ * Validation and normalisation of SMS requests, as 8x8 validates them (lib/simulators/contract/8x8/sms_api.json, 8x8-apis.md §1.2):
  * shape and unknown fields through the zod schemas, then the rules a schema cannot express. The result is a
  * NormalisedSmsRequest (destination in E.164 with '+', empty optional fields dropped) or a list of SmsIssues.
  */
@@ -25,6 +25,7 @@ import {
   smsBatchRequestSchema,
   smsRequestSchema,
   type CognigyRefInput,
+  type ReceiptEvent,
   type SmsRequestInput,
   type SmsTemplateInput,
 } from './schema';
@@ -97,6 +98,7 @@ const FIELD_CODES: Record<string, SmsErrorCode> = {
   clientIp: 'INVALID_CLIENT_IP',
   dlrCallbackUrl: 'INVALID_CALLBACK_URL',
   clientBatchId: 'INVALID_CLIENT_BATCH_ID',
+  waitForUmidMs: 'INVALID_WAIT_FOR_UMID',
 };
 
 function withArticle(noun: string): string {
@@ -152,7 +154,13 @@ export function toSmsIssues(
         }
         break;
       case 'too_big':
-        if (last === 'messages' || last === 'destinations') {
+        if (issue.origin === 'number') {
+          out.push({
+            path: field,
+            code: codeForField(path),
+            message: `${field} must be at most ${String(issue.maximum)}`,
+          });
+        } else if (last === 'messages' || last === 'destinations') {
           out.push({
             path: field,
             code: 'BATCH_TOO_LARGE',
@@ -167,7 +175,13 @@ export function toSmsIssues(
         }
         break;
       case 'too_small':
-        if (last === 'messages' || last === 'destinations') {
+        if (issue.origin === 'number') {
+          out.push({
+            path: field,
+            code: codeForField(path),
+            message: `${field} must be at least ${String(issue.minimum)}`,
+          });
+        } else if (last === 'messages' || last === 'destinations') {
           out.push({ path: field, code: 'BATCH_EMPTY', message: `${field} must hold at least one entry` });
         } else {
           out.push({ path: field, code: codeForField(path), message: `${field} is too short` });
@@ -185,7 +199,13 @@ export function toSmsIssues(
         const enumIssue = issue.errors
           .flat()
           .find((inner) => inner.code === 'invalid_value' && typeof value === 'string');
-        if (enumIssue && enumIssue.code === 'invalid_value') {
+        // A number that is not whole where an integer is expected breaks the field's rule, not its type.
+        const wholeNumberIssue = issue.errors
+          .flat()
+          .some((inner) => inner.code === 'invalid_type' && inner.expected === 'int');
+        if (wholeNumberIssue && typeof value === 'number') {
+          out.push({ path: field, code: codeForField(path), message: `${field} must be a whole number` });
+        } else if (enumIssue && enumIssue.code === 'invalid_value') {
           out.push({
             path: field,
             code: codeForField(path),
@@ -326,7 +346,7 @@ function instantField(
 }
 
 /** The fields of one SMS after a batch template was merged in; the same rules apply to single sends. */
-export type SmsFields = Omit<SmsRequestInput, 'text' | 'cognigy'> & {
+export type SmsFields = Omit<SmsRequestInput, 'text' | 'cognigy' | 'waitForUmidMs'> & {
   text?: string | null;
   cognigy?: CognigyRefInput;
 };
@@ -346,7 +366,7 @@ function normaliseCognigy(
       input.injectReceipts === false
         ? []
         : input.receiptEvents
-          ? [...new Set(input.receiptEvents)]
+          ? [...new Set(input.receiptEvents.map((event) => event.toLowerCase() as ReceiptEvent))]
           : input.injectReceipts
             ? DEFAULT_RECEIPT_EVENTS
             : [],
@@ -563,12 +583,17 @@ function ruleIssuesBesides(
   );
 }
 
-/** POST /sms body → NormalisedSms, or SmsValidationError listing every problem. */
+/** POST /sms: the SMS plus how long the caller waits for 8x8's answer (not part of the SMS, nor of its fingerprint). */
+export interface NormalisedSingleSms extends NormalisedSms {
+  waitForUmidMs: number;
+}
+
+/** POST /sms body → NormalisedSingleSms, or SmsValidationError listing every problem. */
 export function normaliseSmsRequest(
   body: unknown,
   now: Date,
   urls: OutboundUrlPolicy = CLOUD_URL_POLICY,
-): NormalisedSms {
+): NormalisedSingleSms {
   const parsed = smsRequestSchema.safeParse(body);
   if (!parsed.success) {
     const shape = toSmsIssues(parsed.error.issues, body);
@@ -580,9 +605,10 @@ export function normaliseSmsRequest(
     );
     throw new SmsValidationError([...shape, ...rules]);
   }
-  const result = checkSms(parsed.data, now, (f) => f, urls);
+  const { waitForUmidMs, ...fields } = parsed.data;
+  const result = checkSms(fields, now, (f) => f, urls);
   if (!result.ok) throw new SmsValidationError(result.issues);
-  return result.value;
+  return { ...result.value, waitForUmidMs: typeof waitForUmidMs === 'number' ? waitForUmidMs : 0 };
 }
 
 export interface NormalisedBatch {

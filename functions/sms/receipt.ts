@@ -89,10 +89,10 @@ export function receiptChange(payload: OutboundReceiptPayload, now: Date): Statu
   if (!status) return undefined;
   const detail = payload.status.detail ?? undefined;
   const errorMessage = payload.status.errorMessage ?? undefined;
-  const timestamp =
-    payload.status.timestamp && Number.isFinite(Date.parse(payload.status.timestamp))
-      ? payload.status.timestamp
-      : undefined;
+  // 8x8 writes its timestamps in several ISO 8601 shapes (`…:05Z`, `…:05.64Z`, `+00:00`); answers carry one:
+  // UTC with milliseconds, like every other timestamp of the bridge.
+  const parsed = payload.status.timestamp ? Date.parse(payload.status.timestamp) : Number.NaN;
+  const timestamp = Number.isFinite(parsed) ? new Date(parsed).toISOString() : undefined;
   const base =
     (detail && Object.hasOwn(DETAIL_DESCRIPTIONS, detail) && DETAIL_DESCRIPTIONS[detail]) ||
     detail ||
@@ -248,6 +248,14 @@ export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Pro
 
   const inject = wantsInjection(record, change.status);
   const changed = await deps.store.changeStatus(record.messageId, { ...change, injectPending: inject });
+  // Once per SMS: a second `delivered` (operator, then recipient) moves the record but is not a new delivery.
+  if (changed && record.status !== change.status) {
+    if (change.status === 'delivered') metrics.addMetric('SmsDelivered', MetricUnit.Count, 1);
+    // 8x8's `undelivered`/`failed` and an operator's `rejected` after sending: the SMS will not reach the phone.
+    if (change.status === 'undelivered' || change.status === 'rejected') {
+      metrics.addMetric('SmsUndelivered', MetricUnit.Count, 1);
+    }
+  }
   if (!changed && !record.umid) await deps.store.setUmidIfMissing(record.messageId, payload.umid, change.now);
   logger.info(changed ? 'Receipt recorded' : 'Receipt changes nothing (duplicate or out of order)', {
     ...log,

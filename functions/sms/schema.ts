@@ -3,7 +3,7 @@
  * fields) and generate the OpenAPI document (lib/openapi.ts), so the two cannot drift apart.
  * Rules that need more than a shape (E.164 conversion, sender id, text parts, dates) live in normalise.ts.
  *
- * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (specs/8x8/sms_api.json). Optional fields
+ * Field names and limits follow 8x8's SmsRequest / BatchSmsRequest (lib/simulators/contract/8x8/sms_api.json). Optional fields
  * accept `null` and `""` as "not given", because Cognigy's 8x8 extension sends `country: null` and templated
  * fields render as empty strings.
  */
@@ -26,10 +26,20 @@ export const TRACK_VALUES = ['None', 'Outcome'] as const;
 /** Status changes a flow can ask to have injected into its Cognigy session. */
 export const RECEIPT_EVENTS = ['sent', 'delivered', 'undelivered', 'rejected', 'failed'] as const;
 export type ReceiptEvent = (typeof RECEIPT_EVENTS)[number];
+/**
+ * How a flow names them: 8x8's upper-case status codes, as GET /sms answers them (`DELIVERED`). The lower-case names
+ * of earlier versions are still accepted; records keep the lower-case ones.
+ */
+export const RECEIPT_EVENT_NAMES = [
+  ...RECEIPT_EVENTS.map((event) => event.toUpperCase() as Uppercase<ReceiptEvent>),
+  ...RECEIPT_EVENTS,
+] as const;
 /** What `injectReceipts: true` means: every final outcome, so a flow can react to an undelivered code. */
 export const DEFAULT_RECEIPT_EVENTS: ReceiptEvent[] = ['delivered', 'undelivered', 'rejected', 'failed'];
 
 export const MAX_BATCH_ITEMS = 500;
+/** Longest `waitForUmidMs`: with SMS_IDEMPOTENCY_WAIT_MS it keeps POST /sms inside Cognigy's 8 s HTTP node timeout. */
+export const MAX_WAIT_FOR_UMID_MS = 5_000;
 
 export const cognigyRefSchema = describe(
   z.strictObject({
@@ -48,8 +58,8 @@ export const cognigyRefSchema = describe(
       'true: inject final outcomes (delivered, undelivered, rejected, failed) into the session',
     ),
     receiptEvents: describe(
-      z.optional(z.array(z.enum(RECEIPT_EVENTS)).check(z.maxLength(RECEIPT_EVENTS.length))),
-      'Exactly which status changes to inject; overrides injectReceipts',
+      z.optional(z.array(z.enum(RECEIPT_EVENT_NAMES)).check(z.maxLength(RECEIPT_EVENT_NAMES.length))),
+      'Exactly which status changes to inject (SENT, DELIVERED, UNDELIVERED, REJECTED, FAILED); overrides injectReceipts',
     ),
   }),
   'Cognigy session of the flow that sends the SMS. With injectReceipts or receiptEvents, status changes are ' +
@@ -96,7 +106,16 @@ const smsFields = {
 
 /** POST /sms: every field of 8x8's single send plus the optional Cognigy session. */
 export const smsRequestSchema = describe(
-  z.strictObject({ ...smsFields, cognigy: z.optional(cognigyRefSchema) }),
+  z.strictObject({
+    ...smsFields,
+    cognigy: z.optional(cognigyRefSchema),
+    waitForUmidMs: describe(
+      z.optional(z.union([z.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_FOR_UMID_MS)), absent])),
+      `Milliseconds (0 to ${MAX_WAIT_FOR_UMID_MS}) to wait for 8x8's answer to the first attempt, so the 202 carries ` +
+        "8x8's `umid`; past it the answer is the usual QUEUED with `umid: null`. Not part of the SMS: a repeat " +
+        'with another wait is the same SMS.',
+    ),
+  }),
   "One SMS, as 8x8's SmsRequest, plus optional Cognigy ids",
 );
 
@@ -171,21 +190,36 @@ const statusSchema = z.object({
 
 const issueDetailsSchema = z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }));
 
-export const errorBodySchema = z.object({
-  ok: z.literal(false),
-  error: z.object({
-    code: describe(z.string(), 'Stable error code (see SMS_ERROR_CODES)'),
-    message: z.string(),
-    details: describe(z.optional(issueDetailsSchema), 'Every validation problem, by JSON path'),
-  }),
-});
+/** The encoding 8x8 sends the text in (AUTO resolved): what 8x8's SmsResponse calls `encoding`. */
+const sentEncodingSchema = describe(
+  z.enum(['GSM7', 'UCS2']),
+  'Encoding the text is sent in, as 8x8 counts it: GSM7 when every character is in the GSM 03.38 alphabet (or GSM7 was asked for), else UCS2',
+);
+const smsCountSchema = describe(
+  z.number().check(z.int(), z.gte(1)),
+  'SMS parts the text takes in that encoding (160/153 GSM7 septets, 70/67 UCS2 units per part)',
+);
+
+/** Verdicts the 202 of POST /sms can carry: QUEUED, or 8x8's refusal seen within `waitForUmidMs`. */
+export const ACCEPTED_STATUS_CODES = ['QUEUED', 'REJECTED', 'FAILED'] as const;
 
 export const smsAcceptedSchema = z.object({
   ok: z.literal(true),
   messageId: describe(z.string(), 'Our id of the SMS; GET /sms/{messageId} shows its status'),
   clientMessageId: z.nullable(z.string()),
   destination: describe(z.string(), 'Normalised E.164 destination'),
-  status: z.object({ code: z.literal('QUEUED'), description: z.string() }),
+  encoding: sentEncodingSchema,
+  smsCount: smsCountSchema,
+  umid: describe(
+    z.nullable(z.string()),
+    "8x8's message id: null until 8x8 answered (ask for it with `waitForUmidMs`, or read GET /sms/{messageId})",
+  ),
+  status: describe(
+    z.object({ code: z.enum(ACCEPTED_STATUS_CODES), description: z.string() }),
+    "QUEUED, as 8x8 answers an SMS it accepted (also once 8x8 gave the umid); REJECTED or FAILED only when 8x8's answer to the first attempt, awaited with `waitForUmidMs`, refused it",
+  ),
+  errorCode: describe(z.optional(z.union([z.string(), z.number()])), "8x8's error code of a refusal"),
+  reason: describe(z.optional(z.string()), 'Why the SMS was refused'),
 });
 export type SmsAccepted = z.infer<typeof smsAcceptedSchema>;
 
@@ -203,6 +237,12 @@ export const smsBatchItemSchema = z.object({
   messageId: z.optional(z.string()),
   clientMessageId: z.optional(z.nullable(z.string())),
   destination: z.optional(z.string()),
+  encoding: z.optional(sentEncodingSchema),
+  smsCount: z.optional(smsCountSchema),
+  umid: describe(
+    z.optional(z.null()),
+    'Always null in the batch answer: GET /sms/{messageId} shows it once 8x8 answered',
+  ),
   status: z.optional(z.object({ code: z.literal('QUEUED'), description: z.string() })),
   error: z.optional(itemErrorSchema),
 });
@@ -253,7 +293,7 @@ export const smsStatusAnswerSchema = z.object({
 export type SmsStatusAnswer = z.infer<typeof smsStatusAnswerSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// 8x8 delivery receipts (specs/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
+// 8x8 delivery receipts (lib/simulators/contract/8x8/delivery-receipts-for-outbound-sms.md). Lenient on extra fields: 8x8 adds
 // fields over time, and an unknown field must not make us refuse (and 8x8 retry) a receipt.
 
 export const receiptEnvelopeSchema = z.looseObject({
@@ -281,3 +321,16 @@ export const outboundReceiptPayloadSchema = z.looseObject({
   smsCount: z.nullish(z.number()),
 });
 export type OutboundReceiptPayload = z.infer<typeof outboundReceiptPayloadSchema>;
+
+/** The answer to 8x8's receipt POST (documentation for the OpenAPI document; receipt.ts builds it). */
+export const receiptAnswerSchema = z.object({
+  ok: z.literal(true),
+  messageId: describe(z.optional(z.string()), 'Our SMS the receipt belongs to'),
+  status: describe(z.optional(z.enum(STATUS_CODES)), 'Its status after the receipt'),
+  changed: describe(z.optional(z.boolean()), 'Whether the receipt moved the status forward'),
+  matched: describe(z.optional(z.literal(false)), 'No SMS of ours has this umid or clientMessageId'),
+  ignored: describe(
+    z.optional(z.literal(true)),
+    'Not an outbound delivery receipt; acknowledged and dropped',
+  ),
+});

@@ -43,6 +43,14 @@ export function localApiKeyId(apiKey: string): string {
   return `local-${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
 }
 
+/** Local-only pages the gateway serves beside the catalogue's routes (the console, lib/local/console/server.ts). */
+export interface GatewayPages {
+  /** Whether the path is the pages' own (they must never shadow a catalogue route). */
+  handles(pathname: string): boolean;
+  /** Answers the request; resolves with the HTTP status sent. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number>;
+}
+
 export interface GatewayOptions {
   /** The API key `apiKey` routes require in `x-api-key` (the default tenant's). */
   apiKey: string;
@@ -196,6 +204,7 @@ export class LocalGateway {
   private readonly loadOpenApi: () => Promise<object | undefined>;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly maxPayloadBytes: number;
+  private pages: GatewayPages | undefined;
   // Cognigy and the benchmark reuse connections; keep them a little longer than Node's 5 s default.
   private readonly http = new LocalHttpServer('The local gateway', (req, res) => void this.handle(req, res), {
     keepAliveTimeoutMs: 10_000,
@@ -218,6 +227,17 @@ export class LocalGateway {
 
   start(port = 0): Promise<string> {
     return this.http.start(port);
+  }
+
+  /**
+   * Serves local-only pages (the console, lib/local/console/server.ts) beside the catalogue's routes, on paths no
+   * route uses; they are answered before route matching.
+   */
+  mount(pages: GatewayPages): void {
+    const shadowed = this.routes.filter((route) => pages.handles(route.path));
+    if (shadowed.length > 0)
+      throw new Error(`Local pages would shadow ${shadowed.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    this.pages = pages;
   }
 
   stop(): Promise<void> {
@@ -263,6 +283,7 @@ export class LocalGateway {
     requestId: string,
     startedAt: number,
   ): Promise<number> {
+    if (this.pages?.handles(url.pathname)) return this.pages.handle(req, res, url);
     if (url.pathname === '/openapi.json') {
       if (method !== 'GET') throw new GatewayAnswer(405, 'METHOD_NOT_ALLOWED', 'Use GET', { allow: 'GET' });
       const document = await this.loadOpenApi();

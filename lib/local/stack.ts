@@ -6,7 +6,8 @@
  * lib/local/sandbox.ts) whose environment is exactly what the CDK stack gives it (functions/shared/catalogue.ts
  * functionEnvironment: its own tables, queues and secrets, and the settings) plus AWS_ENDPOINT_URL_* for the
  * stand-ins; it signs its AWS calls as `local-<function>`, and the stand-ins refuse what the catalogue does not
- * grant it (lib/local/grants.ts). This process's own environment is left untouched.
+ * grant it (lib/local/grants.ts). This process's own environment is left untouched. The gateway's port also serves the
+ * local console (`/console`, lib/local/console/), which reads and drives all of it over HTTP.
  *
  * Real services instead of simulators — read from `options.env` (default process.env):
  *
@@ -64,7 +65,10 @@ import { functionTimeoutMs } from './lambda';
 import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { FunctionSandboxes } from './sandbox';
 import { startSchedules } from './scheduler';
+import { CONSOLE_PATH, LocalConsole } from './console/server';
 import { SecretsManagerStandIn } from './secrets-manager';
+import { checkCredentialGroups, listening } from './options';
+import { settingProblems } from '../../functions/shared/config';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
 export const DEFAULT_SMS_BASE_URL = 'https://sms.8x8.com';
@@ -198,11 +202,25 @@ async function settleAll<T extends readonly unknown[]>(
   };
 }
 
+/**
+ * The settings the functions will get (the environment's, then the options') checked by their catalogue rules, and
+ * the real-service credentials checked for completeness, before anything starts: the first problem throws
+ * InvalidSettingError or LocalOptionError, whose message names the variable, its value and what is allowed.
+ */
+export function checkLocalSettings(env: NodeJS.ProcessEnv, settings: Record<string, string> = {}): void {
+  const given: Record<string, string | undefined> = {};
+  for (const name of Object.values(SETTINGS)) given[name] = env[name];
+  const [invalid] = settingProblems({ ...given, ...settings });
+  if (invalid) throw invalid;
+  checkCredentialGroups(env);
+}
+
 export async function startLocalStack(options: StartLocalStackOptions = {}): Promise<LocalStack> {
   if (occupied) throw new LocalStackAlreadyRunningError();
+  const env = options.env ?? process.env;
+  checkLocalSettings(env, options.settings);
   occupied = true;
   const startedAt = performance.now();
-  const env = options.env ?? process.env;
   const quiet = options.quiet ?? false;
   const log = (message: string) => {
     if (!quiet) console.log(message);
@@ -255,14 +273,21 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
 
     // The gateway listens first so the simulators know where to send webhooks; everything else then starts at
     // once (module loading, key generation and table/queue creation overlap).
-    const gatewayUrl = await gateway.start(options.port ?? 0);
+    const gatewayUrl = await listening('PORT', options.port, () => gateway.start(options.port ?? 0));
     cleanups.push(() => gateway.stop());
     const upstreams = resolveUpstreams(env, options, gatewayUrl);
+    const standInPorts = options.standInPorts ?? {};
 
     const [dynamo, sqs, secretsUrl, , simulators] = await settleAll([
-      startDynamoDb().then((s) => (cleanups.push(() => s.stop()), s)),
-      startSqs().then((s) => (cleanups.push(() => s.stop()), s)),
-      secretsManager.start().then((url) => (cleanups.push(() => secretsManager.stop()), url)),
+      listening('LOCAL_DYNAMODB_PORT', standInPorts.dynamodb, () =>
+        startDynamoDb(standInPorts.dynamodb),
+      ).then((s) => (cleanups.push(() => s.stop()), s)),
+      listening('LOCAL_SQS_PORT', standInPorts.sqs, () => startSqs(standInPorts.sqs)).then(
+        (s) => (cleanups.push(() => s.stop()), s),
+      ),
+      listening('LOCAL_SECRETS_MANAGER_PORT', standInPorts.secretsManager, () =>
+        secretsManager.start(standInPorts.secretsManager),
+      ).then((url) => (cleanups.push(() => secretsManager.stop()), url)),
       sandboxes.prepare(),
       startSimulators(
         upstreams,
@@ -292,6 +317,18 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       (Object.keys(SECRETS) as SecretName[]).map((secret) => [secret, `local/${stackId}/${secret}`]),
     ) as Record<SecretName, string>;
     const services = writeSecrets(secretsManager, secretNames, upstreams, simulators, log);
+    // The local console reads and drives everything over HTTP, like a person with curl (lib/local/console/).
+    const localConsole = new LocalConsole(
+      {
+        gateway: gatewayUrl,
+        apiKey,
+        ...(simulators.sms ? { sms: simulators.sms.url } : {}),
+        ...(simulators.chatGateway ? { chatGateway: simulators.chatGateway.url } : {}),
+        ...(simulators.cognigy ? { cognigy: simulators.cognigy.url } : {}),
+      },
+      { services },
+    );
+    gateway.mount(localConsole);
 
     const resolved: ResolvedResources = {
       tables,
@@ -321,6 +358,9 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       ...hostRuntimeVariables(),
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
+      // Lambda runs the functions on nodejs22.x: the SDK's warning about an older Node on this machine is noise.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
@@ -376,6 +416,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     // Registered last so it runs first: no new work (timers, queue batches, then HTTP requests) before anything
     // the functions depend on goes away. Stopping the gateway again later is a no-op.
     cleanups.push(async () => {
+      localConsole.close();
       await schedules.stop();
       await pollers.stop();
       await gateway.stop();
@@ -393,6 +434,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       urls: {
         gateway: gatewayUrl,
         openapi: `${gatewayUrl}/openapi.json`,
+        console: `${gatewayUrl}${CONSOLE_PATH}`,
         // Reachable from any process; clients must not follow the queue URLs' `*.localhost` host (see localSqsClient).
         sqs: sqs.url,
         dynamodb: dynamo.url,
@@ -568,8 +610,12 @@ async function startSimulators(
   const result: StartedSimulators = {};
   const tuning = options.simulators ?? {};
   const ports = options.simulatorPorts ?? {};
-  const startOne = async <S extends Simulator>(simulator: S, port: number | undefined): Promise<S> => {
-    await simulator.start(port ?? 0);
+  const startOne = async <S extends Simulator>(
+    simulator: S,
+    port: number | undefined,
+    variable: string,
+  ): Promise<S> => {
+    await listening(variable, port, () => simulator.start(port ?? 0));
     cleanups.push(() => simulator.stop());
     return simulator;
   };
@@ -590,6 +636,7 @@ async function startSimulators(
             ...credentials,
           }),
           ports.sms,
+          'SMS_SIMULATOR_PORT',
         );
         result.smsCredentials = credentials;
       })(),
@@ -616,6 +663,7 @@ async function startSimulators(
             ...credentials,
           }),
           ports.chatGateway,
+          'CHAT_GATEWAY_SIMULATOR_PORT',
         );
         result.chatCredentials = credentials;
       })(),
@@ -631,7 +679,11 @@ async function startSimulators(
         );
         if (!Cognigy)
           return log('Cognigy simulator module not found (lib/simulators/cognigy.ts); no Cognigy endpoint');
-        result.cognigy = await startOne(new Cognigy({ ...tuning.cognigy }), ports.cognigy);
+        result.cognigy = await startOne(
+          new Cognigy({ ...tuning.cognigy }),
+          ports.cognigy,
+          'COGNIGY_SIMULATOR_PORT',
+        );
       })(),
     );
   }

@@ -31,8 +31,14 @@ export interface LocalStackOptions {
   pollers?: Partial<Record<QueueName, number>>;
   /** Usage-plan throttling per API key at the gateway (default: rate 10,000/s, burst 5,000). */
   throttle?: { rateLimit: number; burstLimit: number };
-  /** Fixed ports for the simulators (default: free ports). */
+  /** Fixed ports for the simulators (default: free ports; env SMS_SIMULATOR_PORT etc. for `npm start`). */
   simulatorPorts?: { sms?: number; chatGateway?: number; cognigy?: number };
+  /**
+   * Fixed ports for the AWS stand-ins' endpoints (default: free ports; env LOCAL_DYNAMODB_PORT, LOCAL_SQS_PORT,
+   * LOCAL_SECRETS_MANAGER_PORT for `npm start`). dynalite and fauxqs themselves listen on a free loopback port
+   * behind these endpoints (lib/local/access-front.ts), reached by nothing else.
+   */
+  standInPorts?: { dynamodb?: number; sqs?: number; secretsManager?: number };
   /** Silence the startup banner and request logs. */
   quiet?: boolean;
   /**
@@ -45,6 +51,8 @@ export interface LocalStackOptions {
 export interface LocalStackUrls {
   gateway: string;
   openapi: string;
+  /** The local console page (lib/local/console/): the outbox, both sides of each handover, the webhook log. */
+  console: string;
   /** Loopback SQS endpoint; queue URLs use `sqs.us-east-1.localhost`, so clients set useQueueUrlAsEndpoint: false. */
   sqs: string;
   dynamodb: string;

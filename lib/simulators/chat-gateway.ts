@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the 8x8 Contact Center Chat Gateway v1.0 (shared/specs/8x8/contact-center-chat-gateway-v1.oas.yml)
+ * A local stand-in for the 8x8 Contact Center Chat Gateway v1.0 (lib/simulators/contract/8x8/contact-center-chat-gateway-v1.oas.yml)
  * and its webhook (webhooks-events-reference.md, validating-webhook-events.md).
  *
  * - API: create conversation, send message, user leaves, typing/thinking/read-receipt, get conversation, the webhook

@@ -290,6 +290,8 @@ export interface ReceiptDelivery {
   ok: boolean;
   /** The webhook's HTTP status, when it answered. */
   status?: number;
+  /** The webhook's answer body (first 500 characters), e.g. the bridge's error code when it refused the receipt. */
+  response?: string;
   /** Connection error or timeout, when it did not. */
   error?: string;
   /** No further attempt follows (acknowledged, or retries exhausted). */
@@ -1116,6 +1118,7 @@ export class SmsSimulator implements Simulator {
     const signal = AbortSignal.any([this.lifecycle.signal, AbortSignal.timeout(this.receiptTimeoutMs)]);
     const stopping = this.lifecycle.signal;
     let status: number | undefined;
+    let answer: string | undefined;
     let error: string | undefined;
     this.inflightReceipts += 1;
     try {
@@ -1129,7 +1132,10 @@ export class SmsSimulator implements Simulator {
         signal,
       });
       status = response.status;
-      await response.arrayBuffer().catch(() => undefined);
+      answer = await response.text().then(
+        (text) => text.slice(0, 500),
+        () => undefined,
+      );
     } catch (e) {
       error = describeFetchError(e);
     } finally {
@@ -1148,6 +1154,7 @@ export class SmsSimulator implements Simulator {
       at: this.now().toISOString(),
       ok,
       ...(status !== undefined ? { status } : {}),
+      ...(answer ? { response: answer } : {}),
       ...(error !== undefined ? { error } : {}),
       final: ok || retryDelay === undefined,
       body: receipt,

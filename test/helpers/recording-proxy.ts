@@ -16,6 +16,8 @@ export interface CapturedRequest {
   /** The target's answer, or undefined if forwarding failed. */
   status?: number;
   responseBody?: string;
+  /** The target's Content-Type header, if any. */
+  responseContentType?: string;
   /** Whether the answer was withheld from the sender (connection dropped instead). */
   answerDropped: boolean;
 }
@@ -74,6 +76,7 @@ export class RecordingProxy {
             ...(captured.method === 'GET' || captured.method === 'HEAD' ? {} : { body }),
           });
           captured.status = response.status;
+          captured.responseContentType = response.headers.get('content-type') ?? undefined;
           captured.responseBody = await response.text();
         } catch {
           res.socket?.destroy();
@@ -84,7 +87,9 @@ export class RecordingProxy {
           res.socket?.destroy();
           return;
         }
-        res.writeHead(captured.status, { 'content-type': 'application/json' });
+        res.writeHead(captured.status, {
+          'content-type': captured.responseContentType ?? 'application/json',
+        });
         res.end(captured.responseBody);
       })().catch(() => res.socket?.destroy());
     });

@@ -3,6 +3,9 @@
  * One variant stack carries all non-default options so it is synthesized once.
  */
 import { App, SecretValue, Stack } from 'aws-cdk-lib';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +21,7 @@ import {
   checkCatalogue,
   type BridgeStack,
 } from '../../lib/stack';
+import { InvalidSettingError } from '../../functions/shared/setting-rules';
 import {
   credentialFindings,
   functionIds,
@@ -25,6 +29,7 @@ import {
   synthBridge,
   testEntry,
   unbundledApp,
+  buildBridge,
   SYNTH_TIMEOUT_MS,
 } from './support';
 
@@ -324,13 +329,96 @@ describe('CDK context', () => {
   });
 
   test.each([
-    [{ apiRateLimit: 'fast', apiBurstLimit: '10' }, /apiRateLimit must be a positive number/],
-    [{ apiRateLimit: '10' }, /apiRateLimit and apiBurstLimit go together/],
-    [{ logRetentionDays: '10' }, /logRetentionDays must be one of/],
-    [{ apiQuotaLimit: '10', apiQuotaPeriod: 'YEAR' }, /apiQuotaPeriod must be DAY, WEEK or MONTH/],
-    [{ logLevel: 'verbose' }, /logLevel must be/],
-  ])('refuses %j', (values, message) => {
+    [
+      { apiRateLimit: 'fast', apiBurstLimit: '10' },
+      'Context option apiRateLimit is "fast", but it must be a number more than 0.',
+    ],
+    [
+      { apiRateLimit: '10' },
+      'Context options apiRateLimit and apiBurstLimit go together: give both or neither.',
+    ],
+    [
+      { logRetentionDays: '10' },
+      /^Context option logRetentionDays is "10", but it must be one of 1, 3, 5, 7, 14, .* \(days\) \(CloudWatch Logs offers only these retention periods\)\.$/,
+    ],
+    [
+      { apiQuotaLimit: '10', apiQuotaPeriod: 'YEAR' },
+      'Context option apiQuotaPeriod is "YEAR", but it must be one of DAY, WEEK or MONTH.',
+    ],
+    [
+      { logLevel: 'verbose' },
+      'Context option logLevel is "verbose", but it must be one of DEBUG, INFO, WARN or ERROR.',
+    ],
+    [{ destroyData: 'yes' }, 'Context option destroyData is "yes", but it must be one of true or false.'],
+    [
+      { publicBaseUrl: 'bridge.example.com' },
+      'Context option publicBaseUrl is "bridge.example.com", but it must be an absolute http:// or https:// URL.',
+    ],
+    [
+      { tenants: '[oops' },
+      /^Context option tenants is "\[oops", but it must be a comma-separated list .* \(not valid JSON\)\.$/,
+    ],
+    [
+      { smsWebhookSourceIps: '8x8:mars' },
+      /^Context option smsWebhookSourceIps is "8x8:mars", but it must be a comma-separated list of CIDR ranges or 8x8:<region> \(8x8:mars: 8x8 publishes SMS webhook addresses for .*\)\.$/,
+    ],
+    [
+      { stackName: '9lives' },
+      /^Context option stackName is "9lives", but it must be a CloudFormation stack name/,
+    ],
+  ])('refuses %j with one sentence naming the option, the value and what is allowed', (values, message) => {
     expect(() => fromContext(values as Record<string, string>)).toThrow(ContextError);
     expect(() => fromContext(values as Record<string, string>)).toThrow(message);
   });
+
+  test.each([
+    ['UPSTREAM_TIMEOUT_MS', 'abc', 'a whole number from 1 to 60000 milliseconds'],
+    ['HANDOVER_RULES', 'nope', 'a JSON object of relay rules (README "Relay rules") (not JSON)'],
+    ['SMS_RECEIPT_MODE', 'perRequest', 'one of account or perMessage'],
+  ])('a setting given as context (-c %s=%s) is checked by its catalogue rule', (name, value, allowed) => {
+    expect(() => fromContext({ [name]: value })).toThrow(InvalidSettingError);
+    expect(() => fromContext({ [name]: value })).toThrow(
+      `Setting ${name} is ${JSON.stringify(value)}, but it must be ${allowed}.`,
+    );
+  });
+});
+
+describe('settings at synth', () => {
+  test.each([
+    ['UPSTREAM_TIMEOUT_MS', 'abc', 'a whole number from 1 to 60000 milliseconds'],
+    ['RETRY_MAX_DELAY_SECONDS', '0', 'a number more than 0 and at most 43200 seconds'],
+    ['ACCEPT_UNSIGNED_VERIFY', 'yes', 'one of true or false'],
+    [
+      'HANDOVER_RULES',
+      '{"typing":"shout"}',
+      'a JSON object of relay rules (README "Relay rules") (typing: Invalid option: expected one of "ignore"|"inject")',
+    ],
+  ])(
+    'the stack constructor refuses %s=%s, naming the setting, the value and what is allowed',
+    (name, value, allowed) => {
+      const build = () => buildBridge({ settings: { [name]: value } });
+      expect(build).toThrow(InvalidSettingError);
+      expect(build).toThrow(`Setting ${name} is ${JSON.stringify(value)}, but it must be ${allowed}.`);
+    },
+  );
+
+  test('cdk synth (the app, bin/app.ts) fails with that one sentence and no stack trace', () => {
+    const root = path.resolve(__dirname, '../..');
+    const run = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+      cwd: root,
+      // How the CDK CLI hands `-c` options to the app.
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ UPSTREAM_TIMEOUT_MS: 'abc' }),
+        CDK_OUTDIR: os.tmpdir(),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({ status: run.status, stderr: run.stderr.trim() }).toEqual({
+      status: 1,
+      stderr:
+        'Setting UPSTREAM_TIMEOUT_MS is "abc", but it must be a whole number from 1 to 60000 milliseconds.',
+    });
+  }, 60_000);
 });

@@ -104,7 +104,7 @@ test('the `sent` injection refused by Cognigy is retried through the queue; 8x8 
   const injected = await cognigy.waitFor((call) => call.body.sessionId === sessionId, 20_000);
   expect(injected.body.data).toMatchObject({
     bridgeEventId: `sms:${accepted.body.messageId}:sent`,
-    sms: { messageId: accepted.body.messageId, status: 'sent' },
+    sms: { messageId: accepted.body.messageId, status: 'SENT' },
   });
   const refused = cognigy.rejected.filter((r) => (r.body as { sessionId?: string }).sessionId === sessionId);
   expect(refused).toEqual([expect.objectContaining({ status: 500 })]);
@@ -170,7 +170,10 @@ test('an event that goes to the DLQ leaves a gap: later pushes say so until it i
   const redriven = await waitFor('the redriven message', () =>
     notified().find((n) => n.text === 'Lost at first'),
   );
-  expect(redriven).toMatchObject({ redriven: true, eventTime: expect.any(Number) });
+  expect(redriven).toMatchObject({
+    redriven: true,
+    eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+  });
   expect(redriven['gap']).toBeUndefined();
 
   await chat.agentSay(conversationId, 'All caught up');

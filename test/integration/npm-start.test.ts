@@ -10,7 +10,7 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const START_SCRIPT = 'node --import tsx bin/local.ts';
+const START_SCRIPT = 'exec node --import tsx bin/local.ts';
 const API_KEY = 'npm-start-test-key';
 
 async function freePort(): Promise<number> {

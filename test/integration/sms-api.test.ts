@@ -486,6 +486,9 @@ describe('bodies from Cognigy flows', () => {
       messageId: expect.any(String),
       clientMessageId: null,
       destination: '+6591230001',
+      encoding: 'GSM7',
+      smsCount: 1,
+      umid: null,
       status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
     });
     await waitForStatus(answer.body.messageId, 'DELIVERED');
@@ -716,7 +719,7 @@ describe('OpenAPI document', () => {
 
   test('is served at /openapi.json as OpenAPI 3.1 with the API key scheme on Cognigy-facing routes only', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.components.securitySchemes.api_key).toEqual({
+    expect(doc.components.securitySchemes.api_key).toMatchObject({
       type: 'apiKey',
       in: 'header',
       name: 'x-api-key',
@@ -727,7 +730,7 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/webhooks/8x8/sms']!.post!.security).toEqual([]);
   });
 
-  test('the /sms request schema has every field of 8x8’s single send plus cognigy, and validates shapes', () => {
+  test('the /sms request schema has every field of 8x8’s single send plus cognigy and waitForUmidMs, and validates shapes', () => {
     const validate = requestValidator('/sms');
     const schema = (validate.schema as { $ref?: string }).$ref
       ? (doc.components.schemas[
@@ -753,6 +756,7 @@ describe('OpenAPI document', () => {
         'clientIp',
         'dlrCallbackUrl',
         'cognigy',
+        'waitForUmidMs',
       ].sort(),
     );
     expect(schema.required?.sort()).toEqual(['destination', 'text']);

@@ -159,6 +159,9 @@ test('accepted SMS is delivered by 8x8 and GET /sms/{id} shows queued → sent (
     messageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     clientMessageId,
     destination,
+    encoding: 'GSM7',
+    smsCount: 1,
+    umid: null,
     status: { code: 'QUEUED', description: expect.any(String) },
   });
 
@@ -267,11 +270,11 @@ test('a Cognigy outage during injection is retried through 8x8’s receipt retry
   const accepted = await send({
     destination,
     text: 'Your one-time code is 111111',
-    cognigy: { userId: 'user-2', sessionId, URLToken: 'tok', receiptEvents: ['undelivered'] },
+    cognigy: { userId: 'user-2', sessionId, URLToken: 'tok', receiptEvents: ['UNDELIVERED'] },
   });
 
   const injected = await stack.cognigy!.waitFor((call) => call.body.sessionId === sessionId, 10_000);
-  expect((injected.body.data as { sms: { status: string } }).sms.status).toBe('undelivered');
+  expect((injected.body.data as { sms: { status: string } }).sms.status).toBe('UNDELIVERED');
   expect(
     stack.cognigy!.rejected.filter((r) => (r.body as { sessionId?: string })?.sessionId === sessionId),
   ).toEqual([expect.objectContaining({ status: 503 })]);

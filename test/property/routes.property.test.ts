@@ -9,6 +9,7 @@ import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { ROUTES, routeKey } from '../../functions/shared/catalogue';
 import { MAX_JSON_DEPTH } from '../../functions/shared/http';
 import { HOSTILE_CALLBACK_URLS } from '../../lib/evidence/hostile-inputs';
+import { OpenApiValidator, formatViolations } from '../helpers/openapi-validator';
 
 let stack: LocalStack;
 let secrets: string[];
@@ -282,7 +283,9 @@ const untargeted = () =>
 
 const request = () => fc.oneof({ weight: 3, arbitrary: targeted() }, untargeted());
 
-test('no route answers 5xx or echoes a secret, whatever the request', async () => {
+const openapi = new OpenApiValidator();
+
+test('no route answers 5xx, echoes a secret or answers what its OpenAPI operation does not document, whatever the request', async () => {
   /** Routes whose function answered at least once (not the gateway's own 403/404/405), so no route is untested. */
   const reached = new Set<string>();
   await fc.assert(
@@ -304,7 +307,24 @@ test('no route answers 5xx or echoes a secret, whatever the request', async () =
       expect({ status: response.status < 500, answer }).toEqual({ status: true, answer });
       const shown = `${text}\n${[...response.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n')}`;
       for (const needle of secretNeedles()) expect(shown.includes(needle) ? answer : '').toBe('');
-      const match = matchRoute(ROUTES, r.method, new URL(r.path, 'http://x').pathname);
+      const pathname = new URL(r.path, 'http://x').pathname;
+      if ((r.method === 'GET' || r.method === 'POST') && openapi.operationFor(r.method, pathname)) {
+        let json: unknown = text;
+        try {
+          json = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // left as text: the validator reports it
+        }
+        const violations = openapi.checkAnswer({
+          method: r.method,
+          path: pathname,
+          status: response.status,
+          contentType: response.headers.get('content-type'),
+          body: json,
+        });
+        expect({ answer, violations: formatViolations(violations) }).toEqual({ answer, violations: '' });
+      }
+      const match = matchRoute(ROUTES, r.method, pathname);
       // The gateway marks its own refusals with x-amzn-errortype; a function's answers never carry it.
       if (match.kind === 'match' && !response.headers.has('x-amzn-errortype'))
         reached.add(routeKey(match.match.route));
@@ -339,7 +359,7 @@ const signedBody = fc.oneof(
   fc.string({ maxLength: 200 }),
 );
 
-test('a correctly signed webhook delivery of any body is never a 5xx and echoes no secret', async () => {
+test('a correctly signed webhook delivery of any body is never a 5xx, echoes no secret and agrees with the OpenAPI document', async () => {
   const chat = stack.chatGateway!;
   await fc.assert(
     fc.asyncProperty(signedBody, async (body) => {
@@ -353,6 +373,26 @@ test('a correctly signed webhook delivery of any body is never a 5xx and echoes 
       const answer = `${response.status} for ${body.slice(0, 200)}: ${text.slice(0, 300)}`;
       expect({ status: response.status < 500, answer }).toEqual({ status: true, answer });
       for (const needle of secretNeedles()) expect(text.includes(needle) ? answer : '').toBe('');
+      // The answer is one the document gives, and a body the bridge accepted is one the document describes.
+      const path = '/handover/eightByEight';
+      const violations = openapi.checkAnswer({
+        method: 'POST',
+        path,
+        status: response.status,
+        contentType: response.headers.get('content-type'),
+        body: JSON.parse(text) as unknown,
+      });
+      if (response.status === 200) {
+        violations.push(
+          ...openapi.checkRequest({
+            method: 'POST',
+            path,
+            contentType: 'application/json',
+            body: JSON.parse(body),
+          }),
+        );
+      }
+      expect({ answer, violations: formatViolations(violations) }).toEqual({ answer, violations: '' });
     }),
     { numRuns: 150 },
   );

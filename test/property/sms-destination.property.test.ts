@@ -1,5 +1,5 @@
 /**
- * Destination validation against 8x8's own pattern (SmsRequest.destination in specs/8x8/sms_api.json):
+ * Destination validation against 8x8's own pattern (SmsRequest.destination in lib/simulators/contract/8x8/sms_api.json):
  * `^\+{0,1}[1-9]{1}[0-9]{6,14}$`. Without `country`, whatever 8x8 accepts must be accepted (and sent as E.164 with
  * `+`), and whatever it refuses must be refused with a 400-class validation error, both by the destination rule
  * and by the whole POST /sms validation.

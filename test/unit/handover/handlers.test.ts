@@ -244,11 +244,15 @@ describe('handover handlers (AWS mocked at the SDK boundary)', () => {
     });
   });
 
-  it('POST /handover answers a malformed body with 400 and never calls 8x8', async () => {
+  it('POST /handover answers a malformed body with 400 and handover.status "error", and never calls 8x8', async () => {
     const response = await call(startHandler, httpEvent('POST', '/handover', { body: '{"cognigy":' }));
     expect(response).toEqual({
       statusCode: 400,
-      body: { ok: false, error: { code: 'MALFORMED_JSON', message: expect.any(String) } },
+      body: {
+        ok: false,
+        error: { code: 'MALFORMED_JSON', message: expect.any(String) },
+        handover: { status: 'error' },
+      },
     });
     expect(hits).toHaveLength(0);
   });

@@ -435,6 +435,46 @@ describe('relayEvent retries', () => {
   });
 });
 
+describe('relay metrics (dashboard and the Cognigy push failure alarm)', () => {
+  it('counts every failed push, and the latency from the webhook to Cognigy of the one that went through', async () => {
+    const store = new MemoryStore();
+    const cognigy = new FakeCognigy();
+    store.records.set(
+      'conv-1',
+      conversationRecord({ endpointBaseUrl: 'https://endpoint.example', ...active }),
+    );
+    const counts = new Map<string, number>();
+    const latencies: [string, number][] = [];
+    const clock = new FakeClock(NOW);
+    const deps: RelayDeps = {
+      store,
+      cognigy,
+      clock,
+      telemetry: {
+        ...powertoolsTelemetry,
+        count: (m, v = 1) => counts.set(m, (counts.get(m) ?? 0) + v),
+        milliseconds: (m, v) => void latencies.push([m, v]),
+      },
+      rules: DEFAULT_HANDOVER_RULES,
+    };
+    const event = envelope(message({}), { receivedAt: NOW - 500 });
+    cognigy.failures.push(new UpstreamError('cognigy', 'transient', 'HTTP 503', 503));
+    await expect(relayEvent(event, deps, { receiveCount: 1 })).rejects.toBeInstanceOf(UpstreamError);
+    expect(counts.get('HandoverRelayPushFailed')).toBe(1);
+    expect(latencies).toEqual([]);
+
+    clock.advance(4_000); // the queue's backoff before the redelivery
+    expect(await relayEvent(event, deps, { receiveCount: 2 })).toBe('relayed');
+    expect(latencies).toEqual([['HandoverRelayLatency', 4_500]]);
+
+    // A permanent refusal is recorded, and counted as a failed push too.
+    cognigy.failures.push(new UpstreamError('cognigy', 'permanent', 'HTTP 404', 404));
+    expect(await relayEvent(envelope(message({})), deps)).toBe('rejected');
+    expect(counts.get('HandoverRelayPushFailed')).toBe(2);
+    expect(latencies).toHaveLength(1);
+  });
+});
+
 describe('order after a poisoned event (DLQ gap)', () => {
   function setup() {
     const store = new MemoryStore();
@@ -472,7 +512,12 @@ describe('order after a poisoned event (DLQ gap)', () => {
 
     expect(dataOf(cognigy)).toEqual([
       { text: 'second', gap: true, redriven: undefined, eventTime: undefined },
-      { text: 'first', gap: undefined, redriven: true, eventTime: poisoned.event.timestamp },
+      {
+        text: 'first',
+        gap: undefined,
+        redriven: true,
+        eventTime: new Date(poisoned.event.timestamp).toISOString(),
+      },
       { text: 'third', gap: undefined, redriven: undefined, eventTime: undefined },
     ]);
     expect((await store.get('conv-1'))?.gapEventIds).toBeUndefined();

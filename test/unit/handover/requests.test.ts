@@ -110,6 +110,45 @@ describe('POST /handover/{conversationId}/messages', () => {
     expect(queue.sent).toHaveLength(0);
   });
 
+  it.each([
+    ['an injected agent event (empty text)', 'conv-1', { text: '', bridgeEventId: '8x8-chat:ev-1' }],
+    ['an injected SMS status, text left out', 'conv-1', { bridgeEventId: 'sms:m-1:undelivered' }],
+    [
+      'an agent text injected in inject mode',
+      'conv-1',
+      { text: 'Hi, Anna here', bridgeEventId: '8x8-chat:e' },
+    ],
+    ['the completed event of a closed chat', 'conv-3', { text: '', bridgeEventId: '8x8-chat:ev-9' }],
+  ])('answers %s with a 200 no-op and relays nothing', async (_name, id, body) => {
+    const { queue, deps } = setup([
+      conversationRecord(),
+      conversationRecord({ conversationId: 'conv-3', status: 'completed' }),
+    ]);
+    const response = await relayUserMessage(message(id, body), deps);
+    expect(response).toEqual({
+      statusCode: 200,
+      body: { ok: true, queued: false, conversationId: id, ignored: 'bridgeEvent' },
+    });
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('relays what the user typed when bridgeEventId is empty (an unset Cognigy token)', async () => {
+    const { queue, deps } = setup();
+    const response = await relayUserMessage(message('conv-1', { text: 'hi', bridgeEventId: '' }), deps);
+    expect(response.statusCode).toBe(202);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it.each([
+    ['a bridgeEventId the bridge never pushes', { text: '', bridgeEventId: 'hello' }, 'INVALID_TYPE'],
+    ['no text and no bridgeEventId', { bridgeEventId: null }, 'MISSING_FIELD'],
+    ['empty text without bridgeEventId', { text: '' }, 'TEXT_MISSING'],
+  ])('refuses %s with 400 %s', async (_name, body, code) => {
+    const { queue, deps } = setup();
+    expect(await codeOf(relayUserMessage(message('conv-1', body), deps))).toEqual({ status: 400, code });
+    expect(queue.sent).toHaveLength(0);
+  });
+
   it.each(['completed', 'cancelled', 'error'] as const)(
     'refuses a message for a %s handover with 409 HANDOVER_CLOSED',
     async (status) => {

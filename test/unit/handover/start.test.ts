@@ -93,6 +93,13 @@ describe('POST /handover body → 8x8 create-conversation request', () => {
     expect(request).toEqual({ channelId: 'ch-1', user: { language: 'en' } });
   });
 
+  it('treats transcript: "" and properties: "" (an empty Cognigy token) as none', () => {
+    const { request, trimmed } = build({ ...minimal, transcript: '', properties: '' });
+    expect(request).toEqual({ channelId: 'ch-1', user: { language: 'en' } });
+    expect(trimmed.history).toBe(0);
+    expect(validationIssues({ ...minimal, transcript: 'some text' })[0]).toMatchObject({ path: 'transcript' });
+  });
+
   it.each([
     ['en', 'en'],
     ['EN-us', 'en'],

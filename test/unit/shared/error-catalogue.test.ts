@@ -27,6 +27,10 @@ function thrownCodes(files: string[]): { code: string; status?: number; file: st
     for (const m of text.matchAll(/GatewayAnswer\(\s*(\d{3}),\s*'([A-Z][A-Z0-9_]+)'/g)) {
       found.push({ code: m[2]!, status: Number(m[1]), file });
     }
+    // The local console's refusals (lib/local/console/).
+    for (const m of text.matchAll(/(?:sendError\(\s*res,|ConsoleActionError\()\s*(\d{3}),\s*'([A-Z][A-Z0-9_]+)'/g)) {
+      found.push({ code: m[2]!, status: Number(m[1]), file });
+    }
     for (const m of text.matchAll(/errorBody\(\s*'([A-Z][A-Z0-9_]+)'/g)) {
       found.push({ code: m[1]!, file });
     }
@@ -38,6 +42,8 @@ test('every code answered by the functions and the gateways is in the catalogue 
   const files = [
     ...sources('functions'),
     path.join(root, 'lib/local/gateway.ts'),
+    path.join(root, 'lib/local/console/server.ts'),
+    path.join(root, 'lib/local/console/actions.ts'),
     path.join(root, 'lib/constructs/bridge-api.ts'),
   ];
   const found = thrownCodes(files);

@@ -62,6 +62,9 @@ describe('POST /sms core', () => {
       messageId: '00000000-0000-4000-8000-000000000001',
       clientMessageId: 'otp-1',
       destination: '+6591234567',
+      encoding: 'GSM7',
+      smsCount: 1,
+      umid: null,
       status: { code: 'QUEUED', description: 'SMS is accepted and queued for processing' },
     });
     const record = deps.store.records.get('00000000-0000-4000-8000-000000000001');
@@ -326,6 +329,173 @@ describe('POST /sms core', () => {
 
     deps.store.failCreate = false;
     expect((await acceptSms({ ...otp, clientMessageId: 'otp-11' }, deps)).statusCode).toBe(202);
+  });
+});
+
+describe("POST /sms answers in the shape of 8x8's SmsResponse", () => {
+  test.each([
+    ['a short GSM7 text', 'Your code is 123456', 'AUTO', 'GSM7', 1],
+    ['161 GSM7 characters (two parts of 153)', 'a'.repeat(161), 'AUTO', 'GSM7', 2],
+    ['extension characters count two septets', '€'.repeat(81), 'AUTO', 'GSM7', 2],
+    ['a Cyrillic text is UCS2', 'Ваш код 123456', 'AUTO', 'UCS2', 1],
+    ['71 UCS2 units (two parts of 67)', 'é'.repeat(10) + 'ж'.repeat(61), 'AUTO', 'UCS2', 2],
+    ['UCS2 asked for a GSM7 text', 'Hello', 'UCS2', 'UCS2', 1],
+  ])('%s', async (_name, text, encoding, expected, smsCount) => {
+    const response = await acceptSms({ ...otp, text, encoding }, setup());
+    expect(response.body).toMatchObject({ encoding: expected, smsCount, umid: null });
+  });
+
+  test('a repeat answered from an older stored answer (without encoding) gets encoding and smsCount too', async () => {
+    const deps = setup();
+    const first = await acceptSms({ ...otp, clientMessageId: 'old-1' }, deps);
+    // An answer stored before these fields existed.
+    for (const entry of deps.idempotency.entries.values()) {
+      const stored = entry.result as Record<string, unknown> | undefined;
+      if (stored) for (const key of ['encoding', 'smsCount', 'umid']) delete stored[key];
+    }
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'old-1' }, deps);
+    expect(repeat.body).toEqual(first.body);
+    expect(repeat.body).toMatchObject({ encoding: 'GSM7', smsCount: 1, umid: null });
+  });
+
+  test('batch items carry encoding, smsCount and umid null', async () => {
+    const response = await acceptSmsBatch(
+      { messages: [{ ...otp }, { ...otp, text: 'Привет' }, { destination: '1' }] },
+      setup(),
+    );
+    const items = (response.body as { items: Record<string, unknown>[] }).items;
+    expect(items[0]).toMatchObject({ ok: true, encoding: 'GSM7', smsCount: 1, umid: null });
+    expect(items[1]).toMatchObject({ ok: true, encoding: 'UCS2', smsCount: 1, umid: null });
+    expect(items[2]).not.toHaveProperty('encoding');
+  });
+});
+
+describe('POST /sms waitForUmidMs', () => {
+  const ID = '00000000-0000-4000-8000-000000000001';
+
+  /** Plays 8x8's answer into the record on the `at`-th pause of the wait, as the delivery worker would. */
+  function answerOnPause(
+    deps: ReturnType<typeof setup>,
+    at: number,
+    change: (id: string) => Promise<unknown>,
+  ) {
+    const sleep = deps.sleep;
+    let pauses = 0;
+    deps.sleep = async (ms: number) => {
+      await sleep(ms);
+      if (++pauses === at) await change(ID);
+    };
+  }
+
+  const sent = (deps: ReturnType<typeof setup>) => (id: string) =>
+    deps.store.changeStatus(id, {
+      status: 'sent',
+      at: deps.clock.now().toISOString(),
+      now: deps.clock.now().toISOString(),
+      umid: 'umid-from-8x8',
+    });
+
+  test('8x8 answers within the wait: the 202 carries its umid and status QUEUED, as 8x8 answers', async () => {
+    const deps = setup();
+    answerOnPause(deps, 3, sent(deps));
+    const response = await acceptSms({ ...otp, waitForUmidMs: 2000 }, deps);
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatchObject({
+      messageId: ID,
+      umid: 'umid-from-8x8',
+      encoding: 'GSM7',
+      smsCount: 1,
+      status: { code: 'QUEUED' },
+    });
+    expect(deps.sleeps).toHaveLength(3);
+    // The pauses grow, so a slow 8x8 costs few reads.
+    expect(deps.sleeps[1]!).toBeGreaterThan(deps.sleeps[0]!);
+  });
+
+  test('no answer within the wait: the usual QUEUED with umid null, after waiting exactly the wait', async () => {
+    const deps = setup();
+    const response = await acceptSms({ ...otp, waitForUmidMs: 1200 }, deps);
+    expect(response.body).toMatchObject({ umid: null, status: { code: 'QUEUED' } });
+    expect(deps.sleeps.reduce((a, b) => a + b, 0)).toBe(1200);
+  });
+
+  test('8x8 refuses the first attempt within the wait: REJECTED with its error code', async () => {
+    const deps = setup();
+    answerOnPause(deps, 1, (id) =>
+      deps.store.changeStatus(id, {
+        status: 'rejected',
+        at: deps.clock.now().toISOString(),
+        now: deps.clock.now().toISOString(),
+        description: 'Invalid destination',
+        errorCode: 1002,
+        reason: 'Invalid MSISDN',
+      }),
+    );
+    const response = await acceptSms({ ...otp, waitForUmidMs: 3000 }, deps);
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatchObject({
+      umid: null,
+      status: { code: 'REJECTED', description: 'Invalid destination' },
+      errorCode: 1002,
+      reason: 'Invalid MSISDN',
+    });
+  });
+
+  test('a first attempt that ended without a verdict (timeout, 5xx) ends the wait at once with QUEUED', async () => {
+    const deps = setup();
+    answerOnPause(deps, 1, async (id) => {
+      const record = deps.store.records.get(id)!;
+      Object.assign(record, {
+        attempts: 1,
+        status: 'queued',
+        lastError: { at: '', message: '8x8 timed out' },
+      });
+    });
+    const response = await acceptSms({ ...otp, waitForUmidMs: 5000 }, deps);
+    expect(response.body).toMatchObject({ umid: null, status: { code: 'QUEUED' } });
+    expect(deps.sleeps).toHaveLength(1);
+  });
+
+  test('the wait never outlasts the invocation: it keeps one second of the remaining time', async () => {
+    const deps = { ...setup(), remainingTimeMs: () => 1800 };
+    await acceptSms({ ...otp, waitForUmidMs: 5000 }, deps);
+    expect(deps.sleeps.reduce((a, b) => a + b, 0)).toBe(800);
+  });
+
+  test('waitForUmidMs 0, null or "" does not wait', async () => {
+    for (const waitForUmidMs of [0, null, '']) {
+      const deps = setup();
+      const response = await acceptSms({ ...otp, waitForUmidMs }, deps);
+      expect(response.statusCode).toBe(202);
+      expect(deps.sleeps).toEqual([]);
+    }
+  });
+
+  test('a repeat with another wait is the same SMS, and gets the umid 8x8 gave the first', async () => {
+    const deps = setup();
+    const first = await acceptSms({ ...otp, clientMessageId: 'w-1' }, deps);
+    await sent(deps)(ID);
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'w-1', waitForUmidMs: 4000 }, deps);
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.body).toEqual({ ...first.body, umid: 'umid-from-8x8' });
+    expect(deps.store.records.size).toBe(1);
+    expect(deps.sleeps).toEqual([]);
+  });
+
+  test.each([
+    [5001, 'waitForUmidMs must be at most 5000'],
+    [-1, 'waitForUmidMs must be at least 0'],
+    [1.5, 'waitForUmidMs must be a whole number'],
+  ])('waitForUmidMs %p is a 400 INVALID_WAIT_FOR_UMID and stores nothing', async (waitForUmidMs, message) => {
+    const deps = setup();
+    const error = await rejection(acceptSms({ ...otp, waitForUmidMs }, deps));
+    expect(error).toMatchObject({ code: 'INVALID_WAIT_FOR_UMID', statusCode: 400, message });
+    expect(deps.store.records.size).toBe(0);
+  });
+
+  test('waitForUmidMs is not a batch field', async () => {
+    const error = await rejection(acceptSmsBatch({ messages: [otp], waitForUmidMs: 100 }, setup()));
+    expect(error.code).toBe('UNKNOWN_FIELD');
   });
 });
 

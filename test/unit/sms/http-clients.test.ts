@@ -9,6 +9,7 @@ import {
   sendSmsBatch,
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import type { MessageRecord } from '../../../functions/sms/records';
+import { metrics } from '../../../functions/shared/powertools';
 import { ScriptedServer, json } from './http-server';
 
 const eightByEightError = (code: number, message: string) => ({
@@ -107,6 +108,28 @@ describe('8x8 SMS client', () => {
     });
   });
 
+  test('every call records its latency; a 429 is counted as 8x8RateLimited, a 500 is not', async () => {
+    const spy = jest.spyOn(metrics, 'addMetric');
+    try {
+      server.replies.push(json(429, eightByEightError(429, 'Quota exceeded.'), { 'retry-after': '1' }));
+      server.replies.push(json(500, eightByEightError(500, 'Internal error')));
+      await failure(sendSms(creds(), sms, 2000));
+      await failure(sendSms(creds(), sms, 2000));
+      const calls = spy.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
+      expect(calls.filter((c) => c.name === '8x8Calls')).toHaveLength(2);
+      expect(calls.filter((c) => c.name === '8x8RateLimited')).toHaveLength(1);
+      const latencies = calls.filter((c) => c.name === '8x8Latency');
+      expect(latencies).toHaveLength(2);
+      for (const latency of latencies) {
+        expect(latency.unit).toBe('Milliseconds');
+        expect(latency.value).toBeGreaterThanOrEqual(0);
+        expect(latency.value).toBeLessThan(2000);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test('500 → transient, and 8x8 answered so it is not ambiguous', async () => {
     server.replies.push(json(500, eightByEightError(2000, 'Internal server error')));
     expect(await failure(sendSms(creds(), sms, 2000))).toMatchObject({
@@ -186,7 +209,7 @@ describe('Cognigy injector', () => {
             messageId: '00000000-0000-4000-8000-000000000001',
             clientMessageId: 'otp-1',
             umid: 'umid-1',
-            status: 'undelivered',
+            status: 'UNDELIVERED',
             detail: 'undelivered_to_recipient',
             errorCode: 15,
             errorMessage: 'Invalid destination',

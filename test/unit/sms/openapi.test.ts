@@ -23,13 +23,18 @@ function compile(name: string) {
 
 test('an OpenAPI 3.1 document with one operation per route of the catalogue', () => {
   expect(doc.openapi).toBe('3.1.0');
-  expect(doc.servers).toEqual([{ url: 'https://api.example.com/prod' }]);
+  // The given URL first, then the local stack and the deployed stage URL with its variables.
+  expect((doc.servers as { url: string }[]).map((s) => s.url)).toEqual([
+    'https://api.example.com/prod',
+    'http://127.0.0.1:3000',
+    'https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}',
+  ]);
   for (const route of ROUTES) {
     const operation = paths[route.path]?.[route.method.toLowerCase()];
     expect(operation).toMatchObject({ operationId: route.function });
     expect(operation?.security).toEqual(route.auth === 'apiKey' ? [{ api_key: [] }] : []);
   }
-  expect((doc.components as Json).securitySchemes).toEqual({
+  expect((doc.components as Json).securitySchemes).toMatchObject({
     api_key: { type: 'apiKey', in: 'header', name: 'x-api-key' },
   });
 });

@@ -8,6 +8,7 @@ import { handleReceipt, receiptChange, type ReceiptDeps } from '../../../functio
 import { STATUS_RANK, type MessageRecord } from '../../../functions/sms/records';
 import { getSmsStatus } from '../../../functions/sms/status';
 import type { ApiRequest } from '../../../functions/shared/http';
+import { metrics } from '../../../functions/shared/powertools';
 import { projectRoot } from '../../../lib/paths';
 import {
   FakeClock,
@@ -305,7 +306,12 @@ describe('receipt ordering', () => {
       history: [
         { status: 'QUEUED' },
         { status: 'SENT', umid: 'umid-1' },
-        { status: 'DELIVERED', at: '2026-03-02T10:00:09Z', detail: 'delivered_to_recipient', umid: 'umid-1' },
+        {
+          status: 'DELIVERED',
+          at: '2026-03-02T10:00:09.000Z',
+          detail: 'delivered_to_recipient',
+          umid: 'umid-1',
+        },
       ],
     });
   });
@@ -495,4 +501,56 @@ describe('receiptChange', () => {
       expect(receiptChange(payload, new Date('2026-03-02T10:00:00Z'))?.description).toBe(detail);
     },
   );
+
+  it.each([
+    ['2026-03-02T10:00:05Z', '2026-03-02T10:00:05.000Z'],
+    ['2026-03-02T10:00:05.64Z', '2026-03-02T10:00:05.640Z'],
+    ['2026-03-02T18:00:05.123+08:00', '2026-03-02T10:00:05.123Z'],
+  ])(
+    "8x8's timestamp %s becomes %s (ISO 8601 UTC with milliseconds, as every answer's)",
+    (given, expected) => {
+      const payload = { umid: 'umid-1', status: { state: 'delivered', timestamp: given } } as Parameters<
+        typeof receiptChange
+      >[0];
+      expect(receiptChange(payload, new Date('2026-03-02T11:00:00Z'))?.at).toBe(expected);
+    },
+  );
+});
+
+describe('delivery metrics (the dashboard SMS row and the failure ratio alarm)', () => {
+  /** The Powertools metric names added while `run` runs, in order (observed, not replaced). */
+  async function metricNames(run: () => Promise<unknown>): Promise<string[]> {
+    const spy = jest.spyOn(metrics, 'addMetric');
+    try {
+      await run();
+      return spy.mock.calls.map((call) => call[0]);
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('SmsDelivered once per SMS: operator then recipient is one delivery, a repeated receipt none', async () => {
+    const s = setup();
+    await sentSms(s);
+    const names = await metricNames(async () => {
+      await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_operator' })), s.deps);
+      await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_recipient' })), s.deps);
+      await handleReceipt(request(receipt('delivered', { detail: 'delivered_to_recipient' })), s.deps);
+    });
+    expect(names.filter((n) => n === 'SmsDelivered')).toHaveLength(1);
+    expect(names.filter((n) => n === 'SmsReceipt')).toHaveLength(3);
+  });
+
+  test('SmsUndelivered for undelivered and for an operator rejection after 8x8 took the SMS', async () => {
+    const s = setup();
+    await sentSms(s, {}, 'umid-1');
+    await sentSms(s, {}, 'umid-2');
+    const names = await metricNames(async () => {
+      await handleReceipt(request(receipt('undelivered', { umid: 'umid-1', errorCode: 36 })), s.deps);
+      await handleReceipt(request(receipt('rejected', { umid: 'umid-2' })), s.deps);
+      await handleReceipt(request(receipt('undelivered', { umid: 'umid-1', errorCode: 36 })), s.deps);
+    });
+    expect(names.filter((n) => n === 'SmsUndelivered')).toHaveLength(2);
+    expect(names).not.toContain('SmsDelivered');
+  });
 });

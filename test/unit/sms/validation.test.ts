@@ -511,3 +511,20 @@ test('field names that exist on Object.prototype are unknown fields, not a crash
     expect(() => normaliseSmsRequest(JSON.parse(`{"${name}":0}`), NOW)).toThrow(SmsValidationError);
   }
 });
+
+describe('cognigy.receiptEvents', () => {
+  const cognigy = { userId: 'u', sessionId: 's', URLToken: 't' };
+  test("takes 8x8's upper-case status codes (as GET /sms answers them) and the earlier lower-case names", () => {
+    const upper = normaliseSmsRequest(
+      { ...base, cognigy: { ...cognigy, receiptEvents: ['SENT', 'UNDELIVERED'] } },
+      NOW,
+    );
+    const lower = normaliseSmsRequest(
+      { ...base, cognigy: { ...cognigy, receiptEvents: ['sent', 'undelivered'] } },
+      NOW,
+    );
+    expect(upper.cognigy?.receiptEvents).toEqual(['sent', 'undelivered']);
+    expect(lower.cognigy?.receiptEvents).toEqual(['sent', 'undelivered']);
+    expect(codeOf({ ...base, cognigy: { ...cognigy, receiptEvents: ['Delivered'] } })).not.toBe('none');
+  });
+});
