@@ -1,8 +1,8 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/wiring';
+import { requestDeps } from '../handover/wiring';
 import { relayUserMessage } from '../handover/message';
 
 /** POST /handover/{conversationId}/messages: queue the user's text for the agent. */
 export const handler = apiHandler('handover-message', (request) =>
-  relayUserMessage(request, handoverRuntime()),
+  relayUserMessage(request, requestDeps()),
 );

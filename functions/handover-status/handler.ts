@@ -1,8 +1,8 @@
 import { apiHandler } from '../shared/http';
-import { handoverRuntime } from '../handover/wiring';
+import { statusDeps } from '../handover/wiring';
 import { getHandoverStatus } from '../handover/status';
 
 /** GET /handover/{conversationId} (and /handover/active?sessionId=). */
 export const handler = apiHandler('handover-status', (request) =>
-  getHandoverStatus(request, handoverRuntime()),
+  getHandoverStatus(request, statusDeps()),
 );

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from '../shared/zod';
-import { conversationIdSchema } from './schema';
+import { conversationIdSchema } from './conversation-id';
 
 /** The version string 8x8 puts in WEB_HOOK_VERIFY and expects when a webhook is registered. */
 export const CHAT_GATEWAY_NOTIFICATION_VERSION = 'Chat Gateway v1.0';

@@ -8,7 +8,6 @@
  * `{{context.x}}` as an empty string. Ids may arrive as numbers (a JSON editor with `$cs`), so they are coerced
  * to strings.
  */
-import { PATH_PARAMETERS } from '../shared/catalogue';
 import { BRIDGE_EVENT_ID_PATTERN } from '../shared/cognigy-client';
 import { errorBodySchema } from '../shared/error-body';
 import {
@@ -33,17 +32,9 @@ export const MESSAGE_TEXT_MAX_CHARS = 8000;
 /** Longest custom property key; 8x8 documents none, and longer keys do not fit the agent's details panel. */
 export const PROPERTY_KEY_MAX_CHARS = 100;
 
-const conversationIdParameter = PATH_PARAMETERS.get('conversationId');
-if (!conversationIdParameter) throw new Error('The catalogue has no conversationId path parameter');
-
-/**
- * 8x8 conversation ids are opaque (`ID-0`, `vXg39aMTRlq4xCBFaUCTlA`, `-x_…`): one pattern, the catalogue's, for the
- * `{conversationId}` routes, the webhook's events (events.ts) and the OpenAPI document.
- */
-export const CONVERSATION_ID_PATTERN = new RegExp(conversationIdParameter.pattern);
-
-/** A conversation id as 8x8 can issue it (used by the webhook's event schema). */
-export const conversationIdSchema = z.string().check(z.regex(CONVERSATION_ID_PATTERN));
+// The conversation id pieces live in conversation-id.ts, so the webhook and the status route need not load (and
+// build) every handover schema for them (issue 13, cold starts).
+export { CONVERSATION_ID_PATTERN, conversationIdFrom, conversationIdSchema } from './conversation-id';
 
 const absent = z.union([z.null(), z.literal('')]);
 /** Adds the description the OpenAPI document shows for a schema. */
@@ -657,19 +648,4 @@ export function normaliseEndRequest(body: unknown): HandoverEndInput {
   const userId = given(request.userId);
   if (userId !== undefined) out.userId = userId;
   return out;
-}
-
-/** Checks the `{conversationId}` path parameter. */
-export function conversationIdFrom(pathParameters: Record<string, string>): string {
-  const id = pathParameters.conversationId ?? '';
-  if (!CONVERSATION_ID_PATTERN.test(id)) {
-    throw new HandoverValidationError([
-      {
-        path: 'conversationId',
-        code: 'INVALID_CONVERSATION_ID',
-        message: 'The conversation id in the path is not an 8x8 conversation id',
-      },
-    ]);
-  }
-  return id;
 }

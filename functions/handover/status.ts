@@ -7,7 +7,7 @@ import { tenancyOf, visibleTo } from '../shared/tenancy';
 import { HandoverError, HandoverNotFoundError, HandoverValidationError } from './error-codes';
 import { isClosed, type ConversationRecord, type ConversationStore } from './ports';
 import { publicView } from './record';
-import { conversationIdFrom } from './schema';
+import { conversationIdFrom } from './conversation-id';
 
 export const ACTIVE_LOOKUP_ID = 'active';
 

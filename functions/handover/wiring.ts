@@ -25,7 +25,11 @@ import { inboundQueueIds, type InboundEnvelope } from './events';
 import { httpJwkFetcher, JwkCache } from './jwk-cache';
 import { type ChatGateway, type OutboundQueue } from './ports';
 import type { HandoverRules } from './rules';
-import type { CognigyConfig } from './start';
+import type { RequestDeps } from './message';
+import type { OutboundDeps } from './outbound';
+import type { RelayDeps } from './relay';
+import type { CognigyConfig, StartDeps } from './start';
+import type { StatusDeps } from './status';
 import { DynamoConversationStore, DynamoSessionClaims } from './store';
 import type { InboundQueue, WebhookDeps } from './webhook';
 
@@ -85,62 +89,128 @@ export interface HandoverRuntime {
   cognigyConfig: () => Promise<CognigyConfig>;
 }
 
-let documents: DynamoDBDocumentClient | undefined;
-let sqs: SQSClient | undefined;
+/** Everything built below, forgotten together by resetHandoverRuntime (tests that change the environment). */
+const resets: (() => void)[] = [];
 
-/** One DynamoDB document client per function instance (connections are reused across invocations). */
-function documentClient(): DynamoDBDocumentClient {
-  documents ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return documents;
+/**
+ * Built on first use and kept for the function instance (connections are reused across invocations). Calls are
+ * marked pure, so esbuild drops the pieces a function never uses: each handler asks for its own deps below, and
+ * e.g. handover-status then bundles no SQS client, no Secrets Manager and no Chat Gateway client (issue 13).
+ */
+function memo<T>(build: () => T): () => T {
+  let value: T | undefined;
+  resets.push(() => (value = undefined));
+  return () => (value ??= build());
 }
 
-function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({});
-  return sqs;
+/** One DynamoDB document client per function instance. */
+const documentClient = /* @__PURE__ */ memo(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+);
+const sqsClient = /* @__PURE__ */ memo(() => new SQSClient({}));
+
+interface BaseDeps {
+  settings: Settings;
+  clock: Clock;
+  ids: Ids;
+  telemetry: Telemetry;
+  /** UNOWNED_RECORDS_OWNER, for the tenancy checks of the API cores. */
+  unownedRecordsOwner?: string;
 }
 
-let runtime: HandoverRuntime | undefined;
-
-/** The ports for this function instance (AWS clients reuse their connections across invocations). */
-export function handoverRuntime(): HandoverRuntime {
-  if (runtime) return runtime;
+const base = /* @__PURE__ */ memo((): BaseDeps => {
   const settings = loadSettings();
-  const clock = systemClock;
-  runtime = {
+  return {
     settings,
-    rules: settings.handoverRules,
-    clock,
+    clock: systemClock,
     ids: uuidIds,
     telemetry: powertoolsTelemetry,
-    store: new DynamoConversationStore({
-      client: documentClient(),
-      tableName: tableName('conversations'),
-      ttlDays: settings.recordTtlDays,
-      clock,
-    }),
-    sessions: new DynamoSessionClaims({
-      client: documentClient(),
-      tableName: tableName('conversations'),
-      clock,
-    }),
     ...(settings.unownedRecordsOwner ? { unownedRecordsOwner: settings.unownedRecordsOwner } : {}),
-    queue: outboundQueue(sqsSender(sqsClient(), () => queueUrl('handoverOutbound'), { log: logger })),
-    chatGateway: chatGatewayClient(() => loadSecret('chatGatewayCredentials')),
-    cognigy: cognigyEndpoint({
-      timeoutMs: settings.upstreamTimeoutMs,
-      retryTimeoutMs: settings.cognigyRetryTimeoutMs,
-      defaultEndpointBaseUrl: async () => (await cognigySecret()).endpointBaseUrl,
+  };
+});
+// The settings loader parses HANDOVER_RULES once (functions/shared/config.ts).
+const rules = (): HandoverRules => base().settings.handoverRules;
+const store = /* @__PURE__ */ memo(
+  () =>
+    new DynamoConversationStore({
+      client: documentClient(),
+      tableName: tableName('conversations'),
+      ttlDays: base().settings.recordTtlDays,
+      clock: systemClock,
     }),
+);
+const sessions = /* @__PURE__ */ memo(
+  () => new DynamoSessionClaims({ client: documentClient(), tableName: tableName('conversations'), clock: systemClock }),
+);
+const queue = /* @__PURE__ */ memo(() =>
+  outboundQueue(sqsSender(sqsClient(), () => queueUrl('handoverOutbound'), { log: logger })),
+);
+const chatGateway = /* @__PURE__ */ memo(() => chatGatewayClient(() => loadSecret('chatGatewayCredentials')));
+const cognigy = /* @__PURE__ */ memo(() =>
+  cognigyEndpoint({
+    timeoutMs: base().settings.upstreamTimeoutMs,
+    retryTimeoutMs: base().settings.cognigyRetryTimeoutMs,
+    defaultEndpointBaseUrl: async () => (await cognigySecret()).endpointBaseUrl,
+  }),
+);
+
+/** POST /handover (functions/handover/start.ts). */
+export const startDeps = /* @__PURE__ */ memo((): StartDeps => {
+  const { settings, clock, ids, unownedRecordsOwner } = base();
+  return {
+    store: store(),
+    sessions: sessions(),
+    chatGateway: chatGateway(),
+    clock,
+    ids,
+    startWaitMs: settings.handoverStartWaitMs,
+    ...(unownedRecordsOwner ? { unownedRecordsOwner } : {}),
+    cognigyConfig: cognigySecret,
+    upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    allowLoopbackUrls: settings.allowLoopbackUrls,
+  };
+});
+
+/** POST /handover/{id}/messages and /end (functions/handover/message.ts). */
+export const requestDeps = /* @__PURE__ */ memo(
+  (): RequestDeps => ({ ...base(), store: store(), queue: queue() }),
+);
+
+/** GET /handover/{id} (functions/handover/status.ts). */
+export const statusDeps = /* @__PURE__ */ memo((): StatusDeps => ({ ...base(), store: store() }));
+
+/** The handoverOutbound consumer (functions/handover/outbound.ts). */
+export const outboundDeps = /* @__PURE__ */ memo(
+  (): OutboundDeps => ({
+    store: store(),
+    chatGateway: chatGateway(),
+    clock: systemClock,
+    upstreamTimeoutMs: base().settings.upstreamTimeoutMs,
+  }),
+);
+
+/** The handoverInbound consumer (functions/handover/relay.ts). */
+export const relayDeps = /* @__PURE__ */ memo(
+  (): RelayDeps => ({ ...base(), store: store(), cognigy: cognigy(), rules: rules() }),
+);
+
+/** Every port at once, for code that needs more than one core's deps. */
+export function handoverRuntime(): HandoverRuntime {
+  return {
+    ...base(),
+    rules: rules(),
+    store: store(),
+    sessions: sessions(),
+    queue: queue(),
+    chatGateway: chatGateway(),
+    cognigy: cognigy(),
     cognigyConfig: cognigySecret,
   };
-  return runtime;
 }
 
 /** Forgets the cached wiring (tests that change the environment between cases). */
 export function resetHandoverRuntime(): void {
-  runtime = undefined;
+  for (const reset of resets) reset();
 }
 
 const JWK_FETCH_TIMEOUT_MS = 2_500;

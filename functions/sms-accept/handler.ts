@@ -1,7 +1,7 @@
 /** POST /sms → acceptSms (functions/sms/accept.ts). */
 import { apiHandler } from '../shared/http';
 import { acceptSms } from '../sms/accept';
-import { acceptDeps } from '../sms/wiring';
+import { acceptDeps } from '../sms/accept-wiring';
 import { loadSettings } from '../shared/config';
 import { tenancyOf } from '../shared/tenancy';
 

@@ -1,7 +1,7 @@
 /** POST /sms/batch → acceptSmsBatch (functions/sms/accept.ts). */
 import { apiHandler } from '../shared/http';
 import { acceptSmsBatch } from '../sms/accept';
-import { acceptDeps } from '../sms/wiring';
+import { acceptDeps } from '../sms/accept-wiring';
 import { loadSettings } from '../shared/config';
 import { tenancyOf } from '../shared/tenancy';
 

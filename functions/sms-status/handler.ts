@@ -1,6 +1,6 @@
 /** GET /sms/{messageId} → getSmsStatus (functions/sms/status.ts). */
 import { apiHandler } from '../shared/http';
-import { statusDeps } from '../sms/wiring';
+import { statusDeps } from '../sms/base-wiring';
 import { getSmsStatus } from '../sms/status';
 import { loadSettings } from '../shared/config';
 import { tenancyOf } from '../shared/tenancy';

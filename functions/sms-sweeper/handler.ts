@@ -5,7 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
 import { logger, metrics } from '../shared/powertools';
 import { sweepOutbox, type SweepResult } from '../sms/sweeper';
-import { sweepDeps } from '../sms/wiring';
+import { sweepDeps } from '../sms/base-wiring';
 
 export const handler = middy<ScheduledEvent, SweepResult>()
   .use(injectLambdaContext(logger, { clearState: true }))

@@ -4,7 +4,7 @@
  * milliseconds whatever 8x8's latency.
  *
  * Transactional outbox: the record write is the only commit. A new record carries `outbox: pending` until SQS took
- * its `{messageId}`; if the function dies (or SQS refuses) between the write and the enqueue, the sms-sweeper
+ * its `{messageId}` (the marker is cleared after the answer, see enqueueOutbox); if the function dies (or SQS refuses) between the write and the enqueue, the sms-sweeper
  * (functions/sms/sweeper.ts) queues it after SMS_SWEEP_AGE_SECONDS, and a repeat of its clientMessageId queues it at
  * once. Queueing one SMS twice is harmless: the worker takes the record, not the message, as the truth.
  *
@@ -72,6 +72,11 @@ export interface AcceptDeps {
     /** SMS_IDEMPOTENCY_WAIT_MS: how long a repeat waits for an in-flight first request (default 3000). */
     idempotencyWaitMs?: number;
   };
+  /**
+   * Takes work that need not delay the answer (clearing outbox markers). Default: it is left running; tests pass a
+   * collector to await it.
+   */
+  afterAnswer?: (work: Promise<unknown>) => void;
   /** Pause between looks at an in-flight first request (setTimeout by default; tests advance a fake clock). */
   sleep?: (ms: number) => Promise<void>;
   /** The caller's key: owner of the records, namespace of its clientMessageIds (functions/shared/tenancy.ts). */
@@ -285,8 +290,11 @@ async function storeGuarded(
 }
 
 /**
- * Enqueues the new (and re-queued) SMS of `outcomes` and clears the outbox marker of those SQS took. Those it did
- * not take stay accepted: their records are the commit, and the sweeper queues them.
+ * Enqueues the new (and re-queued) SMS of `outcomes`; those SQS did not take stay accepted: their records are the
+ * commit, and the sweeper queues them. The outbox markers of those SQS took are cleared without holding up the
+ * answer (`deps.afterAnswer`): by then the SMS is stored and queued, so the marker only tells the sweeper what it
+ * need not look at. A clear that never completes (the instance is frozen or ends first) leaves a marker the sweeper
+ * finds after SMS_SWEEP_AGE_SECONDS on a record that has moved on, and it only clears it (sweeper.ts).
  */
 async function enqueueOutbox(outcomes: ItemOutcome[], deps: AcceptDeps): Promise<void> {
   const ids = outcomes.flatMap((o) => (o.ok && (o.fresh || o.requeue) ? [o.answer.messageId] : []));
@@ -306,12 +314,16 @@ async function enqueueOutbox(outcomes: ItemOutcome[], deps: AcceptDeps): Promise
   }
   const queued = ids.filter((id) => !failed.has(id));
   if (queued.length === 0) return;
-  await deps.store.clearOutbox(queued, deps.clock.now().toISOString()).catch((error: unknown) =>
-    logger.warn('Could not clear the outbox marker; the sweeper will queue the SMS again (harmless)', {
+  const clearing = deps.store.clearOutbox(queued, deps.clock.now().toISOString()).catch((error: unknown) =>
+    logger.warn('Could not clear the outbox marker; the sweeper will clear it (harmless)', {
       error: error as Error,
     }),
   );
+  (deps.afterAnswer ?? leaveRunning)(clearing);
 }
+
+/** Work that need not delay the answer keeps running; its own catch has already handled any failure. */
+const leaveRunning = (_work: Promise<unknown>): void => undefined;
 
 async function mapLimit<T, R>(
   items: T[],

@@ -1,6 +1,6 @@
 /**
  * The SMS record (messages table) and the ports the SMS cores use. Adapters: dynamo-message-store.ts,
- * wiring.ts (SmsQueue over shared/sqs.ts), powertools-idempotency.ts, eight-by-eight-sms-client.ts. Cores import no AWS SDK.
+ * base-wiring.ts (SmsQueue over shared/sqs.ts), powertools-idempotency.ts, eight-by-eight-sms-client.ts. Cores import no AWS SDK.
  */
 import type { ActualEncoding, RequestedEncoding } from './text';
 import type { PublicStatusCode, ReceiptEvent } from './schema';

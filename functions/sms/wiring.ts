@@ -1,29 +1,25 @@
 /**
- * Production wiring of the SMS cores: AWS SDK clients, secrets and settings, built once per cold start (lazily,
- * on the first request, so importing a handler needs no environment). Locally the same clients reach the
- * embedded stand-ins through AWS_ENDPOINT_URL_* (lib/local).
+ * Production wiring of the SMS cores that reach beyond AWS (secrets, 8x8, Cognigy): the receipt webhook and the
+ * delivery worker, built once per cold start (lazily, on the first request, so importing a handler needs no
+ * environment). Locally the same clients reach the embedded stand-ins through AWS_ENDPOINT_URL_* (lib/local).
+ *
+ * Each function imports only its own piece of the wiring, so it neither bundles nor evaluates the others' (issue
+ * 13, cold starts): base-wiring.ts has the AWS clients, the message store and the queue, and the deps of sms-status
+ * and sms-sweeper; accept-wiring.ts adds Powertools idempotency for POST /sms and /sms/batch; this file the rest.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
-import { mathRandom, powertoolsTelemetry, systemClock, uuidIds } from '../shared/runtime';
+import { loadSmsSettings, tableName } from '../shared/config';
+import { mathRandom, powertoolsTelemetry, systemClock } from '../shared/runtime';
 import { cognigyEndpoint } from '../shared/cognigy-client';
 import { loadPreviousSecret, loadSecret } from '../shared/secrets';
 import { logger } from '../shared/powertools';
-import { sqsSender, type QueueSender } from '../shared/sqs';
-import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './ports';
-import { DynamoMessageStore } from './dynamo-message-store';
+import { documentClient, memo, messageStore } from './base-wiring';
 import { DynamoPacerStore } from './dynamo-pacer-store';
 import { eightByEightSms } from './eight-by-eight-sms-client';
 import { Pacer } from './pacer';
-import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
-import type { SmsQueue } from './records';
-import type { SweepDeps } from './sweeper';
 
 /**
  * An 8x8 429 is waited out inside the worker for up to this long (8x8 asks for about a second) before the SMS goes
@@ -43,33 +39,8 @@ const INJECT_TIMEOUT_CAP_MS = 3_000;
 /** A retried receipt injection waits longer, still inside sms-receipt's 10 s function timeout. */
 const INJECT_RETRY_TIMEOUT_CAP_MS = 6_000;
 
-/**
- * Built on first use and kept. Calls are marked pure so esbuild drops the wiring a function never uses (sms-status
- * then bundles no SQS client).
- */
-function memo<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= build());
-}
-
-// No X-Ray SDK capture of the clients: it cost ~115 KB of bundle and ~250 ms of cold start (bin/bench.ts); the
-// function's own segment still comes from Lambda's active tracing (lib/constructs/bridge-function.ts).
-const dynamoClient = /* @__PURE__ */ memo(() => new DynamoDBClient({}));
-const documentClient = /* @__PURE__ */ memo(() =>
-  DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true } }),
-);
-const sqsClient = /* @__PURE__ */ memo(() => new SQSClient({}));
-const messageStore = /* @__PURE__ */ memo(
-  () => new DynamoMessageStore(documentClient(), tableName('messages')),
-);
-
-/** SmsQueue over the shared SQS sender: bodies are `{messageId}`, because the record is the source of truth. */
-export function smsQueue(sender: QueueSender): SmsQueue {
-  return {
-    enqueue: (messageIds) =>
-      sender.send(messageIds.map((messageId) => ({ key: messageId, body: { messageId } }))),
-  };
-}
+// Kept where the code imported them from before the split.
+export { smsQueue, statusDeps, sweepDeps } from './base-wiring';
 
 function injector(): ReceiptInjector {
   const settings = loadSmsSettings();
@@ -82,42 +53,6 @@ function injector(): ReceiptInjector {
     powertoolsTelemetry,
   );
 }
-
-export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: PowertoolsIdempotency } => {
-  const settings = loadSmsSettings();
-  const smsQueueUrl = queueUrl('sms');
-  return {
-    store: messageStore(),
-    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
-    idempotency: new PowertoolsIdempotency({
-      tableName: tableName('idempotency'),
-      expiresAfterSeconds: settings.idempotencyTtlSeconds,
-      client: dynamoClient(),
-    }),
-    clock: systemClock,
-    ids: uuidIds,
-    settings: {
-      recordTtlDays: settings.recordTtlDays,
-      allowLoopbackUrls: settings.allowLoopbackUrls,
-      idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
-      idempotencyWaitMs: settings.idempotencyWaitMs,
-    },
-  };
-});
-
-export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
-  const settings = loadSmsSettings();
-  const smsQueueUrl = queueUrl('sms');
-  return {
-    store: messageStore(),
-    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
-    clock: systemClock,
-    telemetry: powertoolsTelemetry,
-    settings: { sweepAgeSeconds: settings.sweepAgeSeconds, sweepBatchSize: settings.sweepBatchSize },
-  };
-});
-
-export const statusDeps = /* @__PURE__ */ memo(() => ({ store: messageStore() }));
 
 /** A cache-bypassing re-read of the receipt secret happens at most this often per function instance. */
 const WEBHOOK_AUTH_REFRESH_INTERVAL_MS = 30_000;

@@ -62,7 +62,9 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
 
 export const TARGETS = {
   bundleBytes: 500 * 1024,
-  coldStartMs: 200,
+  coldStartMs: 150,
+  /** POST /sms accept p99 at most this fraction of the direct 8x8 call's p99 in the same run (issue 13). */
+  acceptToDirectP99: 0.4,
   webhookAckP99Ms: 30,
   agentToCognigyP50Ms: 50,
   rateLimitRatio: 0.95,
@@ -71,6 +73,32 @@ export const TARGETS = {
   backlogCallsPerSms: 0.05,
   idleToEightByEightP99Ms: 1_100,
 };
+
+/**
+ * Each bundle's size (bytes, minified ESM) when issue 13 set "bundles no larger than today": a bundle may not grow
+ * past it. A function not listed (added later) is held to TARGETS.bundleBytes alone.
+ */
+export const BUNDLE_BASELINE_BYTES: Readonly<Record<string, number>> = {
+  'sms-accept': 483_704,
+  'sms-batch': 486_992,
+  'sms-status': 341_214,
+  'sms-receipt': 383_783,
+  'sms-deliver': 409_058,
+  'sms-sweeper': 348_551,
+  'handover-start': 398_209,
+  'handover-message': 386_856,
+  'handover-end': 387_403,
+  'handover-status': 384_069,
+  'handover-webhook': 400_705,
+  'handover-outbound': 386_603,
+  'handover-relay': 393_142,
+};
+
+/** The size a bundle is held to: its issue-13 baseline when it has one, and never over TARGETS.bundleBytes. */
+export function bundleLimitBytes(name: string): number {
+  const baseline = Object.hasOwn(BUNDLE_BASELINE_BYTES, name) ? BUNDLE_BASELINE_BYTES[name] : undefined;
+  return Math.min(baseline ?? TARGETS.bundleBytes, TARGETS.bundleBytes);
+}
 
 /** Seconds of backlog the rate-limited run is sized for by default: whole windows to average over. */
 const LIMITED_SECONDS = 14;

@@ -6,7 +6,7 @@ import { formatBytes, formatMs, formatPercent, percentile, round } from '../stat
 import type { AcceptResult } from './accept-latency';
 import { queueBatching } from '../../../functions/shared/config';
 import type { LatencySummary } from '../stats';
-import { SMS_PER_CALL, TARGETS, type BenchConfig } from './config';
+import { bundleLimitBytes, SMS_PER_CALL, TARGETS, type BenchConfig } from './config';
 
 const smsBatching = () => queueBatching('sms', process.env);
 import type { HandoverResult } from './handover';
@@ -20,12 +20,16 @@ export function throughputRow(config: BenchConfig, open: ThroughputResult): Repo
   };
 }
 
+/** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=sms-accept alone). */
 export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow[] {
+  const p99Ratio = accept.bridge.p99 / accept.direct.p99;
   return [
     {
       metric: 'POST /sms accept latency p50 / p99',
       value: `${formatMs(accept.bridge.p50)} / ${formatMs(accept.bridge.p99)}`,
-      note: `${accept.bridge.count} calls, one at a time`,
+      target: `p99 ≤ ${TARGETS.acceptToDirectP99}× the direct call's`,
+      verdict: verdict(p99Ratio <= TARGETS.acceptToDirectP99),
+      note: `${accept.bridge.count} calls, one at a time; p99 ${round(p99Ratio, 2)}× the direct call's p99`,
     },
     {
       metric: 'POST /sms sent → SMS received by the 8x8 simulator p50 / p99',
@@ -101,8 +105,8 @@ export function bundleRow(b: BundleResult): ReportRow {
   return {
     metric: `Bundle ${b.name} (minified ESM)`,
     value: formatBytes(b.bytes),
-    target: `≤ ${formatBytes(TARGETS.bundleBytes)}`,
-    verdict: verdict(b.bytes <= TARGETS.bundleBytes),
+    target: `≤ ${formatBytes(bundleLimitBytes(b.name))}`,
+    verdict: verdict(b.bytes <= bundleLimitBytes(b.name)),
     note: b.topInputs
       .slice(0, 3)
       .map((t) => `${t.path} ${formatBytes(t.bytes)}`)
@@ -127,8 +131,14 @@ export function coldRow(runs: ColdStartResult[]): ReportRow {
     value: `${formatMs(c.coldMs)} vs ${formatMs(warm)}`,
     target: `≤ ${TARGETS.coldStartMs} ms`,
     verdict: verdict(c.coldMs <= TARGETS.coldStartMs),
-    note: `${spread}import ${formatMs(c.importMs)} + first ${formatMs(c.firstInvokeMs)}; answers ${c.answers.join(', ')}`,
+    note: `${spread}import ${formatMs(c.importMs)} + first ${formatMs(c.firstInvokeMs)}${cpu(runs)}; answers ${c.answers.join(', ')}`,
   };
+}
+
+/** The median CPU time of the rounds' import + first event, when the children measured it. */
+function cpu(runs: ColdStartResult[]): string {
+  const values = runs.flatMap((r) => (r.coldCpuMs === undefined ? [] : [r.coldCpuMs]));
+  return values.length > 0 ? `, CPU ${formatMs(percentile(values, 50))}` : '';
 }
 
 export function memoryRow(rest: RssSummary, underLoadMb: number): ReportRow {

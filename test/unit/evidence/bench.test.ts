@@ -2,8 +2,16 @@
  * The benchmark's own arithmetic (lib/evidence/bench/): which rate-limit windows count and what they add up to,
  * and how BENCH_* variables become the run's sizes. No timing: the calls are built by hand.
  */
-import { benchConfig, limitedCount, SMS_PER_CALL } from '../../../lib/evidence/bench/config';
-import { coldRow } from '../../../lib/evidence/bench/rows';
+import {
+  BUNDLE_BASELINE_BYTES,
+  benchConfig,
+  bundleLimitBytes,
+  limitedCount,
+  SMS_PER_CALL,
+  TARGETS,
+} from '../../../lib/evidence/bench/config';
+import { acceptRows, bundleRow, coldRow } from '../../../lib/evidence/bench/rows';
+import type { LatencySummary } from '../../../lib/evidence/stats';
 import { rateLimitWindows } from '../../../lib/evidence/bench/throughput';
 import type { ColdStartResult } from '../../../lib/evidence/bundles';
 import type { SmsApiCall } from '../../../lib/simulators/sms';
@@ -117,7 +125,59 @@ describe('coldRow', () => {
     );
   });
 
-  test('a median over the target is missed', () => {
-    expect(coldRow([run(250, 9), run(210, 7), run(120, 8)]).verdict).toBe('missed');
+  test('a median over the target (150 ms, issue 13) is missed', () => {
+    expect(TARGETS.coldStartMs).toBe(150);
+    expect(coldRow([run(250, 9), run(160, 7), run(120, 8)]).verdict).toBe('missed');
+  });
+
+  test("the children's CPU time is shown as the median of the rounds", () => {
+    const row = coldRow([
+      { ...run(300, 9), coldCpuMs: 90 },
+      { ...run(120, 7), coldCpuMs: 70 },
+      { ...run(150, 8), coldCpuMs: 80 },
+    ]);
+    expect(row.note).toBe(
+      'median of 3 (120 ms–300 ms); import 75 ms + first 75 ms, CPU 80 ms; answers HTTP 202, HTTP 202',
+    );
+  });
+});
+
+describe('bundle sizes are held to their size when issue 13 began', () => {
+  const bundle = (name: string, bytes: number) => ({ name, file: '', bytes, topInputs: [] }) as never;
+
+  test('a bundle may not grow past its baseline, even under the 500 KB ceiling', () => {
+    const baseline = BUNDLE_BASELINE_BYTES['sms-status']!;
+    expect(bundleLimitBytes('sms-status')).toBe(baseline);
+    expect(bundleRow(bundle('sms-status', baseline)).verdict).toBe('met');
+    expect(bundleRow(bundle('sms-status', baseline + 1)).verdict).toBe('missed');
+  });
+
+  test('a function without a baseline (added later) is held to the 500 KB ceiling', () => {
+    expect(bundleLimitBytes('sms-inbound')).toBe(TARGETS.bundleBytes);
+    expect(bundleLimitBytes('__proto__')).toBe(TARGETS.bundleBytes);
+  });
+});
+
+describe('accept latency against the direct 8x8 call', () => {
+  const summary = (p50: number, p99: number): LatencySummary => ({
+    count: 200,
+    p50,
+    p90: p99,
+    p99,
+    min: p50,
+    max: p99,
+    mean: p50,
+  });
+  const rows = (bridgeP99: number, directP99: number) =>
+    acceptRows(benchConfig({}), {
+      bridge: summary(30, bridgeP99),
+      direct: summary(150, directP99),
+      toSimulator: summary(50, 100),
+    });
+
+  test("p99 at most 0.4× the direct call's p99 is met, above it missed", () => {
+    expect(rows(80, 200)[0]).toMatchObject({ verdict: 'met', target: "p99 ≤ 0.4× the direct call's" });
+    expect(rows(81, 200)[0]?.verdict).toBe('missed');
+    expect(rows(81, 200)[0]?.note).toBe("200 calls, one at a time; p99 0.41× the direct call's p99");
   });
 });

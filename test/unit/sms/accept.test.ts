@@ -178,6 +178,30 @@ describe('POST /sms core', () => {
     expect(deps.store.records.get(response.body.messageId as string)?.outbox).toBe('pending');
   });
 
+  test('the answer does not wait for the outbox marker to be cleared: stored and queued is accepted', async () => {
+    const deps = setup();
+    const clearing = deferred();
+    const clearOutbox = deps.store.clearOutbox.bind(deps.store);
+    deps.store.clearOutbox = async (ids, now) => {
+      await clearing.promise;
+      return clearOutbox(ids, now);
+    };
+    const afterAnswer: Promise<unknown>[] = [];
+    const response = await acceptSms(
+      { ...otp, clientMessageId: 'otp-later' },
+      { ...deps, afterAnswer: (work) => afterAnswer.push(work) },
+    );
+    const id = response.body.messageId as string;
+    // Answered while the clear is still pending: the SMS is stored and SQS has it.
+    expect(response.statusCode).toBe(202);
+    expect(deps.queue.enqueued).toEqual([id]);
+    expect(deps.store.records.get(id)?.outbox).toBe('pending');
+    expect(afterAnswer).toHaveLength(1);
+    clearing.resolve();
+    await Promise.all(afterAnswer);
+    expect(deps.store.records.get(id)?.outbox).toBeUndefined();
+  });
+
   test('a repeat of an SMS that never reached SQS queues it again, once it is no longer being accepted', async () => {
     const deps = setup();
     deps.queue.refuseAll = true;
