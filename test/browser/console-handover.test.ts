@@ -29,12 +29,15 @@ async function submit(form: Locator, fields: Record<string, string> = {}): Promi
 
 test('a whole handover is played from the two panes (join, both ways, transfer, leave), with the statuses each side saw', async () => {
   const { page } = session;
+  await page.locator('#no-handovers').waitFor();
   await submit(page.locator('form[data-action="handover-start"]'), {
     name: 'Ada <i>Lovelace</i>',
     text: 'My parcel has not arrived',
   });
 
   const card = page.locator('#conversations article.conversation').first();
+  await card.waitFor();
+  expect(await page.locator('#no-handovers').isHidden()).toBe(true);
   const userLog = card.locator('.user-log');
   const agentLog = card.locator('.agent-log');
   const bridgeStatus = (status: string) => card.locator(`.status [data-bridge-status="${status}"]`).waitFor();

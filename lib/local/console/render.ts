@@ -328,6 +328,9 @@ export function renderPage({ token, nonce, snapshot, services }: PageInput): str
               /><button>Start handover (as the Cognigy flow)</button>
             </form>
             <p class="result" role="status"></p>
+            <p class="empty" id="no-handovers" ${snapshot.conversations.length > 0 ? 'hidden' : ''}>
+              No handover yet. Start one above, or POST /handover with the API key.
+            </p>
             <div id="conversations">${snapshot.conversations.map(renderConversation)}</div>
           </section>
           <section id="webhook-section">

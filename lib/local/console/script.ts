@@ -47,7 +47,10 @@ export const CONSOLE_SCRIPT = String.raw`
     if (typeof update.outbox === 'string') document.getElementById('outbox').innerHTML = update.outbox;
     if (typeof update.webhooks === 'string') document.getElementById('webhooks').innerHTML = update.webhooks;
     if (typeof update.problems === 'string') document.getElementById('problems').innerHTML = update.problems;
-    if (Array.isArray(update.conversations)) applyConversations(update.conversations);
+    if (Array.isArray(update.conversations)) {
+      applyConversations(update.conversations);
+      document.getElementById('no-handovers').hidden = update.conversations.length > 0;
+    }
   }
 
   const live = document.getElementById('live');

@@ -1,7 +1,7 @@
 /**
  * Every repository path README.md and docs/*.md cite exists: markdown link targets and code spans that name a file or
  * folder of the repository (`lib/local/sandbox.ts`, `test/security/`, `BENCHMARKS.md`). A path with a placeholder
- * (`functions/<name>/handler.ts`) must exist up to the placeholder. Outputs of a build (cdk.out/, dist/) are not
+ * (`functions/<name>/handler.ts`) must exist up to the placeholder. Outputs of a build (cdk.out/, dist/, extension/dist/) are not
  * repository paths and are skipped.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -26,7 +26,7 @@ const TOP_LEVEL = new Set([
   ),
 ]);
 /** Written by builds, never committed. */
-const GENERATED = ['cdk.out/', 'dist/', 'coverage/'];
+const GENERATED = ['cdk.out/', 'dist/', 'coverage/', 'extension/dist/', 'extension/build/'];
 
 /** Repository paths a markdown text cites (fenced code blocks hold commands and trees, not citations). */
 function citedPaths(markdown: string, from: string): string[] {
