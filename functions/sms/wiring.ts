@@ -16,7 +16,8 @@ import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './ports';
 import { DynamoMessageStore } from './dynamo-message-store';
-import { eightByEightSms } from './eight-by-eight-sms-client';
+import { eightByEightSms, eightByEightSmsManagement } from './eight-by-eight-sms-client';
+import type { ManageDeps } from './manage';
 import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
@@ -109,6 +110,24 @@ export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
 });
 
 export const statusDeps = /* @__PURE__ */ memo(() => ({ store: messageStore() }));
+
+/** DELETE /sms/{messageId} and …/pii. */
+export const manageDeps = /* @__PURE__ */ memo((): ManageDeps => {
+  const settings = loadSmsSettings();
+  return {
+    store: messageStore(),
+    eightByEight: eightByEightSmsManagement,
+    credentials: () => loadSecret('smsCredentials'),
+    idempotency: new PowertoolsIdempotency({
+      tableName: tableName('idempotency'),
+      expiresAfterSeconds: settings.idempotencyTtlSeconds,
+      client: dynamoClient(),
+    }),
+    clock: systemClock,
+    telemetry: powertoolsTelemetry,
+    settings: { upstreamTimeoutMs: settings.upstreamTimeoutMs },
+  };
+});
 
 /** A cache-bypassing re-read of the receipt secret happens at most this often per function instance. */
 const WEBHOOK_AUTH_REFRESH_INTERVAL_MS = 30_000;
