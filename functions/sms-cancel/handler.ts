@@ -1,10 +1,10 @@
 /** DELETE /sms/{messageId} → cancelSms (functions/sms/manage.ts). */
 import { apiHandler } from '../shared/http';
-import { manageDeps } from '../sms/wiring';
+import { cancelDeps } from '../sms/wiring';
 import { cancelSms } from '../sms/manage';
 import { loadSettings } from '../shared/config';
 import { tenancyOf } from '../shared/tenancy';
 
 export const handler = apiHandler('sms-cancel', (request) =>
-  cancelSms(request.pathParameters.messageId, manageDeps(), tenancyOf(request, loadSettings())),
+  cancelSms(request.pathParameters.messageId, cancelDeps(), tenancyOf(request, loadSettings())),
 );

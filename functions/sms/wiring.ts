@@ -111,21 +111,29 @@ export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
 
 export const statusDeps = /* @__PURE__ */ memo(() => ({ store: messageStore() }));
 
-/** DELETE /sms/{messageId} and …/pii. */
-export const manageDeps = /* @__PURE__ */ memo((): ManageDeps => {
+/** DELETE /sms/{messageId}: no idempotency table (its grants have none). */
+export const cancelDeps = /* @__PURE__ */ memo((): ManageDeps => {
   const settings = loadSmsSettings();
   return {
     store: messageStore(),
     eightByEight: eightByEightSmsManagement,
     credentials: () => loadSecret('smsCredentials'),
+    clock: systemClock,
+    telemetry: powertoolsTelemetry,
+    settings: { upstreamTimeoutMs: settings.upstreamTimeoutMs },
+  };
+});
+
+/** DELETE /sms/{messageId}/pii: also the idempotency table, whose stored answers hold the destination. */
+export const eraseDeps = /* @__PURE__ */ memo((): ManageDeps => {
+  const settings = loadSmsSettings();
+  return {
+    ...cancelDeps(),
     idempotency: new PowertoolsIdempotency({
       tableName: tableName('idempotency'),
       expiresAfterSeconds: settings.idempotencyTtlSeconds,
       client: dynamoClient(),
     }),
-    clock: systemClock,
-    telemetry: powertoolsTelemetry,
-    settings: { upstreamTimeoutMs: settings.upstreamTimeoutMs },
   };
 });
 
