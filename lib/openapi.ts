@@ -267,7 +267,8 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
   },
   'sms-erase': {
     '200': {
-      description: 'Erased (or erased already): the SMS with `[erased]` destination and the tombstone in `erased`',
+      description:
+        'Erased (or erased already): the SMS with `[erased]` destination and the tombstone in `erased`',
       schema: 'SmsStatus',
     },
     '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),

@@ -132,7 +132,7 @@ export const ERROR_CODES = {
     status: 502,
     usedBy: ['handover', 'sms'],
     description:
-      "8x8 refused the call (creating the conversation; on SMS routes cancelling or removing PII); `details` has its reason",
+      '8x8 refused the call (creating the conversation; on SMS routes cancelling or removing PII); `details` has its reason',
   },
   UPSTREAM_RATE_LIMITED: {
     status: 503,

@@ -97,7 +97,12 @@ const errorBodySchema = z.looseObject({
   errorId: z.optional(z.string()),
 });
 
-function post(creds: SmsCredentials, path: string, body: unknown, timeoutMs: number): Promise<UpstreamResponse> {
+function post(
+  creds: SmsCredentials,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<UpstreamResponse> {
   return call(creds, 'POST', path, body, timeoutMs);
 }
 
@@ -196,7 +201,11 @@ export async function removeSmsPii(creds: SmsCredentials, umid: string, timeoutM
 
 /** The port DELETE /sms/{messageId} and …/pii use (tests pass a fake). */
 export interface EightByEightSmsManagement {
-  cancelScheduledSms(creds: SmsCredentials, umid: string, timeoutMs: number): Promise<{ cancelledCount: number }>;
+  cancelScheduledSms(
+    creds: SmsCredentials,
+    umid: string,
+    timeoutMs: number,
+  ): Promise<{ cancelledCount: number }>;
   removeSmsPii(creds: SmsCredentials, umid: string, timeoutMs: number): Promise<void>;
 }
 

@@ -39,7 +39,11 @@ export interface ManageDeps {
 }
 
 /** The caller's own SMS, or 404 as for an unknown id (functions/shared/tenancy.ts). */
-async function ownRecord(messageId: string | undefined, deps: ManageDeps, tenancy: Tenancy): Promise<MessageRecord> {
+async function ownRecord(
+  messageId: string | undefined,
+  deps: ManageDeps,
+  tenancy: Tenancy,
+): Promise<MessageRecord> {
   const id = (messageId ?? '').toLowerCase();
   if (!MESSAGE_ID_PATTERN.test(id)) {
     throw new SmsError('INVALID_MESSAGE_ID', 'messageId must be the id POST /sms answered with (a UUID)');
@@ -58,11 +62,9 @@ async function reread(messageId: string, deps: ManageDeps): Promise<MessageRecor
 /** Being handed to 8x8 right now (no umid yet): the caller retries once the attempt reported. */
 function sendInProgress(record: MessageRecord, nowMs: number): SmsError {
   const leftMs = (record.attemptLeaseUntil ?? nowMs) - nowMs;
-  return new SmsError(
-    'SMS_SEND_IN_PROGRESS',
-    'The SMS is being handed to 8x8 right now; retry shortly',
-    { retryAfterSeconds: Math.min(60, Math.max(1, Math.ceil(leftMs / 1000))) },
-  );
+  return new SmsError('SMS_SEND_IN_PROGRESS', 'The SMS is being handed to 8x8 right now; retry shortly', {
+    retryAfterSeconds: Math.min(60, Math.max(1, Math.ceil(leftMs / 1000))),
+  });
 }
 
 /** 8x8 still holds the SMS for a later time: its cancel call can stop it. */
@@ -156,7 +158,8 @@ export async function eraseSmsPii(
     await deps.store.cancelQueued(record.messageId, started.toISOString(), tenancy.callerId);
     record = await reread(record.messageId, deps);
   }
-  if (record.status === 'sending' && record.umid === undefined) throw sendInProgress(record, started.getTime());
+  if (record.status === 'sending' && record.umid === undefined)
+    throw sendInProgress(record, started.getTime());
   if (record.erased && record.erased.eightByEight !== 'failed') {
     return { statusCode: 200, body: toStatusAnswer(record) }; // a repeat
   }
@@ -180,7 +183,11 @@ export async function eraseSmsPii(
 
   if (record.umid) {
     try {
-      await deps.eightByEight.removeSmsPii(await deps.credentials(), record.umid, deps.settings.upstreamTimeoutMs);
+      await deps.eightByEight.removeSmsPii(
+        await deps.credentials(),
+        record.umid,
+        deps.settings.upstreamTimeoutMs,
+      );
     } catch (error) {
       deps.telemetry.log.warn("8x8's PII removal failed; the bridge's copy is erased", {
         messageId: record.messageId,

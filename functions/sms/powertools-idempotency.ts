@@ -82,7 +82,11 @@ export class PowertoolsIdempotency implements IdempotencyGuard {
    * sends nothing) but its stored answer gets `replacement`'s fields (the erased destination). No entry, or one of
    * another request (the key was reused after its window): nothing to erase.
    */
-  async eraseAnswer(key: string, fingerprint: unknown, replacement: Record<string, unknown>): Promise<boolean> {
+  async eraseAnswer(
+    key: string,
+    fingerprint: unknown,
+    replacement: Record<string, unknown>,
+  ): Promise<boolean> {
     const data = { clientMessageId: key, fingerprint } as unknown as JSONValue;
     let stored: unknown;
     try {
@@ -90,11 +94,15 @@ export class PowertoolsIdempotency implements IdempotencyGuard {
       if (record.getStatus() !== 'COMPLETED' || record.isExpired()) return false;
       stored = record.getResponse();
     } catch (error) {
-      if (error instanceof IdempotencyItemNotFoundError || error instanceof IdempotencyValidationError) return false;
+      if (error instanceof IdempotencyItemNotFoundError || error instanceof IdempotencyValidationError)
+        return false;
       throw error;
     }
     if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return false;
-    await this.store.saveSuccess(data, { ...(stored as Record<string, unknown>), ...replacement } as JSONValue);
+    await this.store.saveSuccess(data, {
+      ...(stored as Record<string, unknown>),
+      ...replacement,
+    } as JSONValue);
     return true;
   }
 

@@ -10,14 +10,7 @@ import type { PublicStatusCode, ReceiptEvent } from './schema';
  * → delivered | undelivered | rejected (receipts). `failed` is ours: 8x8 refused it permanently or retries ran out.
  */
 export type SmsStatus =
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'rejected'
-  | 'failed'
-  | 'cancelled';
+  'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'rejected' | 'failed' | 'cancelled';
 
 /**
  * Order of statuses: a record only ever moves to a higher rank, so late or repeated receipts cannot move it

@@ -233,12 +233,18 @@ describe('SMS routes', () => {
       }),
     );
     for (const id of ids) {
-      await waitFor(`SMS ${id} at 8x8`, async () => (await api.get<{ umid?: string }>(`/sms/${id}`)).body.umid);
+      await waitFor(
+        `SMS ${id} at 8x8`,
+        async () => (await api.get<{ umid?: string }>(`/sms/${id}`)).body.umid,
+      );
     }
     await call(200, 'DELETE', `/sms/${ids[0]}`);
     await call(200, 'DELETE', `/sms/${ids[1]}/pii`);
     // The first SMS of this file was sent at once: too late to cancel.
-    await waitFor('the first SMS at 8x8', async () => (await api.get<{ umid?: string }>(`/sms/${messageId}`)).body.umid);
+    await waitFor(
+      'the first SMS at 8x8',
+      async () => (await api.get<{ umid?: string }>(`/sms/${messageId}`)).body.umid,
+    );
     await call(409, 'DELETE', `/sms/${messageId}`);
     for (const suffix of ['', '/pii']) {
       await call(400, 'DELETE', `/sms/not-a-uuid${suffix}`);
@@ -248,7 +254,10 @@ describe('SMS routes', () => {
     // An SMS whose hand-over to 8x8 is under way (8x8 answers slowly): 409 SMS_SEND_IN_PROGRESS for both.
     stack.sms!.setFaults({ latencyMs: 3_000 });
     try {
-      const slow = await call<{ messageId: string }>(202, 'POST', '/sms', { destination: phone(62), text: 'Slow' });
+      const slow = await call<{ messageId: string }>(202, 'POST', '/sms', {
+        destination: phone(62),
+        text: 'Slow',
+      });
       const id = slow.body.messageId;
       await waitFor('the hand-over to start', async () => {
         const body = (await api.get<{ attempts: number; umid?: string }>(`/sms/${id}`)).body;

@@ -80,7 +80,12 @@ describe('DELETE /sms/{messageId}', () => {
       messageId = await send({ destination: freshNumber(), text: 'Never sent', clientMessageId });
       const cancelled = await api.request<SmsAnswer>('DELETE', `/sms/${messageId}`);
       expect(cancelled.status).toBe(200);
-      expect(cancelled.body).toMatchObject({ ok: true, messageId, status: { code: 'CANCELLED' }, attempts: 0 });
+      expect(cancelled.body).toMatchObject({
+        ok: true,
+        messageId,
+        status: { code: 'CANCELLED' },
+        attempts: 0,
+      });
       expect(cancelled.body.history.map((h) => h.status)).toEqual(['QUEUED', 'CANCELLED']);
     } finally {
       stack.resumeQueue('sms');
@@ -101,7 +106,10 @@ describe('DELETE /sms/{messageId}', () => {
     const cancelled = await api.request<SmsAnswer>('DELETE', `/sms/${messageId}`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ status: { code: 'CANCELLED' }, umid: sent.umid });
-    expect(cancelled.body.history.at(-1)).toMatchObject({ status: 'CANCELLED', detail: expect.stringContaining('8x8') });
+    expect(cancelled.body.history.at(-1)).toMatchObject({
+      status: 'CANCELLED',
+      detail: expect.stringContaining('8x8'),
+    });
     const [atEightByEight] = sms.receivedFor(sent.umid as string);
     expect(atEightByEight?.cancelledAt).toEqual(expect.any(String));
   });

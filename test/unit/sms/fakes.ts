@@ -168,7 +168,8 @@ export class InMemoryMessageStore implements MessageStore {
       updatedAt: now,
       history: [...(r.history ?? []), { status: 'cancelled', at: now, detail }],
     });
-    for (const key of ['statusDescription', 'outbox', 'attemptLeaseUntil', 'redrivable'] as const) delete r[key];
+    for (const key of ['statusDescription', 'outbox', 'attemptLeaseUntil', 'redrivable'] as const)
+      delete r[key];
     return true;
   }
 

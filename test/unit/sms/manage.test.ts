@@ -23,7 +23,11 @@ import {
   SequenceIds,
 } from './fakes';
 
-const credentials = async () => ({ apiKey: 'key', subAccountId: 'SubAccount-1', baseUrl: 'https://sms.8x8.com' });
+const credentials = async () => ({
+  apiKey: 'key',
+  subAccountId: 'SubAccount-1',
+  baseUrl: 'https://sms.8x8.com',
+});
 
 function setup() {
   const store = new InMemoryMessageStore();
@@ -70,9 +74,12 @@ function setup() {
     settings: { recordTtlDays: 30 },
   };
   const accept = async (body: Record<string, unknown> = {}) =>
-    (await acceptSms({ destination: '+6591234567', text: 'Hello', ...body }, acceptDeps)).body.messageId as string;
+    (await acceptSms({ destination: '+6591234567', text: 'Hello', ...body }, acceptDeps)).body
+      .messageId as string;
   const deliver = async (messageId: string) => {
-    const items = [{ body: { messageId }, ctx: { record: {} as never, receiveCount: 1, lastAttempt: false } }];
+    const items = [
+      { body: { messageId }, ctx: { record: {} as never, receiveCount: 1, lastAttempt: false } },
+    ];
     const prepared = await prepareDeliveries(items, deliverDeps);
     await deliverSms({ messageId }, { prepared }, deliverDeps);
   };
@@ -140,11 +147,14 @@ test('8x8 refusing or failing the cancel: 502 UPSTREAM_REJECTED / 503 UPSTREAM_U
     details: { httpStatus: 404, code: 1300 },
   });
   t.management.fail = new UpstreamError('8x8-sms', 'transient', 'down', 503);
-  await expect(cancelSms(id, t.deps)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', statusCode: 503 });
+  await expect(cancelSms(id, t.deps)).rejects.toMatchObject({
+    code: 'UPSTREAM_UNAVAILABLE',
+    statusCode: 503,
+  });
   expect((await t.record(id)).status).toBe('sent');
 });
 
-test("a scheduled time already passed: not cancellable, 8x8 not asked", async () => {
+test('a scheduled time already passed: not cancellable, 8x8 not asked', async () => {
   const t = setup();
   const id = await t.accept({ scheduled: inMinutes(t.clock, 5) });
   await t.deliver(id);
