@@ -243,7 +243,7 @@ describe('Send SMS', () => {
     const injected = await waitFor('the delivered inject', () =>
       cognigy
         .callsFor(session.sessionId)
-        .find((c) => (c.body.data as { sms?: { status?: string } }).sms?.status === 'delivered'),
+        .find((c) => (c.body.data as { sms?: { status?: string } }).sms?.status === 'DELIVERED'),
     );
     expect(injected.body.data).toMatchObject({ sms: { messageId }, bridgeEventId: expect.any(String) });
 

@@ -1,7 +1,7 @@
 /**
  * Every repository path README.md and docs/*.md cite exists: markdown link targets and code spans that name a file or
  * folder of the repository (`lib/local/sandbox.ts`, `test/security/`, `BENCHMARKS.md`). A path with a placeholder
- * (`functions/<name>/handler.ts`) must exist up to the placeholder. Outputs of a build (cdk.out/, dist/) are not
+ * (`functions/<name>/handler.ts`) must exist up to the placeholder. Outputs of a build (cdk.out/, dist/, extension/dist/) are not
  * repository paths and are skipped.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
