@@ -7,9 +7,13 @@
  *   BENCH_ACCEPT_N (200)  POST /sms calls for the accept latency, beside BENCH_DIRECT_N (100) direct 8x8 calls
  *   BENCH_SIM_LATENCY_MS (150) simulated 8x8 round trip for both
  *   BENCH_THROUGHPUT_N (800) SMS for the unthrottled throughput; BENCH_CONCURRENCY (32) callers at once
- *   BENCH_RATE_LIMIT (half the unthrottled 8x8 call rate) requests/s for the rate-limited run; BENCH_LIMITED_N
- *     (enough full 8x8 batch calls for 14 s at the limit) SMS, queued while the SMS poller is paused
- *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run
+ *   BENCH_IDLE_N (20) single SMS sent one at a time on an idle queue (accepted → at 8x8)
+ *   BENCH_BACKLOG_N (1000) SMS queued while the SMS poller is paused, then drained without a rate limit
+ *   BENCH_RATE_LIMIT (half the backlog's 8x8 call rate in batches of 10) requests/s for the rate-limited run, on a
+ *     stack of its own polling 10 SMS a batch; BENCH_LIMITED_N (enough full 8x8 batch calls for 14 s at the limit)
+ *     SMS, queued while the SMS poller is paused; BENCH_PACE=0 runs it without telling the bridge the limit
+ *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run; `sms` is sms-accept, sms-throughput, sms-idle,
+ *     sms-backlog and sms-limited, each of which may be named alone (e.g. BENCH_PARTS=sms-idle,sms-limited)
  *   BENCH_HANDOVER_MESSAGES (100) agent messages for the webhook and relay latencies
  *   BENCH_OUT (BENCHMARKS.md) where the report is written
  *   BENCH_COLD_RUNS (5) cold starts per function (fresh process each); the row shows the median

@@ -71,7 +71,7 @@ function banner(stack: LocalStack): string {
 }
 
 /** A repeated signal within this time is the same request (a terminal's Ctrl+C reaches npm and node, and npm relays it). */
-const REPEAT_WINDOW_MS = 2_000;
+const REPEAT_WINDOW_MS = 5_000;
 
 let running: LocalStack | undefined;
 let stopReason: string | undefined;

@@ -20,7 +20,7 @@ import { BridgeSecret, BridgeTable } from './constructs/bridge-data';
 import { BridgeFunction, DEFAULT_METRICS_NAMESPACE } from './constructs/bridge-function';
 import { BridgeQueue } from './constructs/bridge-queue';
 import { parseSourceIps } from './constructs/webhook-source-ips';
-import { settingProblems } from '../functions/shared/config';
+import { queueBatching, settingProblems } from '../functions/shared/config';
 import {
   InvalidValueError,
   flag,
@@ -202,7 +202,8 @@ export class BridgeStack extends Stack {
 
     for (const route of ROUTES) this.api.addRoute(route, this.functions[route.function]);
     for (const [name, queue] of Object.entries(this.queues) as [QueueName, BridgeQueue][]) {
-      queue.attachConsumer(this.functions[QUEUES[name].consumer]);
+      // The batching settings (e.g. SMS_QUEUE_BATCH_SIZE), checked against Lambda's rules at synth.
+      queue.attachConsumer(this.functions[QUEUES[name].consumer], queueBatching(name, settings));
       this.alarms.watchDeadLetterQueue(pascal(name), queue.deadLetterQueue);
       this.alarms.watchQueueAge(pascal(name), queue.queue);
       this.alarms.watchQueueDepth(pascal(name), queue.queue);

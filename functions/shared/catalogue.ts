@@ -5,6 +5,7 @@
  */
 import { DEFAULT_HANDOVER_RULES, handoverRulesSchema } from '../handover/rules';
 import {
+  decimal,
   flag,
   httpUrl,
   json,
@@ -38,7 +39,7 @@ export type FunctionName =
   | 'handover-relay';
 
 export type QueueName = 'sms' | 'handoverOutbound' | 'handoverInbound';
-export type TableName = 'messages' | 'conversations' | 'idempotency';
+export type TableName = 'messages' | 'conversations' | 'idempotency' | 'pacer';
 export type SecretName = 'smsCredentials' | 'smsWebhookAuth' | 'chatGatewayCredentials' | 'cognigy';
 
 export interface RouteSpec {
@@ -63,9 +64,15 @@ export interface QueueSpec {
   visibilityTimeoutSeconds: number;
   retentionDays: number;
   consumer: FunctionName;
+  /** Records per invocation (the event source's BatchSize; default of `batchingSettings` when it has them). */
   batchSize: number;
   /** Seconds the poller may wait to fill a batch (Lambda's MaximumBatchingWindowInSeconds); FIFO queues use 0. */
   batchingWindowSeconds: number;
+  /**
+   * The SETTINGS names that override batchSize and batchingWindowSeconds (read by functions/shared/config.ts
+   * queueBatching for both the CDK event source and the local poller).
+   */
+  batchingSettings?: { batchSize: SettingName; batchingWindowSeconds: SettingName };
   /** Caps concurrent consumer invocations so the downstream API is protected (ScalingConfig.MaximumConcurrency). */
   maxConcurrency: number;
   description: string;
@@ -270,8 +277,14 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     visibilityTimeoutSeconds: 180,
     retentionDays: 4,
     consumer: 'sms-deliver',
-    batchSize: 10,
-    batchingWindowSeconds: 0,
+    // Under a backlog one invocation sends up to 100 SMS in few 8x8 batch calls (8x8 takes 10 000 per call); the
+    // 1 s window (Lambda's least above a batch of 10) is all a lone SMS on an idle queue waits for company.
+    batchSize: 100,
+    batchingWindowSeconds: 1,
+    batchingSettings: {
+      batchSize: 'SMS_QUEUE_BATCH_SIZE',
+      batchingWindowSeconds: 'SMS_QUEUE_BATCHING_WINDOW_SECONDS',
+    },
     maxConcurrency: 10,
     description: 'SMS accepted by the API, waiting for delivery to 8x8',
   },
@@ -326,6 +339,13 @@ export const TABLES: Record<TableName, TableSpec> = {
     nameEnv: 'IDEMPOTENCY_TABLE',
     partitionKey: 'id',
     ttlAttribute: 'expiration',
+    indexes: [],
+  },
+  // The SMS pacer's shared token bucket: per-slot call counters and the rate learnt from 429s (functions/sms/pacer.ts).
+  pacer: {
+    nameEnv: 'PACER_TABLE',
+    partitionKey: 'id',
+    ttlAttribute: 'expiresAt',
     indexes: [],
   },
 };
@@ -426,7 +446,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   'sms-deliver': {
     timeoutSeconds: 30,
     memoryMb: 512,
-    tables: { messages: 'rw' },
+    // pacer: every 8x8 call takes its place in the shared bucket first (SMS_RATE_LIMIT_PER_SECOND).
+    tables: { messages: 'rw', pacer: 'rw' },
     sendsTo: [],
     // cognigy: a flow that asked for it hears about `sent`, `rejected` and `failed` from the worker itself.
     secrets: ['smsCredentials', 'smsWebhookAuth', 'cognigy'],
@@ -500,6 +521,9 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     description: 'Inbound FIFO consumer: 8x8 events → Cognigy inject/notify',
   },
 };
+
+/** The environment name of a setting. */
+export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
 
 /**
  * Plain (non-secret) settings every function may read, each with the rule its value must follow
@@ -622,6 +646,33 @@ export const SETTING_SPECS = {
    * than a miss). 8x8 can look an SMS up only by the umid a timed-out call never returned, so it cannot be asked.
    */
   ambiguousTimeoutPolicy: setting('AMBIGUOUS_TIMEOUT_POLICY', oneOf(['resend', 'fail'], 'resend')),
+  /**
+   * 8x8 requests per second the SMS workers send together, at most (default 1800, 8x8's documented default per
+   * sub-account; 0 turns pacing off). Every worker instance draws from one token bucket in the pacer table, spread
+   * evenly over each second; a 429 lowers the shared rate for a while (functions/sms/pacer.ts). Set it to the
+   * limit 8x8 gave the sub-account: 8x8 publishes no way to read it.
+   */
+  smsRateLimitPerSecond: setting(
+    'SMS_RATE_LIMIT_PER_SECOND',
+    decimal({ min: 0, max: 100_000, unit: 'requests per second', fallback: 1800 }),
+  ),
+  /**
+   * SMS per sms-deliver invocation (the SQS event source's batch size; default 100, 1–10 000; above 10 it needs a
+   * batching window of at least 1 s, functions/shared/config.ts queueBatching). Read by the CDK stack and the local
+   * poller, not by the functions.
+   */
+  smsQueueBatchSize: setting(
+    'SMS_QUEUE_BATCH_SIZE',
+    wholeNumber({ min: 1, max: 10_000, unit: 'messages', fallback: 100 }),
+  ),
+  /**
+   * Seconds the SQS event source waits to fill an SMS batch (MaximumBatchingWindowInSeconds; default 1, 0–300): the
+   * most a lone SMS on an idle queue waits before it is sent. Read by the CDK stack and the local poller.
+   */
+  smsQueueBatchingWindowSeconds: setting(
+    'SMS_QUEUE_BATCHING_WINDOW_SECONDS',
+    wholeNumber({ min: 0, max: 300, unit: 'seconds', fallback: 1 }),
+  ),
 };
 
 /** A setting: its environment variable and the rule of its value. */

@@ -35,7 +35,8 @@ type SmsSettingKey =
   | 'smsSweepAgeSeconds'
   | 'smsSweepBatchSize'
   | 'smsSweepAlarmThreshold'
-  | 'ambiguousTimeoutPolicy';
+  | 'ambiguousTimeoutPolicy'
+  | 'smsRateLimitPerSecond';
 
 export type Settings = Omit<SettingValues, SmsSettingKey>;
 
@@ -101,6 +102,8 @@ export interface SmsSettings extends Settings {
   sweepAlarmThreshold: number;
   /** SETTINGS.ambiguousTimeoutPolicy. */
   ambiguousTimeoutPolicy: 'resend' | 'fail';
+  /** SETTINGS.smsRateLimitPerSecond: 8x8 requests per second for all SMS workers together (0: no pacing). */
+  rateLimitPerSecond: number;
 }
 
 /** Shared settings plus the SMS ones (SETTINGS.sms*). */
@@ -114,6 +117,54 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepBatchSize: all.smsSweepBatchSize,
     sweepAlarmThreshold: all.smsSweepAlarmThreshold,
     ambiguousTimeoutPolicy: all.ambiguousTimeoutPolicy,
+    rateLimitPerSecond: all.smsRateLimitPerSecond,
     idempotencyTtlSeconds: Math.min(all.smsIdempotencyTtlSeconds, all.recordTtlDays * 86_400),
   };
+}
+
+/** How a queue's event source batches records: the same for the CDK event source and the local poller. */
+export interface QueueBatching {
+  batchSize: number;
+  batchingWindowSeconds: number;
+}
+
+/** A batching setting that Lambda's SQS event source would refuse. */
+export class InvalidQueueBatchingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidQueueBatchingError';
+  }
+}
+
+/**
+ * A queue's batch size and batching window: the catalogue's, overridden by its batchingSettings (e.g.
+ * SMS_QUEUE_BATCH_SIZE) in `settings`, checked against Lambda's SQS event source rules (standard queues: batch size
+ * 1–10 000 and above 10 only with a window of at least 1 s; FIFO: 1–10 and no window; window 0–300 whole seconds).
+ */
+export function queueBatching(queue: QueueName, settings: Record<string, string | undefined>): QueueBatching {
+  const spec = QUEUES[queue];
+  const read = (name: string | undefined, fallback: number): number => {
+    const raw = name === undefined ? undefined : settings[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value))
+      throw new InvalidQueueBatchingError(`${name} must be a whole number: ${raw}`);
+    return value;
+  };
+  const names = spec.batchingSettings;
+  const batchSize = read(names?.batchSize, spec.batchSize);
+  const batchingWindowSeconds = read(names?.batchingWindowSeconds, spec.batchingWindowSeconds);
+  const label = names ? `${names.batchSize}/${names.batchingWindowSeconds}` : `queue ${queue}`;
+  const maxBatch = spec.fifo ? 10 : 10_000;
+  if (batchSize < 1 || batchSize > maxBatch)
+    throw new InvalidQueueBatchingError(`${label}: batch size must be 1–${maxBatch}, not ${batchSize}`);
+  if (batchingWindowSeconds < 0 || batchingWindowSeconds > 300 || (spec.fifo && batchingWindowSeconds > 0))
+    throw new InvalidQueueBatchingError(
+      `${label}: batching window must be 0–300 s (0 on FIFO queues), not ${batchingWindowSeconds}`,
+    );
+  if (batchSize > 10 && batchingWindowSeconds < 1)
+    throw new InvalidQueueBatchingError(
+      `${label}: a batch size above 10 needs a batching window of at least 1 s`,
+    );
+  return { batchSize, batchingWindowSeconds };
 }

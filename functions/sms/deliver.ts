@@ -9,9 +9,11 @@
  * - 8x8's verdicts: QUEUED → `sent` (umid); REJECTED → `rejected` (final); 400/401/403/404 and other 4xx →
  *   `failed` with 8x8's code (final, never retried); 429 → retry after Retry-After; 5xx, timeouts, resets → retry
  *   with backoff and jitter (functions/shared/queue-consumer.ts); retries exhausted → `failed` (onExhausted).
- * - When a poll batch holds two or more sendable SMS, they go to 8x8 in one batch call (answers matched by
- *   clientMessageId). A batch-wide 429/5xx/timeout retries each SMS; a batch-wide 400 falls back to single sends
+ * - The sendable SMS of a poll batch (up to SMS_QUEUE_BATCH_SIZE) go to 8x8 in as few batch calls as its batch
+ *   endpoint allows: one per set of shared properties (source, encoding, schedule, expiry), answers matched by
+ *   clientMessageId. A batch-wide 429/5xx/timeout retries each SMS; a batch-wide 400 falls back to single sends
  *   so one bad SMS cannot fail the others.
+ * - Every 8x8 call first takes its place in the pacer's shared bucket (SMS_RATE_LIMIT_PER_SECOND, pacer.ts).
  *
  * Decisions live in outcome.ts (pure), calls to 8x8 in send-attempt.ts; this module applies verdicts to the record.
  */
@@ -24,6 +26,7 @@ import {
   ambiguousChange,
   batchCandidates,
   batchFailure,
+  batchGroups,
   batchMessageIds,
   exhaustedChange,
   isAbandonedAttempt,
@@ -39,6 +42,7 @@ import {
   AttemptInProgressError,
   InjectionPendingError,
   MissingFromBatchAnswerError,
+  PacerBusyError,
   type Attempt,
   type DeliverDeps,
   type PreparedDeliveries,
@@ -46,13 +50,22 @@ import {
 } from './ports';
 import { STATUS_RANK, type MessageRecord, type SmsStatus, type StatusChange } from './records';
 import { reopenIfRedriven } from './redrive';
-import { begin, sendBatch, sendWaitingOutRateLimits, settleWithoutAttempt } from './send-attempt';
+import {
+  begin,
+  reserveFirstCall,
+  sendBatch,
+  sendWaitingOutRateLimits,
+  settleWithoutAttempt,
+  toEightByEightRequest,
+  waitUntil,
+} from './send-attempt';
 
 export {
   AttemptInProgressError,
   InjectionPendingError,
   InvalidQueueMessageError,
   MissingFromBatchAnswerError,
+  PacerBusyError,
   type DeliverDeps,
   type PreparedDeliveries,
   type SendOutcome,
@@ -220,38 +233,66 @@ export async function applyOutcome(attempt: Attempt, outcome: SendOutcome, deps:
 }
 
 /** Sends one SMS (waiting out 8x8's 429 within the budget) and applies 8x8's verdict. */
-async function sendAndApply(attempt: Attempt, deps: DeliverDeps): Promise<void> {
-  const sent = await sendWaitingOutRateLimits(attempt, deps);
+async function sendAndApply(
+  attempt: Attempt,
+  deps: DeliverDeps,
+  firstCall?: Promise<number | PacerBusyError>,
+): Promise<void> {
+  const sent = await sendWaitingOutRateLimits(attempt, deps, firstCall);
   if (sent) await applyOutcome(sent.attempt, sent.outcome, deps);
 }
 
-/** Starts the attempts of the poll batch's sendable SMS; undefined when fewer than two could start. */
-async function beginBatch(items: BatchItem[], deps: DeliverDeps): Promise<Attempt[]> {
+/**
+ * prepareBatch hook: the poll batch's sendable SMS go to 8x8 in as few batch calls as 8x8's batch endpoint allows
+ * (outcome.ts batchGroups: one per set of shared properties, up to 10 000 each). Each call first takes its place in
+ * the pacer's bucket, then starts its attempts and is sent at that place's time. Each record's handler then applies
+ * its verdict (deliverSms); a lone SMS of its group is sent singly by its handler.
+ */
+export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): Promise<PreparedDeliveries> {
+  const prepared: PreparedDeliveries = new Map();
   const ids = batchMessageIds(items.map((item) => item.body));
-  if (ids.length < 2) return [];
+  if (ids.length < 2) return prepared;
   const records = await deps.store.getMany(ids);
   const candidates = batchCandidates(
     records,
     deps.clock.now().getTime(),
     deps.settings.ambiguousTimeoutPolicy,
   );
-  if (candidates.length < 2) return [];
-  const started = await Promise.all(candidates.map((record) => begin(record, deps)));
-  return started.filter((a): a is Attempt => !!a);
+  if (candidates.length < 2) return prepared;
+  const requests = await Promise.all(candidates.map((record) => toEightByEightRequest(record, deps)));
+  const groups = batchGroups(requests).map((group) => group.map((index) => candidates[index]!));
+  await Promise.all(
+    groups.filter((group) => group.length >= 2).map((group) => prepareCall(group, prepared, deps)),
+  );
+  return prepared;
 }
 
-/**
- * prepareBatch hook: with two or more sendable SMS in the poll batch, starts their attempts and sends them in one
- * 8x8 batch call. Each record's handler then applies its verdict (deliverSms).
- */
-export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): Promise<PreparedDeliveries> {
-  const prepared: PreparedDeliveries = new Map();
-  const attempts = await beginBatch(items, deps);
-  for (const attempt of attempts) prepared.set(attempt.record.messageId, { attempt });
-  if (attempts.length < 2) return prepared; // a lone SMS is sent singly by its handler
+/** One batch call: its place in the pacer's bucket, its attempts, the call and each SMS's verdict in `prepared`. */
+async function prepareCall(
+  records: MessageRecord[],
+  prepared: PreparedDeliveries,
+  deps: DeliverDeps,
+): Promise<void> {
+  // The place comes before the attempts: an SMS waiting for its place holds no lease, so a lost worker leaves
+  // nothing ambiguous.
+  const at = await reserveFirstCall(deps);
+  if (at instanceof PacerBusyError) {
+    for (const record of records) prepared.set(record.messageId, { deferred: at });
+    return;
+  }
+  // The attempts start just before the place (the pacer's learnt lead), so the call leaves on time.
+  await waitUntil(deps, at - (deps.pacer?.leadMs() ?? 0));
+  const beganAt = deps.clock.now().getTime();
+  const started = (await Promise.all(records.map((record) => begin(record, deps)))).filter(
+    (a): a is Attempt => !!a,
+  );
+  deps.pacer?.preparationTook(deps.clock.now().getTime() - beganAt);
+  for (const attempt of started) prepared.set(attempt.record.messageId, { attempt });
+  if (started.length < 2) return; // a lone SMS is sent singly by its handler
+  await waitUntil(deps, at);
 
-  const call = await sendBatch(attempts, prepared, deps);
-  if (call.kind === 'tooFew') return prepared;
+  const call = await sendBatch(started, prepared, deps);
+  if (call.kind === 'tooFew') return;
   let outcomes: SendOutcome[];
   if (call.kind === 'answered') {
     outcomes = call.outcomes;
@@ -269,15 +310,14 @@ export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): 
         count: call.attempts.length,
         httpStatus: call.error instanceof UpstreamError ? call.error.httpStatus : undefined,
       });
-      return prepared;
+      return;
     }
     outcomes = call.attempts.map(() => failure);
   }
   call.attempts.forEach((attempt, index) => {
     const entry = prepared.get(attempt.record.messageId);
-    if (entry) entry.outcome = outcomes[index];
+    if (entry && 'attempt' in entry) entry.outcome = outcomes[index];
   });
-  return prepared;
 }
 
 /** handleRecord: one queue message `{messageId}`. Throws to have the message retried later. */
@@ -291,6 +331,7 @@ export async function deliverSms(
   if (entry) {
     if (entry.claimed) return; // a second copy of the same queue message in this batch
     entry.claimed = true;
+    if ('deferred' in entry) throw entry.deferred; // back to the queue, delayed: no place for its 8x8 call
     // A batch verdict (rate limits already waited out for the batch), or a single send of its own.
     return entry.outcome
       ? applyOutcome(entry.attempt, entry.outcome, deps)
@@ -320,9 +361,12 @@ async function deliverRecord(record: MessageRecord, deps: DeliverDeps): Promise<
   if (!isSendable(record, nowMs)) throw new AttemptInProgressError(record.messageId);
   const abandonedEnd = isAbandonedAttempt(record) && ambiguousChange(deps.settings.ambiguousTimeoutPolicy);
   if (abandonedEnd) return failAmbiguous({ record, number: record.attempts }, abandonedEnd, deps);
+  // Its place in the pacer's bucket is taken while the attempt starts (one round trip less for a lone SMS); a place
+  // left unused when another worker has the SMS costs nothing but that place.
+  const firstCall = reserveFirstCall(deps);
   const attempt = await begin(record, deps);
   if (!attempt) return settleWithoutAttempt(record.messageId, deps);
-  return sendAndApply(attempt, deps);
+  return sendAndApply(attempt, deps, firstCall);
 }
 
 /** onExhausted: the last delivery failed, so the SMS ends as `failed` before its message moves to the DLQ. */

@@ -18,8 +18,18 @@ export type SmsCredentials = SecretValue<'smsCredentials'>;
 export type EightByEightSmsRequest = Omit<NormalisedSmsRequest, 'encoding'> &
   Partial<Pick<NormalisedSmsRequest, 'encoding'>>;
 
+/** One SmsRequest of a batch: its text may come from the batch's template. */
+export type EightByEightBatchMessage = Omit<EightByEightSmsRequest, 'text'> & { text?: string };
+
+/** The batch `template` (SmsTemplateFull): properties shared by the batch's messages; 8x8 requires its text. */
+export type EightByEightBatchTemplate = Pick<
+  EightByEightSmsRequest,
+  'text' | 'source' | 'encoding' | 'scheduled' | 'expiry' | 'dlrCallbackUrl'
+>;
+
 export interface EightByEightBatchRequest {
-  messages: EightByEightSmsRequest[];
+  messages: EightByEightBatchMessage[];
+  template?: EightByEightBatchTemplate;
   includeMessagesInResponse: boolean;
   clientBatchId?: string;
 }

@@ -7,7 +7,11 @@ import { UpstreamError } from '../shared/errors';
 import {
   EightByEightSmsError,
   UnreadableAnswerError,
+  type EightByEightBatchMessage,
+  type EightByEightBatchRequest,
   type EightByEightBatchResponse,
+  type EightByEightBatchTemplate,
+  type EightByEightSmsRequest,
 } from './eight-by-eight-sms-client';
 import {
   InvalidQueueMessageError,
@@ -77,6 +81,71 @@ export function batchCandidates(
     seenClientIds.add(clientId);
     return true;
   });
+}
+
+/** The most SmsRequests 8x8's batch endpoint takes in one call (sms_api.json BatchSmsRequest.messages maxItems). */
+export const EIGHT_BY_EIGHT_BATCH_MAX = 10_000;
+
+/**
+ * The properties 8x8's batch endpoint wants equal across one call: "It only accepts messages with the same
+ * properties (source, text, encoding, scheduling time, and expiry time)" (sms_api.json, Send SMS batch). The same
+ * page documents batches of personalised texts (its example gives each message its own), so text varies within a
+ * call and the rest groups calls.
+ */
+const GROUPED_PROPERTIES = ['source', 'encoding', 'scheduled', 'expiry'] as const;
+/** What the batch `template` carries when every message of the call has the same value (text included). */
+const TEMPLATE_PROPERTIES = ['text', 'source', 'encoding', 'scheduled', 'expiry', 'dlrCallbackUrl'] as const;
+
+/** The call an SmsRequest goes in: equal keys, equal GROUPED_PROPERTIES (absent counts as a value). */
+export function batchGroupKey(request: EightByEightSmsRequest): string {
+  return JSON.stringify(GROUPED_PROPERTIES.map((property) => request[property] ?? null));
+}
+
+/**
+ * Splits SmsRequests into 8x8 batch calls: one per batchGroupKey, each at most `max` messages, in first-seen order
+ * (indices into `requests`, each index exactly once).
+ */
+export function batchGroups(
+  requests: readonly EightByEightSmsRequest[],
+  max: number = EIGHT_BY_EIGHT_BATCH_MAX,
+): number[][] {
+  const byKey = new Map<string, number[][]>();
+  requests.forEach((request, index) => {
+    const key = batchGroupKey(request);
+    const calls = byKey.get(key) ?? [];
+    if (!byKey.has(key)) byKey.set(key, calls);
+    const last = calls[calls.length - 1];
+    if (last && last.length < max) last.push(index);
+    else calls.push([index]);
+  });
+  return [...byKey.values()].flat();
+}
+
+/**
+ * The body of one batch call: what every message shares goes once in the `template` (8x8's best practice, and a
+ * smaller request), the rest stays on each message. 8x8 requires a template's text, so a template is sent only when
+ * every message has the same text.
+ */
+export function batchRequest(messages: readonly EightByEightSmsRequest[]): EightByEightBatchRequest {
+  const first = messages[0];
+  const shared = first
+    ? TEMPLATE_PROPERTIES.filter(
+        (property) => first[property] !== undefined && messages.every((m) => m[property] === first[property]),
+      )
+    : [];
+  if (!shared.includes('text')) return { messages: [...messages], includeMessagesInResponse: true };
+  const template: Partial<Record<(typeof TEMPLATE_PROPERTIES)[number], string>> = {};
+  for (const property of shared) template[property] = first?.[property];
+  const own = (message: EightByEightSmsRequest): EightByEightBatchMessage => {
+    const copy: Partial<EightByEightSmsRequest> = { ...message };
+    for (const property of shared) delete copy[property];
+    return copy as EightByEightBatchMessage;
+  };
+  return {
+    messages: messages.map(own),
+    template: template as EightByEightBatchTemplate,
+    includeMessagesInResponse: true,
+  };
 }
 
 /** Each attempt's verdict from 8x8's batch answer, matched by clientMessageId. */

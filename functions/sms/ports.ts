@@ -4,6 +4,7 @@
  * pure decisions (outcome.ts), the 8x8 I/O (send-attempt.ts) and the worker (deliver.ts). Adapters are built in
  * wiring.ts; tests pass in-memory fakes.
  */
+import { UpstreamError } from '../shared/errors';
 import type { Telemetry, Clock } from '../shared/runtime';
 import type { ReceiptInjector } from './cognigy-inject';
 import type { EightByEightSms, EightByEightSmsResponse, SmsCredentials } from './eight-by-eight-sms-client';
@@ -25,6 +26,22 @@ export interface DeliverSettings {
   rateLimitWaitMs?: number;
   /** Absent: `resend`. */
   ambiguousTimeoutPolicy?: AmbiguousTimeoutPolicy;
+  /**
+   * How long an 8x8 call may wait for its place in the pacer's bucket before its SMS go back to the queue (with the
+   * wait as their delay). 0 or absent: only a place that is due now.
+   */
+  paceWaitMs?: number;
+}
+
+/** The shared 8x8 call rate (functions/sms/pacer.ts Pacer): where each call takes its place, and 429 feedback. */
+export interface CallPacer {
+  /** The epoch ms to call at (from `earliestMs`, no later than `latestMs`), or undefined when all is taken. */
+  reserve(earliestMs: number, latestMs: number): Promise<number | undefined>;
+  /** 8x8 answered 429: the pacer lowers the shared rate for a while. */
+  rateLimited(): Promise<void>;
+  /** How long before its place a call starts preparing (learnt from preparationTook). */
+  leadMs(): number;
+  preparationTook(ms: number): void;
 }
 
 export interface DeliverDeps {
@@ -37,6 +54,8 @@ export interface DeliverDeps {
   clock: Clock;
   /** The container's 8x8 rate-limit gate (one per container, built by the wiring; it holds the randomness). */
   rateLimit: RateLimitGate;
+  /** The 8x8 call rate shared by every worker instance; absent (SMS_RATE_LIMIT_PER_SECOND=0): no pacing. */
+  pacer?: CallPacer;
   /** Logs and Powertools metrics (tests pass a recording or silent one). */
   telemetry: Telemetry;
   settings: DeliverSettings;
@@ -85,12 +104,36 @@ export type SendOutcome =
   | { kind: 'missing' }
   | { kind: 'error'; error: unknown };
 
-export interface PreparedEntry {
-  attempt: Attempt;
-  /** 8x8's verdict from the batch call; undefined: send this SMS singly. */
-  outcome?: SendOutcome;
-  /** Set by the first queue record that handles the entry (SQS may deliver one message twice in a batch). */
-  claimed?: boolean;
+/**
+ * No place in the pacer's bucket within paceWaitMs: the SMS goes back to the queue (nothing was sent), delayed by
+ * the wait (retryAfterMs), like an 8x8 429 whose Retry-After does not fit the wait budget.
+ */
+export class PacerBusyError extends UpstreamError {
+  constructor(waitMs: number) {
+    super(
+      '8x8-sms',
+      'rateLimited',
+      `The 8x8 request rate (SMS_RATE_LIMIT_PER_SECOND) is taken for the next ${Math.round(waitMs)} ms`,
+      undefined,
+      'PACED',
+      waitMs,
+    );
+    this.name = 'PacerBusyError';
+  }
 }
+
+export type PreparedEntry =
+  | {
+      attempt: Attempt;
+      /** 8x8's verdict from the batch call; undefined: send this SMS singly. */
+      outcome?: SendOutcome;
+      /** Set by the first queue record that handles the entry (SQS may deliver one message twice in a batch). */
+      claimed?: boolean;
+    }
+  | {
+      /** No attempt was started: the pacer had no place for the batch call (PacerBusyError), retried later. */
+      deferred: PacerBusyError;
+      claimed?: boolean;
+    };
 
 export type PreparedDeliveries = Map<string, PreparedEntry>;

@@ -10,9 +10,17 @@ import {
   type EightByEightBatchResponse,
   type EightByEightSmsRequest,
 } from './eight-by-eight-sms-client';
-import { batchOutcomes, isSettled, lastErrorOf, leaseMs, sentClientMessageId } from './outcome';
+import {
+  batchOutcomes,
+  batchRequest,
+  isSettled,
+  lastErrorOf,
+  leaseMs,
+  sentClientMessageId,
+} from './outcome';
 import {
   AttemptInProgressError,
+  PacerBusyError,
   type Attempt,
   type DeliverDeps,
   type PreparedDeliveries,
@@ -20,7 +28,7 @@ import {
 } from './ports';
 import type { MessageRecord } from './records';
 
-type GateDeps = Pick<DeliverDeps, 'settings' | 'rateLimit'>;
+type GateDeps = Pick<DeliverDeps, 'settings' | 'rateLimit' | 'pacer' | 'telemetry'>;
 
 /** Starts an attempt (status `sending`, attempts+1, a lease); undefined when another worker got there first. */
 export async function begin(record: MessageRecord, deps: DeliverDeps): Promise<Attempt | undefined> {
@@ -106,8 +114,51 @@ export async function toEightByEightRequest(
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Waits for the rate-limit gate when that fits in what is left of the wait budget; returns the time waited. */
-async function awaitGate(deps: GateDeps, waited: number): Promise<number> {
+/**
+ * A place for one 8x8 call in the pacer's bucket, from `earliestMs` to `latestMs`: the epoch ms to call at, or
+ * undefined when every place up to `latestMs` is taken. Without a pacer: `earliestMs`. A pacer that cannot reach its
+ * table lets the call go (8x8's own 429 still protects the limit) rather than hold every SMS back.
+ */
+export async function reserveCall(
+  deps: Pick<DeliverDeps, 'pacer' | 'telemetry'>,
+  earliestMs: number,
+  latestMs: number,
+): Promise<number | undefined> {
+  if (!deps.pacer) return earliestMs;
+  try {
+    return await deps.pacer.reserve(earliestMs, latestMs);
+  } catch (error) {
+    deps.telemetry.log.warn('The 8x8 call pacer failed; calling unpaced', { error: error as Error });
+    return earliestMs;
+  }
+}
+
+/** Waits until `atMs` (epoch ms); returns the time waited. */
+export async function waitUntil(deps: Pick<DeliverDeps, 'clock'>, atMs: number): Promise<number> {
+  const wait = atMs - deps.clock.now().getTime();
+  if (wait <= 0) return 0;
+  await pause(wait);
+  return wait;
+}
+
+/** The first call of an attempt: its place in the pacer's bucket within paceWaitMs, or PacerBusyError (never rejects). */
+export async function reserveFirstCall(deps: DeliverDeps): Promise<number | PacerBusyError> {
+  const now = deps.clock.now().getTime();
+  const budget = deps.settings.paceWaitMs ?? 0;
+  const at = await reserveCall(deps, now, now + budget);
+  if (at !== undefined) return at;
+  deps.telemetry.count('Sms8x8PacerBusy');
+  return new PacerBusyError(Math.max(budget, 1_000));
+}
+
+/**
+ * Without a pacer: waits for the rate-limit gate (closed by the container's last 429) when that fits in what is left
+ * of the wait budget; returns the time waited.
+ */
+async function awaitGate(deps: DeliverDeps, waited: number): Promise<number> {
+  // With a pacer the other calls keep their places (spread over the second, at the rate the 429 just lowered):
+  // held back by the gate they would leave its next window unused. Only the refused SMS waits out Retry-After.
+  if (deps.pacer) return 0;
   const gate = deps.rateLimit.remaining();
   if (gate <= 0 || waited + gate > (deps.settings.rateLimitWaitMs ?? 0)) return 0;
   await pause(gate);
@@ -117,13 +168,29 @@ async function awaitGate(deps: GateDeps, waited: number): Promise<number> {
 /**
  * After 8x8 answered 429: how long to wait before calling again within this invocation (Retry-After plus a little
  * jitter, so the callers waiting for the same window do not all hit its first millisecond), or undefined when
- * the wait does not fit in deps.settings.rateLimitWaitMs and the SMS should go back to the queue instead.
+ * the wait does not fit in deps.settings.rateLimitWaitMs and the SMS should go back to the queue instead. Every
+ * 429 also tells the pacer, which lowers the shared rate for a while.
  */
-function rateLimitWait(error: unknown, deps: GateDeps, waited: number): number | undefined {
+async function rateLimitWait(error: unknown, deps: GateDeps, waited: number): Promise<number | undefined> {
   if (!(error instanceof UpstreamError) || error.kind !== 'rateLimited') return undefined;
+  if (error instanceof PacerBusyError) return undefined;
   deps.rateLimit.close(error.retryAfterMs);
+  await deps.pacer?.rateLimited().catch((failure: unknown) => {
+    deps.telemetry.log.warn('The 8x8 call pacer could not record a 429', { error: failure as Error });
+  });
   const wait = deps.rateLimit.remainingWithJitter();
   return waited + wait <= (deps.settings.rateLimitWaitMs ?? 0) ? wait : undefined;
+}
+
+/**
+ * The next call after a 429 waited out: a place in the pacer's bucket from the end of `wait` to the end of the wait
+ * budget; the ms to pause from now, or undefined when none fits (the SMS goes back to the queue instead).
+ */
+async function nextCallAfter(wait: number, deps: DeliverDeps, waited: number): Promise<number | undefined> {
+  const now = deps.clock.now().getTime();
+  const budgetEnd = now + (deps.settings.rateLimitWaitMs ?? 0) - waited;
+  const at = await reserveCall(deps, now + wait, budgetEnd);
+  return at === undefined ? undefined : Math.max(wait, at - now);
 }
 
 async function sendSingle(attempt: Attempt, deps: DeliverDeps): Promise<SendOutcome> {
@@ -148,13 +215,17 @@ async function sendSingle(attempt: Attempt, deps: DeliverDeps): Promise<SendOutc
 export async function sendWaitingOutRateLimits(
   first: Attempt,
   deps: DeliverDeps,
+  reservedFirstCall?: Promise<number | PacerBusyError>,
 ): Promise<{ attempt: Attempt; outcome: SendOutcome } | undefined> {
   let attempt = first;
-  let waited = 0;
+  const firstCall = await (reservedFirstCall ?? reserveFirstCall(deps));
+  if (firstCall instanceof PacerBusyError) return { attempt, outcome: { kind: 'error', error: firstCall } };
+  let waited = await waitUntil(deps, firstCall);
   for (;;) {
     waited += await awaitGate(deps, waited);
     const outcome = await sendSingle(attempt, deps);
-    const wait = outcome.kind === 'error' ? rateLimitWait(outcome.error, deps, waited) : undefined;
+    const retryAfter = outcome.kind === 'error' ? await rateLimitWait(outcome.error, deps, waited) : undefined;
+    const wait = retryAfter === undefined ? undefined : await nextCallAfter(retryAfter, deps, waited);
     if (wait === undefined || outcome.kind !== 'error') return { attempt, outcome };
     deps.telemetry.count('Sms8x8RateLimitWait');
     if (!(await endRateLimitedAttempt(attempt, outcome.error, deps))) return undefined;
@@ -195,12 +266,13 @@ export async function sendBatch(
       try {
         const response = await deps.sms.sendSmsBatch(
           creds,
-          { messages, includeMessagesInResponse: true },
+          batchRequest(messages),
           deps.settings.upstreamTimeoutMs,
         );
         return { kind: 'answered', attempts, outcomes: batchOutcomes(attempts, response), response };
       } catch (error) {
-        const wait = rateLimitWait(error, deps, waited);
+        const retryAfter = await rateLimitWait(error, deps, waited);
+        const wait = retryAfter === undefined ? undefined : await nextCallAfter(retryAfter, deps, waited);
         if (wait === undefined) throw error;
         deps.telemetry.count('Sms8x8RateLimitWait');
         attempts = await restartAll(attempts, error, wait, prepared, deps);

@@ -16,8 +16,10 @@ import type { AcceptDeps } from './accept';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './ports';
 import { DynamoMessageStore } from './dynamo-message-store';
+import { DynamoPacerStore } from './dynamo-pacer-store';
 import { eightByEightSms, eightByEightSmsManagement } from './eight-by-eight-sms-client';
 import type { ManageDeps } from './manage';
+import { Pacer } from './pacer';
 import { PowertoolsIdempotency } from './powertools-idempotency';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
@@ -29,6 +31,13 @@ import type { SweepDeps } from './sweeper';
  * back to the queue; well inside sms-deliver's 30 s timeout and the attempt lease (2 × upstream timeout + 10 s).
  */
 const RATE_LIMIT_WAIT_MS = 5_000;
+
+/**
+ * An 8x8 call waits for its place in the pacer's bucket for up to this long before its SMS go back to the queue.
+ * Batch calls wait before their attempts start (no lease held); with the call, a 429 wait and a single-send
+ * fallback it stays inside sms-deliver's 30 s timeout, and a single send's wait inside its 20 s attempt lease.
+ */
+const PACE_WAIT_MS = 8_000;
 
 /** Cognigy injections from the receipt webhook must finish well inside 8x8's webhook timeout. */
 const INJECT_TIMEOUT_CAP_MS = 3_000;
@@ -180,10 +189,23 @@ export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
     injector: injector(),
     clock: systemClock,
     rateLimit: new RateLimitGate(systemClock, mathRandom),
+    ...(settings.rateLimitPerSecond > 0 && {
+      // One bucket per 8x8 sub-account, shared by every instance (and every stack using that sub-account).
+      pacer: new Pacer(
+        settings.rateLimitPerSecond,
+        new DynamoPacerStore(
+          documentClient(),
+          tableName('pacer'),
+          async () => (await loadSecret('smsCredentials')).subAccountId,
+        ),
+        systemClock,
+      ),
+    }),
     telemetry: powertoolsTelemetry,
     settings: {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       rateLimitWaitMs: RATE_LIMIT_WAIT_MS,
+      paceWaitMs: PACE_WAIT_MS,
       receiptMode: settings.receiptMode,
       ambiguousTimeoutPolicy: settings.ambiguousTimeoutPolicy,
       ...(settings.publicBaseUrl && { publicBaseUrl: settings.publicBaseUrl }),

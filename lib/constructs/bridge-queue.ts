@@ -3,6 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FUNCTIONS, QUEUES, type QueueName } from '../../functions/shared/catalogue';
+import { queueBatching, type QueueBatching } from '../../functions/shared/config';
 import type { BridgeFunction } from './bridge-function';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the consumer's timeout. */
@@ -75,7 +76,7 @@ export class BridgeQueue extends Construct {
    * Connects the catalogue consumer: partial batch responses, the batch size and concurrency cap from the
    * catalogue, and a batching window for standard queues only (Lambda does not allow one for FIFO sources).
    */
-  attachConsumer(consumer: BridgeFunction): void {
+  attachConsumer(consumer: BridgeFunction, batching: QueueBatching = queueBatching(this.queueName, {})): void {
     const spec = QUEUES[this.queueName];
     if (consumer.functionLogicalName !== spec.consumer) {
       throw new QueueConfigurationError(
@@ -84,10 +85,10 @@ export class BridgeQueue extends Construct {
     }
     consumer.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: spec.batchSize,
+        batchSize: batching.batchSize,
         maxBatchingWindow:
-          !spec.fifo && spec.batchingWindowSeconds > 0
-            ? Duration.seconds(spec.batchingWindowSeconds)
+          !spec.fifo && batching.batchingWindowSeconds > 0
+            ? Duration.seconds(batching.batchingWindowSeconds)
             : undefined,
         reportBatchItemFailures: true,
         maxConcurrency: spec.maxConcurrency,

@@ -129,6 +129,9 @@ export function checkCredentialGroups(env: NodeJS.ProcessEnv): void {
 
 /** A port a part of the local stack cannot listen on because something else does. */
 export class PortInUseError extends Error {
+  /** As the listen error it replaces, for callers that check the code. */
+  readonly code = 'EADDRINUSE';
+
   constructor(
     readonly variable: string,
     readonly port: number,

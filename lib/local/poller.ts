@@ -26,7 +26,7 @@ export interface PollerTarget {
   functionName: string;
   /** Resolves the consumer handler (lazily, once per batch; the loader caches). */
   handler: () => Promise<LambdaHandler>;
-  /** Records per invocation (1–10, the event source mapping's BatchSize). */
+  /** Records per invocation (the event source mapping's BatchSize: 1–10 000, FIFO 1–10). */
   batchSize: number;
   /** Concurrent invocations, each running one batch at a time (Lambda's concurrency stand-in). */
   concurrency: number;
@@ -140,17 +140,23 @@ export function toSqsRecord(message: Message, queueArn: string, region: string):
   return record;
 }
 
+/** ReceiveMessage returns at most 10 messages. */
+const SQS_RECEIVE_MAX = 10;
+/** While a batching window is open and the queue has nothing new: how often to look again. */
+const GATHER_POLL_MS = 50;
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    // The listener goes with the timer: the gathering loop sleeps often on one long-lived signal.
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 export class QueuePoller {
@@ -179,8 +185,8 @@ export class QueuePoller {
     readonly target: PollerTarget,
     private readonly options: PollerOptions,
   ) {
-    if (target.batchSize < 1 || target.batchSize > 10)
-      throw new RangeError('batchSize must be between 1 and 10');
+    if (target.batchSize < 1 || target.batchSize > 10_000)
+      throw new RangeError('batchSize must be between 1 and 10000');
     this.region = options.region ?? LOCAL_REGION;
   }
 
@@ -280,24 +286,25 @@ export class QueuePoller {
     }
   }
 
+  /**
+   * One batch as Lambda's event source builds it: the first receive long-polls; once a message is in hand, more are
+   * gathered (10 per ReceiveMessage, SQS's most) until the batch is full or the batching window, counted from that
+   * first message, has passed. Within the window the receives do not long-poll (WaitTimeSeconds is whole seconds
+   * and would overrun a window's end); they poll again every GATHER_POLL_MS while the queue has nothing new.
+   */
   private async receiveBatch(signal: AbortSignal): Promise<Message[]> {
     const windowMs = (this.target.batchingWindowSeconds ?? 0) * 1000;
-    const deadline = Date.now() + windowMs;
     const messages: Message[] = [];
+    let deadline = Number.POSITIVE_INFINITY;
     do {
-      const remaining = this.target.batchSize - messages.length;
-      // The first receive long-polls; later ones (batching window) wait at most for what is left of the window.
-      const waitSeconds =
-        messages.length === 0
-          ? (this.target.waitTimeSeconds ?? 1)
-          : Math.min(20, Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+      const remaining = Math.min(SQS_RECEIVE_MAX, this.target.batchSize - messages.length);
       let received: Message[];
       try {
         const response = await this.options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.target.queueUrl,
             MaxNumberOfMessages: remaining,
-            WaitTimeSeconds: waitSeconds,
+            WaitTimeSeconds: messages.length === 0 ? (this.target.waitTimeSeconds ?? 1) : 0,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
@@ -309,13 +316,13 @@ export class QueuePoller {
         if (messages.length > 0) break;
         throw error;
       }
+      if (messages.length === 0 && received.length > 0) deadline = Date.now() + windowMs;
       messages.push(...received);
-    } while (
-      messages.length > 0 &&
-      messages.length < this.target.batchSize &&
-      Date.now() < deadline &&
-      !signal.aborted
-    );
+      if (messages.length === 0) return messages; // the long poll ended empty: the loop checks pause/stop first
+      // Nothing new within the window: wait a little rather than spin on empty receives.
+      if (received.length === 0 && Date.now() < deadline)
+        await sleep(Math.min(GATHER_POLL_MS, deadline - Date.now()), signal);
+    } while (messages.length < this.target.batchSize && Date.now() < deadline && !signal.aborted);
     return messages;
   }
 
@@ -381,7 +388,15 @@ export class QueuePoller {
     );
   }
 
+  /** Deletes the handled records, 10 per DeleteMessageBatch (SQS's most), as Lambda does after a batch. */
   private async delete(records: SQSRecord[]): Promise<void> {
+    const chunks: SQSRecord[][] = [];
+    for (let i = 0; i < records.length; i += SQS_RECEIVE_MAX)
+      chunks.push(records.slice(i, i + SQS_RECEIVE_MAX));
+    await Promise.all(chunks.map((chunk) => this.deleteChunk(chunk)));
+  }
+
+  private async deleteChunk(records: SQSRecord[]): Promise<void> {
     try {
       const response = await this.options.sqs.send(
         new DeleteMessageBatchCommand({

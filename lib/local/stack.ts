@@ -44,6 +44,7 @@ import {
   type ResolvedResources,
   type SecretName,
 } from '../../functions/shared/catalogue';
+import { queueBatching } from '../../functions/shared/config';
 import type { ChatGatewaySimulator } from '../simulators/chat-gateway';
 import type { CognigySimulator } from '../simulators/cognigy';
 import type { SmsSimulator } from '../simulators/sms';
@@ -387,16 +388,18 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     const pollers = startPollers(
       (Object.keys(QUEUES) as QueueName[]).map((queue) => {
         const spec = QUEUES[queue];
+        // The same batch size and window as the deployed event source (catalogue and its settings).
+        const batching = queueBatching(queue, resolved.settings);
         return {
           name: queue,
           queueUrl: queues[queue].url,
           queueArn: queues[queue].arn,
           functionName: spec.consumer,
           handler: () => loadHandler(spec.consumer),
-          batchSize: spec.batchSize,
+          batchSize: batching.batchSize,
           concurrency: Math.min(options.pollers?.[queue] ?? DEFAULT_POLLERS, spec.maxConcurrency),
           timeoutMs: functionTimeoutMs(spec.consumer),
-          batchingWindowSeconds: spec.batchingWindowSeconds,
+          batchingWindowSeconds: batching.batchingWindowSeconds,
           ...(options.workerCrashes?.[queue] ? { crash: options.workerCrashes[queue] } : {}),
         };
       }),

@@ -244,6 +244,20 @@ describe('catalogue guards', () => {
   });
 });
 
+describe('SMS queue batching settings', () => {
+  test('SMS_QUEUE_BATCH_SIZE and SMS_QUEUE_BATCHING_WINDOW_SECONDS shape the event source; Lambda-invalid ones fail synth', () => {
+    const { template } = synthBridge({
+      settings: { SMS_QUEUE_BATCH_SIZE: '400', SMS_QUEUE_BATCHING_WINDOW_SECONDS: '2' },
+    });
+    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
+    const sms = mappings.find((m) => m.Properties.BatchSize === 400);
+    expect(sms?.Properties.MaximumBatchingWindowInSeconds).toBe(2);
+    expect(() =>
+      synthBridge({ settings: { SMS_QUEUE_BATCH_SIZE: '50', SMS_QUEUE_BATCHING_WINDOW_SECONDS: '0' } }),
+    ).toThrow(/at least 1 s/);
+  });
+});
+
 describe('CDK context', () => {
   const fromContext = (values: Record<string, string>) => bridgeStackPropsFromContext((key) => values[key]);
 

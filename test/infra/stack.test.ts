@@ -428,6 +428,9 @@ describe('queues', () => {
         ScalingConfig: { MaximumConcurrency: QUEUES[name].maxConcurrency },
       });
       if (QUEUES[name].fifo) expect(mapping?.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
+      // The SMS queue: batches of up to 100 gathered for at most 1 s (SMS_QUEUE_BATCH_SIZE / _BATCHING_WINDOW_SECONDS).
+      else
+        expect(mapping?.Properties.MaximumBatchingWindowInSeconds).toBe(QUEUES[name].batchingWindowSeconds);
     }
   });
 });

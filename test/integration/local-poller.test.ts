@@ -180,6 +180,77 @@ describe('the SQS event', () => {
   });
 });
 
+describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_SIZE within the window)', () => {
+  test('a backlog is gathered into one event of the batch size, and all of it is deleted', async () => {
+    // A visibility timeout longer than the gathering, so no message comes back while its batch is still filled.
+    queueCounter += 1;
+    const pair = await createQueueWithDlq(client, {
+      name: `test-${queueCounter}`,
+      fifo: false,
+      visibilityTimeoutSeconds: 30,
+      retentionDays: 1,
+      maxReceiveCount: 2,
+    });
+    for (let i = 0; i < 4; i++) {
+      await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: pair.url,
+          Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: `m${i * 10 + j}` })),
+        }),
+      );
+    }
+    const sizes: number[] = [];
+    poll(
+      pair,
+      async (event) => {
+        sizes.push((event as SQSEvent).Records.length);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 25, batchingWindowSeconds: 3, concurrency: 1 },
+    );
+    await eventually(async () => {
+      const c = await counts(pair.url);
+      return sizes.reduce((a, b) => a + b, 0) === 40 && c.visible === 0 && c.inFlight === 0;
+    });
+    expect(sizes).toEqual([25, 15]);
+  });
+
+  test('a lone message is invoked once the window has passed, not held for a full batch', async () => {
+    const pair = await queue(false);
+    const events: SQSEvent[] = [];
+    poll(
+      pair,
+      async (event) => {
+        events.push(event as SQSEvent);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 100, batchingWindowSeconds: 1, concurrency: 1 },
+    );
+    await client.send(new SendMessageCommand({ QueueUrl: pair.url, MessageBody: 'alone' }));
+    await eventually(() => events.length === 1 || undefined);
+    expect(events[0]?.Records.map((r) => r.body)).toEqual(['alone']);
+  });
+
+  test('a batch size above 10 000 is refused, as Lambda refuses it', () => {
+    expect(
+      () =>
+        new QueuePoller(
+          {
+            name: 'x',
+            queueUrl: 'u',
+            queueArn: 'a',
+            functionName: 'f',
+            handler: async () => async () => undefined,
+            batchSize: 10_001,
+            concurrency: 1,
+            timeoutMs: 1000,
+          },
+          { sqs: client },
+        ),
+    ).toThrow(RangeError);
+  });
+});
+
 describe('partial batch responses', () => {
   test('only successes are deleted; failures come back and, after maxReceiveCount, land in the DLQ', async () => {
     const pair = await queue(false, 2);

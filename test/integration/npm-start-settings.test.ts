@@ -82,7 +82,7 @@ test.each([
     // The refused credential itself is never echoed.
     expect(run.stderr).not.toContain('a-real-looking-key');
   },
-  60_000,
+  120_000,
 );
 
 describe('a port in use', () => {
@@ -105,7 +105,7 @@ describe('a port in use', () => {
         stderr: `Port ${port} (${variable}) is already in use: stop what listens there, or set ${variable} to another port (0 picks a free one).`,
       });
     },
-    60_000,
+    120_000,
   );
 });
 
@@ -118,4 +118,4 @@ test('startLocalStack refuses the same before it starts anything, and a correcte
   ).rejects.toThrow(LocalOptionError);
   const stack = await startLocalStack({ quiet: true, env: {}, settings: { SMS_SWEEP_BATCH_SIZE: '500' } });
   await stack.stop();
-}, 60_000);
+}, 120_000);

@@ -129,7 +129,7 @@ async function startNpm(): Promise<Started> {
   npm.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   npm.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   await waitFor('the ready banner of npm start', () => /Ctrl\+C stops everything/.test(text), {
-    timeoutMs: 90_000,
+    timeoutMs: 150_000,
     intervalMs: 50,
   }).catch((error: Error) => {
     npm.kill('SIGKILL');
@@ -148,7 +148,7 @@ async function expectEverythingStopped(started: Started, stop: () => void) {
   const { code } = await exited(started.npm);
   expect({ code, output: code === 0 ? '' : started.output() }).toEqual({ code: 0, output: '' });
   await waitFor('every process npm start started to exit', () => children.every((pid) => !alive(pid)), {
-    timeoutMs: 15_000,
+    timeoutMs: 30_000,
   });
   const busy: string[] = [];
   for (const [name, port] of Object.entries(started.ports)) {
@@ -162,7 +162,7 @@ test('SIGTERM to npm stops every child process and frees every port', async () =
   const started = await startNpm();
   await expectEverythingStopped(started, () => started.npm.kill('SIGTERM'));
   expect(started.output()).toMatch(/SIGTERM: stopping/);
-}, 150_000);
+}, 300_000);
 
 test('Ctrl+C (SIGINT to the process group) stops every child process and frees every port', async () => {
   const started = await startNpm();
@@ -170,4 +170,4 @@ test('Ctrl+C (SIGINT to the process group) stops every child process and frees e
   expect(started.output()).toMatch(/SIGINT: stopping/);
   // npm relays the signal the node process already got from the terminal: one stop, not a forced exit.
   expect(started.output()).not.toMatch(/Forced exit/);
-}, 150_000);
+}, 300_000);

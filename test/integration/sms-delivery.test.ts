@@ -247,7 +247,7 @@ test('an undelivered one-time code is injected into the Cognigy session that ask
         messageId: accepted.messageId,
         clientMessageId,
         umid: expect.any(String),
-        status: 'undelivered',
+        status: 'UNDELIVERED',
         detail: 'rejected_by_operator',
         errorCode: 15,
         errorMessage: 'Invalid destination',
@@ -425,7 +425,7 @@ test('a permanent 400 from 8x8 is recorded as failed with 8x8’s error code and
   const injected = await stack.cognigy!.waitFor((call) => call.body.sessionId === sessionId, 10_000);
   expect((injected.body.data as { sms: unknown }).sms).toMatchObject({
     messageId: accepted.messageId,
-    status: 'failed',
+    status: 'FAILED',
     errorCode: 1002,
     errorMessage: 'Invalid MSISDN format (not E.164 international number)',
   });

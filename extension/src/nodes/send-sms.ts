@@ -23,8 +23,8 @@ import {
 export const SEND_SMS = 'sendSMS';
 const exits = successErrorExits(SEND_SMS);
 
-/** Status changes the bridge can inject (its `cognigy.receiptEvents`). */
-export const RECEIPT_EVENTS = ['sent', 'delivered', 'undelivered', 'rejected', 'failed'] as const;
+/** Status changes the bridge can inject (its `cognigy.receiptEvents`): the SMS status codes, in 8x8's upper case. */
+export const RECEIPT_EVENTS = ['SENT', 'DELIVERED', 'UNDELIVERED', 'REJECTED', 'FAILED'] as const;
 
 export interface SendSmsConfig {
   destination?: string;
@@ -72,7 +72,7 @@ export function smsFields(config: SendSmsConfig): Record<string, string> {
 export function receiptsBlock(params: NodeParams<SendSmsConfig>): Record<string, unknown> | undefined {
   const { injectReceipts, receiptEvents, endpointBaseUrl } = params.config;
   const events = Array.isArray(receiptEvents)
-    ? receiptEvents.map((e) => String(e).trim().toLowerCase()).filter((e) => e !== '')
+    ? receiptEvents.map((e) => String(e).trim().toUpperCase()).filter((e) => e !== '')
     : [];
   if (!injectReceipts && events.length === 0) return undefined;
   return {

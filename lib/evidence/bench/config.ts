@@ -2,7 +2,6 @@
  * What `npm run bench` measures and against which targets: sizes and parts from the environment (documented in
  * bin/bench.ts), the targets from the task, and how the rate-limited run is sized.
  */
-import { QUEUES } from '../../../functions/shared/catalogue';
 
 export interface BenchConfig {
   acceptN: number;
@@ -14,6 +13,15 @@ export interface BenchConfig {
   rateLimit?: number;
   /** Undefined: enough SMS for LIMITED_SECONDS of full batch calls at the limit (see limitedCount). */
   limitedN?: number;
+  /** SMS in the unthrottled backlog run. */
+  backlogN: number;
+  /** Single SMS, one at a time on an idle queue. */
+  idleN: number;
+  /**
+   * The rate-limited run tells the bridge 8x8's limit (SMS_RATE_LIMIT_PER_SECOND); BENCH_PACE=0 leaves the setting as
+   * the environment has it (e.g. SMS_RATE_LIMIT_PER_SECOND=0 for the unpaced worker, to compare).
+   */
+  paceAtLimit: boolean;
   handoverMessages: number;
   coldRuns: number;
   /** A folder for a CPU profile of each function's first cold start (BENCH_COLD_PROFILE_DIR). */
@@ -37,6 +45,9 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     concurrency: positive(env, 'BENCH_CONCURRENCY', 32),
     ...(env.BENCH_RATE_LIMIT ? { rateLimit: positive(env, 'BENCH_RATE_LIMIT', 1) } : {}),
     ...(env.BENCH_LIMITED_N ? { limitedN: positive(env, 'BENCH_LIMITED_N', 1) } : {}),
+    backlogN: positive(env, 'BENCH_BACKLOG_N', 1000),
+    idleN: positive(env, 'BENCH_IDLE_N', 20),
+    paceAtLimit: env.BENCH_PACE !== '0',
     handoverMessages: positive(env, 'BENCH_HANDOVER_MESSAGES', 100),
     coldRuns: positive(env, 'BENCH_COLD_RUNS', 5),
     ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),
@@ -54,14 +65,27 @@ export const TARGETS = {
   coldStartMs: 200,
   webhookAckP99Ms: 30,
   agentToCognigyP50Ms: 50,
-  rateLimitRatio: 0.9,
+  rateLimitRatio: 0.95,
+  /** 429 answers per 10 s of backlog in the rate-limited run, at most. */
+  rateLimited429Per10s: 1,
+  backlogCallsPerSms: 0.05,
+  idleToEightByEightP99Ms: 1_100,
 };
 
 /** Seconds of backlog the rate-limited run is sized for by default: whole windows to average over. */
 const LIMITED_SECONDS = 14;
 
-/** SMS per 8x8 call at most: one poll batch goes to 8x8's batch endpoint in one call. */
-export const SMS_PER_CALL = QUEUES.sms.batchSize;
+/**
+ * SMS per 8x8 call in the rate-limited run: its stack polls the SMS queue in batches of 10 (SMS_QUEUE_BATCH_SIZE).
+ * With the default 100 a worker on this machine makes under one 8x8 call a second, so no request limit would bind
+ * and the run would measure the machine, not the pacing.
+ */
+export const SMS_PER_CALL = 10;
+
+/** Whether a run includes an SMS part: `sms` names them all, `sms-<part>` one (e.g. sms-limited). */
+export function hasSmsPart(config: Pick<BenchConfig, 'parts'>, part: string): boolean {
+  return config.parts.has('sms') || config.parts.has(`sms-${part}`);
+}
 
 /** The rate-limited run's size: BENCH_LIMITED_N, else LIMITED_SECONDS × limit full batch calls. */
 export function limitedCount(config: BenchConfig, rateLimit: number): number {

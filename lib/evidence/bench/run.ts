@@ -6,19 +6,35 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FUNCTIONS, type FunctionName } from '../../../functions/shared/catalogue';
+import { FUNCTIONS, SETTINGS, type FunctionName } from '../../../functions/shared/catalogue';
 import { bundleFunction, type BundleResult } from '../bundles';
 import { sleep } from '../load';
 import { machineInfo, type MachineInfo } from '../machine';
 import type { ReportRow } from '../report';
 import { RssSampler } from '../rss';
 import { acceptLatency } from './accept-latency';
-import { limitedCount, type BenchConfig } from './config';
+import { hasSmsPart, limitedCount, SMS_PER_CALL, type BenchConfig } from './config';
 import { coldStarts } from './cold-start';
 import { handoverLatency } from './handover';
-import { bundleRow, coldRow, handoverRows, memoryRow, smsRows } from './rows';
+import {
+  acceptRows,
+  backlogRow,
+  bundleRow,
+  coldRow,
+  handoverRows,
+  idleRow,
+  limitedRow,
+  memoryRow,
+  throughputRow,
+} from './rows';
 import { destination, openBenchStack, type BenchConversation, type BenchStack } from './stack';
-import { limitedThroughput, throughput } from './throughput';
+import {
+  backlogThroughput,
+  idleLatency,
+  limitedThroughput,
+  throughput,
+  type BacklogResult,
+} from './throughput';
 
 export type BenchLog = (line: string) => void;
 
@@ -42,10 +58,17 @@ export async function runBench(config: BenchConfig, log: BenchLog): Promise<Benc
     }
     log('starting the local stack');
     const s = await openBenchStack();
+    const measured: Measured = { backlog: undefined };
     try {
-      rows = await measure(s, config, bundles, workDir, log);
+      rows = await measure(s, config, bundles, workDir, log, measured);
     } finally {
       await s.stack.stop();
+    }
+    // Its own stack (one runs per process at a time), reported after the backlog row.
+    if (hasSmsPart(config, 'limited')) {
+      const row = await limitedPart(config, measured.backlog, log);
+      const after = rows.findIndex((r) => r.metric.startsWith('SMS backlog drained'));
+      rows.splice(after >= 0 ? after + 1 : rows.length - 1, 0, row);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -59,6 +82,7 @@ async function measure(
   bundles: BundleResult[],
   workDir: string,
   log: BenchLog,
+  measured: Measured,
 ): Promise<ReportRow[]> {
   await s.stack.warmUp();
   // Warm every route once so the first measured request does not pay for JIT and connection set-up.
@@ -71,8 +95,8 @@ async function measure(
   const rows: ReportRow[] = [];
 
   let underLoadMb = Number.NaN;
-  if (config.parts.has('sms')) {
-    const sms = await smsPart(s, config, log);
+  if (SMS_PARTS.some((part) => hasSmsPart(config, part))) {
+    const sms = await smsPart(s, config, log, measured);
     underLoadMb = sms.underLoadMb;
     rows.push(...sms.rows);
   }
@@ -93,28 +117,77 @@ async function measure(
   return rows;
 }
 
-/** Accept latency, then throughput without and with a binding 8x8 rate limit. */
+/** The SMS parts, in the order they run (BENCH_PARTS=sms runs all, sms-<part> one). */
+const SMS_PARTS = ['accept', 'throughput', 'idle', 'backlog', 'limited'] as const;
+
+/**
+ * Accept latency, throughput, a lone SMS on an idle queue, then a backlog drained without and with a binding 8x8
+ * rate limit.
+ */
 async function smsPart(
   s: BenchStack,
   config: BenchConfig,
   log: BenchLog,
+  measured: Measured,
 ): Promise<{ rows: ReportRow[]; underLoadMb: number }> {
-  log(
-    `accept latency: ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`,
-  );
-  const accept = await acceptLatency(s, config);
-
-  log(`throughput: ${config.throughputN} SMS, ${config.concurrency} callers, no rate limit`);
-  const open = await throughput(s, config, config.throughputN, new RssSampler(100));
-  // The limit must bind: by default half the 8x8 call rate the unthrottled run reached on this machine.
-  const rateLimit =
-    config.rateLimit ?? Math.max(1, Math.floor((open.callsPerMessage * open.endToEndPerSecond) / 2));
-  const limitedN = limitedCount(config, rateLimit);
-  log(`throughput against a rate limit of ${rateLimit} requests/s: ${limitedN} SMS queued, then delivered`);
-  const limited = await limitedThroughput(s, config, limitedN, rateLimit, log);
+  const rows: ReportRow[] = [];
+  let underLoadMb = Number.NaN;
+  if (hasSmsPart(config, 'accept')) {
+    log(
+      `accept latency: ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`,
+    );
+    rows.push(...acceptRows(config, await acceptLatency(s, config)));
+  }
+  if (hasSmsPart(config, 'throughput')) {
+    log(`throughput: ${config.throughputN} SMS, ${config.concurrency} callers, no rate limit`);
+    const open = await throughput(s, config, config.throughputN, new RssSampler(100));
+    underLoadMb = open.rss?.maxMb ?? Number.NaN;
+    rows.push(throughputRow(config, open));
+  }
+  if (hasSmsPart(config, 'idle')) {
+    log(`idle queue: ${config.idleN} single SMS, each after the previous reached 8x8`);
+    rows.push(idleRow(await idleLatency(s, config)));
+  }
+  let backlog: BacklogResult | undefined;
+  if (hasSmsPart(config, 'backlog') || (hasSmsPart(config, 'limited') && config.rateLimit === undefined)) {
+    log(`backlog: ${config.backlogN} SMS queued, then drained without a rate limit`);
+    backlog = await backlogThroughput(s, config, config.backlogN);
+    if (hasSmsPart(config, 'backlog')) rows.push(backlogRow(backlog));
+  }
+  measured.backlog = backlog;
   s.sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
-  return {
-    rows: smsRows(config, accept, open, limited, rateLimit),
-    underLoadMb: open.rss?.maxMb ?? Number.NaN,
-  };
+  return { rows, underLoadMb };
+}
+
+/** What a later part needs from the main stack's run. */
+interface Measured {
+  backlog: BacklogResult | undefined;
+}
+
+/**
+ * The rate-limited run on a stack of its own that polls SMS_PER_CALL SMS a batch. The limit must bind: by default
+ * half the 8x8 call rate the backlog's drain rate gives in batches of that size.
+ */
+async function limitedPart(
+  config: BenchConfig,
+  backlog: BacklogResult | undefined,
+  log: BenchLog,
+): Promise<ReportRow> {
+  const rateLimit =
+    config.rateLimit ?? Math.max(1, Math.floor((backlog?.drainPerSecond ?? 20) / SMS_PER_CALL / 2));
+  const limitedN = limitedCount(config, rateLimit);
+  log(
+    `throughput against a rate limit of ${rateLimit} requests/s (a stack polling ${SMS_PER_CALL} SMS a batch): ${limitedN} SMS queued, then delivered`,
+  );
+  const s = await openBenchStack({ [SETTINGS.smsQueueBatchSize]: String(SMS_PER_CALL) });
+  try {
+    await s.stack.warmUp();
+    return limitedRow(
+      await limitedThroughput(s, config, limitedN, rateLimit, log),
+      rateLimit,
+      config.paceAtLimit,
+    );
+  } finally {
+    await s.stack.stop();
+  }
 }

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { QUEUES, type QueueName } from '../../../functions/shared/catalogue';
-import { callJson, pollUntil } from '../load';
+import { QUEUES, SETTINGS, type QueueName } from '../../../functions/shared/catalogue';
+import { callJson, pollUntil, runPool } from '../load';
 
 export interface BenchStack {
   stack: LocalStack;
@@ -21,10 +21,19 @@ export function destination(i: number): string {
   return `+6591${String(100_000 + (i % 899_999)).padStart(6, '0')}`.replace(/0$/, '1');
 }
 
-export async function openBenchStack(): Promise<BenchStack> {
+/**
+ * `settings`: catalogue settings over the defaults (e.g. the rate-limited run's SMS_QUEUE_BATCH_SIZE), after those
+ * of the shell (e.g. `SMS_QUEUE_BATCH_SIZE=10 npm run bench` to compare with smaller batches).
+ */
+export async function openBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+  const fromShell = Object.values(SETTINGS).flatMap((name) => {
+    const value = process.env[name];
+    return value === undefined ? [] : [[name, value] as const];
+  });
   const stack = await startLocalStack({
     port: 0,
     quiet: true,
+    settings: { ...Object.fromEntries(fromShell), ...settings },
     // Simulators only, whatever real credentials the shell holds. ERROR: the functions' WARN lines (e.g.
     // Powertools' "no application metrics" per invocation) would measure the terminal, not the bridge.
     env: { LOG_LEVEL: 'ERROR' },
@@ -60,6 +69,32 @@ export async function acceptSms(
   const answer = await api('POST', '/sms', { destination: destination(i), text });
   if (answer.status !== 202) throw new Error(`POST /sms answered ${answer.status}: ${answer.text}`);
   return { messageId: (answer.body as { messageId: string }).messageId, ms: answer.ms };
+}
+
+/**
+ * `count` SMS accepted through POST /sms/batch, `perRequest` at a time (a backlog builds faster than one POST /sms
+ * each); their messageIds. Anything but 202 with every item accepted stops the benchmark.
+ */
+export async function acceptSmsBacklog(
+  api: BenchStack['api'],
+  count: number,
+  text: string,
+  perRequest = 50,
+): Promise<string[]> {
+  const requests = Math.ceil(count / perRequest);
+  const ids = await runPool(requests, 2, async (r) => {
+    const size = Math.min(perRequest, count - r * perRequest);
+    const messages = Array.from({ length: size }, (_, j) => ({
+      destination: destination(r * perRequest + j),
+      text: `${text} ${r * perRequest + j}`,
+    }));
+    const answer = await api('POST', '/sms/batch', { messages });
+    const items = (answer.body as { items?: { ok: boolean; messageId?: string }[] } | undefined)?.items ?? [];
+    if (answer.status !== 202 || items.length !== size || items.some((i) => !i.ok || !i.messageId))
+      throw new Error(`POST /sms/batch answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    return items.map((i) => i.messageId as string);
+  });
+  return ids.flat();
 }
 
 /**

@@ -7,7 +7,10 @@ import { runPool } from '../load';
 import type { RssSampler, RssSummary } from '../rss';
 import { perSecond } from '../stats';
 import { SMS_PER_CALL, type BenchConfig } from './config';
-import { acceptSms, arrivalsAtSimulator, lastArrival, type BenchStack } from './stack';
+import { SETTINGS } from '../../../functions/shared/catalogue';
+import { summarise, type LatencySummary } from '../stats';
+import { sleep } from '../load';
+import { acceptSms, acceptSmsBacklog, arrivalsAtSimulator, lastArrival, type BenchStack } from './stack';
 
 export interface ThroughputResult {
   messages: number;
@@ -25,6 +28,62 @@ export interface LimitedResult extends RateLimitWindows {
   endToEndPerSecond: number;
   callsPerMessage: number;
   backlogSeconds: number;
+  /** 429 answers per 10 s of backlog (from resume to the last SMS at 8x8). */
+  rejected429Per10s: number;
+}
+
+export interface BacklogResult {
+  messages: number;
+  /** 8x8 calls (every answer counted) per SMS while the backlog drained. */
+  callsPerMessage: number;
+  /** 8x8 calls per second while it drained (what the rate-limited run halves). */
+  callsPerSecond: number;
+  drainPerSecond: number;
+  drainSeconds: number;
+}
+
+/**
+ * 8x8 calls per SMS when a backlog waits on the queue and 8x8 sets no limit: the SMS poller is paused while
+ * `count` SMS are accepted, then resumed; every 8x8 call until the last SMS is at 8x8 is counted.
+ */
+export async function backlogThroughput(
+  { stack, sms, api }: BenchStack,
+  config: BenchConfig,
+  count: number,
+): Promise<BacklogResult> {
+  sms.reset();
+  sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
+  await stack.pauseQueue('sms');
+  const ids = await acceptSmsBacklog(api, count, 'Backlog');
+  const resumedAt = Date.now();
+  stack.resumeQueue('sms');
+  const lastAt = lastArrival(await arrivalsAtSimulator(sms, ids, 180_000), resumedAt);
+  const drainMs = Math.max(1, lastAt - resumedAt);
+  return {
+    messages: count,
+    callsPerMessage: sms.requests.length / count,
+    callsPerSecond: perSecond(sms.requests.length, drainMs),
+    drainPerSecond: perSecond(count, drainMs),
+    drainSeconds: drainMs / 1000,
+  };
+}
+
+/**
+ * A single SMS on an idle queue, `n` times: each POST /sms waits until the previous SMS is at 8x8 and the worker
+ * has settled, so every one meets an idle queue and pays the whole batching window. Measured from the 202 answer
+ * to the 8x8 simulator receiving the SMS.
+ */
+export async function idleLatency({ sms, api }: BenchStack, config: BenchConfig): Promise<LatencySummary> {
+  sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
+  const latencies: number[] = [];
+  for (let i = 0; i < config.idleN; i++) {
+    await sleep(200);
+    const { messageId } = await acceptSms(api, i, `Idle ${i}`);
+    const acceptedAt = Date.now();
+    const arrivals = await arrivalsAtSimulator(sms, [messageId], 30_000);
+    latencies.push(arrivals.get(messageId)! - acceptedAt);
+  }
+  return summarise(latencies);
 }
 
 /** `count` SMS accepted by `config.concurrency` callers at once, until every one is at 8x8. */
@@ -60,8 +119,8 @@ export async function throughput(
 
 /**
  * SMS throughput while 8x8's rate limit binds. The SMS poller is paused while all `count` SMS are accepted, so a
- * real backlog waits on the queue; then it resumes and the bridge drains it against the limit (see
- * rateLimitWindows for what is measured).
+ * real backlog waits on the queue; then it resumes and the bridge, paced at the same limit, drains it against the
+ * limit (see rateLimitWindows for what is measured).
  */
 export async function limitedThroughput(
   { stack, sms, api }: BenchStack,
@@ -72,24 +131,30 @@ export async function limitedThroughput(
 ): Promise<LimitedResult> {
   sms.reset();
   sms.setFaults({ latencyMs: config.simLatencyMs, rateLimit: { perSecond: rateLimit } });
-  await stack.pauseQueue('sms');
-  const ids = await runPool(
-    count,
-    config.concurrency,
-    async (i) => (await acceptSms(api, i, `Limited ${i}`)).messageId,
-  );
-  const resumedAt = Date.now();
-  stack.resumeQueue('sms');
-  const lastAt = lastArrival(await arrivalsAtSimulator(sms, ids, 180_000), resumedAt);
-  const windows = rateLimitWindows(sms.requests, count, rateLimit);
-  log(`accepted/429 calls per window: ${windows.perWindow} (unmeasured in brackets)`);
-  return {
-    ...windows,
-    messages: count,
-    endToEndPerSecond: perSecond(count, Math.max(1, lastAt - resumedAt)),
-    callsPerMessage: sms.requests.length / count,
-    backlogSeconds: (lastAt - resumedAt) / 1000,
-  };
+  // The bridge is told 8x8's limit, as an operator sets SMS_RATE_LIMIT_PER_SECOND to the sub-account's.
+  if (config.paceAtLimit)
+    stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: String(rateLimit) });
+  try {
+    await stack.pauseQueue('sms');
+    const ids = await acceptSmsBacklog(api, count, 'Limited');
+    const resumedAt = Date.now();
+    stack.resumeQueue('sms');
+    const lastAt = lastArrival(await arrivalsAtSimulator(sms, ids, 300_000), resumedAt);
+    const windows = rateLimitWindows(sms.requests, count, rateLimit);
+    log(`accepted/429 calls per window: ${windows.perWindow} (unmeasured in brackets)`);
+    const backlogSeconds = (lastAt - resumedAt) / 1000;
+    return {
+      ...windows,
+      messages: count,
+      endToEndPerSecond: perSecond(count, Math.max(1, lastAt - resumedAt)),
+      callsPerMessage: sms.requests.length / count,
+      backlogSeconds,
+      rejected429Per10s: (windows.rejected429 * 10) / Math.max(1, backlogSeconds),
+    };
+  } finally {
+    if (config.paceAtLimit)
+      stack.updateFunctionSettings('sms-deliver', { [SETTINGS.smsRateLimitPerSecond]: undefined });
+  }
 }
 
 export interface RateLimitWindows {
@@ -132,7 +197,8 @@ export function rateLimitWindows(
   const first = Math.min(...calls.map(windowOf));
   const last = Math.max(...calls.map(windowOf));
   // Start from the first whole window after the first call; stop at the first window whose start had fewer than
-  // `limit` full batches left (the tail, when the bridge no longer had the SMS to fill a window).
+  // `limit` full batches left (the tail, when the bridge no longer had the SMS to fill a window). A full batch is
+  // one poll batch of the SMS queue (SMS_PER_CALL), what one 8x8 call carries under a backlog.
   const measured: number[] = [];
   let atEightByEight = smsIn.get(first) ?? 0;
   for (let w = first + 1; w <= last; w++) {

@@ -16,6 +16,7 @@ const grants = new LocalGrants({
     messages: 'local-messages',
     conversations: 'local-conversations',
     idempotency: 'local-idempotency',
+    pacer: 'local-pacer',
   },
   queueUrls: {
     sms: 'http://sqs.us-east-1.localhost:4566/000000000000/sms',

@@ -35,6 +35,9 @@ const REFUSALS: Record<keyof typeof SETTING_SPECS, [string, string] | null> = {
   handoverStartWaitMs: ['8000', 'a whole number from 0 to 7000 milliseconds'],
   cognigyRetryTimeoutMs: ['0', 'a whole number from 1 to 60000 milliseconds'],
   ambiguousTimeoutPolicy: ['retry', 'one of resend or fail'],
+  smsRateLimitPerSecond: ['-1', 'a number from 0 to 100000 requests per second'],
+  smsQueueBatchSize: ['10001', 'a whole number from 1 to 10000 messages'],
+  smsQueueBatchingWindowSeconds: ['0.5', 'a whole number from 0 to 300 seconds'],
 };
 
 const cases = Object.entries(REFUSALS).flatMap(([key, refusal]) =>

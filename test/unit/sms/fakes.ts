@@ -293,7 +293,7 @@ export class FakeEightByEight implements EightByEightSms {
     return `umid-${this.umids}`;
   }
 
-  queued(request: EightByEightSmsRequest): EightByEightSmsResponse {
+  queued(request: Pick<EightByEightSmsRequest, 'clientMessageId' | 'destination'>): EightByEightSmsResponse {
     return {
       umid: this.nextUmid(),
       clientMessageId: request.clientMessageId ?? null,

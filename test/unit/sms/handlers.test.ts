@@ -31,6 +31,7 @@ import { ScriptedServer, json } from './http-server';
 // Handlers build their dependencies on first use, so setting the environment after the imports is enough.
 process.env[TABLES.messages.nameEnv] = 'messages-table';
 process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
+process.env[TABLES.pacer.nameEnv] = 'pacer-table';
 process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
 process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
 process.env[SECRETS.smsWebhookAuth.nameEnv] = 'sms-webhook-auth';
@@ -355,9 +356,15 @@ describe('SMS queue consumer handler', () => {
     })),
   };
 
+  beforeEach(() => {
+    // The pacer's bucket: every slot has room (the first place).
+    doc.on(UpdateCommand, { TableName: 'pacer-table' }).resolves({ Attributes: { taken: 1 } });
+    doc.on(GetCommand, { TableName: 'pacer-table' }).resolves({});
+  });
+
   test('hands a poll batch to 8x8 in one batch call and records each umid', async () => {
     doc.on(BatchGetCommand).resolves({ Responses: { 'messages-table': ids.map((id) => queued(id)) } });
-    doc.on(UpdateCommand).resolves({});
+    doc.on(UpdateCommand, { TableName: 'messages-table' }).resolves({});
     eightByEight.replies.push((res, received) => {
       const messages = (received.body as { messages: { clientMessageId: string }[] }).messages;
       json(200, {
@@ -375,6 +382,11 @@ describe('SMS queue consumer handler', () => {
     const result = await deliver(sqsEvent, context);
 
     expect(result.batchItemFailures).toEqual([]);
+    // The call took its place in the pacer's bucket first: one conditional counter update.
+    expect(doc).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'pacer-table',
+      ConditionExpression: 'attribute_not_exists(#taken) OR #taken < :capacity',
+    });
     expect(eightByEight.received).toHaveLength(1);
     expect(eightByEight.received[0]).toMatchObject({
       url: '/api/v1/subaccounts/SubAccount-1/messages/batch',
@@ -395,7 +407,7 @@ describe('SMS queue consumer handler', () => {
 
   test('a 503 from 8x8 reports both messages for retry with a backoff delay', async () => {
     doc.on(BatchGetCommand).resolves({ Responses: { 'messages-table': ids.map((id) => queued(id)) } });
-    doc.on(UpdateCommand).resolves({});
+    doc.on(UpdateCommand, { TableName: 'messages-table' }).resolves({});
     eightByEight.replies.push(json(503, { code: 2000, message: 'Service unavailable' }));
     const result = await deliver(sqsEvent, context);
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['sqs-0', 'sqs-1']);

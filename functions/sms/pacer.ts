@@ -1,0 +1,187 @@
+/**
+ * Proactive pacing of 8x8 SMS calls (SETTINGS.smsRateLimitPerSecond): every worker instance draws from one token
+ * bucket per 8x8 sub-account, so together they send at the configured rate instead of bouncing off 429.
+ *
+ * The bucket is a row of time slots (SLOT_MS each). Slot k holds slotCapacity(k) calls, spread so that a second's
+ * slots add up to the rate exactly; a caller takes a place in the first slot with room (a conditional counter in
+ * the store, one write) and calls at its place's time within the slot, so calls are spread evenly over the second
+ * rather than bunched at its start. A 429 still comes back (8x8's limit can be lower than configured, or other
+ * clients share the sub-account): the pacer then lowers the shared rate (multiplicatively, not below a floor)
+ * and lets it recover linearly — AIMD — so the instances learn the real limit together.
+ *
+ * This module is the pure core: slot arithmetic, the learnt rate, and the walk over slots against a PacerStore
+ * port (functions/sms/dynamo-pacer-store.ts in Lambda and locally). Time comes from the Clock argument.
+ */
+import type { Clock } from '../shared/runtime';
+
+/** Slot length: short enough to spread a second's calls, long enough that each slot counter is a different item. */
+export const SLOT_MS = 100;
+/** A 429 multiplies the learnt rate by this (multiplicative decrease). */
+export const DECREASE_FACTOR = 0.8;
+/** The learnt rate never goes below this share of the configured one (nor below MIN_RATE). */
+export const FLOOR_SHARE = 0.1;
+export const MIN_RATE = 0.1;
+/** After a decrease the rate grows back by this share of the configured rate per second (additive increase). */
+export const RECOVERY_SHARE_PER_SECOND = 0.1;
+/** 429s within this long of the last decrease answer calls made before it: they do not lower the rate again. */
+export const DECREASE_HOLD_MS = 1_000;
+/** How long an instance trusts its copy of the shared learnt rate. */
+export const RATE_REFRESH_MS = 1_000;
+/** Store writes one reservation may spend on full slots before it gives up (bounds the cost of contention). */
+export const MAX_TAKES_PER_RESERVATION = 40;
+/** The preparation lead (see Pacer.leadMs) never exceeds this. */
+export const MAX_LEAD_MS = 1_000;
+/** Weight of the latest preparation in the lead's moving average. */
+const LEAD_WEIGHT = 0.3;
+
+/** The learnt rate after the last 429: `rate` at `at` (epoch ms), recovering from there. */
+export interface LearntRate {
+  rate: number;
+  at: number;
+}
+
+/** Where the shared bucket lives (one DynamoDB table; see dynamo-pacer-store.ts for the cost per call). */
+export interface PacerStore {
+  /**
+   * Takes a place in `slot` if fewer than `capacity` are taken: the place's number (1-based), or undefined when the
+   * slot is full.
+   */
+  take(slot: number, capacity: number, expiresAtMs: number): Promise<number | undefined>;
+  readRate(): Promise<LearntRate | undefined>;
+  /** Stores `next` unless the rate was lowered after `holdSinceMs` (by any instance); true if it was stored. */
+  lowerRate(next: LearntRate, holdSinceMs: number): Promise<boolean>;
+}
+
+/** The slot holding epoch millisecond `ms`. */
+export const slotOf = (ms: number): number => Math.floor(ms / SLOT_MS);
+export const slotStart = (slot: number): number => slot * SLOT_MS;
+
+/**
+ * Calls slot `slot` holds at `rate` per second: the whole calls the running total crosses in this slot, so any
+ * SLOT_MS × n window holds rate × n calls within one, and a rate under 1 per slot lands on evenly spaced slots.
+ * The total starts half a call in, so each call sits in the middle of its share of the second, as far as it can be
+ * from the second's edges (8x8 counts per second: a call jittered across an edge spends the next second's limit).
+ * Integer arithmetic (the rate in 1/SLOT_MS steps), so every instance computes the same capacities.
+ */
+export function slotCapacity(slot: number, rate: number): number {
+  const perThousandSlots = Math.round(rate * SLOT_MS);
+  const crossed = (s: number) => Math.floor((s * perThousandSlots + 500) / 1000);
+  return crossed(slot + 1) - crossed(slot);
+}
+
+/** When the `place`-th call of a slot with `capacity` calls goes: evenly spread over the slot. */
+export function placeTime(slot: number, place: number, capacity: number): number {
+  return slotStart(slot) + Math.floor(((place - 1) * SLOT_MS) / Math.max(1, capacity));
+}
+
+/** The rate in force at `nowMs`: the configured one, or the learnt one recovering towards it. */
+export function effectiveRate(configured: number, learnt: LearntRate | undefined, nowMs: number): number {
+  if (!learnt) return configured;
+  const recovered =
+    learnt.rate + (configured * RECOVERY_SHARE_PER_SECOND * Math.max(0, nowMs - learnt.at)) / 1000;
+  return Math.min(configured, recovered);
+}
+
+/** The rate after a 429 at `nowMs`: lowered from the one in force, bounded below. */
+export function loweredRate(configured: number, learnt: LearntRate | undefined, nowMs: number): LearntRate {
+  const floor = Math.max(MIN_RATE, configured * FLOOR_SHARE);
+  return { rate: Math.max(floor, effectiveRate(configured, learnt, nowMs) * DECREASE_FACTOR), at: nowMs };
+}
+
+/** A 429 lowers the rate only once per DECREASE_HOLD_MS (later ones answer calls made at the old rate). */
+export function shouldLower(learnt: LearntRate | undefined, nowMs: number): boolean {
+  return !learnt || nowMs - learnt.at >= DECREASE_HOLD_MS;
+}
+
+/** Slot counters outlive their slot by this long before DynamoDB's TTL may remove them. */
+const SLOT_TTL_MS = 3_600_000;
+
+/**
+ * One instance's handle on the shared bucket. It keeps a copy of the learnt rate (refreshed every RATE_REFRESH_MS)
+ * and the first slot it knows to have room, so a busy instance does not spend writes on slots it saw full.
+ */
+export class Pacer {
+  private learnt: LearntRate | undefined;
+  private learntReadAt = Number.NEGATIVE_INFINITY;
+  /** Slots before this one were full (or past) when this instance last looked. */
+  private firstOpenSlot = 0;
+  /** Moving average of how long a call's preparation took (ms). */
+  private preparationMs = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly configuredRate: number,
+    private readonly store: PacerStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The rate this instance paces at now (per second). The shared learnt rate is read once, then refreshed in the
+   * background when older than RATE_REFRESH_MS, so a call does not wait for that read.
+   */
+  async rate(): Promise<number> {
+    const now = this.clock.now().getTime();
+    if (now - this.learntReadAt >= RATE_REFRESH_MS) {
+      this.refreshing ??= this.store
+        .readRate()
+        .then((learnt) => {
+          this.learnt = learnt;
+          this.learntReadAt = this.clock.now().getTime();
+        })
+        .finally(() => {
+          this.refreshing = undefined;
+        });
+      // Only the first read is waited for; later a stale copy serves until the refresh lands.
+      if (this.learntReadAt === Number.NEGATIVE_INFINITY) await this.refreshing;
+      else this.refreshing.catch(() => undefined);
+    }
+    return effectiveRate(this.configuredRate, this.learnt, now);
+  }
+
+  /**
+   * Reserves one 8x8 call at or after `earliestMs` and no later than `latestMs`: the epoch ms to call at, or
+   * undefined when every slot up to `latestMs` is taken (then nothing was reserved).
+   */
+  async reserve(earliestMs: number, latestMs: number): Promise<number | undefined> {
+    const rate = await this.rate();
+    const last = slotOf(latestMs);
+    let slot = Math.max(slotOf(earliestMs), this.firstOpenSlot);
+    let takes = 0;
+    for (; slot <= last && takes < MAX_TAKES_PER_RESERVATION; slot++) {
+      const capacity = slotCapacity(slot, rate);
+      if (capacity === 0) continue;
+      takes++;
+      const place = await this.store.take(slot, capacity, slotStart(slot) + SLOT_TTL_MS);
+      if (place === undefined) {
+        this.firstOpenSlot = slot + 1;
+        continue;
+      }
+      this.firstOpenSlot = slot;
+      return Math.max(earliestMs, placeTime(slot, place, capacity));
+    }
+    return undefined;
+  }
+
+  /**
+   * How long before its place a call should start preparing (starting the attempts of a batch), so that it leaves
+   * on time: a late call lands in the same second as the next one and spends the limit twice. Learnt from
+   * preparationTook, at most MAX_LEAD_MS.
+   */
+  leadMs(): number {
+    return Math.min(MAX_LEAD_MS, Math.ceil(this.preparationMs));
+  }
+
+  preparationTook(ms: number): void {
+    this.preparationMs = this.preparationMs * (1 - LEAD_WEIGHT) + Math.max(0, ms) * LEAD_WEIGHT;
+  }
+
+  /** 8x8 answered 429: lowers the shared rate (once per DECREASE_HOLD_MS across every instance). */
+  async rateLimited(): Promise<void> {
+    const now = this.clock.now().getTime();
+    await this.rate();
+    if (!shouldLower(this.learnt, now)) return;
+    const next = loweredRate(this.configuredRate, this.learnt, now);
+    if (await this.store.lowerRate(next, now - DECREASE_HOLD_MS)) this.learnt = next;
+    else this.learntReadAt = now - RATE_REFRESH_MS; // another instance lowered it: read theirs next time
+  }
+}
