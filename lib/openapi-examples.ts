@@ -348,6 +348,66 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
       },
     },
   },
+  'sms-cancel': {
+    '200': {
+      cancelled: {
+        summary: 'A scheduled SMS cancelled at 8x8',
+        value: {
+          ok: true,
+          messageId,
+          clientMessageId: 'a9b8c7d6-session-reminder-1',
+          destination: '+6591234567',
+          status: { code: 'CANCELLED', description: 'SMS was cancelled before it was sent' },
+          umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a',
+          attempts: 1,
+          ambiguousAttempts: 0,
+          history: [
+            { status: 'QUEUED', at },
+            { status: 'SENT', at: '2026-12-07T10:15:30.480Z', umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a' },
+            {
+              status: 'CANCELLED',
+              at: '2026-12-07T10:20:00.000Z',
+              detail: 'cancelled at 8x8',
+              umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a',
+            },
+          ],
+          createdAt: at,
+          updatedAt: '2026-12-07T10:20:00.010Z',
+        },
+      },
+    },
+  },
+  'sms-erase': {
+    '200': {
+      erased: {
+        summary: "Erased here and 8x8's PII removal requested",
+        value: {
+          ok: true,
+          messageId,
+          clientMessageId: 'a9b8c7d6-session-otp-1',
+          destination: '[erased]',
+          status: { code: 'DELIVERED', description: 'Delivered to the handset' },
+          umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a',
+          attempts: 1,
+          ambiguousAttempts: 0,
+          history: [
+            { status: 'QUEUED', at },
+            { status: 'SENT', at: '2026-12-07T10:15:30.480Z', umid: '9e09ac86-bd74-5465-851d-1eb5a5fdbb9a' },
+            { status: 'DELIVERED', at: '2026-12-07T10:15:33.000Z', detail: 'delivered_to_recipient' },
+          ],
+          erased: {
+            at: '2026-12-08T09:00:00.000Z',
+            by: 'k1a2b3c4d5',
+            fields: ['destination', 'request.destination', 'request.text', 'request.clientIp'],
+            eightByEight: 'requested',
+            eightByEightAt: '2026-12-08T09:00:00.140Z',
+          },
+          createdAt: at,
+          updatedAt: '2026-12-08T09:00:00.150Z',
+        },
+      },
+    },
+  },
   'sms-receipt': {
     '200': {
       recorded: {

@@ -263,6 +263,34 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
       codes: ['NOT_ACCEPTED'],
     },
   },
+  'sms-cancel': {
+    '200': { description: 'Cancelled (or cancelled already): the SMS, now CANCELLED', schema: 'SmsStatus' },
+    '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),
+    '404': errors("No such SMS (also another API key's SMS)", ['MESSAGE_NOT_FOUND']),
+    '409': errors(
+      'The SMS was sent already (or is final), or it is being handed to 8x8 right now (retry after `details.retryAfterSeconds`)',
+      ['SMS_NOT_CANCELLABLE', 'SMS_SEND_IN_PROGRESS'],
+    ),
+    '502': errors("8x8 refused its cancel call; `details` has 8x8's status and code", ['UPSTREAM_REJECTED']),
+    '503': errors('8x8 could not be reached to cancel; retry', ['UPSTREAM_UNAVAILABLE']),
+  },
+  'sms-erase': {
+    '200': {
+      description:
+        'Erased (or erased already): the SMS with `[erased]` destination and the tombstone in `erased`',
+      schema: 'SmsStatus',
+    },
+    '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),
+    '404': errors("No such SMS (also another API key's SMS)", ['MESSAGE_NOT_FOUND']),
+    '409': errors('The SMS is being handed to 8x8 right now; retry after `details.retryAfterSeconds`', [
+      'SMS_SEND_IN_PROGRESS',
+    ]),
+    '502': errors("The bridge's copy is erased but 8x8 refused its PII removal", ['UPSTREAM_REJECTED']),
+    '503': errors(
+      "The bridge's copy is erased but 8x8 could not be reached to remove its PII; repeat the call",
+      ['UPSTREAM_UNAVAILABLE'],
+    ),
+  },
   'sms-status': {
     '200': { description: 'The SMS and its status history', schema: 'SmsStatus' },
     '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),
@@ -440,6 +468,10 @@ const DESCRIPTIONS: Record<FunctionName, string> = {
     "Either `messages` (each an SMS as for POST /sms) or `destinations` with a shared `template`. Each item is validated and accepted on its own; `items` gives every verdict. The body must fit Cognigy's 65 kB request limit.",
   'sms-status':
     '`status.code` goes QUEUED → SENT (8x8 accepted it, `umid` set) → DELIVERED / UNDELIVERED / REJECTED from 8x8 receipts, or FAILED with the reason and 8x8 error code. Receipts arriving out of order never move a record backwards.',
+  'sms-cancel':
+    "An SMS still queued in the bridge is marked CANCELLED at once and never reaches 8x8 (the worker skips it). An SMS 8x8 accepted with a `scheduled` time still ahead is cancelled with 8x8's cancel-scheduled-message call (DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}); CANCELLED once 8x8 confirms. Already sent or final: 409 SMS_NOT_CANCELLABLE. Cancelling twice answers 200 again.",
+  'sms-erase':
+    "Erases the destination and text of the bridge's record (and of the stored answer of its clientMessageId) and leaves a tombstone in `erased`: when, by which API key, which fields, and whether 8x8 was asked. An SMS still queued is cancelled first. For an SMS 8x8 has (a umid), 8x8 is asked to remove its PII (DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}/pii); if that fails the answer is 502/503 and a repeat asks again. messageId, umid and the status history are kept.",
   'sms-receipt':
     '8x8 POSTs delivery receipts here (account webhook with the configured Authorization value, or a per-message callback URL with messageId and token). Other event types are acknowledged and ignored; receipts of unknown SMS are acknowledged too, so 8x8 does not retry them.',
   'handover-start':

@@ -25,6 +25,8 @@ export type FunctionName =
   | 'sms-accept'
   | 'sms-batch'
   | 'sms-status'
+  | 'sms-cancel'
+  | 'sms-erase'
   | 'sms-receipt'
   | 'sms-deliver'
   | 'sms-sweeper'
@@ -41,7 +43,7 @@ export type TableName = 'messages' | 'conversations' | 'idempotency' | 'pacer';
 export type SecretName = 'smsCredentials' | 'smsWebhookAuth' | 'chatGatewayCredentials' | 'cognigy';
 
 export interface RouteSpec {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path, with `{param}` placeholders. */
   path: string;
   function: FunctionName;
@@ -196,6 +198,24 @@ export const ROUTES: RouteSpec[] = [
     auth: 'apiKey',
     maxBodyBytes: 0,
     description: 'An SMS record and its status history',
+  },
+  {
+    method: 'DELETE',
+    path: '/sms/{messageId}',
+    function: 'sms-cancel',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description:
+      'Cancel an SMS that is still queued in the bridge, or scheduled at 8x8 for a later time (8x8 cancel-scheduled-message)',
+  },
+  {
+    method: 'DELETE',
+    path: '/sms/{messageId}/pii',
+    function: 'sms-erase',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description:
+      "Erase an SMS's destination and text, leaving a tombstone, and ask 8x8 to remove its PII for the umid (8x8 delete-pii)",
   },
   {
     method: 'POST',
@@ -396,6 +416,24 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: [],
     secrets: [],
     description: 'GET /sms/{messageId}',
+  },
+  'sms-cancel': {
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: { messages: 'rw' },
+    sendsTo: [],
+    // smsCredentials: 8x8's cancel call for an SMS it holds scheduled.
+    secrets: ['smsCredentials'],
+    description: 'DELETE /sms/{messageId}',
+  },
+  'sms-erase': {
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    // idempotency: the first answer of the SMS's clientMessageId holds its destination.
+    tables: { messages: 'rw', idempotency: 'rw' },
+    sendsTo: [],
+    secrets: ['smsCredentials'],
+    description: 'DELETE /sms/{messageId}/pii',
   },
   'sms-receipt': {
     timeoutSeconds: 10,

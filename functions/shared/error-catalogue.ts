@@ -130,8 +130,9 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REJECTED: {
     status: 502,
-    usedBy: ['handover'],
-    description: '8x8 refused to create the conversation; `details` has its reason',
+    usedBy: ['handover', 'sms'],
+    description:
+      '8x8 refused the call (creating the conversation; on SMS routes cancelling or removing PII); `details` has its reason',
   },
   UPSTREAM_RATE_LIMITED: {
     status: 503,
@@ -140,10 +141,23 @@ export const ERROR_CODES = {
   },
   UPSTREAM_UNAVAILABLE: {
     status: 503,
-    usedBy: ['handover'],
-    description: '8x8 failed (5xx) or could not be reached, also on a quick retry',
+    usedBy: ['handover', 'sms'],
+    description:
+      '8x8 failed (5xx, timeout, rate limit on SMS routes) or could not be reached; on DELETE /sms/{messageId}/pii the bridge copy is already erased, repeat the call to ask 8x8 again',
   },
   UPSTREAM_TIMEOUT: { status: 504, usedBy: ['handover'], description: '8x8 did not answer in time' },
+  SMS_NOT_CANCELLABLE: {
+    status: 409,
+    usedBy: ['sms'],
+    description:
+      'DELETE /sms/{messageId}: the SMS was already sent (or is delivered, failed or cancelled); only an SMS still queued in the bridge, or scheduled at 8x8 for a later time, can be cancelled',
+  },
+  SMS_SEND_IN_PROGRESS: {
+    status: 409,
+    usedBy: ['sms'],
+    description:
+      'DELETE /sms/{messageId} or …/pii: the SMS is being handed to 8x8 right now; retry after `Retry-After` seconds',
+  },
   HANDOVER_NOT_RECORDED: {
     status: 503,
     usedBy: ['handover'],

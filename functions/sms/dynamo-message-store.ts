@@ -15,8 +15,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../shared/catalogue';
 import {
+  ERASED,
   REDRIVEN_DESCRIPTION,
   STATUS_RANK,
+  type ErasureTombstone,
   type AttemptRelease,
   type AttemptStart,
   type HistoryEntry,
@@ -351,6 +353,67 @@ export class DynamoMessageStore implements MessageStore {
           ':empty': [],
           ':true': true,
         },
+      }),
+    );
+  }
+
+  async cancelQueued(messageId: string, now: string, by?: string): Promise<boolean> {
+    const entry: HistoryEntry = {
+      status: 'cancelled',
+      at: now,
+      detail: by ? `cancelled by ${by} before it reached 8x8` : 'cancelled before it reached 8x8',
+    };
+    // `queued` and no umid: the worker's startAttempt needs rank <= sending, so one of the two writes wins.
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #status = :cancelled, #rank = :rank, #updatedAt = :now, ' +
+          '#history = list_append(if_not_exists(#history, :empty), :entry) ' +
+          'REMOVE #description, #outbox, #lease, #redrivable',
+        ConditionExpression: '#status = :queued AND attribute_not_exists(#umid)',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#rank': 'statusRank',
+          '#updatedAt': 'updatedAt',
+          '#history': 'history',
+          '#description': 'statusDescription',
+          '#outbox': 'outbox',
+          '#lease': 'attemptLeaseUntil',
+          '#redrivable': 'redrivable',
+          '#umid': 'umid',
+        },
+        ExpressionAttributeValues: {
+          ':cancelled': 'cancelled' satisfies SmsStatus,
+          ':queued': 'queued' satisfies SmsStatus,
+          ':rank': STATUS_RANK.cancelled,
+          ':now': now,
+          ':entry': [entry],
+          ':empty': [],
+        },
+      }),
+    );
+  }
+
+  async erase(messageId: string, tombstone: ErasureTombstone): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { messageId },
+        UpdateExpression:
+          'SET #destination = :erased, #request.#destination = :erased, #request.#text = :erased, ' +
+          '#erasedAttr = :tombstone, #updatedAt = :now REMOVE #request.#clientIp',
+        ConditionExpression: 'attribute_exists(messageId)',
+        ExpressionAttributeNames: {
+          '#destination': 'destination',
+          '#request': 'request',
+          '#text': 'text',
+          '#clientIp': 'clientIp',
+          '#erasedAttr': 'erased',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: { ':erased': ERASED, ':tombstone': tombstone, ':now': tombstone.at },
       }),
     );
   }

@@ -107,8 +107,18 @@ const errorBodySchema = z.looseObject({
   errorId: z.optional(z.string()),
 });
 
-async function post(
+function post(
   creds: SmsCredentials,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<UpstreamResponse> {
+  return call(creds, 'POST', path, body, timeoutMs);
+}
+
+async function call(
+  creds: SmsCredentials,
+  method: 'POST' | 'DELETE',
   path: string,
   body: unknown,
   timeoutMs: number,
@@ -123,13 +133,13 @@ async function post(
       '8x8-sms',
       url,
       {
-        method: 'POST',
+        method,
         headers: {
           authorization: `Bearer ${creds.apiKey}`,
-          'content-type': 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
           accept: 'application/json',
         },
-        body: JSON.stringify(body),
+        ...(body !== undefined && { body: JSON.stringify(body) }),
         timeoutMs,
       },
       (json) => {
@@ -176,6 +186,40 @@ export async function sendSmsBatch(
   if (!parsed.success) throw new UnreadableAnswerError(response.status);
   return parsed.data;
 }
+
+const cancelResponseSchema = z.looseObject({ cancelledCount: z.number() });
+
+/**
+ * DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid} (cancel-scheduled-message): cancels a scheduled SMS
+ * 8x8 has not sent yet; the answer's cancelledCount is 0 when there was nothing left to cancel.
+ */
+export async function cancelScheduledSms(
+  creds: SmsCredentials,
+  umid: string,
+  timeoutMs: number,
+): Promise<{ cancelledCount: number }> {
+  const response = await call(creds, 'DELETE', `/messages/${encodeURIComponent(umid)}`, undefined, timeoutMs);
+  const parsed = cancelResponseSchema.safeParse(response.json);
+  if (!parsed.success) throw new UnreadableAnswerError(response.status);
+  return parsed.data;
+}
+
+/** DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}/pii (delete-pii): 202, 8x8 removes it shortly. */
+export async function removeSmsPii(creds: SmsCredentials, umid: string, timeoutMs: number): Promise<void> {
+  await call(creds, 'DELETE', `/messages/${encodeURIComponent(umid)}/pii`, undefined, timeoutMs);
+}
+
+/** The port DELETE /sms/{messageId} and …/pii use (tests pass a fake). */
+export interface EightByEightSmsManagement {
+  cancelScheduledSms(
+    creds: SmsCredentials,
+    umid: string,
+    timeoutMs: number,
+  ): Promise<{ cancelledCount: number }>;
+  removeSmsPii(creds: SmsCredentials, umid: string, timeoutMs: number): Promise<void>;
+}
+
+export const eightByEightSmsManagement: EightByEightSmsManagement = { cancelScheduledSms, removeSmsPii };
 
 /** The port the delivery worker uses (tests pass a fake). */
 export interface EightByEightSms {

@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
+  IdempotencyItemNotFoundError,
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
@@ -74,6 +75,35 @@ export class PowertoolsIdempotency implements IdempotencyGuard {
         throw new IdempotencyInProgressError({ cause: error });
       throw error;
     }
+  }
+
+  /**
+   * DELETE /sms/{messageId}/pii: the completed entry of this key and fingerprint keeps its place (a repeat still
+   * sends nothing) but its stored answer gets `replacement`'s fields (the erased destination). No entry, or one of
+   * another request (the key was reused after its window): nothing to erase.
+   */
+  async eraseAnswer(
+    key: string,
+    fingerprint: unknown,
+    replacement: Record<string, unknown>,
+  ): Promise<boolean> {
+    const data = { clientMessageId: key, fingerprint } as unknown as JSONValue;
+    let stored: unknown;
+    try {
+      const record = await this.store.getRecord(data);
+      if (record.getStatus() !== 'COMPLETED' || record.isExpired()) return false;
+      stored = record.getResponse();
+    } catch (error) {
+      if (error instanceof IdempotencyItemNotFoundError || error instanceof IdempotencyValidationError)
+        return false;
+      throw error;
+    }
+    if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return false;
+    await this.store.saveSuccess(data, {
+      ...(stored as Record<string, unknown>),
+      ...replacement,
+    } as JSONValue);
+    return true;
   }
 
   async forget(key: string, fingerprint: unknown): Promise<void> {

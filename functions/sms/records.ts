@@ -9,7 +9,8 @@ import type { PublicStatusCode, ReceiptEvent } from './schema';
  * Life of an SMS: queued → sending (an attempt to hand it to 8x8 is under way) → sent (8x8 accepted it, umid known)
  * → delivered | undelivered | rejected (receipts). `failed` is ours: 8x8 refused it permanently or retries ran out.
  */
-export type SmsStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'rejected' | 'failed';
+export type SmsStatus =
+  'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'rejected' | 'failed' | 'cancelled';
 
 /**
  * Order of statuses: a record only ever moves to a higher rank, so late or repeated receipts cannot move it
@@ -24,6 +25,8 @@ export const STATUS_RANK: Record<SmsStatus, number> = {
   undelivered: 3,
   rejected: 3,
   failed: 3,
+  // DELETE /sms/{messageId}: final, so the worker (isSettled) and late receipts leave it alone.
+  cancelled: 3,
 };
 export const FINAL_RANK = 3;
 
@@ -119,11 +122,35 @@ export interface MessageRecord {
    * 8x8 accepted it: a message redriven from the DLQ then starts a fresh attempt (functions/sms/redrive.ts).
    */
   redrivable?: boolean;
+  /** Set by DELETE /sms/{messageId}/pii: the destination and text are gone, this says who erased them and when. */
+  erased?: ErasureTombstone;
   createdAt: string;
   updatedAt: string;
   /** DynamoDB TTL, epoch seconds. */
   expiresAt: number;
 }
+
+/** What stands in for an erased destination and text (the fields stay, so the record keeps its shape). */
+export const ERASED = '[erased]';
+
+/** The auditable trace of an erasure (DELETE /sms/{messageId}/pii). */
+export interface ErasureTombstone {
+  at: string;
+  /** apiKeyId of the caller that erased (absent when no key was involved). */
+  by?: string;
+  /** Record fields that were erased. */
+  fields: string[];
+  /**
+   * 8x8's copy: `requested` (8x8 answered 202 to its PII removal for the umid), `failed` (a repeat of the call
+   * asks again), `notSent` (8x8 never had the SMS).
+   */
+  eightByEight: 'requested' | 'failed' | 'notSent';
+  /** When 8x8 accepted the PII removal. */
+  eightByEightAt?: string;
+}
+
+/** Fields DELETE /sms/{messageId}/pii erases: the recipient's number and the text (clientIp: the caller's IP). */
+export const ERASED_FIELDS = ['destination', 'request.destination', 'request.text', 'request.clientIp'];
 
 /** Rank of `delivered` with detail `delivered_to_operator`: above `sent`, below the final statuses. */
 export const OPERATOR_DELIVERED_RANK = 2.5;
@@ -195,6 +222,13 @@ export interface MessageStore {
    * `attempts` is kept, so the next attempt is a new, counted one.
    */
   reopenForRedrive(messageId: string, now: string): Promise<boolean>;
+  /**
+   * queued (never handed to 8x8, no umid) → cancelled, atomically against the worker's startAttempt; false when
+   * the record moved on (an attempt started, or it is already sent/final).
+   */
+  cancelQueued(messageId: string, now: string, by?: string): Promise<boolean>;
+  /** Replaces the destination and text by ERASED and stores the tombstone (repeatable: the tombstone is replaced). */
+  erase(messageId: string, tombstone: ErasureTombstone): Promise<void>;
 }
 
 export interface SmsQueue {
@@ -213,6 +247,11 @@ export interface IdempotencyGuard {
     fingerprint: unknown,
     work: () => Promise<T>,
   ): Promise<T>;
+  /**
+   * Replaces the stored answer of the key's first request (it holds the destination) by `answer`, when there is
+   * one for this fingerprint; a repeat then gets the erased answer, never a second SMS.
+   */
+  eraseAnswer?(key: string, fingerprint: unknown, answer: Record<string, unknown>): Promise<boolean>;
   /** Forgets a key whose result turned out unusable (the SMS could not be queued), so a retry starts afresh. */
   forget(key: string, fingerprint: unknown): Promise<void>;
 }

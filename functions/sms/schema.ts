@@ -180,7 +180,15 @@ export type CognigyRefInput = z.input<typeof cognigyRefSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Answers (documented in the OpenAPI document; the cores build them with these types)
 
-export const STATUS_CODES = ['QUEUED', 'SENT', 'DELIVERED', 'UNDELIVERED', 'REJECTED', 'FAILED'] as const;
+export const STATUS_CODES = [
+  'QUEUED',
+  'SENT',
+  'DELIVERED',
+  'UNDELIVERED',
+  'REJECTED',
+  'FAILED',
+  'CANCELLED',
+] as const;
 export type PublicStatusCode = (typeof STATUS_CODES)[number];
 
 const statusSchema = z.object({
@@ -271,6 +279,20 @@ export const smsHistoryEntrySchema = z.object({
   reason: z.optional(z.string()),
 });
 
+export const erasureTombstoneSchema = describe(
+  z.object({
+    at: describe(z.string(), 'When the destination and text were erased'),
+    by: describe(z.optional(z.string()), 'apiKeyId of the key that erased them'),
+    fields: describe(z.array(z.string()), 'Record fields that were erased'),
+    eightByEight: describe(
+      z.enum(['requested', 'failed', 'notSent']),
+      "8x8's copy: `requested` (8x8 accepted the PII removal for the umid), `failed` (repeat the call), `notSent` (8x8 never had the SMS)",
+    ),
+    eightByEightAt: describe(z.optional(z.string()), 'When 8x8 accepted the PII removal'),
+  }),
+  'Present once DELETE /sms/{messageId}/pii erased the SMS',
+);
+
 export const smsStatusAnswerSchema = z.object({
   ok: z.literal(true),
   messageId: z.string(),
@@ -287,9 +309,16 @@ export const smsStatusAnswerSchema = z.object({
     'Attempts that ended without an answer from 8x8 (it may have accepted the SMS)',
   ),
   history: z.array(smsHistoryEntrySchema),
+  erased: z.optional(erasureTombstoneSchema),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+/** The answer of DELETE /sms/{messageId}: the record as GET answers it, now CANCELLED. */
+export const smsCancelAnswerSchema = smsStatusAnswerSchema;
+
+/** The answer of DELETE /sms/{messageId}/pii: the record with its erased fields and its tombstone. */
+export const smsEraseAnswerSchema = smsStatusAnswerSchema;
 export type SmsStatusAnswer = z.infer<typeof smsStatusAnswerSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ const DEFAULT_DESCRIPTIONS: Record<SmsStatus, string> = {
   undelivered: 'SMS could not be delivered',
   rejected: '8x8 rejected the SMS',
   failed: 'SMS could not be sent',
+  cancelled: 'SMS was cancelled before it was sent',
 };
 
 export function describeStatus(record: Pick<MessageRecord, 'status' | 'statusDescription'>): string {
@@ -47,6 +48,7 @@ export function toStatusAnswer(record: MessageRecord): SmsStatusAnswer {
       ...(entry.errorCode !== undefined && { errorCode: entry.errorCode }),
       ...(entry.reason && { reason: entry.reason }),
     })),
+    ...(record.erased && { erased: record.erased }),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };

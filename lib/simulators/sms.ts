@@ -247,6 +247,12 @@ export interface ReceivedSms {
   /** Whether the client got the answer: `unanswered`/`reset` are accepted-but-unanswered sends. */
   answer: AnswerKind;
   outcome: SmsOutcomeSpec;
+  /** `scheduled` of the request: 8x8 holds the message (and its receipts) until then, and it may be cancelled. */
+  scheduledAt?: string;
+  /** When DELETE .../messages/{umid} cancelled it (a scheduled message not sent yet): no receipts follow. */
+  cancelledAt?: string;
+  /** When DELETE .../messages/{umid}/pii asked to remove its PII (202). */
+  piiRemovalRequestedAt?: string;
 }
 
 export interface SmsReceiptStatus {
@@ -573,6 +579,8 @@ export class SmsSimulator implements Simulator {
     this.router
       .add('POST', base, (ctx) => this.handleSend(ctx, 'single'))
       .add('POST', `${base}/batch`, (ctx) => this.handleSend(ctx, 'batch'))
+      .add('DELETE', `${base}/{umid}`, (ctx) => this.handleManage(ctx, 'cancel'))
+      .add('DELETE', `${base}/{umid}/pii`, (ctx) => this.handleManage(ctx, 'pii'))
       .add('GET', '/__control', ({ res }) => sendJson(res, 200, { controls: SMS_CONTROLS }))
       .add('GET', '/__control/received', ({ res, url }) => {
         const key =
@@ -641,6 +649,39 @@ export class SmsSimulator implements Simulator {
           };
         }),
       );
+  }
+
+  /**
+   * 8x8's cancel-scheduled-message (200 `{cancelledCount}`) and delete-pii (202, no body), as sms_api.json defines
+   * them. The spec is silent on cancelling a message that is no longer scheduled: the simulator answers
+   * `{cancelledCount: 0}` then (the bridge treats 0 as "already sent").
+   */
+  private handleManage({ req, res, params }: RouteContext, kind: 'cancel' | 'pii'): void {
+    if (!this.authorised(req.headers.authorization)) {
+      this.sendError(res, SMS_ERRORS.unauthorized);
+      return;
+    }
+    if ((params.subAccountId ?? '') !== this.subAccountId) {
+      this.sendError(res, SMS_ERRORS.subAccount);
+      return;
+    }
+    const sms = this.received.find((m) => m.umid === params.umid);
+    if (!sms) {
+      this.sendError(res, { ...SMS_ERRORS.notFound, message: 'Message not found.' });
+      return;
+    }
+    const now = this.now();
+    if (kind === 'pii') {
+      sms.piiRemovalRequestedAt ??= now.toISOString();
+      res.writeHead(202).end();
+      return;
+    }
+    const pending =
+      sms.cancelledAt === undefined &&
+      sms.scheduledAt !== undefined &&
+      Date.parse(sms.scheduledAt) > now.getTime();
+    if (pending) sms.cancelledAt = now.toISOString();
+    sendJson(res, 200, { cancelledCount: pending ? 1 : 0 });
   }
 
   private async handleSend({ req, res, params }: RouteContext, endpoint: 'single' | 'batch'): Promise<void> {
@@ -870,6 +911,7 @@ export class SmsSimulator implements Simulator {
       attempt,
       answer: 'answered',
       outcome: this.outcomeFor(message.destination),
+      ...(message.scheduledAt && { scheduledAt: message.scheduledAt.toISOString() }),
     };
     this.received.push(sms);
     this.scheduleReceipts(sms, message.scheduledAt);
@@ -1059,6 +1101,7 @@ export class SmsSimulator implements Simulator {
     const start = scheduledAt ? Math.max(0, scheduledAt.getTime() - this.now().getTime()) : 0;
     ordered.forEach((status, i) => {
       this.later(start + this.receipts.delayMs * (i + 1), () => {
+        if (sms.cancelledAt !== undefined) return; // cancelled while scheduled: never sent
         // Resolved when due, so a webhook set after the send (local stack start-up) is still used.
         const target = this.receiptTarget(sms);
         if (!target) return;
@@ -1192,6 +1235,8 @@ export const SMS_CONTROLS = {
   'GET /__control/receipts': 'every receipt POST and the webhook answer',
   'GET /__control/stats': 'counters',
   'GET /__control/faults': 'current faults',
+  'DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}[/pii]':
+    "8x8's cancel of a scheduled message / PII removal (seen as cancelledAt / piiRemovalRequestedAt in received)",
   'POST /__control/faults':
     '{clear?, latencyMs?, rateLimit?:{perSecond}, profile?:{p429,p5xx,pTimeout,pReset,pSlow,slowMs,seed}, next?:[...]}',
   'POST /__control/fail-next':

@@ -224,6 +224,57 @@ describe('SMS routes', () => {
     await call(404, 'GET', `/sms/${randomUUID()}`);
   });
 
+  test('DELETE /sms/{messageId} and …/pii: 200, 400, 403, 404, 409 (sent; being handed to 8x8)', async () => {
+    // Cancel and erase SMS that 8x8 holds scheduled.
+    const scheduled = new Date(Date.now() + 30 * 60_000).toISOString();
+    const ids = await Promise.all(
+      [60, 61].map(async (n) => {
+        const accepted = await call<{ messageId: string }>(202, 'POST', '/sms', {
+          destination: phone(n),
+          text: 'Later',
+          scheduled,
+        });
+        return accepted.body.messageId;
+      }),
+    );
+    for (const id of ids) {
+      await waitFor(
+        `SMS ${id} at 8x8`,
+        async () => (await api.get<{ umid?: string }>(`/sms/${id}`)).body.umid,
+      );
+    }
+    await call(200, 'DELETE', `/sms/${ids[0]}`);
+    await call(200, 'DELETE', `/sms/${ids[1]}/pii`);
+    // The first SMS of this file was sent at once: too late to cancel.
+    await waitFor(
+      'the first SMS at 8x8',
+      async () => (await api.get<{ umid?: string }>(`/sms/${messageId}`)).body.umid,
+    );
+    await call(409, 'DELETE', `/sms/${messageId}`);
+    for (const suffix of ['', '/pii']) {
+      await call(400, 'DELETE', `/sms/not-a-uuid${suffix}`);
+      await call(403, 'DELETE', `/sms/${messageId}${suffix}`, undefined, { 'x-api-key': 'wrong' });
+      await call(404, 'DELETE', `/sms/${randomUUID()}${suffix}`);
+    }
+    // An SMS whose hand-over to 8x8 is under way (8x8 answers slowly): 409 SMS_SEND_IN_PROGRESS for both.
+    stack.sms!.setFaults({ latencyMs: 3_000 });
+    try {
+      const slow = await call<{ messageId: string }>(202, 'POST', '/sms', {
+        destination: phone(62),
+        text: 'Slow',
+      });
+      const id = slow.body.messageId;
+      await waitFor('the hand-over to start', async () => {
+        const body = (await api.get<{ attempts: number; umid?: string }>(`/sms/${id}`)).body;
+        return body.attempts > 0 && !body.umid;
+      });
+      await call(409, 'DELETE', `/sms/${id}`);
+      await call(409, 'DELETE', `/sms/${id}/pii`);
+    } finally {
+      stack.sms!.setFaults({ latencyMs: null });
+    }
+  });
+
   test("POST /webhooks/8x8/sms: 8x8's receipts as sent, 200 (ignored), 400, 401, 413", async () => {
     const delivered = await waitFor('a delivery receipt through the proxy', () =>
       smsProxy.captured.find(
@@ -476,6 +527,8 @@ test('429 on every route with an API key once the usage plan is spent', async ()
     ['POST', '/sms', { destination: phone(50), text: 'Hi' }],
     ['POST', '/sms/batch', { destinations: [phone(51)], template: { text: 'Hi' } }],
     ['GET', `/sms/${randomUUID()}`],
+    ['DELETE', `/sms/${randomUUID()}`],
+    ['DELETE', `/sms/${randomUUID()}/pii`],
     ['POST', '/handover', { channelId: 'x' }],
     ['GET', '/handover/ID-0'],
     ['GET', '/handover/active?sessionId=s'],

@@ -103,6 +103,13 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
     'sms-status': both((i) =>
       apiEvent({ function: 'sms-status', apiKey, pathParameters: { messageId: ids[i]! } }),
     ),
+    // Delivered SMS: cancel reads the record and answers 409; erase erases it and asks the 8x8 simulator.
+    'sms-cancel': both((i) =>
+      apiEvent({ function: 'sms-cancel', apiKey, pathParameters: { messageId: ids[i]! } }),
+    ),
+    'sms-erase': both((i) =>
+      apiEvent({ function: 'sms-erase', apiKey, pathParameters: { messageId: ids[i]! } }),
+    ),
     'sms-receipt': both((i) =>
       apiEvent({ function: 'sms-receipt', headers: { authorization }, body: receipts[i]!.body }),
     ),

@@ -15,8 +15,10 @@ import type {
   SmsCredentials,
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import {
+  ERASED,
   REDRIVEN_DESCRIPTION,
   STATUS_RANK,
+  type ErasureTombstone,
   type AttemptRelease,
   type AttemptStart,
   type IdempotencyGuard,
@@ -154,6 +156,31 @@ export class InMemoryMessageStore implements MessageStore {
     for (const key of ['redrivable', 'errorCode', 'reason', 'attemptLeaseUntil', 'injectPending'] as const)
       delete r[key];
     return true;
+  }
+
+  async cancelQueued(messageId: string, now: string, by?: string): Promise<boolean> {
+    const r = this.records.get(messageId);
+    if (!r || r.status !== 'queued' || r.umid !== undefined) return false;
+    const detail = by ? `cancelled by ${by} before it reached 8x8` : 'cancelled before it reached 8x8';
+    Object.assign(r, {
+      status: 'cancelled',
+      statusRank: STATUS_RANK.cancelled,
+      updatedAt: now,
+      history: [...(r.history ?? []), { status: 'cancelled', at: now, detail }],
+    });
+    for (const key of ['statusDescription', 'outbox', 'attemptLeaseUntil', 'redrivable'] as const)
+      delete r[key];
+    return true;
+  }
+
+  async erase(messageId: string, tombstone: ErasureTombstone): Promise<void> {
+    const r = this.records.get(messageId);
+    if (!r) throw Object.assign(new Error('missing'), { name: 'ConditionalCheckFailedException' });
+    r.destination = ERASED;
+    r.request = { ...r.request, destination: ERASED, text: ERASED };
+    delete r.request.clientIp;
+    r.erased = clone(tombstone);
+    r.updatedAt = tombstone.at;
   }
 
   async setUmidIfMissing(messageId: string, umid: string, now: string): Promise<void> {
