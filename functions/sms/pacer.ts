@@ -3,9 +3,10 @@
  * bucket per 8x8 sub-account, so together they send at the configured rate instead of bouncing off 429.
  *
  * The bucket is a row of time slots (SLOT_MS each). Slot k holds slotCapacity(k) calls, spread so that a second's
- * slots add up to the rate exactly; a caller takes a place in the first slot with room (a conditional counter in
- * the store, one write) and calls at its place's time within the slot, so calls are spread evenly over the second
- * rather than bunched at its start. A 429 still comes back (8x8's limit can be lower than configured, or other
+ * slots add up to the rate exactly, all in the first part of the second (the rest, EDGE_GUARD_MS, is left empty so
+ * a late call still counts in its own second); a caller takes a place in the first slot with room (a conditional
+ * counter in the store, one write) and calls at its place's time within the slot, so calls are spread over the
+ * second's open part rather than bunched at its start. A 429 still comes back (8x8's limit can be lower than configured, or other
  * clients share the sub-account): the pacer then lowers the shared rate (multiplicatively, not below a floor)
  * and lets it recover linearly — AIMD — so the instances learn the real limit together.
  *
@@ -56,17 +57,44 @@ export interface PacerStore {
 export const slotOf = (ms: number): number => Math.floor(ms / SLOT_MS);
 export const slotStart = (slot: number): number => slot * SLOT_MS;
 
+/** Slots in one second (8x8 counts requests per whole second). */
+export const SLOTS_PER_SECOND = 1000 / SLOT_MS;
 /**
- * Calls slot `slot` holds at `rate` per second: the whole calls the running total crosses in this slot, so any
- * SLOT_MS × n window holds rate × n calls within one, and a rate under 1 per slot lands on evenly spaced slots.
- * The total starts half a call in, so each call sits in the middle of its share of the second, as far as it can be
- * from the second's edges (8x8 counts per second: a call jittered across an edge spends the next second's limit).
- * Integer arithmetic (the rate in 1/SLOT_MS steps), so every instance computes the same capacities.
+ * The last part of every second holds no places: a call that reaches 8x8 late (its timer fired late, the request
+ * took long to build or to travel, the clocks differ) still lands in the second it was counted in, instead of
+ * spending the next second's limit on top of that second's own calls. 8x8 does not say how it aligns its window;
+ * a late call is what happens, an early one cannot (nothing leaves before its place).
+ */
+export const EDGE_GUARD_MS = 300;
+/** Slots of a second that hold places (the rest are the edge guard). */
+export const OPEN_SLOTS_PER_SECOND = (1000 - EDGE_GUARD_MS) / SLOT_MS;
+
+/**
+ * Calls slot `slot` holds at `rate` per second. Second s holds the whole calls the running total (rate × seconds)
+ * crosses in it, so any n whole seconds hold rate × n within one and never more than ⌈rate⌉ each; those calls are
+ * spread over the second's open slots (the first OPEN_SLOTS_PER_SECOND), centred, so a second with one call has it
+ * in the middle of the open part. Integer arithmetic (the rate in 1/1000 steps), so every instance computes the
+ * same capacities.
  */
 export function slotCapacity(slot: number, rate: number): number {
-  const perThousandSlots = Math.round(rate * SLOT_MS);
-  const crossed = (s: number) => Math.floor((s * perThousandSlots + 500) / 1000);
-  return crossed(slot + 1) - crossed(slot);
+  const second = Math.floor(slot / SLOTS_PER_SECOND);
+  const index = slot - second * SLOTS_PER_SECOND;
+  if (index >= OPEN_SLOTS_PER_SECOND) return 0;
+  const calls = callsInSecond(second, rate);
+  const half = Math.floor(OPEN_SLOTS_PER_SECOND / 2);
+  const crossed = (i: number) => Math.floor((i * calls + half) / OPEN_SLOTS_PER_SECOND);
+  return crossed(index + 1) - crossed(index);
+}
+
+/** Calls epoch second `second` holds at `rate` per second (see slotCapacity). */
+export function callsInSecond(second: number, rate: number): number {
+  const perThousandSeconds = Math.round(rate * 1000);
+  // s × rate split at whole thousands of seconds, so the products stay exact doubles at epoch seconds.
+  const crossed = (s: number) => {
+    const thousands = Math.floor(s / 1000);
+    return thousands * perThousandSeconds + Math.floor(((s - thousands * 1000) * perThousandSeconds) / 1000);
+  };
+  return crossed(second + 1) - crossed(second);
 }
 
 /** When the `place`-th call of a slot with `capacity` calls goes: evenly spread over the slot. */
