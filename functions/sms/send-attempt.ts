@@ -156,7 +156,7 @@ export async function reserveFirstCall(deps: DeliverDeps): Promise<number | Pace
  * of the wait budget; returns the time waited.
  */
 async function awaitGate(deps: DeliverDeps, waited: number): Promise<number> {
-  // With a pacer the other calls keep their places (spread over the second, at the rate the 429 just lowered):
+  // With a pacer the other calls keep their places (spread over each second, at the rate the 429 just lowered):
   // held back by the gate they would leave its next window unused. Only the refused SMS waits out Retry-After.
   if (deps.pacer) return 0;
   const gate = deps.rateLimit.remaining();
