@@ -60,30 +60,40 @@ export const slotStart = (slot: number): number => slot * SLOT_MS;
 /** Slots in one second (8x8 counts requests per whole second). */
 export const SLOTS_PER_SECOND = 1000 / SLOT_MS;
 /**
+ * The order in which a second's open slots (the first seven) take calls: the middle first, then spread out. Every
+ * rate fills a prefix of this order, so a slot's capacity only grows with the rate: instances pacing at different
+ * learnt rates (one has seen a 429, another not yet) together never put more calls in a second than the highest
+ * of their rates allows. (Patterns that spread each rate evenly on its own do not nest: two rates could each fill
+ * different slots and together exceed either.)
+ */
+const FILL_ORDER = [3, 1, 5, 2, 4, 0, 6];
+/** Slots of a second that hold places. */
+export const OPEN_SLOTS_PER_SECOND = FILL_ORDER.length;
+/**
  * The last part of every second holds no places: a call that reaches 8x8 late (its timer fired late, the request
  * took long to build or to travel, the clocks differ) still lands in the second it was counted in, instead of
  * spending the next second's limit on top of that second's own calls. 8x8 does not say how it aligns its window;
  * a late call is what happens, an early one cannot (nothing leaves before its place).
  */
-export const EDGE_GUARD_MS = 300;
-/** Slots of a second that hold places (the rest are the edge guard). */
-export const OPEN_SLOTS_PER_SECOND = (1000 - EDGE_GUARD_MS) / SLOT_MS;
+export const EDGE_GUARD_MS = 1000 - OPEN_SLOTS_PER_SECOND * SLOT_MS;
+const FILL_RANK = FILL_ORDER.reduce<number[]>((rank, index, i) => {
+  rank[index] = i;
+  return rank;
+}, []);
 
 /**
  * Calls slot `slot` holds at `rate` per second. Second s holds the whole calls the running total (rate × seconds)
- * crosses in it, so any n whole seconds hold rate × n within one and never more than ⌈rate⌉ each; those calls are
- * spread over the second's open slots (the first OPEN_SLOTS_PER_SECOND), centred, so a second with one call has it
- * in the middle of the open part. Integer arithmetic (the rate in 1/1000 steps), so every instance computes the
- * same capacities.
+ * crosses in it, so any n whole seconds hold rate × n within one and never more than ⌈rate⌉ each; those calls fill
+ * the second's open slots in FILL_ORDER (round after round at high rates). Integer arithmetic (the rate in 1/1000
+ * steps), so every instance computes the same capacities.
  */
 export function slotCapacity(slot: number, rate: number): number {
   const second = Math.floor(slot / SLOTS_PER_SECOND);
   const index = slot - second * SLOTS_PER_SECOND;
   if (index >= OPEN_SLOTS_PER_SECOND) return 0;
   const calls = callsInSecond(second, rate);
-  const half = Math.floor(OPEN_SLOTS_PER_SECOND / 2);
-  const crossed = (i: number) => Math.floor((i * calls + half) / OPEN_SLOTS_PER_SECOND);
-  return crossed(index + 1) - crossed(index);
+  const rounds = Math.floor(calls / OPEN_SLOTS_PER_SECOND);
+  return rounds + (FILL_RANK[index]! < calls - rounds * OPEN_SLOTS_PER_SECOND ? 1 : 0);
 }
 
 /** Calls epoch second `second` holds at `rate` per second (see slotCapacity). */

@@ -104,6 +104,23 @@ describe('slot arithmetic', () => {
     );
   });
 
+  test('property: slot capacities only grow with the rate, so instances at different learnt rates never exceed the highest in a second', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0.1, max: 2000, noNaN: true }), { minLength: 2, maxLength: 4 }),
+        fc.integer({ min: 1_700_000_000, max: 1_800_000_000 }),
+        (rates, second) => {
+          // Every slot holds at most what the highest rate gives it: the instances' places add up to no more.
+          const together = Array.from({ length: SLOTS_PER_SECOND }, (_, i) =>
+            Math.max(...rates.map((rate) => slotCapacity(second * SLOTS_PER_SECOND + i, rate))),
+          ).reduce((a, b) => a + b, 0);
+          expect(together).toBeLessThanOrEqual(Math.ceil(Math.max(...rates)));
+        },
+      ),
+      { seed: SEED },
+    );
+  });
+
   test('property: a call up to EDGE_GUARD_MS late still reaches 8x8 in the second it was placed in', async () => {
     // The bench's failure mode: a call placed near a second's edge, leaving late, spent the next second's limit.
     await fc.assert(
