@@ -41,17 +41,16 @@ import {
   webhookAnswerSchema,
 } from '../functions/handover/events';
 import { ERROR_CODES } from '../functions/shared/error-catalogue';
+import { ERROR_DESCRIPTIONS } from '../functions/shared/error-descriptions';
 import { errorBodySchema } from '../functions/shared/error-body';
 import {
-  outboundReceiptPayloadSchema,
   receiptAnswerSchema,
-  receiptEnvelopeSchema,
   smsAcceptedSchema,
   smsBatchAcceptedSchema,
-  smsBatchRequestSchema,
-  smsRequestSchema,
   smsStatusAnswerSchema,
-} from '../functions/sms/schema';
+} from '../functions/sms/answer-schemas';
+import { outboundReceiptPayloadSchema, receiptEnvelopeSchema } from '../functions/sms/receipt-schema';
+import { smsBatchRequestSchema, smsRequestSchema } from '../functions/sms/schema';
 import * as z from '../functions/shared/zod';
 import { REQUEST_EXAMPLES, RESPONSE_EXAMPLES, type Example } from './openapi-examples';
 
@@ -561,7 +560,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
 
   const exampleOfError = (code: ErrorCode, schema: string): Json => ({
     ok: false,
-    error: { code, message: ERROR_CODES[code].description },
+    error: { code, message: ERROR_DESCRIPTIONS[code] },
     ...(schema === 'HandoverStartError' ? { handover: { status: 'error' } } : {}),
   });
 
@@ -604,7 +603,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
         : firstCode !== undefined && doc.schema
           ? {
               [firstCode]: {
-                summary: ERROR_CODES[firstCode].description,
+                summary: ERROR_DESCRIPTIONS[firstCode],
                 value: exampleOfError(firstCode, doc.schema),
               },
             }
@@ -794,7 +793,10 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
       schemas,
     },
     'x-error-codes': Object.fromEntries(
-      Object.entries(ERROR_CODES).map(([code, { status, description }]) => [code, { status, description }]),
+      Object.entries(ERROR_CODES).map(([code, { status }]) => [
+        code,
+        { status, description: ERROR_DESCRIPTIONS[code as ErrorCode] },
+      ]),
     ),
   };
 }

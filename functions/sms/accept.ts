@@ -43,7 +43,7 @@ import {
   type SmsQueue,
 } from './records';
 import { describeStatus } from './status';
-import type { SmsAccepted, SmsBatchAccepted, SmsBatchItem } from './schema';
+import type { SmsAccepted, SmsBatchAccepted, SmsBatchItem } from './answer-schemas';
 
 export const QUEUED_DESCRIPTION = 'SMS is accepted and queued for processing';
 

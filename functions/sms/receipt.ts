@@ -27,7 +27,11 @@ import {
   type MessageStore,
   type StatusChange,
 } from './records';
-import { outboundReceiptPayloadSchema, receiptEnvelopeSchema, type OutboundReceiptPayload } from './schema';
+import {
+  outboundReceiptPayloadSchema,
+  receiptEnvelopeSchema,
+  type OutboundReceiptPayload,
+} from './receipt-schema';
 import { MESSAGE_ID_PATTERN } from './status';
 
 export interface WebhookAuth {

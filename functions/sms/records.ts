@@ -3,7 +3,8 @@
  * base-wiring.ts (SmsQueue over shared/sqs.ts), powertools-idempotency.ts, eight-by-eight-sms-client.ts. Cores import no AWS SDK.
  */
 import type { ActualEncoding, RequestedEncoding } from './text';
-import type { PublicStatusCode, ReceiptEvent } from './schema';
+import type { PublicStatusCode } from './answer-schemas';
+import type { ReceiptEvent } from './schema';
 
 /**
  * Life of an SMS: queued → sending (an attempt to hand it to 8x8 is under way) → sent (8x8 accepted it, umid known)

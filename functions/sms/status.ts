@@ -4,7 +4,7 @@ import type { ApiResponse } from '../shared/http';
 import { visibleTo, type Tenancy } from '../shared/tenancy';
 import { MessageNotFoundError, SmsError } from './error-codes';
 import { publicStatus, type MessageRecord, type MessageStore, type SmsStatus } from './records';
-import type { SmsStatusAnswer } from './schema';
+import type { SmsStatusAnswer } from './answer-schemas';
 
 /**
  * Message ids are UUIDs (crypto.randomUUID); anything else cannot exist, so it is a 400 rather than a lookup.

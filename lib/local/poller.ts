@@ -317,7 +317,13 @@ export class QueuePoller {
         throw error;
       }
       if (messages.length === 0 && received.length > 0) deadline = Date.now() + windowMs;
-      messages.push(...received);
+      for (const message of received) {
+        // A message whose visibility timeout ended while the batch was gathered comes back: one record per message,
+        // with its newest receipt handle (the older one no longer deletes it).
+        const earlier = messages.findIndex((m) => m.MessageId === message.MessageId);
+        if (earlier >= 0) messages[earlier] = message;
+        else messages.push(message);
+      }
       if (messages.length === 0) return messages; // the long poll ended empty: the loop checks pause/stop first
       // Nothing new within the window: wait a little rather than spin on empty receives.
       if (received.length === 0 && Date.now() < deadline)

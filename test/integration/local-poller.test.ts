@@ -231,6 +231,28 @@ describe('batches larger than one receive (the SMS queue: up to SMS_QUEUE_BATCH_
     expect(events[0]?.Records.map((r) => r.body)).toEqual(['alone']);
   });
 
+  test('a message that comes back while its batch is gathered is in the batch once, with its newest receipt handle', async () => {
+    const pair = await queue(false); // visibility timeout 1 s, shorter than the 3 s window
+    const events: SQSEvent[] = [];
+    poll(
+      pair,
+      async (event) => {
+        events.push(event as SQSEvent);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 100, batchingWindowSeconds: 3, concurrency: 1 },
+    );
+    await client.send(new SendMessageCommand({ QueueUrl: pair.url, MessageBody: 'returns' }));
+    await eventually(() => events.length === 1 || undefined);
+    expect(events[0]?.Records.map((r) => r.body)).toEqual(['returns']);
+    // Deleted with the handle that still counts: nothing comes back.
+    await eventually(async () => {
+      const c = await counts(pair.url);
+      return c.visible === 0 && c.inFlight === 0;
+    });
+    expect(events).toHaveLength(1);
+  });
+
   test('a batch size above 10 000 is refused, as Lambda refuses it', () => {
     expect(
       () =>

@@ -9,6 +9,13 @@ export interface AcceptResult {
   direct: LatencySummary;
   /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call). */
   toSimulator: LatencySummary;
+  /**
+   * Diagnostic (no target): the same two loops again while the SMS queue's poller is paused, so nothing is delivered
+   * meanwhile. The local stack runs the delivery worker, the 8x8 simulator and the DynamoDB/SQS stand-ins in one
+   * process on the same cores as the accept path; in AWS each runs on its own instances. The gap between the two
+   * runs is what the local delivery pipeline adds to the accept tail.
+   */
+  deliveryPaused?: { bridge: LatencySummary; direct: LatencySummary };
 }
 
 export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise<AcceptResult> {
@@ -22,7 +29,33 @@ export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise
   ]);
   const arrivals = await arrivalsAtSimulator(s.sms, [...sentAt.keys()], 60_000);
   const toSimulator = [...sentAt].map(([id, at]) => arrivals.get(id)! - at);
-  return { bridge: summarise(bridge), direct: summarise(direct), toSimulator: summarise(toSimulator) };
+  const deliveryPaused = await withDeliveryPaused(s, config);
+  return {
+    bridge: summarise(bridge),
+    direct: summarise(direct),
+    toSimulator: summarise(toSimulator),
+    deliveryPaused,
+  };
+}
+
+/** The loops of acceptLatency with the SMS poller paused; its SMS are then delivered before the next part. */
+async function withDeliveryPaused(
+  s: BenchStack,
+  config: BenchConfig,
+): Promise<NonNullable<AcceptResult['deliveryPaused']>> {
+  const sentAt = new Map<string, number>();
+  await s.stack.pauseQueue('sms');
+  let loops: [number[], number[]];
+  try {
+    loops = await Promise.all([
+      bridgeSends(s, config.acceptN, sentAt),
+      directSends(s.smsCredentials, config.directN),
+    ]);
+  } finally {
+    s.stack.resumeQueue('sms');
+  }
+  await arrivalsAtSimulator(s.sms, [...sentAt.keys()], 60_000);
+  return { bridge: summarise(loops[0]), direct: summarise(loops[1]) };
 }
 
 /** `n` POST /sms one after another; their latencies, and when each messageId was sent into `sentAt`. */

@@ -20,6 +20,18 @@ export function throughputRow(config: BenchConfig, open: ThroughputResult): Repo
   };
 }
 
+/**
+ * Diagnostic row, no target: accept latency while the local delivery pipeline is idle (accept-latency.ts), so the
+ * report tells how much of the accept tail is the local stack's own delivery work sharing the process and cores.
+ */
+function deliveryPausedRow(paused: NonNullable<AcceptResult['deliveryPaused']>): ReportRow {
+  return {
+    metric: 'POST /sms accept p50 / p99 with the SMS poller paused (diagnostic)',
+    value: `${formatMs(paused.bridge.p50)} / ${formatMs(paused.bridge.p99)}`,
+    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run`,
+  };
+}
+
 /** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=sms-accept alone). */
 export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow[] {
   const p99Ratio = accept.bridge.p99 / accept.direct.p99;
@@ -41,6 +53,7 @@ export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow
       value: `${formatMs(accept.direct.p50)} / ${formatMs(accept.direct.p99)}`,
       note: `with the bridge a flow waits ${round(accept.bridge.p50 / accept.direct.p50, 2)}× as long (p50)`,
     },
+    ...(accept.deliveryPaused ? [deliveryPausedRow(accept.deliveryPaused)] : []),
   ];
 }
 

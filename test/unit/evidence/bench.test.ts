@@ -180,4 +180,20 @@ describe('accept latency against the direct 8x8 call', () => {
     expect(rows(81, 200)[0]?.verdict).toBe('missed');
     expect(rows(81, 200)[0]?.note).toBe("200 calls, one at a time; p99 0.41× the direct call's p99");
   });
+
+  test('the run with the SMS poller paused is a diagnostic row without a target, with its own ratio', () => {
+    const withPaused = acceptRows(benchConfig({}), {
+      bridge: summary(30, 300),
+      direct: summary(150, 200),
+      toSimulator: summary(50, 100),
+      deliveryPaused: { bridge: summary(15, 60), direct: summary(150, 200) },
+    });
+    expect(withPaused[0]?.verdict).toBe('missed');
+    const paused = withPaused.find((r) => r.metric.includes('SMS poller paused'));
+    expect(paused).toMatchObject({ value: '15 ms / 60 ms' });
+    expect(paused?.verdict).toBeUndefined();
+    expect(paused?.target).toBeUndefined();
+    expect(paused?.note).toContain("p99 0.3× the direct call's p99 (200 ms) in that run");
+    expect(rows(80, 200).some((r) => r.metric.includes('SMS poller paused'))).toBe(false);
+  });
 });

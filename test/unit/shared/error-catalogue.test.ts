@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODES, errorCodeSpec, errorCodesOf } from '../../../functions/shared/error-catalogue';
+import { ERROR_DESCRIPTIONS } from '../../../functions/shared/error-descriptions';
 import { SMS_ERROR_CODES } from '../../../functions/sms/error-codes';
 import { HANDOVER_ERROR_CODES } from '../../../functions/handover/error-codes';
 
@@ -28,7 +29,9 @@ function thrownCodes(files: string[]): { code: string; status?: number; file: st
       found.push({ code: m[2]!, status: Number(m[1]), file });
     }
     // The local console's refusals (lib/local/console/).
-    for (const m of text.matchAll(/(?:sendError\(\s*res,|ConsoleActionError\()\s*(\d{3}),\s*'([A-Z][A-Z0-9_]+)'/g)) {
+    for (const m of text.matchAll(
+      /(?:sendError\(\s*res,|ConsoleActionError\()\s*(\d{3}),\s*'([A-Z][A-Z0-9_]+)'/g,
+    )) {
       found.push({ code: m[2]!, status: Number(m[1]), file });
     }
     for (const m of text.matchAll(/errorBody\(\s*'([A-Z][A-Z0-9_]+)'/g)) {
@@ -84,3 +87,21 @@ test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'NOPE'])(
     expect(errorCodeSpec(code)).toBeUndefined();
   },
 );
+
+test('every catalogued code has exactly one description, and every description a catalogued code', () => {
+  expect(Object.keys(ERROR_DESCRIPTIONS).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  const blank = Object.entries(ERROR_DESCRIPTIONS).filter(([, text]) => text.trim().length < 10);
+  expect(blank).toEqual([]);
+  // The source names each code once (an object literal keeps the last of two equal keys silently).
+  const source = readFileSync(path.join(root, 'functions/shared/error-descriptions.ts'), 'utf8');
+  const named = [...source.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]);
+  expect(named).toHaveLength(new Set(named).size);
+  expect(named.length).toBe(Object.keys(ERROR_CODES).length);
+});
+
+test('no function imports the descriptions: they are documentation, not part of any bundle', () => {
+  const importers = sources('functions').filter((file) =>
+    /from '[^']*error-descriptions'/.test(readFileSync(file, 'utf8')),
+  );
+  expect(importers).toEqual([]);
+});
