@@ -11,7 +11,7 @@
  * rare by each instance remembering the slots it saw full. Besides, per instance at most one eventually consistent
  * GetItem of the rate a second (0.5 read units), and one UpdateItem per 429. Slot items are written for ~100 ms
  * each, so no single item (partition) gets near DynamoDB's 1 000 writes/s per partition at 8x8's default 1 800
- * requests/s (180 per slot).
+ * requests/s (at most 258 per slot: a second's 1 800 over its seven open slots, see slotCapacity).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
