@@ -18,7 +18,7 @@ import {
   timeoutField,
   type NodeParams,
 } from '../node-kit';
-import { RECEIPT_EVENTS, receiptsBlock, type SendSmsConfig } from './send-sms';
+import { RECEIPT_FIELDS, receiptsBlock, type SendSmsConfig } from './send-sms';
 
 export const SEND_SMS_BATCH = 'sendSMSBatch';
 const exits = successErrorExits(SEND_SMS_BATCH);
@@ -127,20 +127,7 @@ export const sendSmsBatchNode = createNodeDescriptor({
     },
     { key: 'clientIp', label: 'Client IP', type: 'cognigyText', description: "End user's IP address" },
     ...storageFields('context', 'smsBatch8x8'),
-    {
-      key: 'injectReceipts',
-      label: 'Inject delivery outcomes into this session',
-      type: 'toggle',
-      defaultValue: false,
-    },
-    {
-      key: 'receiptEvents',
-      label: 'Status changes to inject',
-      type: 'chipInput',
-      description: `Exactly which of ${RECEIPT_EVENTS.join(', ')} to inject (overrides the toggle)`,
-      defaultValue: [],
-    },
-    { key: 'endpointBaseUrl', label: 'Endpoint base URL', type: 'cognigyText' },
+    ...RECEIPT_FIELDS,
     timeoutField,
   ],
   sections: [

@@ -68,6 +68,31 @@ export function smsFields(config: SendSmsConfig): Record<string, string> {
   return fields;
 }
 
+/** The receipt-injection fields, the same on Send SMS and Send SMS Batch (read by receiptsBlock). */
+export const RECEIPT_FIELDS = [
+  {
+    key: 'injectReceipts',
+    label: 'Inject delivery outcomes into this session',
+    type: 'toggle',
+    description: 'Delivered, undelivered, rejected and failed run the flow again with input.data.sms',
+    defaultValue: false,
+  },
+  {
+    key: 'receiptEvents',
+    label: 'Status changes to inject',
+    type: 'chipInput',
+    description: `Exactly which of ${RECEIPT_EVENTS.join(', ')} to inject (overrides the toggle)`,
+    defaultValue: [],
+  },
+  {
+    key: 'endpointBaseUrl',
+    label: 'Endpoint base URL',
+    type: 'cognigyText',
+    description:
+      "Where receipts are injected, e.g. https://endpoint-app.cognigy.ai (default: the bridge's setting)",
+  },
+] as const;
+
 /** The `cognigy` block that asks the bridge to inject receipts into this session; undefined when none are wanted. */
 export function receiptsBlock(params: NodeParams<SendSmsConfig>): Record<string, unknown> | undefined {
   const { injectReceipts, receiptEvents, endpointBaseUrl } = params.config;
@@ -188,27 +213,7 @@ export const sendSmsNode = createNodeDescriptor({
         "0 to 5000: wait this long for 8x8's answer so the result carries its umid; past it the status is QUEUED and umid null",
       defaultValue: 0,
     },
-    {
-      key: 'injectReceipts',
-      label: 'Inject delivery outcomes into this session',
-      type: 'toggle',
-      description: 'Delivered, undelivered, rejected and failed run the flow again with input.data.sms',
-      defaultValue: false,
-    },
-    {
-      key: 'receiptEvents',
-      label: 'Status changes to inject',
-      type: 'chipInput',
-      description: `Exactly which of ${RECEIPT_EVENTS.join(', ')} to inject (overrides the toggle)`,
-      defaultValue: [],
-    },
-    {
-      key: 'endpointBaseUrl',
-      label: 'Endpoint base URL',
-      type: 'cognigyText',
-      description:
-        "Where receipts are injected, e.g. https://endpoint-app.cognigy.ai (default: the bridge's setting)",
-    },
+    ...RECEIPT_FIELDS,
     {
       key: 'clientMessageIdFromInput',
       label: 'Send once per input',
