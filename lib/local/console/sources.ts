@@ -8,6 +8,10 @@
  * when the simulators show something new about them, so an idle console costs a handful of local GETs per tick.
  */
 
+// The simulators' control surfaces answer these shapes as JSON: the types only, nothing of the simulators runs here.
+import type { SimDelivery } from '../../simulators/chat-gateway';
+import type { ReceiptDelivery } from '../../simulators/sms';
+
 /** Where the console reads and acts; a simulator URL is absent when the real service is configured instead. */
 export interface ConsoleTargets {
   gateway: string;
@@ -61,18 +65,8 @@ interface SimSms {
   receivedAt: string;
 }
 
-interface SimReceipt {
-  umid: string;
-  state: string;
-  attempt: number;
-  duplicate: boolean;
-  at: string;
-  ok: boolean;
-  status?: number;
-  error?: string;
-  response?: string;
-  url: string;
-}
+/** One receipt the 8x8 SMS simulator sent, as `/__control/receipts` lists it. */
+type SimReceipt = ReceiptDelivery;
 
 interface SimConversationSummary {
   id: string;
@@ -86,18 +80,6 @@ interface SimConversationDetail extends SimConversationSummary {
   user: Record<string, unknown>;
   transcript: { at: number; from: string; text: string }[];
   events: { eventId: string; eventType: string; body: Record<string, unknown>; acknowledged: boolean }[];
-}
-
-interface SimDelivery {
-  at: number;
-  eventId: string;
-  eventType: string;
-  conversationId?: string;
-  retry: number;
-  status: number | 'error' | 'timeout';
-  /** Set once the attempt has finished; until then `status` is a placeholder. */
-  durationMs?: number;
-  response?: string;
 }
 
 interface CognigyCall {
