@@ -86,7 +86,12 @@ test('an agent message Cognigy answers slowly is repeated once, with the same br
   await waitForDrained(sqs, stack, ['handoverInbound'], { beforeProbe: () => chat.settled() });
   expect(notifies()).toHaveLength(2);
   const repeats = cognigy.duplicates().repeated.filter((r) => r.sessionId === session.sessionId);
-  expect(repeats).toEqual([{ sessionId: session.sessionId, bridgeEventId: idOf(first!), count: 2 }]);
+  // The slow message was pushed exactly twice. On a loaded machine the earlier `agent joined` inject may also
+  // outlast the 2 s push timeout and be repeated (pushes are at least once); no push is repeated more than once.
+  expect(repeats.filter((r) => r.bridgeEventId === idOf(first!))).toEqual([
+    { sessionId: session.sessionId, bridgeEventId: idOf(first!), count: 2 },
+  ]);
+  expect(repeats.every((r) => r.count === 2)).toBe(true);
   expect(cognigy.duplicates().duplicatesAfterFlowDedupe).toBe(0);
 }, 60_000);
 
