@@ -407,17 +407,29 @@ describe('delivery receipts', () => {
       clientMessageId: 'r-1',
     });
     const umid = res.body.umid as string;
-    await sim.waitForReceipt((r) => r.umid === umid && r.state === 'delivered');
+    // Both receipts are answered before reading the receiver: the two POSTs travel on their own connections, so on
+    // a loaded machine the later-scheduled `delivered` can be answered first (8x8 does not promise order either).
+    await Promise.all([
+      sim.waitForReceipt((r) => r.umid === umid && r.state === 'sent'),
+      sim.waitForReceipt((r) => r.umid === umid && r.state === 'delivered'),
+    ]);
 
     // Filtered by clientMessageId: a receipt of the previous test may still have been on the wire when it stopped.
-    const mine = receiver.requests.filter((r) => r.body.payload.clientMessageId === 'r-1');
-    expect(mine.map((r) => r.body.payload.status.state)).toEqual(['sent', 'delivered']);
+    const mine = receiver.requests
+      .filter((r) => r.body.payload.clientMessageId === 'r-1')
+      .sort((a, b) => a.body.payload.status.timestamp.localeCompare(b.body.payload.status.timestamp));
+    // `sent` is scheduled first, so its 8x8 timestamp is never later (a stable sort keeps a tie in arrival order).
+    expect(mine.map((r) => r.body.payload.status.state).sort()).toEqual(['delivered', 'sent']);
+    expect(
+      mine.find((r) => r.body.payload.status.state === 'sent')!.body.payload.status.timestamp <=
+        mine.find((r) => r.body.payload.status.state === 'delivered')!.body.payload.status.timestamp,
+    ).toBe(true);
     for (const request of mine) {
       expect(request.headers.authorization).toBe(WEBHOOK_AUTH);
       expect(request.headers['content-type']).toBe('application/json');
       expect(request.path).toBe('/webhooks/8x8/sms');
     }
-    const delivered = mine[1]?.body;
+    const delivered = mine.find((r) => r.body.payload.status.state === 'delivered')?.body;
     expect(delivered).toEqual({
       namespace: sample.namespace,
       eventType: sample.eventType,
@@ -484,7 +496,11 @@ describe('delivery receipts', () => {
       clientMessageId: 'cb-1',
       dlrCallbackUrl: `${receiver.url}/own/callback?token=t1`,
     });
-    await sim.waitForReceipt((r) => r.clientMessageId === 'cb-1' && r.state === 'delivered');
+    await Promise.all(
+      ['sent', 'delivered'].map((state) =>
+        sim.waitForReceipt((r) => r.clientMessageId === 'cb-1' && r.state === state),
+      ),
+    );
     const mine = receiver.requests.filter((r) => r.body.payload.clientMessageId === 'cb-1');
     expect(mine.map((r) => r.path)).toEqual(['/own/callback?token=t1', '/own/callback?token=t1']);
     expect(mine[0]?.headers.authorization).toBeUndefined();
