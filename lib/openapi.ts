@@ -483,6 +483,13 @@ const DESCRIPTIONS: Record<FunctionName, string> = {
     'The stored state of one handover, its agent and timestamps. A flow that kept only its session id uses GET /handover/active?sessionId= instead.',
   'handover-webhook':
     'The Chat Gateway webhook URL registered in 8x8 (Chat API Version: Chat Gateway v1.0). Every delivery is verified first: the RS256 detached JWS in x-8x8-signature over the CRC32 of the body and the x-8x8-* headers, the transmission time, and the event id bound to the body. Verified events are acknowledged at once and relayed to Cognigy in order per conversation.',
+  'sms-inbound-webhook':
+    "Set it in 8x8 as the webhook of inbound SMS (Connect → Webhooks, or the webhook configuration API), with the same Authorization value as the receipt webhook; inbound SMS sent to the receipt URL are handled the same way. Each SMS is acknowledged once it is queued, once per `umid` (8x8's retries of one SMS are answered 200 and change nothing). Opt-out keywords (STOP, START, HELP) are answered from the opt-out list; other SMS go to the flow that texted the number within the reply window, or else to the SMS bot's Cognigy REST Endpoint.",
+  'sms-inbound': '',
+  'sms-opt-out-get':
+    'Whether the number texted STOP (or another opt-out keyword) and to which 8x8 senders, with when, the keyword and the history of opt-outs and lifts. A number never seen answers `optedOut: false`.',
+  'sms-opt-out-delete':
+    "Lifts the number's opt-out, from every sender or from `?sender=` only, and records who lifted it (the API key's id) in its history. Lift only on the person's own request: carriers treat texting an opted-out number as a violation.",
   'sms-deliver': '',
   'sms-sweeper': '',
   'handover-outbound': '',

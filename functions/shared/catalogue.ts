@@ -9,6 +9,7 @@ import {
   flag,
   httpUrl,
   json,
+  keywordList,
   oneOf,
   positiveNumber,
   text,
@@ -28,6 +29,10 @@ export type FunctionName =
   | 'sms-cancel'
   | 'sms-erase'
   | 'sms-receipt'
+  | 'sms-inbound-webhook'
+  | 'sms-inbound'
+  | 'sms-opt-out-get'
+  | 'sms-opt-out-delete'
   | 'sms-deliver'
   | 'sms-sweeper'
   | 'handover-start'
@@ -38,8 +43,8 @@ export type FunctionName =
   | 'handover-outbound'
   | 'handover-relay';
 
-export type QueueName = 'sms' | 'handoverOutbound' | 'handoverInbound';
-export type TableName = 'messages' | 'conversations' | 'idempotency' | 'pacer';
+export type QueueName = 'sms' | 'smsInbound' | 'handoverOutbound' | 'handoverInbound';
+export type TableName = 'messages' | 'conversations' | 'idempotency' | 'pacer' | 'optOuts' | 'smsSessions';
 export type SecretName = 'smsCredentials' | 'smsWebhookAuth' | 'chatGatewayCredentials' | 'cognigy';
 
 export interface RouteSpec {
@@ -97,7 +102,8 @@ export interface FunctionSpec {
 export interface TableSpec {
   nameEnv: string;
   partitionKey: string;
-  ttlAttribute: string;
+  /** DynamoDB TTL attribute; absent: items are kept until deleted (opt-outs must never expire). */
+  ttlAttribute?: string;
   /** GSIs (string keys, every attribute projected); a sortKey makes range queries possible. */
   indexes: { name: string; partitionKey: string; sortKey?: string }[];
 }
@@ -130,6 +136,14 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
       pattern: '^(?!\\.{1,2}$)[A-Za-z0-9_~.:=-]{1,256}$',
       description:
         '8x8 Chat Gateway conversation id, as POST /handover answered it (opaque; 1 to 256 characters)',
+    },
+  ],
+  [
+    'number',
+    {
+      // E.164 with or without the leading '+' (a '+' in a URL path must be sent as %2B).
+      pattern: '^\\+?[1-9][0-9]{5,14}$',
+      description: 'A phone number in E.164 form, e.g. +6591234567 (send the + as %2B, or leave it out)',
     },
   ],
   [
@@ -223,7 +237,34 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-receipt',
     auth: 'self',
     maxBodyBytes: 16_384,
-    description: '8x8 delivery receipts (outbound_message_status_changed)',
+    description:
+      '8x8 delivery receipts (outbound_message_status_changed); inbound SMS (inbound_message_received) sent here are handled as on /webhooks/8x8/sms/inbound',
+  },
+  {
+    method: 'POST',
+    path: '/webhooks/8x8/sms/inbound',
+    function: 'sms-inbound-webhook',
+    auth: 'self',
+    maxBodyBytes: 16_384,
+    description:
+      '8x8 inbound SMS (inbound_message_received): queued once per umid for the flow, the SMS bot or the opt-out list',
+  },
+  {
+    method: 'GET',
+    path: '/sms/opt-outs/{number}',
+    function: 'sms-opt-out-get',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description: 'Whether a phone number opted out (STOP) of SMS, per 8x8 sender, with when and how',
+  },
+  {
+    method: 'DELETE',
+    path: '/sms/opt-outs/{number}',
+    function: 'sms-opt-out-delete',
+    auth: 'apiKey',
+    maxBodyBytes: 0,
+    description:
+      "Lift a phone number's opt-out (support staff, on the person's request); ?sender= lifts one sender only",
   },
   {
     method: 'POST',
@@ -288,6 +329,21 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     maxConcurrency: 10,
     description: 'SMS accepted by the API, waiting for delivery to 8x8',
   },
+  smsInbound: {
+    urlEnv: 'SMS_INBOUND_QUEUE_URL',
+    // FIFO grouped by the texting number (hashed): one person's SMS reach the flow or the bot in the order sent.
+    fifo: true,
+    // Fifteen receives ride out about 20 minutes (38 at most) of Cognigy outage before the DLQ.
+    maxReceiveCount: 15,
+    visibilityTimeoutSeconds: 360,
+    retentionDays: 4,
+    consumer: 'sms-inbound',
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 10,
+    description:
+      '8x8 inbound SMS (verified, once per umid), waiting for the opt-out list, the flow or the SMS bot',
+  },
   handoverOutbound: {
     urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
     fifo: true,
@@ -326,6 +382,8 @@ export const TABLES: Record<TableName, TableSpec> = {
       { name: 'byClientMessageId', partitionKey: 'clientMessageId' },
       // Transactional outbox: sparse, only records the API stored but SQS may not hold yet (`outbox` set).
       { name: 'byOutbox', partitionKey: 'outbox', sortKey: 'createdAt' },
+      // Reply window: sparse, only SMS sent by a flow that gave its Cognigy session (`replyKey` = destination|source).
+      { name: 'byReplyKey', partitionKey: 'replyKey', sortKey: 'createdAt' },
     ],
   },
   conversations: {
@@ -344,6 +402,21 @@ export const TABLES: Record<TableName, TableSpec> = {
   // The SMS pacer's shared token bucket: per-slot call counters and the rate learnt from 429s (functions/sms/pacer.ts).
   pacer: {
     nameEnv: 'PACER_TABLE',
+    partitionKey: 'id',
+    ttlAttribute: 'expiresAt',
+    indexes: [],
+  },
+  // STOP/START per phone number: one item per number, a map of the 8x8 senders it opted out of. No TTL: an
+  // opt-out lasts until the person texts START or support staff lift it.
+  optOuts: {
+    nameEnv: 'OPT_OUTS_TABLE',
+    partitionKey: 'number',
+    indexes: [],
+  },
+  // The SMS bot's conversations: one Cognigy REST Endpoint session per phone number and 8x8 number, renewed
+  // after SMS_BOT_SESSION_IDLE_MINUTES without a message; also the bot's answers per inbound umid (redelivery).
+  smsSessions: {
+    nameEnv: 'SMS_SESSIONS_TABLE',
     partitionKey: 'id',
     ttlAttribute: 'expiresAt',
     indexes: [],
@@ -386,6 +459,8 @@ export const SECRETS: Record<SecretName, SecretSpec> = {
     shape: {
       endpointBaseUrl: 'Default Endpoint base URL, e.g. https://endpoint-app.cognigy.ai',
       copilotBaseUrl: 'Agent Copilot base URL (optional); when set the Copilot link is given to the agent',
+      smsBotEndpointUrl:
+        'Cognigy REST Endpoint URL of the SMS bot (optional; it carries the Endpoint token), e.g. https://endpoint-app.cognigy.ai/<URLToken>; wins over SMS_BOT_ENDPOINT_URL',
     },
   },
 };
@@ -394,7 +469,8 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   'sms-accept': {
     timeoutSeconds: 10,
     memoryMb: 512,
-    tables: { messages: 'rw', idempotency: 'rw' },
+    // optOuts: a recipient who texted STOP is refused (422 RECIPIENT_OPTED_OUT).
+    tables: { messages: 'rw', idempotency: 'rw', optOuts: 'r' },
     sendsTo: ['sms'],
     // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
     secrets: [],
@@ -403,7 +479,7 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   'sms-batch': {
     timeoutSeconds: 15,
     memoryMb: 512,
-    tables: { messages: 'rw', idempotency: 'rw' },
+    tables: { messages: 'rw', idempotency: 'rw', optOuts: 'r' },
     sendsTo: ['sms'],
     // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
     secrets: [],
@@ -438,10 +514,45 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   'sms-receipt': {
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: { messages: 'rw' },
-    sendsTo: [],
+    // idempotency and smsInbound: inbound SMS that arrive on the receipt URL (one 8x8 webhook for every event type).
+    tables: { messages: 'rw', idempotency: 'rw' },
+    sendsTo: ['smsInbound'],
     secrets: ['smsWebhookAuth', 'cognigy'],
     description: 'POST /webhooks/8x8/sms',
+  },
+  'sms-inbound-webhook': {
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    // idempotency: the once-per-umid claim (8x8 retries a webhook it got no 2xx for).
+    tables: { idempotency: 'rw' },
+    sendsTo: ['smsInbound'],
+    secrets: ['smsWebhookAuth'],
+    description: 'POST /webhooks/8x8/sms/inbound',
+  },
+  // An inbound SMS: opt-out keywords, else the reply window's session, else the SMS bot (answers through acceptSms).
+  'sms-inbound': {
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    tables: { messages: 'rw', idempotency: 'rw', optOuts: 'rw', smsSessions: 'rw' },
+    sendsTo: ['sms'],
+    secrets: ['cognigy'],
+    description: 'Inbound SMS FIFO consumer: opt-outs, replies into the flow, the SMS bot',
+  },
+  'sms-opt-out-get': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { optOuts: 'r' },
+    sendsTo: [],
+    secrets: [],
+    description: 'GET /sms/opt-outs/{number}',
+  },
+  'sms-opt-out-delete': {
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    tables: { optOuts: 'rw' },
+    sendsTo: [],
+    secrets: [],
+    description: 'DELETE /sms/opt-outs/{number}',
   },
   'sms-deliver': {
     timeoutSeconds: 30,
@@ -673,6 +784,55 @@ export const SETTING_SPECS = {
     'SMS_QUEUE_BATCHING_WINDOW_SECONDS',
     wholeNumber({ min: 0, max: 300, unit: 'seconds', fallback: 1 }),
   ),
+  /**
+   * Hours after a flow's SMS (one that gave its Cognigy session) during which an SMS back from that number to the
+   * same 8x8 sender is injected into that session (default 24; 0 turns replies to flows off). The most recent
+   * sending session wins.
+   */
+  smsReplyWindowHours: setting(
+    'SMS_REPLY_WINDOW_HOURS',
+    decimal({ min: 0, max: 720, unit: 'hours', fallback: 24 }),
+  ),
+  /** Cognigy REST Endpoint URL of the SMS bot (the `cognigy` secret's smsBotEndpointUrl wins); unset: no bot. */
+  smsBotEndpointUrl: setting('SMS_BOT_ENDPOINT_URL', httpUrl()),
+  /** Minutes without a message after which the bot's next SMS from a number starts a new Cognigy session (default 60). */
+  smsBotSessionIdleMinutes: setting(
+    'SMS_BOT_SESSION_IDLE_MINUTES',
+    wholeNumber({ min: 1, max: 10_080, unit: 'minutes', fallback: 60 }),
+  ),
+  /** `join` (default): a bot turn's outputs travel as one SMS (split only past SMS_BOT_MAX_PARTS); `separate`: one SMS each. */
+  smsBotOutputs: setting('SMS_BOT_OUTPUTS', oneOf(['join', 'separate'], 'join')),
+  /** Most 8x8 parts (segments) one bot SMS may take before it is split at word boundaries (default 3, 1–10). */
+  smsBotMaxParts: setting('SMS_BOT_MAX_PARTS', wholeNumber({ min: 1, max: 10, unit: 'parts', fallback: 3 })),
+  /** Inbound words that record an opt-out (comma-separated, case- and space-insensitive; add other languages). */
+  smsOptOutKeywords: setting('SMS_OPT_OUT_KEYWORDS', keywordList('STOP,UNSUBSCRIBE,CANCEL,END,QUIT')),
+  /** Inbound words that lift an opt-out. */
+  smsOptInKeywords: setting('SMS_OPT_IN_KEYWORDS', keywordList('START,UNSTOP')),
+  /** Inbound words answered with SMS_HELP_TEXT. */
+  smsHelpKeywords: setting('SMS_HELP_KEYWORDS', keywordList('HELP')),
+  /** The answer to HELP (default: a neutral sentence naming STOP and START; set your brand and contact). */
+  smsHelpText: setting(
+    'SMS_HELP_TEXT',
+    text(
+      'the SMS text answered to HELP',
+      'Reply STOP to stop receiving messages, START to receive them again.',
+    ),
+  ),
+  /** Sent once after an opt-out is recorded (unset: no confirmation). */
+  smsOptOutConfirmationText: setting(
+    'SMS_OPT_OUT_CONFIRMATION_TEXT',
+    text('the SMS text confirming an opt-out'),
+  ),
+  /** Sent once after an opt-out is lifted (unset: no confirmation). */
+  smsOptInConfirmationText: setting(
+    'SMS_OPT_IN_CONFIRMATION_TEXT',
+    text('the SMS text confirming an opt-in'),
+  ),
+  /**
+   * `sender` (default): STOP to one 8x8 number stops SMS from that sender (an SMS with no `source` is refused when
+   * the number opted out of any sender, since 8x8 then picks the sender); `account`: STOP to any number stops all.
+   */
+  smsOptOutScope: setting('SMS_OPT_OUT_SCOPE', oneOf(['sender', 'account'], 'sender')),
 };
 
 /** A setting: its environment variable and the rule of its value. */

@@ -121,6 +121,10 @@ export const ERROR_CODES = {
     status: 409,
     usedBy: ['sms'],
   },
+  RECIPIENT_OPTED_OUT: {
+    status: 422,
+    usedBy: ['sms'],
+  },
   HANDOVER_NOT_RECORDED: {
     status: 503,
     usedBy: ['handover'],

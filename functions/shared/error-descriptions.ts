@@ -50,6 +50,8 @@ export const ERROR_DESCRIPTIONS = {
     'DELETE /sms/{messageId}: the SMS was already sent (or is delivered, failed or cancelled); only an SMS still queued in the bridge, or scheduled at 8x8 for a later time, can be cancelled',
   SMS_SEND_IN_PROGRESS:
     'DELETE /sms/{messageId} or …/pii: the SMS is being handed to 8x8 right now; retry after `Retry-After` seconds',
+  RECIPIENT_OPTED_OUT:
+    'The destination texted STOP (or another opt-out keyword) to this sender and gets no SMS until it texts START or support lifts it (DELETE /sms/opt-outs/{number}); nothing was sent',
   HANDOVER_NOT_RECORDED:
     'The 8x8 conversation was created but could not be recorded, so it was ended again; start again',
   QUEUE_UNAVAILABLE: 'The request could not be queued and was NOT accepted; send it again',

@@ -149,9 +149,35 @@ export function httpUrl(): SettingRule<string | undefined> {
   return fromSchema(z.url({ protocol: /^https?$/ }), 'an absolute http:// or https:// URL', undefined);
 }
 
-/** Any non-blank text (optional). */
-export function text(allowed = 'any non-blank text'): SettingRule<string | undefined> {
-  return fromSchema(z.string(), allowed, undefined);
+/** Any non-blank text (optional; `fallback` when unset). */
+export function text(allowed?: string): SettingRule<string | undefined>;
+export function text(allowed: string, fallback: string): SettingRule<string>;
+export function text(allowed = 'any non-blank text', fallback?: string): SettingRule<string | undefined> {
+  return fromSchema(z.string(), allowed, fallback);
+}
+
+/**
+ * A comma-separated list of SMS keywords (e.g. `STOP,UNSUBSCRIBE,ARRET`): each one or more words of letters or
+ * digits in any script; stored upper-cased with single spaces, as inbound SMS are compared (functions/sms/keywords.ts).
+ * Unset gives `fallback`; an empty list is allowed only by setting it to `-` (keyword handling off).
+ */
+export function keywordList(fallback: string): SettingRule<readonly string[]> {
+  const normalise = (list: string) =>
+    list
+      .split(',')
+      .map((word) => word.trim().replace(/\s+/g, ' ').toUpperCase())
+      .filter((word) => word !== '');
+  const word = /^[\p{L}\p{N}]+(?: [\p{L}\p{N}]+)*$/u;
+  return {
+    allowed: 'a comma-separated list of keywords (letters or digits, e.g. "STOP,UNSUBSCRIBE"), or - for none',
+    parse: (text) => {
+      if (blank(text)) return normalise(fallback);
+      if (text.trim() === '-') return [];
+      const words = normalise(text);
+      if (words.length === 0 || words.some((w) => !word.test(w))) throw new InvalidValueError();
+      return words;
+    },
+  };
 }
 
 /**

@@ -77,6 +77,7 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
   const sessionOf = (i: number) => conversations[i]!.sessionId;
   const signed = await captureSignedEvents(s, c4, 2);
   const smsArn = queueArn(stack.queues.sms.url);
+  const smsInboundArn = queueArn(stack.queues.smsInbound.url);
   const outboundArn = queueArn(stack.queues.handoverOutbound.url);
   const inboundArn = queueArn(stack.queues.handoverInbound.url);
   const both = <T>(make: (i: number) => T): [T, T] => [make(0), make(1)];
@@ -113,6 +114,35 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
     'sms-receipt': both((i) =>
       apiEvent({ function: 'sms-receipt', headers: { authorization }, body: receipts[i]!.body }),
     ),
+    // Inbound SMS from numbers no flow texted and no bot: acknowledged, queued, then routed nowhere (the cheapest path).
+    'sms-inbound-webhook': both((i) =>
+      apiEvent({
+        function: 'sms-inbound-webhook',
+        headers: { authorization },
+        body: inboundEvent(randomUUID(), destination(990 + i), 'Cold inbound'),
+      }),
+    ),
+    'sms-inbound': both((i) =>
+      sqsEvent(
+        smsInboundArn,
+        [
+          {
+            umid: randomUUID(),
+            from: destination(992 + i),
+            to: '+6590000000',
+            text: 'Cold inbound',
+            receivedAt: new Date().toISOString(),
+          },
+        ],
+        `cold-inbound-${i}`,
+      ),
+    ),
+    'sms-opt-out-get': both((i) =>
+      apiEvent({ function: 'sms-opt-out-get', apiKey, pathParameters: { number: destination(994 + i) } }),
+    ),
+    'sms-opt-out-delete': both((i) =>
+      apiEvent({ function: 'sms-opt-out-delete', apiKey, pathParameters: { number: destination(996 + i) } }),
+    ),
     'sms-deliver': both((i) => sqsEvent(smsArn, [{ messageId: queuedIds[i]! }])),
     'sms-sweeper': both(() => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })),
     'handover-start': both((i) => apiEvent({ function: 'handover-start', apiKey, body: startBody(i) })),
@@ -146,6 +176,25 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
     ),
     'handover-outbound': both((i) => sqsEvent(outboundArn, [outboundItem(c3, `Cold outbound ${i}`)], c3)),
     'handover-relay': both((i) => sqsEvent(inboundArn, [relayEnvelope(c4, `Cold relay ${i}`)], c4)),
+  };
+}
+
+/** 8x8's inbound SMS webhook body (lib/simulators/contract/8x8; reference 8x8-apis §1.6). */
+function inboundEvent(umid: string, from: string, body: string) {
+  return {
+    namespace: 'SMS',
+    eventType: 'inbound_message_received',
+    description: 'SMS inbound message',
+    payload: {
+      umid,
+      subAccountId: 'bench',
+      timestamp: new Date().toISOString(),
+      source: from,
+      destination: '+6590000000',
+      body,
+      encoding: 'GSM7',
+      smsCount: 1,
+    },
   };
 }
 

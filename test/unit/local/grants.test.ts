@@ -17,9 +17,12 @@ const grants = new LocalGrants({
     conversations: 'local-conversations',
     idempotency: 'local-idempotency',
     pacer: 'local-pacer',
+    optOuts: 'local-optOuts',
+    smsSessions: 'local-smsSessions',
   },
   queueUrls: {
     sms: 'http://sqs.us-east-1.localhost:4566/000000000000/sms',
+    smsInbound: 'http://sqs.us-east-1.localhost:4566/000000000000/smsInbound.fifo',
     handoverOutbound: 'http://sqs.us-east-1.localhost:4566/000000000000/handoverOutbound.fifo',
     handoverInbound: 'http://sqs.us-east-1.localhost:4566/000000000000/handoverInbound.fifo',
   },

@@ -38,6 +38,27 @@ const REFUSALS: Record<keyof typeof SETTING_SPECS, [string, string] | null> = {
   smsRateLimitPerSecond: ['-1', 'a number from 0 to 100000 requests per second'],
   smsQueueBatchSize: ['10001', 'a whole number from 1 to 10000 messages'],
   smsQueueBatchingWindowSeconds: ['0.5', 'a whole number from 0 to 300 seconds'],
+  smsReplyWindowHours: ['a day', 'a number from 0 to 720 hours'],
+  smsBotEndpointUrl: ['endpoint-app.cognigy.ai/abc', 'an absolute http:// or https:// URL'],
+  smsBotSessionIdleMinutes: ['0', 'a whole number from 1 to 10080 minutes'],
+  smsBotOutputs: ['merge', 'one of join or separate'],
+  smsBotMaxParts: ['11', 'a whole number from 1 to 10 parts'],
+  smsOptOutKeywords: [
+    'STOP;END',
+    'a comma-separated list of keywords (letters or digits, e.g. "STOP,UNSUBSCRIBE"), or - for none',
+  ],
+  smsOptInKeywords: [
+    'START!',
+    'a comma-separated list of keywords (letters or digits, e.g. "STOP,UNSUBSCRIBE"), or - for none',
+  ],
+  smsHelpKeywords: [
+    ',',
+    'a comma-separated list of keywords (letters or digits, e.g. "STOP,UNSUBSCRIBE"), or - for none',
+  ],
+  smsHelpText: null,
+  smsOptOutConfirmationText: null,
+  smsOptInConfirmationText: null,
+  smsOptOutScope: ['number', 'one of sender or account'],
 };
 
 const cases = Object.entries(REFUSALS).flatMap(([key, refusal]) =>
