@@ -18,6 +18,31 @@ const session = {
 const messageId = '0b2c4d6e-8f0a-4b1c-9d2e-3f4a5b6c7d8e';
 const conversationId = 'vXg39aMTRlq4xCBFaUCTlA';
 const at = '2026-12-07T10:15:30.120Z';
+const inboundUmid = '4f3a2b1c-0d9e-5f8a-a7b6-c5d4e3f2a1b0';
+
+/** 8x8's inbound SMS webhook: the reply YES from the phone the README's flow texted. */
+const inboundSms = {
+  namespace: 'SMS',
+  eventType: 'inbound_message_received',
+  description: 'SMS inbound message',
+  payload: {
+    umid: inboundUmid,
+    subAccountId: 'SubAccount-1',
+    timestamp: '2026-12-07T10:16:02.000Z',
+    source: '+6591234567',
+    destination: '+6580001234',
+    body: 'YES',
+    encoding: 'GSM7',
+    smsCount: 1,
+    price: { total: 0.01, perSms: 0.01, currency: 'USD' },
+  },
+};
+const optOut = {
+  sender: '+6580001234',
+  optedOutAt: '2026-12-07T10:20:11.000Z',
+  keyword: 'STOP',
+  umid: '7a6b5c4d-3e2f-5a1b-8c9d-0e1f2a3b4c5d',
+};
 
 /** Request bodies by operationId. */
 export const REQUEST_EXAMPLES: Readonly<Record<string, Record<string, Example>>> = {
@@ -89,6 +114,12 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Record<string, Example>>>
           smsCount: 3,
         },
       },
+    },
+  },
+  'sms-inbound-webhook': {
+    inboundSms: {
+      summary: 'An inbound SMS as 8x8 posts it (8x8 Connect "Inbound SMS" webhook format)',
+      value: inboundSms,
     },
   },
   'handover-start': {
@@ -413,6 +444,77 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
       recorded: {
         summary: 'Receipt recorded',
         value: { ok: true, messageId, status: 'UNDELIVERED', changed: true },
+      },
+      inboundQueued: {
+        summary: 'An inbound SMS sent to the receipt URL, queued',
+        value: { ok: true, umid: inboundUmid, queued: true },
+      },
+    },
+  },
+  'sms-inbound-webhook': {
+    '200': {
+      queued: {
+        summary: 'Queued for the opt-out list, the flow or the SMS bot',
+        value: { ok: true, umid: inboundUmid, queued: true },
+      },
+      duplicate: {
+        summary: "8x8's retry of an SMS queued before: nothing is done again",
+        value: { ok: true, umid: inboundUmid, duplicate: true },
+      },
+    },
+  },
+  'sms-opt-out-get': {
+    '200': {
+      optedOut: {
+        summary: 'The number texted STOP to one 8x8 number',
+        value: {
+          ok: true,
+          number: '+6591234567',
+          optedOut: true,
+          senders: [optOut],
+          history: [
+            {
+              action: 'optOut',
+              sender: optOut.sender,
+              at: optOut.optedOutAt,
+              via: 'STOP',
+              umid: optOut.umid,
+            },
+          ],
+        },
+      },
+      neverSeen: {
+        summary: 'A number that never opted out',
+        value: { ok: true, number: '+6598765432', optedOut: false, senders: [], history: [] },
+      },
+    },
+  },
+  'sms-opt-out-delete': {
+    '200': {
+      lifted: {
+        summary: "Lifted on the person's request, by support staff",
+        value: {
+          ok: true,
+          number: '+6591234567',
+          optedOut: false,
+          lifted: [optOut.sender],
+          senders: [],
+          history: [
+            {
+              action: 'optOut',
+              sender: optOut.sender,
+              at: optOut.optedOutAt,
+              via: 'STOP',
+              umid: optOut.umid,
+            },
+            {
+              action: 'optIn',
+              sender: optOut.sender,
+              at: '2026-12-08T09:00:00.000Z',
+              via: 'api:support-key',
+            },
+          ],
+        },
       },
     },
   },

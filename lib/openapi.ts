@@ -129,16 +129,141 @@ const HAND_WRITTEN_COMPONENTS: Record<string, Json> = {
       'Any other 8x8 webhook event on this URL (another namespace or eventType): acknowledged with 200 `ignored: true`',
     properties: {
       namespace: { type: 'string' },
-      eventType: { type: 'string', not: { const: 'outbound_message_status_changed' } },
+      eventType: {
+        type: 'string',
+        not: { enum: ['outbound_message_status_changed', 'inbound_message_received'] },
+      },
       description: { type: ['string', 'null'] },
       payload: {},
     },
     required: ['namespace', 'eventType'],
   },
   SmsWebhookEvent: {
-    description: 'What 8x8 POSTs to the receipt URL: a delivery receipt, or another event it may add',
-    // anyOf: the two differ only in eventType (`not` a receipt's), which oneOf linting cannot see.
-    anyOf: [ref('SmsDeliveryReceipt'), ref('SmsOtherWebhookEvent')],
+    description:
+      'What 8x8 POSTs to the receipt URL: a delivery receipt, an inbound SMS (handled as on /webhooks/8x8/sms/inbound), or another event it may add',
+    // anyOf: they differ only in eventType (`not` a known one), which oneOf linting cannot see.
+    anyOf: [ref('SmsDeliveryReceipt'), ref('SmsInboundMessage'), ref('SmsOtherWebhookEvent')],
+  },
+  SmsInboundWebhookEvent: {
+    description:
+      "What 8x8 POSTs to the inbound URL: an inbound SMS, or another event (8x8's webhook configuration names no event type, so a webhook may get every kind; a delivery receipt here is recorded as on /webhooks/8x8/sms)",
+    anyOf: [ref('SmsInboundMessage'), ref('SmsDeliveryReceipt'), ref('SmsOtherWebhookEvent')],
+  },
+  SmsInboundMessage: {
+    type: 'object',
+    description:
+      '8x8\'s inbound SMS (MO) webhook (8x8 Connect "Inbound SMS"): the same envelope and Authorization value as delivery receipts. Unknown fields are kept, never refused.',
+    properties: {
+      namespace: { const: 'SMS' },
+      eventType: { const: 'inbound_message_received' },
+      description: { type: ['string', 'null'], description: 'Human-readable description of the event' },
+      payload: {
+        type: 'object',
+        properties: {
+          umid: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 128,
+            description: "8x8's id of the inbound SMS; the same on every retry, so each is processed once",
+          },
+          subAccountId: { type: ['string', 'null'], description: 'Sub-account that owns the 8x8 number' },
+          timestamp: {
+            type: ['string', 'null'],
+            description: 'When 8x8 received the SMS (ISO 8601, UTC)',
+          },
+          source: {
+            type: 'string',
+            minLength: 1,
+            description: 'The texting phone (E.164, with or without `+`)',
+          },
+          destination: {
+            type: 'string',
+            minLength: 1,
+            description: 'The 8x8 number (or short code) that was texted',
+          },
+          body: { type: ['string', 'null'], description: 'The text of the SMS (may be empty)' },
+          encoding: { type: ['string', 'null'], description: 'e.g. GSM7, UCS2' },
+          smsCount: { type: ['number', 'null'], description: 'SMS parts' },
+          price: {
+            type: ['object', 'null'],
+            properties: {
+              total: { type: 'number' },
+              perSms: { type: 'number' },
+              currency: { type: 'string' },
+            },
+          },
+        },
+        required: ['umid', 'source', 'destination'],
+      },
+    },
+    required: ['namespace', 'eventType', 'payload'],
+  },
+  SmsInboundAnswer: {
+    type: 'object',
+    description: 'The answer to an inbound SMS: 8x8 stops retrying on any 2xx',
+    properties: {
+      ok: { const: true },
+      umid: { type: 'string', description: "8x8's id of the inbound SMS" },
+      queued: { type: 'boolean', description: 'Queued now for the opt-out list, the flow or the SMS bot' },
+      duplicate: {
+        const: true,
+        description: 'A retry of an inbound SMS queued before: nothing is done again',
+      },
+    },
+    required: ['ok', 'umid'],
+  },
+  SmsWebhookAnswer: {
+    description: 'The answer to a receipt (or another event) or to an inbound SMS',
+    // anyOf: both are `ok: true` answers, told apart by their fields, which oneOf linting cannot see.
+    anyOf: [ref('SmsReceiptAnswer'), ref('SmsInboundAnswer')],
+  },
+  SmsOptOutEntry: {
+    type: 'object',
+    properties: {
+      sender: {
+        type: 'string',
+        description: 'The 8x8 number (or sender id) the person texted the keyword to',
+      },
+      optedOutAt: { type: 'string', description: 'ISO 8601' },
+      keyword: { type: 'string', description: 'The keyword as normalised (e.g. `STOP`)' },
+      umid: { type: 'string', description: "8x8's umid of the keyword SMS" },
+    },
+    required: ['sender', 'optedOutAt', 'keyword'],
+  },
+  SmsOptOutHistoryEntry: {
+    type: 'object',
+    properties: {
+      action: { enum: ['optOut', 'optIn'] },
+      sender: { type: 'string' },
+      at: { type: 'string', description: 'ISO 8601' },
+      via: {
+        type: 'string',
+        description: 'The keyword (e.g. `STOP`, `START`), or `api:<apiKeyId>` for a lift by DELETE',
+      },
+      umid: { type: 'string' },
+    },
+    required: ['action', 'sender', 'at', 'via'],
+  },
+  SmsOptOut: {
+    type: 'object',
+    description: "A number's opt-out state: the senders it opted out of, and every opt-out and lift",
+    properties: {
+      ok: { const: true },
+      number: { type: 'string', description: 'E.164 with `+`' },
+      optedOut: { type: 'boolean', description: 'Whether any sender is opted out of' },
+      senders: { type: 'array', items: ref('SmsOptOutEntry') },
+      history: {
+        type: 'array',
+        items: ref('SmsOptOutHistoryEntry'),
+        description: 'Oldest first, at most the last 50',
+      },
+      lifted: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'DELETE only: the senders whose opt-out this call lifted (empty: there was none)',
+      },
+    },
+    required: ['ok', 'number', 'optedOut', 'senders'],
   },
   ChatGatewayOtherEvent: {
     type: 'object',
@@ -228,6 +353,10 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
         ['IDEMPOTENCY_CONFLICT', 'IDEMPOTENCY_IN_PROGRESS'],
       ),
     ),
+    '422': errors(
+      'The destination opted out (texted STOP) of this sender, or of every sender when `source` is not given or SMS_OPT_OUT_SCOPE is `account`; nothing was stored or sent',
+      ['RECIPIENT_OPTED_OUT'],
+    ),
     '503': errors('The SMS could not be stored, nothing was accepted; send it again', ['NOT_ACCEPTED']),
   },
   'sms-batch': {
@@ -296,12 +425,49 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
     '404': errors("No such SMS (also another API key's SMS)", ['MESSAGE_NOT_FOUND']),
   },
   'sms-receipt': {
-    '200': { description: 'Receipt recorded, or acknowledged and ignored', schema: 'SmsReceiptAnswer' },
-    '400': errors('The body is not an 8x8 delivery receipt', ['INVALID_RECEIPT']),
+    '200': {
+      description:
+        'Receipt recorded, an inbound SMS queued (or a repeat of one, `duplicate: true`), or acknowledged and ignored',
+      schema: 'SmsWebhookAnswer',
+    },
+    '400': errors('The body is not an 8x8 delivery receipt or inbound SMS', ['INVALID_RECEIPT']),
     '401': errors('Neither the configured Authorization value nor a valid callback token', ['UNAUTHORIZED']),
     '502': errors('Recorded, but the Cognigy injection failed; 8x8 retries the receipt', [
       'COGNIGY_UNAVAILABLE',
     ]),
+    '503': errors('An inbound SMS could not be queued; nothing was kept and 8x8 retries', [
+      'EVENT_NOT_ACCEPTED',
+    ]),
+  },
+  'sms-inbound-webhook': {
+    '200': {
+      description:
+        'Queued (once per umid), a repeat of an SMS queued before (`duplicate: true`), or another event acknowledged',
+      schema: 'SmsWebhookAnswer',
+    },
+    '400': errors(
+      'The body is not an 8x8 webhook event, or an inbound SMS without umid, source or destination',
+      ['INVALID_RECEIPT'],
+    ),
+    '401': errors('Not the configured Authorization value', ['UNAUTHORIZED']),
+    '503': errors('Not queued; nothing was kept and 8x8 retries (after 1, 10, 30 and 90 s)', [
+      'EVENT_NOT_ACCEPTED',
+    ]),
+  },
+  'sms-opt-out-get': {
+    '200': {
+      description: "The number's opt-outs (`optedOut: false` for a number never seen)",
+      schema: 'SmsOptOut',
+    },
+    '400': errors('The number is not in E.164 form', ['INVALID_DESTINATION']),
+  },
+  'sms-opt-out-delete': {
+    '200': {
+      description:
+        'Lifted (`lifted` names the senders; empty when there was no opt-out): the number may be texted again',
+      schema: 'SmsOptOut',
+    },
+    '400': errors('The number is not in E.164 form, or `sender` is invalid', ['INVALID_DESTINATION']),
   },
   'handover-start': {
     '201': {
@@ -506,6 +672,9 @@ const TAG_OF: Partial<Record<FunctionName, string>> = {
   'handover-end': 'Handover',
   'handover-status': 'Handover',
   'handover-webhook': '8x8 webhooks',
+  'sms-inbound-webhook': '8x8 webhooks',
+  'sms-opt-out-get': 'SMS',
+  'sms-opt-out-delete': 'SMS',
 };
 
 /** Request body media type examples and the schema name per function. */
@@ -513,6 +682,7 @@ const REQUEST_BODY_SCHEMA: Partial<Record<FunctionName, string>> = {
   'sms-accept': 'SmsRequest',
   'sms-batch': 'SmsBatchRequest',
   'sms-receipt': 'SmsWebhookEvent',
+  'sms-inbound-webhook': 'SmsInboundWebhookEvent',
   'handover-start': 'HandoverStartRequest',
   'handover-message': 'HandoverMessageRequest',
   'handover-end': 'HandoverEndRequest',
@@ -855,6 +1025,26 @@ function routeParameters(route: RouteSpec): Json[] {
         description: 'Per-message callback: HMAC of the messageId',
       },
     );
+  }
+  if (route.function === 'sms-inbound-webhook') {
+    parameters.push({
+      name: 'Authorization',
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description:
+        "8x8's configured httpAuthorization value: the receipt webhook's value (SMS_WEBHOOK_AUTHORIZATION, rotation included)",
+    });
+  }
+  if (route.function === 'sms-opt-out-delete') {
+    parameters.push({
+      name: 'sender',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', minLength: 1, maxLength: 32 },
+      description:
+        'Lift the opt-out from this 8x8 sender only (E.164 number or sender id); absent: from every sender',
+    });
   }
   if (route.function === 'handover-webhook') {
     const header = (name: string, description: string) => ({

@@ -55,16 +55,27 @@ test('Redocly recommended-strict and the stricter rules report 0 errors and 0 wa
   expect(problems.map((p) => `${p.severity} ${p.ruleId} ${p.pointer}: ${p.message}`)).toEqual([]);
 }, 60_000);
 
-test('the linter does catch what the rules forbid: no description, an undefined tag, an example its schema refuses', () => {
+test('the linter does catch what the rules forbid: no description, an undefined tag, an example its schema refuses, ambiguous paths', () => {
   const broken = structuredClone(document) as { paths: Record<string, Record<string, Operation>> };
   const send = broken.paths['/sms']?.post as Operation;
   delete send.description;
   send.tags = ['Nowhere'];
   const example = send.requestBody?.content['application/json']?.examples?.recipe as { value: Json };
   example.value = { ...example.value, colour: 'red' };
+  // Without their patterns, {messageId} fits `opt-outs` and {number} fits `pii`: /sms/{messageId}/pii and
+  // /sms/opt-outs/{number} become truly ambiguous (with them, the patterns tell the paths apart and lint passes).
+  for (const operation of [
+    broken.paths['/sms/{messageId}/pii']?.delete,
+    ...Object.values(broken.paths['/sms/opt-outs/{number}'] ?? {}),
+  ] as Operation[]) {
+    operation.parameters = operation.parameters?.map((p) =>
+      p.in === 'path' ? { ...p, schema: { type: 'string' } } : p,
+    );
+  }
   const rules = new Set(lint(broken as unknown as Json, 'broken').map((p) => p.ruleId));
   expect([...rules].sort()).toEqual(
     expect.arrayContaining([
+      'no-ambiguous-paths',
       'no-invalid-media-type-examples',
       'operation-description',
       'operation-tag-defined',
@@ -250,5 +261,32 @@ test('flow routes document x-bridge-errors, and their 200 also carries business 
     };
     expect(Object.keys(ok.headers ?? {})).toContain(BRIDGE_STATUS_HEADER);
     expect(JSON.stringify(ok.content?.['application/json']?.schema)).toMatch(/ErrorBody|HandoverStartError/);
+  }
+});
+
+test("8x8's inbound SMS (inbound_message_received) is a body both SMS webhook URLs accept; one without umid is not", () => {
+  const openapi = new OpenApiValidator(document);
+  const inbound = {
+    namespace: 'SMS',
+    eventType: 'inbound_message_received',
+    description: 'SMS inbound message',
+    payload: {
+      umid: '4f3a2b1c-0d9e-5f8a-a7b6-c5d4e3f2a1b0',
+      subAccountId: 'SubAccount-1',
+      timestamp: '2026-12-07T10:16:02.000Z',
+      source: '6591234567',
+      destination: '6580001234',
+      body: 'YES',
+      encoding: 'GSM7',
+      smsCount: 1,
+      price: { total: 0.01, perSms: 0.01, currency: 'USD' },
+    },
+  };
+  const check = (path: string, body: unknown) =>
+    openapi.checkRequest({ method: 'POST', path, contentType: 'application/json', body });
+  for (const path of ['/webhooks/8x8/sms/inbound', '/webhooks/8x8/sms']) {
+    expect({ path, violations: check(path, inbound) }).toEqual({ path, violations: [] });
+    const { umid: _umid, ...withoutUmid } = inbound.payload;
+    expect(check(path, { ...inbound, payload: withoutUmid })).not.toEqual([]);
   }
 });
