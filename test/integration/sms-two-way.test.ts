@@ -1,0 +1,305 @@
+/**
+ * Two-way SMS (issue 14, "Done means") end to end on the real local stack over HTTP: a flow's SMS question gets the
+ * handset's reply injected into the same Cognigy session (the most recent sending session wins, an erased SMS
+ * opens no reply window); an SMS to the bot number runs a Cognigy REST Endpoint conversation over three turns whose
+ * answers reach the handset in order under one sessionId; STOP then POST /sms → 422 RECIPIENT_OPTED_OUT, START →
+ * sent and delivered; 8x8's retry of an inbound SMS (same umid) is processed once; a Cognigy outage while an
+ * inbound SMS is handled loses nothing. Cancel and erase of outbound SMS: test/integration/sms-cancel-erase.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LocalStack } from '../../lib/local/stack';
+import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
+import type { ReceivedSms, SmsSimulator } from '../../lib/simulators/sms';
+import { newSession, type Session } from '../helpers/cognigy-session';
+import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
+import { waitFor } from '../helpers/wait';
+
+const WEBHOOK_AUTHORIZATION = `Bearer inbound-${randomUUID()}`;
+/** The bridge's 8x8 number in these tests: the `source` of the flows' SMS, the number the handsets text. */
+const BRIDGE_NUMBER = '+6580001234';
+
+let stack: LocalStack;
+let api: ApiClient;
+let sms: SmsSimulator;
+let cognigy: CognigySimulator;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    smsWebhookAuthorization: WEBHOOK_AUTHORIZATION,
+    settings: { RETRY_BASE_DELAY_SECONDS: '1', RETRY_MAX_DELAY_SECONDS: '1' },
+    simulators: { sms: { receiptDelayMs: 20, receiptRetryScale: 0.01 } },
+  });
+  api = apiClient(stack);
+  sms = stack.sms as SmsSimulator;
+  cognigy = stack.cognigy as CognigySimulator;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+let numberSeq = 0;
+/** A phone number no other test of this file uses. */
+function freshPhone(): string {
+  numberSeq += 1;
+  return `+6586${String(Date.now() % 10_000).padStart(4, '0')}${String(numberSeq).padStart(3, '0')}`;
+}
+
+interface InboundData {
+  from: string;
+  to: string;
+  text: string;
+  receivedAt: string;
+  umid: string;
+  inReplyTo?: { messageId: string; clientMessageId?: string };
+}
+
+const inboundOf = (call: CognigyCall) =>
+  (call.body.data as { sms?: { inbound?: InboundData } } | undefined)?.sms?.inbound;
+
+/** 8x8's inbound SMS webhook body for a handset's SMS. */
+function inboundEvent(from: string, to: string, body: string, umid: string = randomUUID()) {
+  return {
+    namespace: 'SMS',
+    eventType: 'inbound_message_received',
+    description: 'SMS inbound message',
+    payload: {
+      umid,
+      subAccountId: 'local',
+      timestamp: new Date().toISOString(),
+      // 8x8 sends numbers without `+`.
+      source: from.replace(/^\+/, ''),
+      destination: to.replace(/^\+/, ''),
+      body,
+      encoding: 'GSM7',
+      smsCount: 1,
+    },
+  };
+}
+
+/** POSTs 8x8's inbound webhook to the bridge as 8x8 does (one attempt); the bridge's answer. */
+async function postInbound(event: ReturnType<typeof inboundEvent>, path = '/webhooks/8x8/sms/inbound') {
+  const response = await fetch(`${stack.urls.gateway}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION },
+    body: JSON.stringify(event),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A handset texts the bridge: 8x8 posts the inbound webhook. Resolves with the SMS's umid once 8x8 got its 200. */
+async function handsetTexts(from: string, body: string, to = BRIDGE_NUMBER): Promise<string> {
+  const event = inboundEvent(from, to, body);
+  const answer = await postInbound(event);
+  expect({ status: answer.status, ok: answer.body.ok }).toEqual({ status: 200, ok: true });
+  return event.payload.umid;
+}
+
+/** What the handset received (SMS 8x8 accepted for it), in the order 8x8 accepted them. */
+const handsetInbox = (phone: string): ReceivedSms[] =>
+  sms.received.filter((m) => m.destination === phone && m.answer === 'answered');
+const textOf = (m: ReceivedSms) => String(m.request.text ?? '');
+
+/** A flow's SMS question, with its Cognigy session (so it opens a reply window). */
+async function askBySms(session: Session, phone: string, text: string) {
+  const answer = await api.post<{ messageId: string; clientMessageId: string }>('/sms', {
+    destination: phone,
+    source: BRIDGE_NUMBER,
+    text,
+    clientMessageId: `${session.sessionId}-question`,
+    cognigy: session,
+  });
+  expect(answer.status).toBe(202);
+  await waitFor(`the question at ${phone}`, () => handsetInbox(phone).some((m) => textOf(m) === text));
+  return answer.body;
+}
+
+/** The injects of one inbound SMS (by umid) Cognigy received. */
+const injectsOf = (umid: string) => cognigy.calls.filter((c) => inboundOf(c)?.umid === umid);
+
+describe('replies to a flow', () => {
+  test("the handset's reply to a flow's SMS is injected into that session, with inReplyTo", async () => {
+    const session = newSession('reply');
+    const phone = freshPhone();
+    const question = await askBySms(session, phone, 'Reply YES to confirm your appointment');
+
+    const umid = await handsetTexts(phone, 'Yes ');
+    const inject = await cognigy.waitFor((c) => inboundOf(c)?.umid === umid, 15_000);
+    expect(inject.mode).toBe('inject');
+    expect(inject.urlToken).toBe(session.URLToken);
+    expect(inject.body).toMatchObject({
+      userId: session.userId,
+      sessionId: session.sessionId,
+      text: 'Yes ',
+      data: {
+        bridgeEventId: `sms:inbound:${umid}`,
+        sms: {
+          inbound: {
+            from: phone,
+            to: BRIDGE_NUMBER,
+            text: 'Yes ',
+            umid,
+            inReplyTo: { messageId: question.messageId, clientMessageId: question.clientMessageId },
+          },
+        },
+      },
+    });
+    expect(Number.isNaN(Date.parse(inboundOf(inject)?.receivedAt ?? ''))).toBe(false);
+  }, 30_000);
+
+  test('the most recent sending session wins; an erased SMS opens no reply window', async () => {
+    const phone = freshPhone();
+    const first = newSession('reply-first');
+    const second = newSession('reply-second');
+    await askBySms(first, phone, 'First question');
+    const latest = await askBySms(second, phone, 'Second question');
+
+    const umid = await handsetTexts(phone, 'NO');
+    const inject = await cognigy.waitFor((c) => inboundOf(c)?.umid === umid, 15_000);
+    expect([inject.body.sessionId, inboundOf(inject)?.inReplyTo?.messageId]).toEqual([
+      second.sessionId,
+      latest.messageId,
+    ]);
+
+    // Erasing the second session's SMS takes it out of the window: the next reply goes to the first session.
+    expect((await api.delete(`/sms/${latest.messageId}/pii`)).status).toBe(200);
+    const later = await handsetTexts(phone, 'Actually yes');
+    const next = await cognigy.waitFor((c) => inboundOf(c)?.umid === later, 15_000);
+    expect(next.body.sessionId).toBe(first.sessionId);
+    expect(injectsOf(umid)).toHaveLength(1);
+  }, 40_000);
+});
+
+describe('the SMS bot (Cognigy REST Endpoint)', () => {
+  test('three turns: each answer reaches the handset in order, one sessionId, userId = the phone', async () => {
+    const phone = freshPhone();
+    const turns = ['Hi', 'I want to change my booking', 'Thanks, bye'];
+    for (const [i, text] of turns.entries()) {
+      await handsetTexts(phone, text);
+      // The echo bot of the Cognigy simulator answers each turn; wait for this turn's answer before the next.
+      await waitFor(`the bot's answer ${i + 1} at the handset`, () =>
+        handsetInbox(phone).length > i ? true : undefined,
+      );
+    }
+    const inbox = handsetInbox(phone);
+    expect(inbox).toHaveLength(3);
+    // In order, each an answer to its own turn, sent from the number the phone texted.
+    inbox.forEach((m, i) => expect(textOf(m)).toContain(turns[i]));
+    expect(inbox.map((m) => m.request.source)).toEqual(turns.map(() => BRIDGE_NUMBER.replace(/^\+/, '')));
+    expect(inbox.map((m) => m.clientMessageId)).toEqual(turns.map(() => expect.stringMatching(/^bot:/)));
+
+    const rest = restCallsFrom(phone);
+    expect(rest.map((c) => c.text)).toEqual(turns);
+    expect(new Set(rest.map((c) => c.sessionId)).size).toBe(1);
+    expect(rest.map((c) => c.userId)).toEqual(turns.map(() => phone));
+    // Nothing of the bot's conversation was injected into a flow's session.
+    expect(cognigy.calls.filter((c) => inboundOf(c)?.from === phone)).toEqual([]);
+  }, 60_000);
+});
+
+describe('opt-out', () => {
+  test('STOP → POST /sms 422 RECIPIENT_OPTED_OUT (batch items too); START → sent and delivered', async () => {
+    const phone = freshPhone();
+    const stop = await handsetTexts(phone, ' stop ');
+    const optedOut = await waitFor('the opt-out recorded', async () => {
+      const answer = await api.get<{ optedOut: boolean; senders: { sender: string; umid?: string }[] }>(
+        `/sms/opt-outs/${encodeURIComponent(phone)}`,
+      );
+      return answer.status === 200 && answer.body.optedOut ? answer.body : undefined;
+    });
+    expect(optedOut.senders).toEqual([expect.objectContaining({ umid: stop })]);
+
+    const before = sms.received.length;
+    const refused = await api.post('/sms', { destination: phone, source: BRIDGE_NUMBER, text: 'Offer!' });
+    expect([refused.status, refused.body]).toEqual([
+      422,
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'RECIPIENT_OPTED_OUT' }) }),
+    ]);
+    const other = freshPhone();
+    const batch = await api.post<{
+      acceptedCount: number;
+      items: { ok: boolean; error?: { code: string } }[];
+    }>('/sms/batch', { destinations: [phone, other], template: { text: 'Offer!', source: BRIDGE_NUMBER } });
+    expect(batch.status).toBe(202);
+    expect(batch.body.items.map((i) => i.error?.code ?? 'ok')).toEqual(['RECIPIENT_OPTED_OUT', 'ok']);
+    // The STOP itself went to no flow and no bot.
+    expect(restCallsFrom(phone)).toEqual([]);
+
+    await handsetTexts(phone, 'START');
+    await waitFor('the opt-out lifted', async () => {
+      const answer = await api.get<{ optedOut: boolean }>(`/sms/opt-outs/${encodeURIComponent(phone)}`);
+      return answer.status === 200 && !answer.body.optedOut;
+    });
+    const sent = await api.post<{ messageId: string }>('/sms', {
+      destination: phone,
+      source: BRIDGE_NUMBER,
+      text: 'Welcome back',
+    });
+    expect(sent.status).toBe(202);
+    await waitFor('the SMS delivered', async () => {
+      const status = await api.get<{ status: { code: string } }>(`/sms/${sent.body.messageId}`);
+      return status.body.status.code === 'DELIVERED';
+    });
+    // Nothing of the refused SMS reached 8x8: only the batch's other item and the last SMS.
+    const toPhone = sms.received.slice(before).filter((m) => m.destination === phone);
+    expect(toPhone.map(textOf)).toEqual(['Welcome back']);
+  }, 40_000);
+});
+
+describe('once per umid, and nothing lost', () => {
+  test("8x8's retry of an inbound SMS (same umid) is processed once", async () => {
+    const session = newSession('retry');
+    const phone = freshPhone();
+    await askBySms(session, phone, 'Reply with your postcode');
+    const event = inboundEvent(phone, BRIDGE_NUMBER, '018956');
+    const umid = event.payload.umid;
+    const first = await postInbound(event);
+    expect(first).toEqual({ status: 200, body: expect.objectContaining({ ok: true }) });
+    // 8x8 retries (its 200 was lost): at once, once more on the receipt URL, and twice at the same moment.
+    const repeats = [
+      await postInbound(event),
+      await postInbound(event, '/webhooks/8x8/sms'),
+      ...(await Promise.all([postInbound(event), postInbound(event)])),
+    ];
+    for (const repeat of repeats) {
+      expect(repeat).toEqual({ status: 200, body: expect.objectContaining({ ok: true, duplicate: true }) });
+    }
+    await cognigy.waitFor((c) => inboundOf(c)?.umid === umid, 15_000);
+    // A later SMS of the same phone is injected after it (FIFO): then the retries had their chance to show up.
+    const next = await handsetTexts(phone, 'Sorry: 018957');
+    await cognigy.waitFor((c) => inboundOf(c)?.umid === next, 15_000);
+    expect(injectsOf(umid)).toHaveLength(1);
+  }, 30_000);
+
+  test('a Cognigy outage while an inbound SMS is handled loses nothing: it is injected after recovery', async () => {
+    const session = newSession('outage');
+    const phone = freshPhone();
+    await askBySms(session, phone, 'Are you still interested? Reply YES or NO');
+    cognigy.setOutage({ status: 503 });
+    let umid: string;
+    try {
+      umid = await handsetTexts(phone, 'YES');
+      // The consumer tried and was refused (at least twice: SQS retried it) while Cognigy was down.
+      await waitFor('refused injects during the outage', () => {
+        const refused = cognigy.rejected.filter(
+          (r) => (r.body as { sessionId?: string } | undefined)?.sessionId === session.sessionId,
+        );
+        return refused.length >= 2;
+      });
+      expect(injectsOf(umid)).toEqual([]);
+    } finally {
+      cognigy.clearOutage();
+    }
+    const inject = await cognigy.waitFor((c) => inboundOf(c)?.umid === umid, 30_000);
+    expect(inject.body).toMatchObject({ sessionId: session.sessionId, text: 'YES' });
+    expect(injectsOf(umid)).toHaveLength(1);
+  }, 60_000);
+});
+
+/** The Cognigy simulator's REST Endpoint calls of the SMS bot from one phone (userId = the phone). */
+function restCallsFrom(phone: string): { userId: string; sessionId: string; text: string }[] {
+  const calls = (cognigy as unknown as { restCalls?: { body: Record<string, unknown> }[] }).restCalls ?? [];
+  return calls
+    .map((c) => c.body as { userId: string; sessionId: string; text: string })
+    .filter((b) => b.userId === phone);
+}
