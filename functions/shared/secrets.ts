@@ -25,6 +25,8 @@ export const secretSchemas = {
   cognigy: z.object({
     endpointBaseUrl: z.optional(z.url()),
     copilotBaseUrl: z.optional(z.url()),
+    // The SMS bot's Cognigy REST Endpoint (functions/sms/sms-bot.ts); wins over SMS_BOT_ENDPOINT_URL.
+    smsBotEndpointUrl: z.optional(z.url({ protocol: /^https?$/ })),
   }),
 } satisfies Record<SecretName, z.ZodMiniType>;
 
