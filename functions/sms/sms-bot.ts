@@ -49,14 +49,6 @@ export interface SmsBotDeps {
   outbound: OutboundSms;
 }
 
-/** Metric names (docs/operations.md "Metrics"). */
-export const SMS_BOT_METRICS = {
-  answered: 'SmsBotAnswered',
-  smsSent: 'SmsBotSmsSent',
-  refused: 'SmsBotRefused',
-  outputSkipped: 'SmsBotOutputSkipped',
-} as const;
-
 /** The readable Cognigy sessionId of a new SMS conversation. */
 export const smsSessionId = (ids: Ids): string => `sms-${ids.uuid()}`;
 
@@ -104,17 +96,17 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
         upstreamCode: error.upstreamCode,
         error: error.message,
       });
-      telemetry.count(SMS_BOT_METRICS.refused);
+      telemetry.count('SmsBotRefused');
       return undefined;
     }
     const { texts, skippedOutputs } = botSmsTexts(outputs, deps.settings);
     if (skippedOutputs > 0) {
-      telemetry.count(SMS_BOT_METRICS.outputSkipped, skippedOutputs);
+      telemetry.count('SmsBotOutputSkipped', skippedOutputs);
       log.info('SMS bot outputs without text were skipped', { umid: inbound.umid, skippedOutputs });
     }
     // Saved before sending: a redelivery (the send failed, the function timed out) sends these, not a new turn.
     await deps.sessions.saveAnswer(inbound.umid, texts, deps.clock.now());
-    telemetry.count(SMS_BOT_METRICS.answered);
+    telemetry.count('SmsBotAnswered');
     return texts;
   }
 
@@ -137,7 +129,7 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
           clientMessageId: botClientMessageId(inbound.umid, index + 1),
         })),
       );
-      telemetry.count(SMS_BOT_METRICS.smsSent, accepted);
+      telemetry.count('SmsBotSmsSent', accepted);
       if (refused.length > 0)
         // E.g. RECIPIENT_OPTED_OUT: the number texted STOP to this 8x8 number; the bot's answer is not sent.
         log.warn('SMS bot answers were refused', {
