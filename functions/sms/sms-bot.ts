@@ -152,8 +152,9 @@ export class SmsBotEndpointUrlError extends Error {
 
 /**
  * The bot's REST Endpoint URL: the `cognigy` secret's smsBotEndpointUrl, else SMS_BOT_ENDPOINT_URL; undefined when
- * neither is set. The URL is checked against the outbound-URL policy (https to a public host; loopback only in
- * local mode), and is never logged or quoted: its last segment is the Endpoint's token.
+ * neither is set (an empty secret value counts as unset). The URL is checked against the outbound-URL policy
+ * (https to a public host; loopback only in local mode), and is never logged or quoted: its last segment is the
+ * Endpoint's token.
  */
 export function resolveSmsBotEndpointUrl(
   secretUrl: string | undefined,
@@ -161,7 +162,7 @@ export function resolveSmsBotEndpointUrl(
   policy: OutboundUrlPolicy,
 ): string | undefined {
   const [url, field] =
-    secretUrl !== undefined
+    secretUrl !== undefined && secretUrl !== ''
       ? [secretUrl, 'The cognigy secret smsBotEndpointUrl']
       : [settingUrl, 'SMS_BOT_ENDPOINT_URL'];
   if (url === undefined) return undefined;

@@ -1,6 +1,7 @@
 import '../../helpers/env';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import fc from 'fast-check';
@@ -25,10 +26,12 @@ import {
   resolveSmsBotEndpointUrl,
   smsBot,
   SmsBotEndpointUrlError,
+  smsBotFromEnvironment,
   type SmsBotSettings,
 } from '../../../functions/sms/sms-bot';
 import { measureText } from '../../../functions/sms/text';
 import { FakeClock, SequenceIds } from './fakes';
+import { json, ScriptedServer } from './http-server';
 
 const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 // Printed so a failing run can be replayed with FC_SEED=<seed>.
@@ -332,6 +335,7 @@ describe('resolveSmsBotEndpointUrl', () => {
   it('prefers the cognigy secret, else the setting, else no bot', () => {
     expect(resolveSmsBotEndpointUrl(ENDPOINT_URL, setting, CLOUD_URL_POLICY)).toBe(ENDPOINT_URL);
     expect(resolveSmsBotEndpointUrl(undefined, setting, CLOUD_URL_POLICY)).toBe(setting);
+    expect(resolveSmsBotEndpointUrl('', setting, CLOUD_URL_POLICY)).toBe(setting);
     expect(resolveSmsBotEndpointUrl(undefined, undefined, CLOUD_URL_POLICY)).toBeUndefined();
   });
 
@@ -521,8 +525,10 @@ describe('splitSms', () => {
   });
 });
 
+const doc = mockClient(DynamoDBDocumentClient);
+const secretsManager = mockClient(SecretsManagerClient);
+
 describe('DynamoSmsSessionStore', () => {
-  const doc = mockClient(DynamoDBDocumentClient);
   const store = new DynamoSmsSessionStore({
     client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     tableName: 'smsSessions',
@@ -625,5 +631,72 @@ describe('DynamoSmsSessionStore', () => {
     doc.on(GetCommand, { Key: { id: 'answer#u-2' } }).resolves({});
     expect(await store.savedAnswer('u-1')).toEqual(['One', 'Two']);
     expect(await store.savedAnswer('u-2')).toBeUndefined();
+  });
+});
+
+describe('smsBotFromEnvironment', () => {
+  const server = new ScriptedServer();
+  const saved = { ...process.env };
+  let secrets = 0;
+
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
+  beforeEach(() => {
+    server.reset();
+    doc.reset();
+    secretsManager.reset();
+    doc.on(GetCommand).resolves({});
+    doc.on(PutCommand).resolves({});
+    // Powertools caches a secret by name: a new name per test.
+    process.env.COGNIGY_SECRET = `cognigy-${++secrets}`;
+    process.env.SMS_SESSIONS_TABLE = 'sms-sessions';
+    process.env.ALLOW_LOOPBACK_URLS = 'true';
+    process.env.SMS_BOT_ENDPOINT_URL = `${server.url}/setting-token`;
+  });
+  afterEach(() => {
+    for (const key of ['COGNIGY_SECRET', 'SMS_SESSIONS_TABLE', 'ALLOW_LOOPBACK_URLS', 'SMS_BOT_ENDPOINT_URL'])
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+  });
+
+  it('talks to SMS_BOT_ENDPOINT_URL when the cognigy secret names no bot, and sends the answer', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
+    server.replies.push(json(200, { outputStack: [{ text: 'Hello from the flow', source: 'bot' }] }));
+    const outbound = new RecordingOutbound();
+    const sms = inbound('Hi');
+    expect(await smsBotFromEnvironment(outbound).answer(sms)).toBe('answered');
+    expect(server.received.map((request) => request.url)).toEqual(['/setting-token']);
+    expect(server.received[0]?.body).toMatchObject({
+      userId: PHONE,
+      text: 'Hi',
+      sessionId: expect.stringMatching(/^sms-/),
+    });
+    expect(outbound.sends[0]?.items).toEqual([
+      {
+        destination: PHONE,
+        source: BOT_NUMBER,
+        text: 'Hello from the flow',
+        clientMessageId: `bot:${sms.umid}:1`,
+      },
+    ]);
+    expect(doc).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'sms-sessions',
+      Item: expect.objectContaining({ id: `answer#${sms.umid}`, texts: ['Hello from the flow'] }),
+    });
+  });
+
+  it("prefers the cognigy secret's smsBotEndpointUrl", async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ smsBotEndpointUrl: `${server.url}/secret-token` }) });
+    await smsBotFromEnvironment(new RecordingOutbound()).answer(inbound('Hi'));
+    expect(server.received.map((request) => request.url)).toEqual(['/secret-token']);
+  });
+
+  it('answers noBot with neither configured', async () => {
+    delete process.env.SMS_BOT_ENDPOINT_URL;
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
+    expect(await smsBotFromEnvironment(new RecordingOutbound()).answer(inbound('Hi'))).toBe('noBot');
+    expect(server.received).toHaveLength(0);
   });
 });
