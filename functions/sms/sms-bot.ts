@@ -9,7 +9,12 @@
  * texted, never bypassing the opt-out list) with deterministic clientMessageIds `bot:<umid>:<n>`, so a redelivery
  * after a partial send sends nothing twice.
  */
-import { cognigyEndpoint, type CognigyConversation, type CognigyRestRequest } from '../shared/cognigy-client';
+import {
+  cognigyEndpoint,
+  type CognigyConversation,
+  type CognigyOutput,
+  type CognigyRestRequest,
+} from '../shared/cognigy-client';
 import { loadSettings, tableName } from '../shared/config';
 import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
@@ -82,7 +87,7 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
       text: inbound.text,
       data: { sms: { inbound: sms } },
     };
-    let outputs;
+    let outputs: CognigyOutput[];
     try {
       ({ outputs } = await deps.cognigy.converse(endpointUrl, body));
     } catch (error) {
