@@ -48,7 +48,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const stop = (number: string, umid = randomUUID()) =>
+const stop = (number: string, umid: string = randomUUID()) =>
   store.optOut(number, { sender: SENDER, optedOutAt: new Date().toISOString(), keyword: 'STOP', umid });
 
 test('STOP, then POST /sms → 422; GET shows it; DELETE lifts it; POST /sms → 202 and sent', async () => {
