@@ -493,28 +493,7 @@ export const RESPONSE_EXAMPLES: Readonly<Record<string, Record<string, Record<st
     '200': {
       lifted: {
         summary: "Lifted on the person's request, by support staff",
-        value: {
-          ok: true,
-          number: '+6591234567',
-          optedOut: false,
-          lifted: [optOut.sender],
-          senders: [],
-          history: [
-            {
-              action: 'optOut',
-              sender: optOut.sender,
-              at: optOut.optedOutAt,
-              via: 'STOP',
-              umid: optOut.umid,
-            },
-            {
-              action: 'optIn',
-              sender: optOut.sender,
-              at: '2026-12-08T09:00:00.000Z',
-              via: 'api:support-key',
-            },
-          ],
-        },
+        value: { ok: true, number: '+6591234567', lifted: [optOut.sender], optedOut: false },
       },
     },
   },

@@ -47,6 +47,8 @@ import {
   receiptAnswerSchema,
   smsAcceptedSchema,
   smsBatchAcceptedSchema,
+  smsOptOutAnswerSchema,
+  smsOptOutLiftAnswerSchema,
   smsStatusAnswerSchema,
 } from '../functions/sms/answer-schemas';
 import { outboundReceiptPayloadSchema, receiptEnvelopeSchema } from '../functions/sms/receipt-schema';
@@ -98,6 +100,8 @@ const COMPONENTS: [string, z.ZodMiniType, 'input' | 'output'][] = [
   ['SmsAccepted', smsAcceptedSchema, 'output'],
   ['SmsBatchAccepted', smsBatchAcceptedSchema, 'output'],
   ['SmsStatus', smsStatusAnswerSchema, 'output'],
+  ['SmsOptOut', smsOptOutAnswerSchema, 'output'],
+  ['SmsOptOutLifted', smsOptOutLiftAnswerSchema, 'output'],
   ['SmsDeliveryReceipt', smsDeliveryReceiptSchema, 'input'],
   ['SmsReceiptAnswer', receiptAnswerSchema, 'output'],
   ['HandoverStartRequest', startHandoverRequestSchema, 'input'],
@@ -216,54 +220,6 @@ const HAND_WRITTEN_COMPONENTS: Record<string, Json> = {
     description: 'The answer to a receipt (or another event) or to an inbound SMS',
     // anyOf: both are `ok: true` answers, told apart by their fields, which oneOf linting cannot see.
     anyOf: [ref('SmsReceiptAnswer'), ref('SmsInboundAnswer')],
-  },
-  SmsOptOutEntry: {
-    type: 'object',
-    properties: {
-      sender: {
-        type: 'string',
-        description: 'The 8x8 number (or sender id) the person texted the keyword to',
-      },
-      optedOutAt: { type: 'string', description: 'ISO 8601' },
-      keyword: { type: 'string', description: 'The keyword as normalised (e.g. `STOP`)' },
-      umid: { type: 'string', description: "8x8's umid of the keyword SMS" },
-    },
-    required: ['sender', 'optedOutAt', 'keyword'],
-  },
-  SmsOptOutHistoryEntry: {
-    type: 'object',
-    properties: {
-      action: { enum: ['optOut', 'optIn'] },
-      sender: { type: 'string' },
-      at: { type: 'string', description: 'ISO 8601' },
-      via: {
-        type: 'string',
-        description: 'The keyword (e.g. `STOP`, `START`), or `api:<apiKeyId>` for a lift by DELETE',
-      },
-      umid: { type: 'string' },
-    },
-    required: ['action', 'sender', 'at', 'via'],
-  },
-  SmsOptOut: {
-    type: 'object',
-    description: "A number's opt-out state: the senders it opted out of, and every opt-out and lift",
-    properties: {
-      ok: { const: true },
-      number: { type: 'string', description: 'E.164 with `+`' },
-      optedOut: { type: 'boolean', description: 'Whether any sender is opted out of' },
-      senders: { type: 'array', items: ref('SmsOptOutEntry') },
-      history: {
-        type: 'array',
-        items: ref('SmsOptOutHistoryEntry'),
-        description: 'Oldest first, at most the last 50',
-      },
-      lifted: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'DELETE only: the senders whose opt-out this call lifted (empty: there was none)',
-      },
-    },
-    required: ['ok', 'number', 'optedOut', 'senders'],
   },
   ChatGatewayOtherEvent: {
     type: 'object',
@@ -419,6 +375,21 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
       ['UPSTREAM_UNAVAILABLE'],
     ),
   },
+  'sms-opt-out-get': {
+    '200': { description: "The number's opt-outs per sender and their history", schema: 'SmsOptOut' },
+    '400': errors('The number is not E.164', ['INVALID_DESTINATION']),
+  },
+  'sms-opt-out-delete': {
+    '200': {
+      description:
+        'Lifted (or nothing to lift: `lifted` empty); `optedOut` tells whether other senders remain',
+      schema: 'SmsOptOutLifted',
+    },
+    '400': errors('The number is not E.164, or `sender` is not an 8x8 sender', [
+      'INVALID_DESTINATION',
+      'INVALID_SOURCE',
+    ]),
+  },
   'sms-status': {
     '200': { description: 'The SMS and its status history', schema: 'SmsStatus' },
     '400': errors('The message id is not a UUID', ['INVALID_MESSAGE_ID']),
@@ -453,21 +424,6 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
     '503': errors('Not queued; nothing was kept and 8x8 retries (after 1, 10, 30 and 90 s)', [
       'EVENT_NOT_ACCEPTED',
     ]),
-  },
-  'sms-opt-out-get': {
-    '200': {
-      description: "The number's opt-outs (`optedOut: false` for a number never seen)",
-      schema: 'SmsOptOut',
-    },
-    '400': errors('The number is not in E.164 form', ['INVALID_DESTINATION']),
-  },
-  'sms-opt-out-delete': {
-    '200': {
-      description:
-        'Lifted (`lifted` names the senders; empty when there was no opt-out): the number may be texted again',
-      schema: 'SmsOptOut',
-    },
-    '400': errors('The number is not in E.164 form, or `sender` is invalid', ['INVALID_DESTINATION']),
   },
   'handover-start': {
     '201': {
@@ -1041,9 +997,9 @@ function routeParameters(route: RouteSpec): Json[] {
       name: 'sender',
       in: 'query',
       required: false,
-      schema: { type: 'string', minLength: 1, maxLength: 32 },
+      schema: { type: 'string', minLength: 1, maxLength: 16 },
       description:
-        'Lift the opt-out from this 8x8 sender only (E.164 number or sender id); absent: from every sender',
+        'Lift the opt-out from this 8x8 sender only (compared without `+` and case); absent: from every sender',
     });
   }
   if (route.function === 'handover-webhook') {
