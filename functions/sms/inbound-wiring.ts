@@ -10,9 +10,9 @@ import { loadSecret } from '../shared/secrets';
 import { acceptDeps } from './accept-wiring';
 import { documentClient, memo } from './base-wiring';
 import { dynamoReplyLookup } from './dynamo-message-store';
-import { dynamoOptOutStore } from './dynamo-opt-out-store';
 import type { InboundDeps } from './inbound';
 import type { OutboundSms } from './inbound-ports';
+import { optOutStore } from './opt-out-wiring';
 import { acceptOutboundSms } from './outbound-sms';
 import { smsBotFromEnvironment } from './sms-bot';
 
@@ -25,7 +25,8 @@ export const inboundDeps = /* @__PURE__ */ memo((): InboundDeps => {
   const settings = loadSmsSettings();
   const outbound = outboundSms();
   return {
-    optOuts: dynamoOptOutStore(documentClient(), tableName('optOuts')),
+    // The same optOuts adapter as the bot's answers are checked against (accept-wiring.ts).
+    optOuts: optOutStore(),
     replies: dynamoReplyLookup(documentClient(), tableName('messages')),
     // sms-inbound has a minute per batch: a retry (the push may have arrived) waits the longer retry timeout.
     cognigy: cognigyEndpoint({

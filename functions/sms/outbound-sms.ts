@@ -34,7 +34,7 @@ function isPassing(code: string): boolean {
 
 /** AcceptDeps without the opt-out check (HELP and opt-out confirmations may reach an opted-out number). */
 export function withoutOptOutCheck(deps: AcceptDeps): AcceptDeps {
-  const copy: AcceptDeps & { optOuts?: unknown } = { ...deps };
+  const copy = { ...deps };
   delete copy.optOuts;
   return copy;
 }

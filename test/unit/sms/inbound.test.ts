@@ -22,9 +22,6 @@ import {
 } from '../../../functions/sms/inbound';
 import {
   replyKey,
-  type OptOutEntry,
-  type OptOutRecord,
-  type OptOutStore,
   type OutboundSms,
   type QueuedInboundSms,
   type ReplyLookup,
@@ -37,6 +34,7 @@ import {
   withoutOptOutCheck,
 } from '../../../functions/sms/outbound-sms';
 import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';
+import { InMemoryOptOutStore } from './fake-opt-out-store';
 
 /** Records metrics and log lines (the log line's fields too, to check that numbers are masked). */
 class RecordingTelemetry implements Telemetry {
@@ -52,42 +50,6 @@ class RecordingTelemetry implements Telemetry {
     this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
   }
   milliseconds(): void {}
-}
-
-/** The OptOutStore contract in memory: one record per number, idempotent per umid. */
-class InMemoryOptOuts implements OptOutStore {
-  readonly records = new Map<string, OptOutRecord>();
-  async get(number: string) {
-    return structuredClone(this.records.get(number));
-  }
-  async getMany(numbers: readonly string[]) {
-    const found = new Map<string, OptOutRecord>();
-    for (const n of numbers) if (this.records.has(n)) found.set(n, structuredClone(this.records.get(n)!));
-    return found;
-  }
-  async optOut(number: string, entry: OptOutEntry) {
-    const record = this.records.get(number) ?? { number, senders: [], history: [] };
-    if (entry.umid && record.history.some((h) => h.umid === entry.umid)) return;
-    record.senders = [...record.senders.filter((s) => s.sender !== entry.sender), entry];
-    record.history.push({
-      action: 'optOut',
-      sender: entry.sender,
-      at: entry.optedOutAt,
-      via: entry.keyword,
-      umid: entry.umid,
-    });
-    this.records.set(number, record);
-  }
-  async optIn(number: string, sender: string | undefined, at: string, via: string, umid?: string) {
-    const record = this.records.get(number);
-    if (!record) return [];
-    const lifted = record.senders
-      .filter((s) => sender === undefined || s.sender === sender)
-      .map((s) => s.sender);
-    record.senders = record.senders.filter((s) => !lifted.includes(s.sender));
-    for (const s of lifted) record.history.push({ action: 'optIn', sender: s, at, via, umid });
-    return lifted;
-  }
 }
 
 class FakeReplies implements ReplyLookup {
@@ -146,6 +108,8 @@ const inbound = (overrides: Partial<QueuedInboundSms> = {}): QueuedInboundSms =>
 function setup(settings: Partial<InboundSettings> = {}) {
   const clock = new FakeClock(new Date(NOW));
   const telemetry = new RecordingTelemetry();
+  const optOuts = new InMemoryOptOutStore();
+  // The accept core checks the same opt-out list the keywords change (as accept-wiring.ts and inbound-wiring.ts do).
   const accept = {
     store: new InMemoryMessageStore(),
     queue: new FakeQueue(),
@@ -153,6 +117,7 @@ function setup(settings: Partial<InboundSettings> = {}) {
     clock,
     ids: new SequenceIds(),
     settings: { recordTtlDays: 30, idempotencyTtlSeconds: 86_400, idempotencyWaitMs: 0 },
+    optOuts: { store: optOuts, scope: settings.optOutScope ?? 'sender' },
   } satisfies AcceptDeps;
   const outbound = acceptOutboundSms(accept, telemetry);
   const sent: Parameters<OutboundSms['send']>[] = [];
@@ -164,7 +129,7 @@ function setup(settings: Partial<InboundSettings> = {}) {
   };
   const bot = new FakeBot();
   const deps = {
-    optOuts: new InMemoryOptOuts(),
+    optOuts,
     replies: new FakeReplies(),
     cognigy: new FakeCognigy(),
     outbound: recordingOutbound,
@@ -523,13 +488,31 @@ describe('OutboundSms over the accept core', () => {
     expect(storedSms(t.accept)).toHaveLength(1);
   });
 
-  test('bypassOptOut hands the accept core no opt-out list, and leaves the deps it was built with as they are', () => {
+  test('to an opted-out number only bypassOptOut SMS are accepted; others are refused RECIPIENT_OPTED_OUT, not retried', async () => {
     const t = setup();
-    const withList = { ...t.accept, optOuts: new InMemoryOptOuts() } as AcceptDeps;
-    const bypassing = withoutOptOutCheck(withList);
-    expect('optOuts' in bypassing).toBe(false);
-    expect(bypassing.store).toBe(t.accept.store);
-    expect('optOuts' in withList).toBe(true);
+    await handleInboundSms(inbound({ text: 'STOP' }), t.deps);
+    const outbound = acceptOutboundSms(t.accept, t.telemetry);
+    const answer = { destination: PHONE, source: OUR_NUMBER, text: 'Our answer' };
+
+    await expect(outbound.send([{ ...answer, clientMessageId: 'bot:u-2:0' }])).resolves.toEqual({
+      accepted: 0,
+      refused: [{ code: 'RECIPIENT_OPTED_OUT', clientMessageId: 'bot:u-2:0' }],
+    });
+    await expect(
+      outbound.send([{ ...answer, clientMessageId: 'kw:u-3' }], { bypassOptOut: true }),
+    ).resolves.toEqual({ accepted: 1, refused: [] });
+    expect(storedSms(t.accept).map((s) => s.clientMessageId)).toEqual(['kw:u-3']);
+    // The deps it was built with keep their opt-out list.
+    expect(t.accept.optOuts.store).toBe(t.optOuts);
+    expect('optOuts' in withoutOptOutCheck(t.accept)).toBe(false);
+  });
+
+  test('after STOP the opt-out confirmation still reaches the number (carriers allow it)', async () => {
+    const t = setup({ optOutConfirmationText: 'Stopped.' });
+    await handleInboundSms(inbound({ text: 'STOP' }), t.deps);
+    expect(storedSms(t.accept)).toEqual([
+      { destination: PHONE, source: OUR_NUMBER, text: 'Stopped.', clientMessageId: `kw:${inbound().umid}` },
+    ]);
   });
 });
 
