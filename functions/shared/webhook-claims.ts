@@ -102,7 +102,9 @@ export function dynamoWebhookClaims(
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      const existing = await doc.send(new GetCommand({ TableName: table, Key: key(id), ConsistentRead: true }));
+      const existing = await doc.send(
+        new GetCommand({ TableName: table, Key: key(id), ConsistentRead: true }),
+      );
       const stored = existing.Item;
       if (typeof stored?.bodySha256 === 'string' && stored.bodySha256 !== info.bodySha256)
         return 'bodyMismatch';

@@ -55,6 +55,7 @@ export const inboundSmsDeps = /* @__PURE__ */ memo((): InboundSmsDeps => {
   };
 });
 
-export const inboundWebhookDeps = /* @__PURE__ */ memo(
-  (): InboundWebhookDeps => ({ ...webhookAuthDeps(), ...inboundSmsDeps() }),
-);
+export const inboundWebhookDeps = /* @__PURE__ */ memo((): InboundWebhookDeps => ({
+  ...webhookAuthDeps(),
+  ...inboundSmsDeps(),
+}));

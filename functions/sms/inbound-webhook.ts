@@ -97,10 +97,13 @@ export async function acceptInboundSms(
   const claimed = await claim(sms, rawBody, deps);
   if (claimed === 'bodyMismatch') {
     deps.telemetry.count('SmsInboundBodyMismatch');
-    deps.telemetry.log.warn('SECURITY inbound SMS umid reused with a different body; refused and not queued', {
-      securityEvent: 'INBOUND_SMS_BODY_MISMATCH',
-      ...log,
-    });
+    deps.telemetry.log.warn(
+      'SECURITY inbound SMS umid reused with a different body; refused and not queued',
+      {
+        securityEvent: 'INBOUND_SMS_BODY_MISMATCH',
+        ...log,
+      },
+    );
     throw new SmsError(
       'INBOUND_SMS_BODY_MISMATCH',
       'This umid was already received with a different body; refused and not queued',
@@ -137,7 +140,10 @@ export async function acceptInboundSms(
   }
   if (notQueued.length > 0) {
     deps.telemetry.count('SmsInboundNotQueued');
-    deps.telemetry.log.error('Inbound SMS could not be queued; claim released, answered 503 for a retry', log);
+    deps.telemetry.log.error(
+      'Inbound SMS could not be queued; claim released, answered 503 for a retry',
+      log,
+    );
     try {
       await deps.claims.release(sms.umid);
     } catch (releaseError) {

@@ -82,9 +82,12 @@ export async function authenticateWebhook(
   }
   if (verdict) return verdict;
   metrics.addMetric('SmsReceiptUnauthorized', MetricUnit.Count, 1);
-  logger.warn(`${options.what} refused: no valid Authorization value${options.callbackToken ? ' or callback token' : ''}`, {
-    hasAuthorization: !!request.headers.authorization,
-    hasToken: !!request.query.token,
-  });
+  logger.warn(
+    `${options.what} refused: no valid Authorization value${options.callbackToken ? ' or callback token' : ''}`,
+    {
+      hasAuthorization: !!request.headers.authorization,
+      hasToken: !!request.query.token,
+    },
+  );
   throw new SmsError('UNAUTHORIZED', 'Missing or invalid credentials');
 }

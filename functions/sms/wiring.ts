@@ -57,15 +57,13 @@ function injector(): ReceiptInjector {
   );
 }
 
-export const receiptDeps = /* @__PURE__ */ memo(
-  (): ReceiptDeps => ({
-    ...webhookAuthDeps(),
-    store: messageStore(),
-    clock: systemClock,
-    injector: injector(),
-    inbound: inboundSmsDeps(),
-  }),
-);
+export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => ({
+  ...webhookAuthDeps(),
+  store: messageStore(),
+  clock: systemClock,
+  injector: injector(),
+  inbound: inboundSmsDeps(),
+}));
 
 /** The perMessage misconfiguration is reported once per container. */
 let warnedAboutCallbacks = false;

@@ -73,7 +73,10 @@ async function receiveQueued(umid: string): Promise<{ sms: QueuedInboundSms; gro
       const sms = JSON.parse(message.Body!) as QueuedInboundSms;
       if (sms.umid === umid) found.push({ sms, groupId: message.Attributes?.MessageGroupId });
       await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: stack.queues.smsInbound.url, ReceiptHandle: message.ReceiptHandle! }),
+        new DeleteMessageCommand({
+          QueueUrl: stack.queues.smsInbound.url,
+          ReceiptHandle: message.ReceiptHandle!,
+        }),
       );
     }
     return found.length > 0 ? true : undefined;

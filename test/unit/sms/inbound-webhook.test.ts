@@ -8,11 +8,7 @@ import '../../helpers/env';
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  SendMessageBatchCommand,
-  SQSClient,
-  type SendMessageBatchRequestEntry,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   createCatalogueTables,
@@ -68,7 +64,9 @@ beforeEach(() => {
   sqsMock.reset();
   sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => {
     queued.push(...input.Entries);
-    return { Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: '' })) };
+    return {
+      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: '' })),
+    };
   });
 });
 
@@ -139,7 +137,11 @@ const queuedBodies = () => queued.map((entry) => JSON.parse(entry.MessageBody!) 
 
 async function claimItem(umid: string) {
   const { Item } = await doc.send(
-    new GetCommand({ TableName: table, Key: { id: `${SMS_INBOUND_KEY_PREFIX}${umid}` }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { id: `${SMS_INBOUND_KEY_PREFIX}${umid}` },
+      ConsistentRead: true,
+    }),
   );
   return Item;
 }
@@ -197,9 +199,7 @@ describe('accepted inbound SMS', () => {
     const s = setup();
     const umid = newUmid();
     await handleInboundWebhook(request(inboundEvent(umid)), s.deps);
-    const forged = await answer(
-      handleInboundWebhook(request(inboundEvent(umid, { body: 'STOP' })), s.deps),
-    );
+    const forged = await answer(handleInboundWebhook(request(inboundEvent(umid, { body: 'STOP' })), s.deps));
     expect(forged).toMatchObject({ statusCode: 409, body: { error: { code: 'INBOUND_SMS_BODY_MISMATCH' } } });
     expect(queued).toHaveLength(1);
     expect(s.counts.get('SmsInboundBodyMismatch')).toBe(1);
@@ -257,7 +257,11 @@ describe('accepted inbound SMS', () => {
 
   test('a claim that cannot be written answers 503 and queues nothing', async () => {
     const s = setup();
-    s.deps.claims = dynamoInboundDedupe(doc, 'no-such-table', { ttlSeconds: 60, lockMs: 30_000, clock: s.clock });
+    s.deps.claims = dynamoInboundDedupe(doc, 'no-such-table', {
+      ttlSeconds: 60,
+      lockMs: 30_000,
+      clock: s.clock,
+    });
     expect(await answer(handleInboundWebhook(request(inboundEvent(newUmid())), s.deps))).toMatchObject({
       statusCode: 503,
       body: { error: { code: 'INBOUND_SMS_NOT_ACCEPTED' } },
@@ -267,7 +271,11 @@ describe('accepted inbound SMS', () => {
 
   test('events of other types sent to the inbound URL are acknowledged and ignored', async () => {
     const s = setup();
-    const receipt = { namespace: 'SMS', eventType: 'outbound_message_status_changed', payload: { umid: 'x' } };
+    const receipt = {
+      namespace: 'SMS',
+      eventType: 'outbound_message_status_changed',
+      payload: { umid: 'x' },
+    };
     expect(await answer(handleInboundWebhook(request(receipt), s.deps))).toEqual({
       statusCode: 200,
       body: { ok: true, ignored: true },
@@ -313,7 +321,10 @@ describe('authentication (the receipt webhook Authorization value, with rotation
     let refreshed = AUTHORIZATION;
     s.deps.refreshedWebhookAuth = async () => ({ authorization: refreshed });
     const old = await answer(
-      handleInboundWebhook(request(inboundEvent(newUmid()), { authorization: PREVIOUS_AUTHORIZATION }), s.deps),
+      handleInboundWebhook(
+        request(inboundEvent(newUmid()), { authorization: PREVIOUS_AUTHORIZATION }),
+        s.deps,
+      ),
     );
     expect(old).toMatchObject({ statusCode: 200, body: { queued: true } });
 
@@ -340,7 +351,10 @@ describe('bad bodies: 400 INVALID_INBOUND_SMS, nothing queued', () => {
   ])('%s', async (_label, body, path) => {
     const s = setup();
     const result = await answer(handleInboundWebhook(request(body), s.deps));
-    expect(result).toMatchObject({ statusCode: 400, body: { ok: false, error: { code: 'INVALID_INBOUND_SMS' } } });
+    expect(result).toMatchObject({
+      statusCode: 400,
+      body: { ok: false, error: { code: 'INVALID_INBOUND_SMS' } },
+    });
     if (path) {
       const details = (result.body.error as { details: { path: string }[] }).details;
       expect(details.map((d) => d.path)).toContain(path);
@@ -379,12 +393,16 @@ describe('the receipt URL carries inbound SMS too (one 8x8 account webhook for e
       statusCode: 200,
       body: { duplicate: true },
     });
-    expect(queuedBodies()).toEqual([expect.objectContaining({ umid, from: '+6512345678', to: '+6587654321' })]);
+    expect(queuedBodies()).toEqual([
+      expect.objectContaining({ umid, from: '+6512345678', to: '+6587654321' }),
+    ]);
   });
 
   test('an invalid inbound event there is a 400 of the inbound SMS; a callback token is not enough for it', async () => {
     const s = setup();
-    const invalid = await answer(handleReceipt(request(inboundEvent('', { source: undefined })), receiptDeps(s)));
+    const invalid = await answer(
+      handleReceipt(request(inboundEvent('', { source: undefined })), receiptDeps(s)),
+    );
     expect(invalid).toMatchObject({ statusCode: 400, body: { error: { code: 'INVALID_INBOUND_SMS' } } });
 
     const messageId = '00000000-0000-4000-8000-000000000001';
