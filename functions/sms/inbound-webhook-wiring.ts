@@ -41,7 +41,6 @@ export const webhookAuthDeps = /* @__PURE__ */ memo((): WebhookAuthDeps => {
 
 export const inboundSmsDeps = /* @__PURE__ */ memo((): InboundSmsDeps => {
   const settings = loadSmsSettings();
-  const inboundQueueUrl = queueUrl('smsInbound');
   return {
     // Remembered as long as the SMS records: a umid is 8x8's id for good, and an item costs a few hundred bytes.
     claims: dynamoInboundDedupe(documentClient(), tableName('idempotency'), {
@@ -49,7 +48,8 @@ export const inboundSmsDeps = /* @__PURE__ */ memo((): InboundSmsDeps => {
       lockMs: INBOUND_CLAIM_LOCK_MS,
       clock: systemClock,
     }),
-    queue: sqsSender(sqsClient(), () => inboundQueueUrl, { log: logger }),
+    // Read when an inbound SMS is queued: the receipt webhook builds these deps for every receipt.
+    queue: sqsSender(sqsClient(), () => queueUrl('smsInbound'), { log: logger }),
     clock: systemClock,
     telemetry: powertoolsTelemetry,
   };
