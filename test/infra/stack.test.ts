@@ -738,6 +738,7 @@ describe('outputs', () => {
     expect(text('ApiKeyValueCommand')).toContain('aws apigateway get-api-key --api-key ');
     expect(text('ApiKeyValueCommand')).toContain('--include-value');
     expect(text('SmsReceiptWebhookUrl')).toMatch(/\/webhooks\/8x8\/sms"/);
+    expect(text('SmsInboundWebhookUrl')).toMatch(/\/webhooks\/8x8\/sms\/inbound"/);
     expect(text('ChatGatewayWebhookUrl')).toMatch(/\/handover\/eightByEight"/);
     for (const name of secretNames) {
       const output = Object.keys(outputs).find((k) => k.toLowerCase() === `${name}SecretName`.toLowerCase());
