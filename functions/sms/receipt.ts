@@ -41,8 +41,11 @@ export interface ReceiptDeps extends WebhookAuthDeps {
   store: MessageStore;
   clock: Clock;
   injector: ReceiptInjector;
-  /** Inbound SMS sent to the receipt URL are queued as on /webhooks/8x8/sms/inbound. */
-  inbound: InboundSmsDeps;
+  /**
+   * Inbound SMS sent to the receipt URL are queued as on /webhooks/8x8/sms/inbound. Built on the first one, so a
+   * function instance that only ever sees receipts creates no SQS client.
+   */
+  inbound: () => InboundSmsDeps;
 }
 
 type ReceiptStatus = StatusChange['status'];
@@ -171,7 +174,7 @@ export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Pro
       logger.warn('Inbound SMS with a callback token but no Authorization value refused');
       throw new SmsError('UNAUTHORIZED', 'Missing or invalid credentials');
     }
-    return acceptInboundSms(parsed.payload, request.rawBody, deps.inbound);
+    return acceptInboundSms(parsed.payload, request.rawBody, deps.inbound());
   }
   const { payload } = parsed;
   metrics.addMetric('SmsReceipt', MetricUnit.Count, 1);

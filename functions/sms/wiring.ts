@@ -62,7 +62,7 @@ export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => ({
   store: messageStore(),
   clock: systemClock,
   injector: injector(),
-  inbound: inboundSmsDeps(),
+  inbound: inboundSmsDeps,
 }));
 
 /** The perMessage misconfiguration is reported once per container. */

@@ -377,7 +377,7 @@ describe('the receipt URL carries inbound SMS too (one 8x8 account webhook for e
       ...s.deps,
       store: new InMemoryMessageStore(),
       injector: new RecordingInjector(),
-      inbound: s.deps,
+      inbound: () => s.deps,
     };
   }
 

@@ -35,18 +35,19 @@ function setup() {
   const store = new InMemoryMessageStore();
   const clock = new FakeClock();
   const injector = new RecordingInjector();
+  const inbound = {
+    claims: new MapWebhookClaims(),
+    queue: new RecordingSender(),
+    clock,
+    telemetry: recordingTelemetry().telemetry,
+  };
   const deps: ReceiptDeps = {
     store,
     clock,
     injector,
     webhookAuth: async () => ({ authorization: AUTHORIZATION, callbackTokenKey: TOKEN_KEY }),
     // Inbound SMS on the receipt URL: test/unit/sms/inbound-webhook.test.ts.
-    inbound: {
-      claims: new MapWebhookClaims(),
-      queue: new RecordingSender(),
-      clock,
-      telemetry: recordingTelemetry().telemetry,
-    },
+    inbound: () => inbound,
   };
   const acceptDeps = {
     store,
@@ -295,7 +296,7 @@ describe('receipt parsing', () => {
       statusCode: 200,
       body: { ok: true, umid: 'umid-1', queued: true },
     });
-    const queue = s.deps.inbound.queue as RecordingSender;
+    const queue = s.deps.inbound().queue as RecordingSender;
     expect(queue.sent.map((m) => m.body)).toEqual([
       expect.objectContaining({ umid: 'umid-1', from: '+12025550293', to: '+6500000000', text: 'STOP' }),
     ]);
