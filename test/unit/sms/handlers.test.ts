@@ -33,6 +33,7 @@ import { ScriptedServer, json } from './http-server';
 process.env[TABLES.messages.nameEnv] = 'messages-table';
 process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
 process.env[TABLES.pacer.nameEnv] = 'pacer-table';
+process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
 process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
 process.env[QUEUES.smsInbound.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/smsInbound.fifo';
 process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
@@ -67,6 +68,9 @@ beforeEach(() => {
     .on(GetSecretValueCommand, { SecretId: 'sms-webhook-auth' })
     .resolves({ SecretString: JSON.stringify({ authorization: AUTHORIZATION }) });
   secrets.on(GetSecretValueCommand, { SecretId: 'cognigy' }).resolves({ SecretString: JSON.stringify({}) });
+  // No number opted out (POST /sms reads the opt-out list first; test/unit/sms/opt-out-handlers.test.ts).
+  doc.on(GetCommand, { TableName: 'opt-outs-table' }).resolves({});
+  doc.on(BatchGetCommand, { RequestItems: { 'opt-outs-table': {} } }).resolves({ Responses: {} });
 });
 
 const context = {
@@ -152,6 +156,11 @@ describe('POST /sms handler', () => {
       Entries: [{ Id: '0', MessageBody: JSON.stringify({ messageId: body.messageId }) }],
     });
     expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(doc).toHaveReceivedCommandWith(GetCommand, {
+      TableName: 'opt-outs-table',
+      Key: { number: '+6591234567' },
+      ConsistentRead: true,
+    });
   });
 
   test('a clientMessageId goes through Powertools idempotency on the idempotency table', async () => {
