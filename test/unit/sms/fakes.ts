@@ -181,6 +181,7 @@ export class InMemoryMessageStore implements MessageStore {
     r.destination = ERASED;
     r.request = { ...r.request, destination: ERASED, text: ERASED };
     delete r.request.clientIp;
+    delete r.replyKey;
     r.erased = clone(tombstone);
     r.updatedAt = tombstone.at;
   }
