@@ -1,7 +1,8 @@
 /**
  * 8x8's inbound SMS webhook on the real local stack (issue 14, item 1): POST /webhooks/8x8/sms/inbound (and the
  * receipt URL) over real HTTP with the receipt webhook's Authorization → the smsInbound FIFO queue, read through the
- * stack's SQS endpoint. The queue's consumer is paused, so what the webhook queued stays there to be counted.
+ * stack's SQS endpoint. The queue's consumer is paused, so what the webhook queued stays there to be counted, until
+ * the last test hands a STOP to the real consumer (functions/sms/inbound.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -159,4 +160,19 @@ test('a payload without umid is a 400 INVALID_INBOUND_SMS', async () => {
     code: 'INVALID_INBOUND_SMS',
   });
   await queueIsEmpty();
+});
+
+test('end to end: a STOP texted through the webhook reaches the inbound consumer and records the opt-out', async () => {
+  stack.resumeQueue('smsInbound');
+  const event = inboundEvent();
+  event.body.payload.body = ' stop ';
+  const answer = await post('/webhooks/8x8/sms/inbound', event.body);
+  expect(answer.body).toMatchObject({ ok: true, queued: true });
+  const optOut = await waitFor(`the opt-out of ${event.from}`, async () => {
+    const status = await api.get<{ optedOut: boolean; senders: { sender: string; umid?: string }[] }>(
+      `/sms/opt-outs/${encodeURIComponent(event.from)}`,
+    );
+    return status.body.optedOut ? status.body : undefined;
+  });
+  expect(optOut.senders).toEqual([expect.objectContaining({ sender: '+6587654321', umid: event.umid })]);
 });
