@@ -334,7 +334,7 @@ export class BridgeStack extends Stack {
     });
     new CfnOutput(this, 'SmsInboundWebhookUrl', {
       description:
-        "8x8 Connect webhook for inbound SMS (inbound_message_received), with the same smsWebhookAuth 'authorization' value",
+        '8x8 Connect webhook for inbound_message_received (the same Authorization as receipts; the receipt URL takes them too)',
       value: this.api.urlFor(route('sms-inbound-webhook')),
     });
     new CfnOutput(this, 'ChatGatewayWebhookUrl', {
