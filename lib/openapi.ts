@@ -52,6 +52,7 @@ import {
   smsStatusAnswerSchema,
 } from '../functions/sms/answer-schemas';
 import { outboundReceiptPayloadSchema, receiptEnvelopeSchema } from '../functions/sms/receipt-schema';
+import { INBOUND_EVENT_TYPE, inboundSmsPayloadSchema } from '../functions/sms/inbound-schema';
 import { smsBatchRequestSchema, smsRequestSchema } from '../functions/sms/schema';
 import * as z from '../functions/shared/zod';
 import { REQUEST_EXAMPLES, RESPONSE_EXAMPLES, type Example } from './openapi-examples';
@@ -83,6 +84,13 @@ const smsDeliveryReceiptSchema = z.extend(receiptEnvelopeSchema, {
   }),
 });
 
+/** 8x8's inbound SMS (inbound-sms reference), as the inbound webhook validates it (functions/sms/inbound-schema.ts). */
+const smsInboundMessageSchema = z.extend(receiptEnvelopeSchema, {
+  namespace: z.literal('SMS'),
+  eventType: z.literal(INBOUND_EVENT_TYPE),
+  payload: inboundSmsPayloadSchema,
+});
+
 /** Request body schema per function; a route whose function is listed here gets a documented JSON body. */
 export const requestSchemas: Partial<Record<FunctionName, z.ZodMiniType>> = {
   'sms-accept': smsRequestSchema,
@@ -104,6 +112,7 @@ const COMPONENTS: [string, z.ZodMiniType, 'input' | 'output'][] = [
   ['SmsOptOutLifted', smsOptOutLiftAnswerSchema, 'output'],
   ['SmsDeliveryReceipt', smsDeliveryReceiptSchema, 'input'],
   ['SmsReceiptAnswer', receiptAnswerSchema, 'output'],
+  ['SmsInboundMessage', smsInboundMessageSchema, 'input'],
   ['HandoverStartRequest', startHandoverRequestSchema, 'input'],
   ['HandoverMessageRequest', handoverMessageRequestSchema, 'input'],
   ['HandoverEndRequest', handoverEndRequestSchema, 'input'],
@@ -150,57 +159,8 @@ const HAND_WRITTEN_COMPONENTS: Record<string, Json> = {
   },
   SmsInboundWebhookEvent: {
     description:
-      "What 8x8 POSTs to the inbound URL: an inbound SMS, or another event (8x8's webhook configuration names no event type, so a webhook may get every kind; a delivery receipt here is recorded as on /webhooks/8x8/sms)",
+      "What 8x8 POSTs to the inbound URL: an inbound SMS, or another event (8x8's webhook configuration names no event type, so a webhook may get every kind; other events are acknowledged with 200 `ignored: true`)",
     anyOf: [ref('SmsInboundMessage'), ref('SmsDeliveryReceipt'), ref('SmsOtherWebhookEvent')],
-  },
-  SmsInboundMessage: {
-    type: 'object',
-    description:
-      '8x8\'s inbound SMS (MO) webhook (8x8 Connect "Inbound SMS"): the same envelope and Authorization value as delivery receipts. Unknown fields are kept, never refused.',
-    properties: {
-      namespace: { const: 'SMS' },
-      eventType: { const: 'inbound_message_received' },
-      description: { type: ['string', 'null'], description: 'Human-readable description of the event' },
-      payload: {
-        type: 'object',
-        properties: {
-          umid: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 128,
-            description: "8x8's id of the inbound SMS; the same on every retry, so each is processed once",
-          },
-          subAccountId: { type: ['string', 'null'], description: 'Sub-account that owns the 8x8 number' },
-          timestamp: {
-            type: ['string', 'null'],
-            description: 'When 8x8 received the SMS (ISO 8601, UTC)',
-          },
-          source: {
-            type: 'string',
-            minLength: 1,
-            description: 'The texting phone (E.164, with or without `+`)',
-          },
-          destination: {
-            type: 'string',
-            minLength: 1,
-            description: 'The 8x8 number (or short code) that was texted',
-          },
-          body: { type: ['string', 'null'], description: 'The text of the SMS (may be empty)' },
-          encoding: { type: ['string', 'null'], description: 'e.g. GSM7, UCS2' },
-          smsCount: { type: ['number', 'null'], description: 'SMS parts' },
-          price: {
-            type: ['object', 'null'],
-            properties: {
-              total: { type: 'number' },
-              perSms: { type: 'number' },
-              currency: { type: 'string' },
-            },
-          },
-        },
-        required: ['umid', 'source', 'destination'],
-      },
-    },
-    required: ['namespace', 'eventType', 'payload'],
   },
   SmsInboundAnswer: {
     type: 'object',
@@ -401,29 +361,45 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
         'Receipt recorded, an inbound SMS queued (or a repeat of one, `duplicate: true`), or acknowledged and ignored',
       schema: 'SmsWebhookAnswer',
     },
-    '400': errors('The body is not an 8x8 delivery receipt or inbound SMS', ['INVALID_RECEIPT']),
+    '400': errors(
+      'The body is not an 8x8 delivery receipt, or an inbound SMS without a valid umid, source or destination',
+      ['INVALID_RECEIPT', 'INVALID_INBOUND_SMS'],
+    ),
     '401': errors('Neither the configured Authorization value nor a valid callback token', ['UNAUTHORIZED']),
+    '409': errors('An inbound SMS whose umid came before with another body: refused, not queued', [
+      'INBOUND_SMS_BODY_MISMATCH',
+    ]),
     '502': errors('Recorded, but the Cognigy injection failed; 8x8 retries the receipt', [
       'COGNIGY_UNAVAILABLE',
     ]),
-    '503': errors('An inbound SMS could not be queued; nothing was kept and 8x8 retries', [
-      'EVENT_NOT_ACCEPTED',
-    ]),
+    '503': retryAfter(
+      errors(
+        'An inbound SMS was not queued (nothing was kept), or is being queued by another delivery of the same umid; 8x8 retries',
+        ['INBOUND_SMS_NOT_ACCEPTED', 'INBOUND_SMS_IN_PROGRESS'],
+      ),
+    ),
   },
   'sms-inbound-webhook': {
     '200': {
       description:
-        'Queued (once per umid), a repeat of an SMS queued before (`duplicate: true`), or another event acknowledged',
+        'Queued (once per umid), a repeat of an SMS queued before (`duplicate: true`), or another event acknowledged (`ignored: true`)',
       schema: 'SmsWebhookAnswer',
     },
     '400': errors(
-      'The body is not an 8x8 webhook event, or an inbound SMS without umid, source or destination',
-      ['INVALID_RECEIPT'],
+      'The body is not an 8x8 webhook event, or an inbound SMS without a valid umid, source or destination',
+      ['INVALID_INBOUND_SMS'],
     ),
     '401': errors('Not the configured Authorization value', ['UNAUTHORIZED']),
-    '503': errors('Not queued; nothing was kept and 8x8 retries (after 1, 10, 30 and 90 s)', [
-      'EVENT_NOT_ACCEPTED',
-    ]),
+    '409': errors(
+      'This umid came before with another body: refused, not queued (logged as a security event)',
+      ['INBOUND_SMS_BODY_MISMATCH'],
+    ),
+    '503': retryAfter(
+      errors(
+        'Not queued (nothing was kept), or another delivery of the same umid is being queued this moment; 8x8 retries (after 1, 10, 30 and 90 s)',
+        ['INBOUND_SMS_NOT_ACCEPTED', 'INBOUND_SMS_IN_PROGRESS'],
+      ),
+    ),
   },
   'handover-start': {
     '201': {

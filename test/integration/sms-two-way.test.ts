@@ -162,7 +162,7 @@ describe('replies to a flow', () => {
     ]);
 
     // Erasing the second session's SMS takes it out of the window: the next reply goes to the first session.
-    expect((await api.delete(`/sms/${latest.messageId}/pii`)).status).toBe(200);
+    expect((await api.request('DELETE', `/sms/${latest.messageId}/pii`)).status).toBe(200);
     const later = await handsetTexts(phone, 'Actually yes');
     const next = await cognigy.waitFor((c) => inboundOf(c)?.umid === later, 15_000);
     expect(next.body.sessionId).toBe(first.sessionId);
