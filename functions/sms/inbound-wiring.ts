@@ -1,49 +1,31 @@
 /**
  * Production wiring of the sms-inbound consumer (functions/sms/inbound.ts): the opt-out list (optOuts table), the
  * reply window (messages table, byReplyKey), the one Cognigy Endpoint client, the bridge's own SMS through POST
- * /sms/batch's core (accept-deps.ts: the same store, queue and idempotency records, guarded by
- * own-sms-idempotency.ts instead of Powertools so this bundle stays under 500 KiB) and the SMS bot (sms-bot.ts).
+ * /sms/batch's core (accept-wiring.ts: the same store, queue and idempotency) and the SMS bot (sms-bot.ts).
  */
 import { loadSmsSettings, tableName } from '../shared/config';
 import { cognigyEndpoint } from '../shared/cognigy-client';
 import { powertoolsTelemetry, systemClock } from '../shared/runtime';
 import { loadSecret } from '../shared/secrets';
-import { acceptDepsWith } from './accept-deps';
+import { acceptDeps } from './accept-wiring';
 import { documentClient, memo } from './base-wiring';
 import { dynamoReplyLookup } from './dynamo-message-store';
 import type { InboundDeps } from './inbound';
 import type { OutboundSms } from './inbound-ports';
 import { optOutStore } from './opt-out-wiring';
 import { acceptOutboundSms } from './outbound-sms';
-import { OwnSmsIdempotency } from './own-sms-idempotency';
 import { smsBotFromEnvironment } from './sms-bot';
-
-/** sms-inbound's timeout (catalogue FUNCTIONS): how long an in-progress key holds when no Lambda context is known. */
-const INBOUND_TIMEOUT_MS = 60_000;
-
-/** POST /sms/batch's deps with the guard of the bridge's own SMS (deterministic clientMessageIds). */
-export const ownSmsAcceptDeps = /* @__PURE__ */ memo(() =>
-  acceptDepsWith(
-    new OwnSmsIdempotency({
-      doc: documentClient(),
-      tableName: tableName('idempotency'),
-      expiresAfterSeconds: loadSmsSettings().idempotencyTtlSeconds,
-      clock: systemClock,
-      defaultInProgressMs: INBOUND_TIMEOUT_MS,
-    }),
-  ),
-);
 
 /** The bridge's own SMS (keyword answers, the bot's answers) on the normal queued path. */
 export const outboundSms = /* @__PURE__ */ memo((): OutboundSms =>
-  acceptOutboundSms(ownSmsAcceptDeps(), powertoolsTelemetry),
+  acceptOutboundSms(acceptDeps(), powertoolsTelemetry),
 );
 
 export const inboundDeps = /* @__PURE__ */ memo((): InboundDeps => {
   const settings = loadSmsSettings();
   const outbound = outboundSms();
   return {
-    // The optOuts table the bot's answers are checked against (accept-wiring.ts reads it, this writes it).
+    // The same optOuts adapter as the bot's answers are checked against (accept-wiring.ts).
     optOuts: optOutStore(),
     replies: dynamoReplyLookup(documentClient(), tableName('messages')),
     // sms-inbound has a minute per batch: a retry (the push may have arrived) waits the longer retry timeout.
