@@ -77,7 +77,12 @@ export function backlogRow(backlog: BacklogResult): ReportRow {
   };
 }
 
-export function limitedRow(limited: LimitedResult, limit: number, paced = true): ReportRow {
+export function limitedRow(
+  limited: LimitedResult,
+  limit: number,
+  paced = true,
+  calibration?: BacklogResult,
+): ReportRow {
   const met =
     limited.windows >= 8 &&
     limited.limitUse >= TARGETS.rateLimitRatio &&
@@ -89,7 +94,11 @@ export function limitedRow(limited: LimitedResult, limit: number, paced = true):
     // Too few windows measure nothing: then the row is not a pass.
     verdict: verdict(met),
     note:
-      `${paced ? `SMS_RATE_LIMIT_PER_SECOND=${limit}` : 'unpaced'}, SMS_QUEUE_BATCH_SIZE=${SMS_PER_CALL}; ${limited.messages} SMS queued, then drained in ${round(limited.backlogSeconds)} s (${round(limited.endToEndPerSecond)} msg/s); ` +
+      `${paced ? `SMS_RATE_LIMIT_PER_SECOND=${limit}` : 'unpaced'}, SMS_QUEUE_BATCH_SIZE=${SMS_PER_CALL}; ` +
+      (calibration
+        ? `the limit is half the ${round(calibration.callsPerSecond)} 8x8 calls/s the same stack made draining ${calibration.messages} SMS without a limit just before; `
+        : 'limit from BENCH_RATE_LIMIT; ') +
+      `${limited.messages} SMS queued, then drained in ${round(limited.backlogSeconds)} s (${round(limited.endToEndPerSecond)} msg/s); ` +
       `${limited.windows} whole 1-s windows with a backlog, ${limited.windowsShort} under the limit, 429 answered in ${limited.windowsWith429}; ` +
       `${round(limited.smsPerCall, 1)} SMS per accepted call; ${round(limited.callsPerMessage, 3)} calls per SMS incl. ${limited.rejected429} answered 429`,
   };
