@@ -66,7 +66,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test('one SMS: accept 2 writes + 1 send; deliver 1 read + 2 writes; each receipt 1 read + 1 write', async () => {
+test('one SMS: accept 1 read + 2 writes + 1 send; deliver 1 read + 2 writes; each receipt 1 read + 1 write', async () => {
   const count = 3;
   dynamo.reset();
   sqs.reset();
@@ -91,7 +91,10 @@ test('one SMS: accept 2 writes + 1 send; deliver 1 read + 2 writes; each receipt
   dynamo.counting = sqs.counting = false;
   const receipts = 2 * count; // the simulator sends `sent`, then `delivered` (R = 2)
 
-  expect(dynamo.of('sms-accept')).toEqual({ PutItem: count, UpdateItem: count });
+  expect(dynamo.of('sms-accept', stack.tables.messages)).toEqual({ PutItem: count, UpdateItem: count });
+  // The opt-out check (issue 14): one consistent read of the destination's opt-out item.
+  expect(dynamo.of('sms-accept', stack.tables.optOuts)).toEqual({ GetItem: count });
+  expect(dynamo.of('sms-accept')).toEqual({ GetItem: count, PutItem: count, UpdateItem: count });
   expect(sqs.of('sms-accept')).toEqual({ SendMessageBatch: count });
   expect(dynamo.of('sms-deliver', stack.tables.messages)).toEqual({ GetItem: count, UpdateItem: 2 * count });
   // The 8x8 pacer (functions/sms/dynamo-pacer-store.ts): one slot take per 8x8 call, and the learnt rate read at
@@ -104,6 +107,36 @@ test('one SMS: accept 2 writes + 1 send; deliver 1 read + 2 writes; each receipt
   expect(dynamo.of('sms-receipt')).toEqual({ Query: receipts, UpdateItem: receipts });
   expect(sqs.of('sms-receipt')).toEqual({});
   expect(dynamo.of('sms-status')).toEqual({ GetItem: expect.any(Number) }); // this test's own polling
+});
+
+test('one inbound SMS at the webhook: 1 claim write + 1 send + 1 write; 8x8 repeating it: 1 write + 1 read', async () => {
+  const count = 3;
+  dynamo.reset();
+  sqs.reset();
+  dynamo.counting = sqs.counting = true;
+  for (let i = 0; i < count; i++) {
+    const umid = randomUUID();
+    const event = {
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      payload: {
+        umid,
+        source: `659${String(2000000 + i).slice(1)}2`,
+        destination: '6587654321',
+        body: 'YES',
+      },
+    };
+    for (const expected of [{ queued: true }, { duplicate: true }]) {
+      const answer = await api.request('POST', '/webhooks/8x8/sms/inbound', event, {
+        authorization: WEBHOOK_AUTHORIZATION,
+      });
+      expect(answer.body).toMatchObject({ ok: true, ...expected });
+    }
+  }
+  dynamo.counting = sqs.counting = false;
+  // The claim is a conditional put; the repeat's put fails its condition (billed as a write) and reads the claim.
+  expect(dynamo.of('sms-inbound-webhook')).toEqual({ PutItem: 2 * count, UpdateItem: count, GetItem: count });
+  expect(sqs.of('sms-inbound-webhook')).toEqual({ SendMessageBatch: count });
 });
 
 test('one handover: calls per user message, agent event and end', async () => {
