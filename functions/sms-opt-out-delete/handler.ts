@@ -1,7 +1,15 @@
-/** (Being built in issue 14; answers 503 NOT_CONFIGURED until then.) */
+/** DELETE /sms/opt-outs/{number}[?sender=] → deleteOptOut (functions/sms/opt-outs.ts). */
 import { apiHandler } from '../shared/http';
-import { BridgeError } from '../shared/errors';
+import { loadSettings } from '../shared/config';
+import { tenancyOf } from '../shared/tenancy';
+import { optOutRouteDeps } from '../sms/opt-out-wiring';
+import { deleteOptOut } from '../sms/opt-outs';
 
-export const handler = apiHandler('sms-opt-out-delete', async () => {
-  throw new BridgeError('NOT_CONFIGURED', 'Not built yet', 503);
-});
+export const handler = apiHandler('sms-opt-out-delete', (request) =>
+  deleteOptOut(
+    request.pathParameters.number,
+    request.query,
+    optOutRouteDeps(),
+    tenancyOf(request, loadSettings()),
+  ),
+);

@@ -1,7 +1,8 @@
-/** (Being built in issue 14; answers 503 NOT_CONFIGURED until then.) */
+/** GET /sms/opt-outs/{number} → getOptOut (functions/sms/opt-outs.ts). */
 import { apiHandler } from '../shared/http';
-import { BridgeError } from '../shared/errors';
+import { optOutRouteDeps } from '../sms/opt-out-wiring';
+import { getOptOut } from '../sms/opt-outs';
 
-export const handler = apiHandler('sms-opt-out-get', async () => {
-  throw new BridgeError('NOT_CONFIGURED', 'Not built yet', 503);
-});
+export const handler = apiHandler('sms-opt-out-get', (request) =>
+  getOptOut(request.pathParameters.number, optOutRouteDeps()),
+);

@@ -1,7 +1,8 @@
 /**
  * Production wiring of POST /sms and POST /sms/batch (functions/sms/accept.ts): the shared clients (base-wiring.ts)
- * plus Powertools idempotency. Only these two functions bundle and load Powertools idempotency and the JMESPath
- * engine under it (about 37 KB), and they load no secrets, 8x8 or Cognigy client (issue 13, cold starts).
+ * plus Powertools idempotency and the opt-out list (one consistent GetItem per SMS, one BatchGetItem per 100 batch
+ * items). Only these two functions bundle and load Powertools idempotency and the JMESPath engine under it (about
+ * 37 KB), and they load no secrets, 8x8 or Cognigy client (issue 13, cold starts).
  */
 import { loadSmsSettings, queueUrl, tableName } from '../shared/config';
 import { logger } from '../shared/powertools';
@@ -10,6 +11,7 @@ import { sqsSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
 import { PowertoolsIdempotency } from './powertools-idempotency';
 import { dynamoClient, memo, messageStore, smsQueue, sqsClient } from './base-wiring';
+import { optOutStore } from './opt-out-wiring';
 
 export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: PowertoolsIdempotency } => {
   const settings = loadSmsSettings();
@@ -30,5 +32,6 @@ export const acceptDeps = /* @__PURE__ */ memo((): AcceptDeps & { idempotency: P
       idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
       idempotencyWaitMs: settings.idempotencyWaitMs,
     },
+    optOuts: { store: optOutStore(), scope: settings.smsOptOutScope },
   };
 });

@@ -33,6 +33,7 @@ import {
   SmsError,
   type SmsErrorCode,
 } from './error-codes';
+import { isOptedOut, type OptOutRecord, type OptOutScope, type OptOutStore } from './inbound-ports';
 import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type NormalisedSms } from './normalise';
 import {
   STATUS_RANK,
@@ -83,6 +84,11 @@ export interface AcceptDeps {
   tenancy?: Tenancy;
   /** Time left in this invocation (Lambda's getRemainingTimeInMillis): bounds `waitForUmidMs`. */
   remainingTimeMs?: () => number;
+  /**
+   * The opt-out list (issue 14) and SETTINGS.smsOptOutScope: an SMS to a number that texted STOP is refused with
+   * 422 RECIPIENT_OPTED_OUT. Absent: no check (the bridge's own HELP and opt-out confirmation SMS).
+   */
+  optOuts?: { store: OptOutStore; scope: OptOutScope };
 }
 
 interface BatchInfo {
@@ -366,9 +372,70 @@ const urlPolicy = (deps: AcceptDeps): OutboundUrlPolicy => ({
   allowLoopback: deps.settings.allowLoopbackUrls === true,
 });
 
+// ---- Opt-outs (issue 14): checked before the idempotency guard, so even a repeat of an earlier request is refused
+// once the number opted out; nothing is stored or sent. A list that cannot be read refuses too (503, send again).
+
+function optedOutRefusal(sms: NormalisedSms, deps: AcceptDeps): SmsError {
+  metrics.addMetric('SmsRefusedOptedOut', MetricUnit.Count, 1);
+  logger.info('SMS refused: the recipient opted out', {
+    destination: maskPhone(sms.request.destination),
+    source: sms.request.source,
+    clientMessageId: sms.request.clientMessageId,
+    scope: deps.optOuts?.scope,
+  });
+  return new SmsError(
+    'RECIPIENT_OPTED_OUT',
+    'The recipient opted out (texted STOP); nothing was sent. The person texting START, or support staff (DELETE /sms/opt-outs/{number}), lifts it',
+  );
+}
+
+async function readOptOuts<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    logger.error('Could not read the opt-out list; the SMS is not accepted', { error: error as Error });
+    throw new NotAcceptedError({ cause: error });
+  }
+}
+
+async function refuseIfOptedOut(sms: NormalisedSms, deps: AcceptDeps): Promise<void> {
+  const optOuts = deps.optOuts;
+  if (!optOuts) return;
+  const record = await readOptOuts(() => optOuts.store.get(sms.request.destination));
+  if (isOptedOut(record, sms.request.source, optOuts.scope)) throw optedOutRefusal(sms, deps);
+}
+
+/** A batch's items to opted-out numbers (index → refusal), from one read of the list (getMany). */
+async function optedOutItems(items: ItemResult[], deps: AcceptDeps): Promise<Map<number, Refused>> {
+  const refused = new Map<number, Refused>();
+  const optOuts = deps.optOuts;
+  const valid = items.flatMap((item) => (item.ok ? [item.value.request.destination] : []));
+  if (!optOuts || valid.length === 0) return refused;
+  let records: Map<string, OptOutRecord>;
+  try {
+    records = await readOptOuts(() => optOuts.store.getMany(valid));
+  } catch (error) {
+    const notAccepted = error as SmsError;
+    items.forEach((item, index) => {
+      if (item.ok)
+        refused.set(index, { ok: false, error: { code: notAccepted.code, message: notAccepted.message } });
+    });
+    return refused;
+  }
+  items.forEach((item, index) => {
+    if (!item.ok) return;
+    const { destination, source } = item.value.request;
+    if (!isOptedOut(records.get(destination), source, optOuts.scope)) return;
+    const error = optedOutRefusal(item.value, deps);
+    refused.set(index, { ok: false, error: { code: error.code, message: error.message } });
+  });
+  return refused;
+}
+
 /** POST /sms */
 export async function acceptSms(body: unknown, deps: AcceptDeps): Promise<ApiResponse> {
   const sms = normaliseSmsRequest(body, deps.clock.now(), urlPolicy(deps));
+  await refuseIfOptedOut(sms, deps);
   let outcome: Accepted;
   try {
     outcome = await storeOne(sms, deps, waitDeadline(deps));
@@ -513,6 +580,7 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
     ...(normalised.clientBatchId && { clientBatchId: normalised.clientBatchId }),
   };
   const repeatOf = repeatsWithinBatch(normalised.items);
+  const optedOut = await optedOutItems(normalised.items, deps);
   const waitUntil = waitDeadline(deps);
   const stored = await mapLimit(
     normalised.items,
@@ -529,6 +597,8 @@ export async function acceptSmsBatch(body: unknown, deps: AcceptDeps): Promise<A
           },
         };
       }
+      const refusal = optedOut.get(index);
+      if (refusal) return refusal;
       if (repeatOf.has(index)) return AWAITING_FIRST_OCCURRENCE;
       return storeGuarded(item.value, deps, waitUntil, batch);
     },

@@ -552,13 +552,16 @@ describe('tables', () => {
     for (const name of tableNames) expect(tableOf(name).Properties.BillingMode).toBe('PAY_PER_REQUEST');
   });
 
-  test('TTL on the catalogue attribute', () => {
+  test('TTL on the catalogue attribute; none where the catalogue has none (opt-outs never expire)', () => {
     for (const name of tableNames) {
-      expect(tableOf(name).Properties.TimeToLiveSpecification).toEqual({
-        AttributeName: TABLES[name].ttlAttribute,
-        Enabled: true,
-      });
+      const ttlAttribute = TABLES[name].ttlAttribute;
+      expect(tableOf(name).Properties.TimeToLiveSpecification).toEqual(
+        ttlAttribute === undefined ? undefined : { AttributeName: ttlAttribute, Enabled: true },
+      );
     }
+    // The one table without TTL (issue 14): an opt-out lasts until START or support staff lift it.
+    expect(tableNames.filter((name) => TABLES[name].ttlAttribute === undefined)).toEqual(['optOuts']);
+    expect(tableOf('optOuts').Properties.TimeToLiveSpecification).toBeUndefined();
   });
 
   test('point-in-time recovery and server-side encryption', () => {

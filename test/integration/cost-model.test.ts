@@ -66,7 +66,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test('one SMS: accept 2 writes + 1 send; deliver 1 read + 2 writes; each receipt 1 read + 1 write', async () => {
+test('one SMS: accept 1 read + 2 writes + 1 send; deliver 1 read + 2 writes; each receipt 1 read + 1 write', async () => {
   const count = 3;
   dynamo.reset();
   sqs.reset();
@@ -91,7 +91,10 @@ test('one SMS: accept 2 writes + 1 send; deliver 1 read + 2 writes; each receipt
   dynamo.counting = sqs.counting = false;
   const receipts = 2 * count; // the simulator sends `sent`, then `delivered` (R = 2)
 
-  expect(dynamo.of('sms-accept')).toEqual({ PutItem: count, UpdateItem: count });
+  expect(dynamo.of('sms-accept', stack.tables.messages)).toEqual({ PutItem: count, UpdateItem: count });
+  // The opt-out check (issue 14): one consistent read of the destination's opt-out item.
+  expect(dynamo.of('sms-accept', stack.tables.optOuts)).toEqual({ GetItem: count });
+  expect(dynamo.of('sms-accept')).toEqual({ GetItem: count, PutItem: count, UpdateItem: count });
   expect(sqs.of('sms-accept')).toEqual({ SendMessageBatch: count });
   expect(dynamo.of('sms-deliver', stack.tables.messages)).toEqual({ GetItem: count, UpdateItem: 2 * count });
   // The 8x8 pacer (functions/sms/dynamo-pacer-store.ts): one slot take per 8x8 call, and the learnt rate read at

@@ -32,6 +32,7 @@ import { ScriptedServer, json } from './http-server';
 process.env[TABLES.messages.nameEnv] = 'messages-table';
 process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
 process.env[TABLES.pacer.nameEnv] = 'pacer-table';
+process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
 process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
 process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
 process.env[SECRETS.smsWebhookAuth.nameEnv] = 'sms-webhook-auth';
@@ -65,6 +66,9 @@ beforeEach(() => {
     .on(GetSecretValueCommand, { SecretId: 'sms-webhook-auth' })
     .resolves({ SecretString: JSON.stringify({ authorization: AUTHORIZATION }) });
   secrets.on(GetSecretValueCommand, { SecretId: 'cognigy' }).resolves({ SecretString: JSON.stringify({}) });
+  // No number opted out (POST /sms reads the opt-out list first; test/unit/sms/opt-out-handlers.test.ts).
+  doc.on(GetCommand, { TableName: 'opt-outs-table' }).resolves({});
+  doc.on(BatchGetCommand, { RequestItems: { 'opt-outs-table': {} } }).resolves({ Responses: {} });
 });
 
 const context = {
@@ -150,6 +154,11 @@ describe('POST /sms handler', () => {
       Entries: [{ Id: '0', MessageBody: JSON.stringify({ messageId: body.messageId }) }],
     });
     expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(doc).toHaveReceivedCommandWith(GetCommand, {
+      TableName: 'opt-outs-table',
+      Key: { number: '+6591234567' },
+      ConsistentRead: true,
+    });
   });
 
   test('a clientMessageId goes through Powertools idempotency on the idempotency table', async () => {
@@ -173,7 +182,9 @@ describe('POST /sms handler', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { TableName: 'idempotency-table' });
     expect(doc).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byClientMessageId' });
     // Outbox: the record is written with its marker, which is cleared once SQS took the SMS.
-    expect(doc).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ outbox: 'pending' }) });
+    expect(doc).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ outbox: 'pending' }),
+    });
     expect(doc).toHaveReceivedCommandWith(UpdateCommand, {
       UpdateExpression: 'SET #updatedAt = :now REMOVE #outbox',
     });
