@@ -48,7 +48,7 @@ test('a reply typed as the handset is texted to the bridge and shows on the hand
 
   expect(await page.locator('#handset-log img, #handset-log script').count()).toBe(0);
   expect(await page.evaluate('window.__xss')).toBeUndefined();
-  expect(await page.locator('#handset .result').getAttribute('data-ok')).toBe('true');
+  expect(await page.locator('#handset .handset-result').getAttribute('data-ok')).toBe('true');
   expect(session.errors).toEqual([]);
 });
 

@@ -282,8 +282,8 @@ section h2 { font-size: 15px; margin: 0 0 8px; }
 form { display: flex; gap: 6px; margin: 6px 0; flex-wrap: wrap; }
 input { flex: 1; min-width: 60px; padding: 5px 7px; border: 1px solid #d1d5db; border-radius: 5px; font: inherit; }
 button { padding: 5px 10px; border: 0; border-radius: 5px; background: #2563eb; color: #fff; font: inherit; cursor: pointer; }
-.result { color: #374151; font-size: 12px; min-height: 1em; margin: 2px 0; }
-.result[data-ok="false"] { color: #b91c1c; }
+.result, .handset-result { color: #374151; font-size: 12px; min-height: 1em; margin: 2px 0; }
+.result[data-ok="false"], .handset-result[data-ok="false"] { color: #b91c1c; }
 .phone { border: 8px solid #111827; border-radius: 22px; padding: 8px; background: #e5e7eb; max-height: 70vh; overflow-y: auto; }
 #outbox { list-style: none; margin: 0; padding: 0; }
 .sms { background: #fff; border-radius: 10px; padding: 6px 8px; margin: 0 0 8px; }
@@ -409,7 +409,7 @@ export function renderPage({ token, nonce, snapshot, services }: PageInput): str
                   Text the bridge
                 </button>
               </form>
-              <p class="result" role="status"></p>
+              <p class="handset-result" role="status"></p>
               <div class="phone">
                 <ol id="handset-log">
                   ${new Html(fragments.handset.log)}

@@ -78,7 +78,10 @@ export const CONSOLE_SCRIPT = String.raw`
     const body = {};
     for (const [name, value] of new FormData(form)) if (value !== '') body[name] = value;
     if (card) body.conversationId = card.dataset.id;
-    const result = (card || form.closest('#handset') || form.closest('section')).querySelector('.result');
+    const handset = form.closest('#handset');
+    const result = handset
+      ? handset.querySelector('.handset-result')
+      : (card || form.closest('section')).querySelector('.result');
     result.textContent = form.dataset.action + '…';
     result.dataset.ok = '';
     try {
