@@ -757,10 +757,14 @@ export class SmsSimulator implements Simulator {
 
   /** Numbers with a handset view (they texted, or 8x8 accepted an SMS for them), with how many SMS each shows. */
   handsets(): { number: string; messages: number }[] {
-    const numbers = new Set<string>();
-    for (const entry of this.handsetLog)
-      numbers.add(digits(entry.kind === 'sent' ? entry.event.payload.source : entry.sms.destination));
-    return [...numbers].map((key) => ({ number: plus(key), messages: this.handset(key).length }));
+    const now = this.now().getTime();
+    const counts = new Map<string, number>();
+    for (const entry of this.handsetLog) {
+      const key = digits(entry.kind === 'sent' ? entry.event.payload.source : entry.sms.destination);
+      const shown = entry.kind === 'sent' || reachesHandset(entry.sms, now);
+      counts.set(key, (counts.get(key) ?? 0) + (shown ? 1 : 0));
+    }
+    return [...counts].map(([key, messages]) => ({ number: plus(key), messages }));
   }
 
   /**

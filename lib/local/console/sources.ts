@@ -23,7 +23,7 @@ export interface ConsoleTargets {
 }
 
 /** At most this many of each are shown (newest first); older ones stay in the simulators' own logs. */
-export const CONSOLE_LIMITS = { sms: 30, conversations: 10, webhooks: 60, lines: 200 } as const;
+export const CONSOLE_LIMITS = { sms: 30, conversations: 10, webhooks: 60, lines: 200, handsets: 50 } as const;
 
 const FETCH_TIMEOUT_MS = 5_000;
 
@@ -348,7 +348,8 @@ export class ConsoleSources {
       handset: {
         number: handsetNumber,
         lines: handsetLines(handset?.messages ?? [], inbound?.inbound ?? []),
-        known: (handsets?.handsets ?? []).map((h) => h.number),
+        // The most recent ones: a bench run may have texted thousands of numbers.
+        known: (handsets?.handsets ?? []).slice(-CONSOLE_LIMITS.handsets).map((h) => h.number),
       },
       conversations: views,
       webhooks: webhookLog(receipts?.receipts ?? [], deliveries ?? [], inbound?.inbound ?? []),
