@@ -47,6 +47,8 @@ import {
   receiptAnswerSchema,
   smsAcceptedSchema,
   smsBatchAcceptedSchema,
+  smsOptOutAnswerSchema,
+  smsOptOutLiftAnswerSchema,
   smsStatusAnswerSchema,
 } from '../functions/sms/answer-schemas';
 import { outboundReceiptPayloadSchema, receiptEnvelopeSchema } from '../functions/sms/receipt-schema';
@@ -98,6 +100,8 @@ const COMPONENTS: [string, z.ZodMiniType, 'input' | 'output'][] = [
   ['SmsAccepted', smsAcceptedSchema, 'output'],
   ['SmsBatchAccepted', smsBatchAcceptedSchema, 'output'],
   ['SmsStatus', smsStatusAnswerSchema, 'output'],
+  ['SmsOptOut', smsOptOutAnswerSchema, 'output'],
+  ['SmsOptOutLifted', smsOptOutLiftAnswerSchema, 'output'],
   ['SmsDeliveryReceipt', smsDeliveryReceiptSchema, 'input'],
   ['SmsReceiptAnswer', receiptAnswerSchema, 'output'],
   ['HandoverStartRequest', startHandoverRequestSchema, 'input'],
@@ -228,6 +232,9 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
         ['IDEMPOTENCY_CONFLICT', 'IDEMPOTENCY_IN_PROGRESS'],
       ),
     ),
+    '422': errors('The destination opted out (texted STOP; SMS_OPT_OUT_SCOPE): nothing was stored or sent', [
+      'RECIPIENT_OPTED_OUT',
+    ]),
     '503': errors('The SMS could not be stored, nothing was accepted; send it again', ['NOT_ACCEPTED']),
   },
   'sms-batch': {
@@ -289,6 +296,21 @@ const RESPONSES: Partial<Record<FunctionName, Record<string, ResponseDoc>>> = {
       "The bridge's copy is erased but 8x8 could not be reached to remove its PII; repeat the call",
       ['UPSTREAM_UNAVAILABLE'],
     ),
+  },
+  'sms-opt-out-get': {
+    '200': { description: "The number's opt-outs per sender and their history", schema: 'SmsOptOut' },
+    '400': errors('The number is not E.164', ['INVALID_DESTINATION']),
+  },
+  'sms-opt-out-delete': {
+    '200': {
+      description:
+        'Lifted (or nothing to lift: `lifted` empty); `optedOut` tells whether other senders remain',
+      schema: 'SmsOptOutLifted',
+    },
+    '400': errors('The number is not E.164, or `sender` is not an 8x8 sender', [
+      'INVALID_DESTINATION',
+      'INVALID_SOURCE',
+    ]),
   },
   'sms-status': {
     '200': { description: 'The SMS and its status history', schema: 'SmsStatus' },
@@ -855,6 +877,16 @@ function routeParameters(route: RouteSpec): Json[] {
         description: 'Per-message callback: HMAC of the messageId',
       },
     );
+  }
+  if (route.function === 'sms-opt-out-delete') {
+    parameters.push({
+      name: 'sender',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', minLength: 1, maxLength: 16 },
+      description:
+        'Lift the opt-out from this 8x8 sender only (compared without `+` and case); absent: from every sender',
+    });
   }
   if (route.function === 'handover-webhook') {
     const header = (name: string, description: string) => ({

@@ -1,4 +1,6 @@
+import { UpstreamError } from './errors';
 import { callUpstream } from './upstream';
+import * as z from './zod';
 
 /**
  * Body of Cognigy's Endpoint-service inject/notify routes. `data.bridgeEventId` is the push's dedupe id: the same on
@@ -65,6 +67,15 @@ export interface CognigyEndpoint {
   defaultEndpointBaseUrl(): Promise<string | undefined>;
 }
 
+/**
+ * The same client's REST Endpoint side (the SMS bot, functions/sms/sms-bot.ts), a port of its own so the pushing
+ * cores (and their fakes) need not know it.
+ */
+export interface CognigyConversation {
+  /** One turn with a Cognigy REST Endpoint: the Flow's outputs, in order. Same timeouts as push. */
+  converse(endpointUrl: string, body: CognigyRestRequest, options?: PushOptions): Promise<CognigyRestAnswer>;
+}
+
 export interface CognigyEndpointOptions {
   timeoutMs: number;
   /** Timeout of retries (PushOptions.retry); absent: timeoutMs. Never shorter than timeoutMs. */
@@ -73,15 +84,97 @@ export interface CognigyEndpointOptions {
   defaultEndpointBaseUrl: () => Promise<string | undefined>;
   /** Replaces the HTTP push (tests). */
   push?: typeof pushToCognigy;
+  /** Replaces the REST Endpoint call (tests). */
+  converse?: typeof converseWithCognigy;
 }
 
-export function cognigyEndpoint(options: CognigyEndpointOptions): CognigyEndpoint {
+export function cognigyEndpoint(options: CognigyEndpointOptions): CognigyEndpoint & CognigyConversation {
   const send = options.push ?? pushToCognigy;
+  const converse = options.converse ?? converseWithCognigy;
   const retryTimeoutMs = Math.max(options.timeoutMs, options.retryTimeoutMs ?? options.timeoutMs);
+  const timeout = (callOptions: PushOptions) => (callOptions.retry ? retryTimeoutMs : options.timeoutMs);
   return {
-    push: (mode, target, body, pushOptions = {}) =>
-      send(mode, target, body, pushOptions.retry ? retryTimeoutMs : options.timeoutMs),
+    push: (mode, target, body, pushOptions = {}) => send(mode, target, body, timeout(pushOptions)),
     defaultEndpointBaseUrl: options.defaultEndpointBaseUrl,
+    converse: (endpointUrl, body, callOptions = {}) => converse(endpointUrl, body, timeout(callOptions)),
+  };
+}
+
+/**
+ * What Cognigy's REST Endpoint takes (POST to the Endpoint URL `{endpointBase}/{URLToken}`): the user's input. The
+ * Endpoint runs the Flow with it in the session `sessionId` of `userId` and answers with what the Flow said.
+ */
+export interface CognigyRestRequest {
+  userId: string;
+  sessionId: string;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/** One output of the Flow (a Say node's text and data); either may be absent. */
+export interface CognigyOutput {
+  text?: string;
+  data?: unknown;
+}
+
+export interface CognigyRestAnswer {
+  /** The Flow's outputs in order: `outputStack`, or the answer's top-level text/data when it has no outputStack. */
+  outputs: CognigyOutput[];
+}
+
+/**
+ * The REST Endpoint's answer, read leniently: `{text, data, outputStack: [{text, data, traceId, source}], userId,
+ * sessionId}`. A field of an unexpected type is treated as absent rather than failing the whole turn, because the
+ * Flow has already run when the answer arrives.
+ */
+const lenientText = z.catch(z.optional(z.nullable(z.string())), undefined);
+const restOutputSchema = z.looseObject({ text: lenientText, data: z.optional(z.unknown()) });
+const restAnswerSchema = z.looseObject({
+  text: lenientText,
+  data: z.optional(z.unknown()),
+  outputStack: z.catch(z.optional(z.array(z.catch(z.nullable(restOutputSchema), null))), undefined),
+});
+
+/** What a non-JSON or non-object REST answer is reported as (UpstreamError.upstreamCode). */
+export const COGNIGY_INVALID_ANSWER = 'INVALID_ANSWER';
+
+function output(text: string | null | undefined, data: unknown): CognigyOutput {
+  return { ...(typeof text === 'string' && { text }), ...(data !== undefined && data !== null && { data }) };
+}
+
+/**
+ * One turn with a Cognigy REST Endpoint. The URL carries the Endpoint's URL token, its credential, so neither it nor
+ * anything derived from it is logged or put in an error message. Failures are UpstreamErrors (429/5xx/timeouts
+ * transient, other 4xx permanent); a 2xx whose body is not a JSON object is a permanent `INVALID_ANSWER` (the Flow
+ * ran; asking again would run it twice).
+ */
+export async function converseWithCognigy(
+  endpointUrl: string,
+  body: CognigyRestRequest,
+  timeoutMs: number,
+): Promise<CognigyRestAnswer> {
+  const response = await callUpstream('cognigy', endpointUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs,
+  });
+  const parsed = restAnswerSchema.safeParse(response.json);
+  if (!parsed.success)
+    throw new UpstreamError(
+      'cognigy',
+      'permanent',
+      `cognigy's REST Endpoint answered ${response.status} without a JSON object`,
+      response.status,
+      COGNIGY_INVALID_ANSWER,
+    );
+  const answer = parsed.data;
+  if (answer.outputStack === undefined) {
+    const single = output(answer.text, answer.data);
+    return { outputs: single.text === undefined && single.data === undefined ? [] : [single] };
+  }
+  return {
+    outputs: answer.outputStack.flatMap((entry) => (entry === null ? [] : [output(entry.text, entry.data)])),
   };
 }
 

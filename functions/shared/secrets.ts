@@ -25,6 +25,9 @@ export const secretSchemas = {
   cognigy: z.object({
     endpointBaseUrl: z.optional(z.url()),
     copilotBaseUrl: z.optional(z.url()),
+    // The SMS bot's Cognigy REST Endpoint (functions/sms/sms-bot.ts); wins over SMS_BOT_ENDPOINT_URL. Empty: unset
+    // (so clearing it does not make the whole secret, which receipts and the handover also read, "not configured").
+    smsBotEndpointUrl: z.optional(z.union([z.literal(''), z.url({ protocol: /^https?$/ })])),
   }),
 } satisfies Record<SecretName, z.ZodMiniType>;
 

@@ -1,5 +1,6 @@
 /**
- * Answer schemas of the SMS routes (POST /sms, POST /sms/batch, GET/DELETE /sms/{messageId}, the receipt webhook):
+ * Answer schemas of the SMS routes (POST /sms, POST /sms/batch, GET/DELETE /sms/{messageId}, GET/DELETE
+ * /sms/opt-outs/{number}, the receipt webhook):
  * documentation for the OpenAPI document (lib/openapi.ts), which tests check real answers against, and the types
  * the cores build answers with. No function parses with them, so functions import only their types (a value import
  * would put every answer schema into the bundle: zod schemas are built at import and cannot be tree-shaken).
@@ -160,3 +161,41 @@ export const receiptAnswerSchema = z.object({
     'Not an outbound delivery receipt; acknowledged and dropped',
   ),
 });
+
+/** One 8x8 sender a number opted out of (functions/sms/inbound-ports.ts OptOutEntry). */
+const optOutSenderSchema = z.object({
+  sender: describe(z.string(), 'The 8x8 number (or sender id) the person texted STOP to'),
+  optedOutAt: z.string(),
+  keyword: describe(z.string(), 'The opt-out keyword as normalised, e.g. STOP'),
+  umid: describe(z.optional(z.string()), "8x8's umid of the STOP SMS"),
+});
+
+const optOutHistorySchema = z.object({
+  action: z.enum(['optOut', 'optIn']),
+  sender: z.string(),
+  at: z.string(),
+  via: describe(
+    z.string(),
+    'The keyword texted (e.g. STOP, START), or `api:<apiKeyId>` for a lift by DELETE /sms/opt-outs/{number}',
+  ),
+  umid: z.optional(z.string()),
+});
+
+/** The answer of GET /sms/opt-outs/{number}. */
+export const smsOptOutAnswerSchema = z.object({
+  ok: z.literal(true),
+  number: describe(z.string(), 'The number in E.164'),
+  optedOut: describe(z.boolean(), 'Whether any sender is opted out (a number never seen: false)'),
+  senders: z.array(optOutSenderSchema),
+  history: describe(z.array(optOutHistorySchema), 'Opt-outs and lifts, oldest first (the last 50)'),
+});
+export type SmsOptOutAnswer = z.infer<typeof smsOptOutAnswerSchema>;
+
+/** The answer of DELETE /sms/opt-outs/{number}. */
+export const smsOptOutLiftAnswerSchema = z.object({
+  ok: z.literal(true),
+  number: describe(z.string(), 'The number in E.164'),
+  lifted: describe(z.array(z.string()), 'The senders this call lifted (empty: nothing to lift)'),
+  optedOut: describe(z.boolean(), 'Whether opt-outs from other senders remain'),
+});
+export type SmsOptOutLiftAnswer = z.infer<typeof smsOptOutLiftAnswerSchema>;

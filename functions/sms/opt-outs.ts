@@ -11,28 +11,14 @@ import { maskPhone } from '../shared/mask';
 import type { Clock, Telemetry } from '../shared/runtime';
 import type { Tenancy } from '../shared/tenancy';
 import { SmsError } from './error-codes';
-import type { OptOutRecord, OptOutStore } from './inbound-ports';
+import type { SmsOptOutAnswer, SmsOptOutLiftAnswer } from './answer-schemas';
+import type { OptOutStore } from './inbound-ports';
 import { checkSource, normaliseDestination } from './normalise';
 
 export interface OptOutRouteDeps {
   store: OptOutStore;
   clock: Clock;
   telemetry: Telemetry;
-}
-
-export interface OptOutAnswer {
-  number: string;
-  optedOut: boolean;
-  senders: OptOutRecord['senders'];
-  history: OptOutRecord['history'];
-}
-
-export interface OptOutLiftAnswer {
-  number: string;
-  /** The senders whose opt-out this call lifted (empty: there was none to lift). */
-  lifted: string[];
-  /** Whether opt-outs from other senders remain. */
-  optedOut: boolean;
 }
 
 /** The path's number in E.164 with `+` (8x8's pattern, as POST /sms checks destinations), or 400 INVALID_DESTINATION. */
@@ -59,7 +45,8 @@ function senderOf(query: Record<string, string>): string | undefined {
 export async function getOptOut(rawNumber: string | undefined, deps: OptOutRouteDeps): Promise<ApiResponse> {
   const number = e164Of(rawNumber);
   const record = await deps.store.get(number);
-  const answer: OptOutAnswer = {
+  const answer: SmsOptOutAnswer = {
+    ok: true,
     number,
     optedOut: (record?.senders.length ?? 0) > 0,
     senders: record?.senders ?? [],
@@ -95,6 +82,6 @@ export async function deleteOptOut(
       via,
     });
   }
-  const answer: OptOutLiftAnswer = { number, lifted, optedOut };
+  const answer: SmsOptOutLiftAnswer = { ok: true, number, lifted, optedOut };
   return { statusCode: 200, body: { ...answer } };
 }

@@ -7,7 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localDynamoDbClient } from '../../lib/local/aws';
 import type { LocalStack } from '../../lib/local/stack';
+import { dynamoOptOutStore } from '../../functions/sms/dynamo-opt-out-store';
 import type { ChatGatewaySimulator } from '../../lib/simulators/chat-gateway';
 import { apiClient, stackSecret, stackSqsClient, startTestStack, type ApiClient } from '../helpers/local';
 import { newSession, type Session } from '../helpers/cognigy-session';
@@ -275,6 +278,41 @@ describe('SMS routes', () => {
     }
   });
 
+  test('GET and DELETE /sms/opt-outs/{number}: 200, 400, 403; POST /sms and a batch item to it: 422', async () => {
+    const number = phone(70);
+    const client = localDynamoDbClient({ url: stack.urls.dynamodb });
+    try {
+      // As the inbound consumer records a STOP (issue 14).
+      await dynamoOptOutStore(DynamoDBDocumentClient.from(client), stack.tables.optOuts).optOut(number, {
+        sender: 'MyBrand',
+        optedOutAt: new Date().toISOString(),
+        keyword: 'STOP',
+        umid: `stop-${randomUUID()}`,
+      });
+    } finally {
+      client.destroy();
+    }
+    await call(200, 'GET', `/sms/opt-outs/${encodeURIComponent(number)}`);
+    await call(200, 'GET', `/sms/opt-outs/${phone(71).slice(1)}`);
+    await call(400, 'GET', '/sms/opt-outs/0065123');
+    await call(403, 'GET', `/sms/opt-outs/${number.slice(1)}`, undefined, { 'x-api-key': 'wrong' });
+    await call(422, 'POST', '/sms', { destination: number, text: 'Sale!', source: 'MyBrand' });
+    const batch = await call<{ items: { error?: { code: string } }[] }>(202, 'POST', '/sms/batch', {
+      destinations: [phone(72), number],
+      template: { text: 'Sale!', source: 'MyBrand' },
+    });
+    expect(batch.body.items[1]?.error?.code).toBe('RECIPIENT_OPTED_OUT');
+    await call(400, 'DELETE', '/sms/opt-outs/0065123');
+    await call(
+      400,
+      'DELETE',
+      `/sms/opt-outs/${number.slice(1)}?sender=${encodeURIComponent('not a sender!')}`,
+    );
+    await call(403, 'DELETE', `/sms/opt-outs/${number.slice(1)}`, undefined, { 'x-api-key': 'wrong' });
+    await call(200, 'DELETE', `/sms/opt-outs/${number.slice(1)}?sender=MyBrand`);
+    await call(200, 'DELETE', `/sms/opt-outs/${number.slice(1)}`);
+  });
+
   test("POST /webhooks/8x8/sms: 8x8's receipts as sent, 200 (ignored), 400, 401, 413", async () => {
     const delivered = await waitFor('a delivery receipt through the proxy', () =>
       smsProxy.captured.find(
@@ -529,6 +567,8 @@ test('429 on every route with an API key once the usage plan is spent', async ()
     ['GET', `/sms/${randomUUID()}`],
     ['DELETE', `/sms/${randomUUID()}`],
     ['DELETE', `/sms/${randomUUID()}/pii`],
+    ['GET', `/sms/opt-outs/${phone(73).slice(1)}`],
+    ['DELETE', `/sms/opt-outs/${phone(73).slice(1)}`],
     ['POST', '/handover', { channelId: 'x' }],
     ['GET', '/handover/ID-0'],
     ['GET', '/handover/active?sessionId=s'],

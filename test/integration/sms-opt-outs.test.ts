@@ -48,7 +48,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const stop = (number: string, umid = randomUUID()) =>
+const stop = (number: string, umid: string = randomUUID()) =>
   store.optOut(number, { sender: SENDER, optedOutAt: new Date().toISOString(), keyword: 'STOP', umid });
 
 test('STOP, then POST /sms → 422; GET shows it; DELETE lifts it; POST /sms → 202 and sent', async () => {
@@ -76,7 +76,7 @@ test('STOP, then POST /sms → 422; GET shows it; DELETE lifts it; POST /sms →
     `/sms/opt-outs/${encodeURIComponent(number)}`,
   );
   expect(lifted.status).toBe(200);
-  expect(lifted.body).toEqual({ number, lifted: [SENDER], optedOut: false });
+  expect(lifted.body).toEqual({ ok: true, number, lifted: [SENDER], optedOut: false });
   const after = await api.get<OptOutAnswer>(`/sms/opt-outs/${number.slice(1)}`);
   expect(after.body.optedOut).toBe(false);
   expect(after.body.history.at(-1)).toMatchObject({ action: 'optIn', sender: SENDER });
@@ -94,7 +94,7 @@ test('STOP, then POST /sms → 422; GET shows it; DELETE lifts it; POST /sms →
   });
   // Nothing left to lift: 200 with lifted [].
   const again = await api.request('DELETE', `/sms/opt-outs/${number.slice(1)}`);
-  expect([again.status, again.body]).toEqual([200, { number, lifted: [], optedOut: false }]);
+  expect([again.status, again.body]).toEqual([200, { ok: true, number, lifted: [], optedOut: false }]);
 });
 
 test('a batch refuses only its opted-out items; other senders still reach the number (sender scope)', async () => {

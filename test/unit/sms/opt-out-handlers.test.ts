@@ -82,6 +82,7 @@ test('GET answers the stored opt-out of the E.164 number (the + may be left out)
   );
   expect(result.statusCode).toBe(200);
   expect(parse(result)).toEqual({
+    ok: true,
     number: '+6591234567',
     optedOut: true,
     senders: [
@@ -112,7 +113,12 @@ test('DELETE ?sender= lifts that sender with a version-guarded write naming the 
     context,
   );
   expect(result.statusCode).toBe(200);
-  expect(parse(result)).toEqual({ number: '+6591234567', lifted: ['+6580000001'], optedOut: false });
+  expect(parse(result)).toEqual({
+    ok: true,
+    number: '+6591234567',
+    lifted: ['+6580000001'],
+    optedOut: false,
+  });
   expect(doc).toHaveReceivedCommandWith(PutCommand, {
     TableName: 'opt-outs-table',
     ConditionExpression: '#version = :version',

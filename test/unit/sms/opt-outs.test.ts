@@ -37,7 +37,7 @@ describe('GET /sms/opt-outs/{number}', () => {
     const { deps } = setup();
     await expect(getOptOut(NUMBER, deps)).resolves.toEqual({
       statusCode: 200,
-      body: { number: NUMBER, optedOut: false, senders: [], history: [] },
+      body: { ok: true, number: NUMBER, optedOut: false, senders: [], history: [] },
     });
   });
 
@@ -47,6 +47,7 @@ describe('GET /sms/opt-outs/{number}', () => {
     for (const raw of [NUMBER, '6591234567', '+65 9123-4567']) {
       const { body } = await getOptOut(raw, deps);
       expect(body).toEqual({
+        ok: true,
         number: NUMBER,
         optedOut: true,
         senders: [{ sender: '+6580000001', ...STOP, umid: 'u-1' }],
@@ -83,7 +84,7 @@ describe('DELETE /sms/opt-outs/{number}', () => {
     const response = await deleteOptOut('6591234567', {}, deps, { callerId: 'key-42' });
     expect(response).toEqual({
       statusCode: 200,
-      body: { number: NUMBER, lifted: ['+6580000001', 'ACME'], optedOut: false },
+      body: { ok: true, number: NUMBER, lifted: ['+6580000001', 'ACME'], optedOut: false },
     });
     const history = store.records.get(NUMBER)?.history ?? [];
     expect(history.slice(-2)).toEqual([
@@ -101,22 +102,22 @@ describe('DELETE /sms/opt-outs/{number}', () => {
     await store.optOut(NUMBER, { sender: '+6580000001', ...STOP });
     await store.optOut(NUMBER, { sender: 'ACME', ...STOP });
     const { body } = await deleteOptOut(NUMBER, { sender: 'acme' }, deps, { callerId: 'key-1' });
-    expect(body).toEqual({ number: NUMBER, lifted: ['ACME'], optedOut: true });
+    expect(body).toEqual({ ok: true, number: NUMBER, lifted: ['ACME'], optedOut: true });
     const last = await deleteOptOut(NUMBER, { sender: '6580000001' }, deps, { callerId: 'key-1' });
-    expect(last.body).toEqual({ number: NUMBER, lifted: ['+6580000001'], optedOut: false });
+    expect(last.body).toEqual({ ok: true, number: NUMBER, lifted: ['+6580000001'], optedOut: false });
   });
 
   test('any API key may lift (opt-outs are per account), and nothing to lift is 200 with lifted []', async () => {
     const { deps, store, counts } = setup();
     await expect(deleteOptOut(NUMBER, {}, deps, { callerId: 'key-1' })).resolves.toEqual({
       statusCode: 200,
-      body: { number: NUMBER, lifted: [], optedOut: false },
+      body: { ok: true, number: NUMBER, lifted: [], optedOut: false },
     });
     expect(store.records.has(NUMBER)).toBe(false);
     expect(counts.has('SmsOptOutLifted')).toBe(false);
     await store.optOut(NUMBER, { sender: 'ACME', ...STOP });
     const other = await deleteOptOut(NUMBER, { sender: 'OTHER' }, deps, { callerId: 'key-2' });
-    expect(other.body).toEqual({ number: NUMBER, lifted: [], optedOut: true });
+    expect(other.body).toEqual({ ok: true, number: NUMBER, lifted: [], optedOut: true });
   });
 
   test('a bad number or sender is a 400 with a stable code, and nothing is lifted', async () => {
