@@ -332,6 +332,11 @@ export class BridgeStack extends Stack {
         "8x8 Connect webhook for outbound_message_status_changed (send the smsWebhookAuth 'authorization' value as Authorization)",
       value: this.api.urlFor(route('sms-receipt')),
     });
+    new CfnOutput(this, 'SmsInboundWebhookUrl', {
+      description:
+        '8x8 Connect webhook for inbound_message_received (the same Authorization as receipts; the receipt URL takes them too)',
+      value: this.api.urlFor(route('sms-inbound-webhook')),
+    });
     new CfnOutput(this, 'ChatGatewayWebhookUrl', {
       description: '8x8 Contact Center Chat Gateway v1.0 webhook URL',
       value: this.api.urlFor(route('handover-webhook')),

@@ -8,7 +8,6 @@
  * `{"checksum":…,"cid":…,"eid":…,"retry":…,"tid":…,"tt":…}`. Re-serialising parsed JSON would change the checksum,
  * so the raw body is checked before anything parses it.
  */
-import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { flattenedVerify, type CryptoKey, type KeyObject } from 'jose';
 import { BridgeError } from '../shared/errors';
@@ -154,11 +153,7 @@ export function bodyChecksum(rawBody: string | Uint8Array): number {
  * SHA-256 (hex) of the raw body bytes. The signature binds the body only through its CRC32, which anyone can
  * match with four chosen bytes; this strong hash is what ties an event id to the body first received with it.
  */
-export function bodySha256(rawBody: string | Uint8Array): string {
-  return createHash('sha256')
-    .update(typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody)
-    .digest('hex');
-}
+export { bodySha256 } from '../shared/webhook-claims';
 
 /** The detached payload 8x8 signs: compact JSON, keys in exactly this order, numbers unquoted. */
 export function signedPayload(rawBody: string | Uint8Array, h: Omit<DeliveryHeaders, 'signature'>): string {

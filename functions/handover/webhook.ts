@@ -10,6 +10,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { BridgeError, MalformedJsonError, PayloadTooLargeError, ValidationError } from '../shared/errors';
+import type { ClaimResult } from '../shared/webhook-claims';
 import { parseWebhookBody, type InboundEnvelope } from './events';
 import {
   bodySha256,
@@ -22,16 +23,8 @@ import {
 /** SQS's message size limit (256 KiB); the queued envelope must fit. */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
 
-/** Result of claiming an event id. */
-export type ClaimResult =
-  /** First delivery (or a stale claim taken over): go ahead and queue it. */
-  | 'claimed'
-  /** Already queued by an earlier delivery. */
-  | 'duplicate'
-  /** Another delivery of the same event is being queued right now. */
-  | 'inProgress'
-  /** The event id was first received with another body: a forged body reusing a captured signature. */
-  | 'bodyMismatch';
+/** Result of claiming an event id (`bodyMismatch`: a forged body reusing a captured signature). */
+export type { ClaimResult } from '../shared/webhook-claims';
 
 /** Once-only bookkeeping per 8x8 event id (the idempotency table in AWS). */
 export interface EventDedupeStore {

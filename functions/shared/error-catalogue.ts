@@ -233,6 +233,22 @@ export const ERROR_CODES = {
     status: 502,
     usedBy: ['sms'],
   },
+  INVALID_INBOUND_SMS: {
+    status: 400,
+    usedBy: ['sms'],
+  },
+  INBOUND_SMS_BODY_MISMATCH: {
+    status: 409,
+    usedBy: ['sms'],
+  },
+  INBOUND_SMS_IN_PROGRESS: {
+    status: 503,
+    usedBy: ['sms'],
+  },
+  INBOUND_SMS_NOT_ACCEPTED: {
+    status: 503,
+    usedBy: ['sms'],
+  },
   INVALID_REQUEST: {
     status: 400,
     usedBy: ['shared'],

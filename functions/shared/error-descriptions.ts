@@ -86,9 +86,18 @@ export const ERROR_DESCRIPTIONS = {
   INVALID_MESSAGE_ID: 'The message id is not a message id this API issues (a UUID)',
   MESSAGE_NOT_FOUND: 'No SMS with this message id (it may have expired)',
   NOT_ACCEPTED: 'The SMS could not be stored and was NOT accepted; send it again',
-  UNAUTHORIZED: 'The receipt carries neither the configured Authorization value nor a valid callback token',
+  UNAUTHORIZED:
+    'The receipt carries neither the configured Authorization value nor a valid callback token (an inbound SMS: not the Authorization value)',
   INVALID_RECEIPT: 'The receipt body is not an 8x8 delivery receipt',
   COGNIGY_UNAVAILABLE: 'The receipt was recorded but could not be injected into Cognigy yet; 8x8 retries it',
+  INVALID_INBOUND_SMS:
+    'The body is not an 8x8 inbound SMS event (`inbound_message_received` with `umid`, `source` and `destination`)',
+  INBOUND_SMS_BODY_MISMATCH:
+    'This inbound SMS `umid` was already received with a different body; refused and not queued',
+  INBOUND_SMS_IN_PROGRESS:
+    'Another delivery of this inbound SMS (same `umid`) is being queued right now; 8x8 retries it (`Retry-After`)',
+  INBOUND_SMS_NOT_ACCEPTED:
+    'The inbound SMS could not be recorded or queued; nothing was accepted and 8x8 retries it',
   INVALID_REQUEST: 'A path or query parameter is not valid (answered by API Gateway or a route)',
   FORBIDDEN: 'The `x-api-key` header is missing or not a key of this deployment',
   ROUTE_NOT_FOUND: 'No route matches this method and path',

@@ -1,7 +1,13 @@
-/** (Being built in issue 14; answers 503 NOT_CONFIGURED until then.) */
+/**
+ * POST /webhooks/8x8/sms/inbound → handleInboundWebhook (functions/sms/inbound-webhook.ts). The body is parsed only
+ * after the Authorization check, so an unauthenticated caller learns nothing about what we accept.
+ */
 import { apiHandler } from '../shared/http';
-import { BridgeError } from '../shared/errors';
+import { inboundWebhookDeps } from '../sms/inbound-webhook-wiring';
+import { handleInboundWebhook } from '../sms/inbound-webhook';
 
-export const handler = apiHandler('sms-inbound-webhook', async () => {
-  throw new BridgeError('NOT_CONFIGURED', 'Not built yet', 503);
-});
+export const handler = apiHandler(
+  'sms-inbound-webhook',
+  (request) => handleInboundWebhook(request, inboundWebhookDeps()),
+  { parseJson: false },
+);

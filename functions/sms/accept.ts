@@ -44,6 +44,7 @@ import {
   type SmsQueue,
 } from './records';
 import { describeStatus } from './status';
+import { replyKey } from './inbound-ports';
 import type { SmsAccepted, SmsBatchAccepted, SmsBatchItem } from './answer-schemas';
 
 export const QUEUED_DESCRIPTION = 'SMS is accepted and queued for processing';
@@ -127,6 +128,12 @@ function canonical(value: unknown): string {
   );
 }
 
+/** An SMS whose request carried a Cognigy session the inbound consumer can inject a reply into (issue 14). */
+function canReceiveReplies(sms: NormalisedSms): boolean {
+  const ref = sms.cognigy;
+  return !!(ref?.URLToken && ref.sessionId && ref.userId);
+}
+
 function newRecord(
   messageId: string,
   sms: NormalisedSms,
@@ -151,6 +158,7 @@ function newRecord(
     parts: sms.size.parts,
     ...(batch && { batchId: batch.batchId }),
     ...(batch?.clientBatchId && { clientBatchId: batch.clientBatchId }),
+    ...(canReceiveReplies(sms) && { replyKey: replyKey(sms.request.destination, sms.request.source) }),
     outbox: 'pending',
     createdAt: at,
     updatedAt: at,

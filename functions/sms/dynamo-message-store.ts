@@ -1,5 +1,6 @@
 /**
- * MessageStore on the messages table (pk messageId; sparse GSIs byUmid and byClientMessageId; TTL expiresAt).
+ * MessageStore on the messages table (pk messageId; sparse GSIs byUmid, byClientMessageId, byOutbox and byReplyKey;
+ * TTL expiresAt), and the reply window's ReplyLookup over byReplyKey (dynamoReplyLookup).
  * Every status change is one conditional UpdateItem on `statusRank`, so concurrent receipts and workers cannot
  * move a record backwards, and the attempt counter doubles as an optimistic lock for hand-overs to 8x8.
  */
@@ -27,13 +28,19 @@ import {
   type SmsStatus,
   type StatusChange,
 } from './records';
+import { replyKey, type ReplyLookup, type ReplyTarget } from './inbound-ports';
 
-const [BY_UMID, BY_CLIENT_MESSAGE_ID, BY_OUTBOX] = ['byUmid', 'byClientMessageId', 'byOutbox'].map((name) => {
+const [BY_UMID, BY_CLIENT_MESSAGE_ID, BY_OUTBOX, BY_REPLY_KEY] = [
+  'byUmid',
+  'byClientMessageId',
+  'byOutbox',
+  'byReplyKey',
+].map((name) => {
   const index = TABLES.messages.indexes.find((i) => i.name === name);
   if (!index)
     throw new Error(`functions/shared/catalogue.ts declares no ${name} index on the messages table`);
   return index.name;
-}) as [string, string, string];
+}) as [string, string, string, string];
 
 function isConditionFailure(error: unknown): boolean {
   return (
@@ -45,6 +52,54 @@ function isConditionFailure(error: unknown): boolean {
 /** Newest first: if a clientMessageId was reused after its deduplication window, the latest SMS is the one meant. */
 function newestFirst(records: MessageRecord[]): MessageRecord[] {
   return [...records].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+/** The reply target of a record found by byReplyKey, if it still names a complete Cognigy session. */
+function replyTargetOf(record: MessageRecord | undefined): ReplyTarget | undefined {
+  const ref = record?.cognigy;
+  if (!record || !ref?.userId || !ref.sessionId || !ref.URLToken) return undefined;
+  return {
+    messageId: record.messageId,
+    ...(record.clientMessageId !== undefined && { clientMessageId: record.clientMessageId }),
+    createdAt: record.createdAt,
+    cognigy: {
+      userId: ref.userId,
+      sessionId: ref.sessionId,
+      URLToken: ref.URLToken,
+      ...(ref.endpointBaseUrl && { endpointBaseUrl: ref.endpointBaseUrl }),
+    },
+  };
+}
+
+/**
+ * The reply window (ReplyLookup) over byReplyKey: the newest SMS to `from` sent from `to` since `since` that gave its
+ * Cognigy session. An SMS sent with no `source` (8x8 chose the sender, typically the account's number) counts as
+ * sent from any of the account's numbers, so a reply to it reaches its flow too; the newer of the two wins. A
+ * function of its own, not a store method, so only sms-inbound bundles it.
+ */
+export function dynamoReplyLookup(doc: DynamoDBDocumentClient, tableName: string): ReplyLookup {
+  const newestByReplyKey = async (key: string, since: string): Promise<MessageRecord | undefined> => {
+    const result = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: BY_REPLY_KEY,
+        KeyConditionExpression: '#replyKey = :key AND #createdAt >= :since',
+        ExpressionAttributeNames: { '#replyKey': 'replyKey', '#createdAt': 'createdAt' },
+        ExpressionAttributeValues: { ':key': key, ':since': since },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    return (result.Items ?? [])[0] as MessageRecord | undefined;
+  };
+  return {
+    async latestSessionSms(from, to, since) {
+      const keys = [...new Set([replyKey(from, to), replyKey(from, undefined)])];
+      const newest = await Promise.all(keys.map((key) => newestByReplyKey(key, since)));
+      const [latest] = newestFirst(newest.filter((r): r is MessageRecord => r !== undefined));
+      return replyTargetOf(latest);
+    },
+  };
 }
 
 export class DynamoMessageStore implements MessageStore {
@@ -403,7 +458,7 @@ export class DynamoMessageStore implements MessageStore {
         Key: { messageId },
         UpdateExpression:
           'SET #destination = :erased, #request.#destination = :erased, #request.#text = :erased, ' +
-          '#erasedAttr = :tombstone, #updatedAt = :now REMOVE #request.#clientIp',
+          '#erasedAttr = :tombstone, #updatedAt = :now REMOVE #request.#clientIp, #replyKey',
         ConditionExpression: 'attribute_exists(messageId)',
         ExpressionAttributeNames: {
           '#destination': 'destination',
@@ -412,6 +467,8 @@ export class DynamoMessageStore implements MessageStore {
           '#clientIp': 'clientIp',
           '#erasedAttr': 'erased',
           '#updatedAt': 'updatedAt',
+          // The reply window's key holds the number too; without it no reply can reach the session any more.
+          '#replyKey': 'replyKey',
         },
         ExpressionAttributeValues: { ':erased': ERASED, ':tombstone': tombstone, ':now': tombstone.at },
       }),

@@ -1,10 +1,12 @@
 /**
  * POST /webhooks/8x8/sms: 8x8 delivery receipts (namespace SMS, eventType outbound_message_status_changed).
  *
- * Authentication comes first: the Authorization header must equal the configured value (8x8's
+ * Authentication comes first (webhook-auth.ts): the Authorization header must equal the configured value (8x8's
  * `httpAuthorization`; 8x8 signs nothing), or the URL must carry a valid per-message callback token. Then the
  * receipt moves the record forward (never backwards; duplicates are no-ops) and, if the flow asked for it, is
- * injected into the Cognigy session.
+ * injected into the Cognigy session. An inbound SMS (`inbound_message_received`) sent to this URL, as one 8x8
+ * account webhook may carry every event type, goes to the inbound webhook's core (inbound-webhook.ts); it needs the
+ * Authorization value, since a callback token vouches for one outbound SMS only.
  *
  * Why a failed injection answers 502: 8x8 retries a non-2xx receipt (1, 10, 30, 90 s). The record update is
  * idempotent, and the record remembers the injection as pending, so the retry only repeats the injection. A
@@ -16,9 +18,10 @@ import type { ApiRequest, ApiResponse } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import { logger, metrics } from '../shared/powertools';
 import type { Clock } from '../shared/runtime';
-import { isValidCallbackToken, secretsEqual } from './callback-token';
 import { wantsInjection, type ReceiptInjector } from './cognigy-inject';
 import { SmsError } from './error-codes';
+import { acceptInboundSms, type InboundSmsDeps } from './inbound-webhook';
+import { INBOUND_EVENT_TYPE } from './inbound-schema';
 import { toSmsIssues } from './normalise';
 import {
   OPERATOR_DELIVERED_RANK,
@@ -27,31 +30,22 @@ import {
   type MessageStore,
   type StatusChange,
 } from './records';
-import {
-  outboundReceiptPayloadSchema,
-  receiptEnvelopeSchema,
-  type OutboundReceiptPayload,
-} from './receipt-schema';
+import { outboundReceiptPayloadSchema, type OutboundReceiptPayload } from './receipt-schema';
 import { MESSAGE_ID_PATTERN } from './status';
+import { authenticateWebhook, type WebhookAuthDeps } from './webhook-auth';
+import { loggableEventType, parseSmsWebhookEvent } from './webhook-envelope';
 
-export interface WebhookAuth {
-  authorization: string;
-  callbackTokenKey?: string;
-}
+export type { WebhookAuth } from './webhook-auth';
 
-export interface ReceiptDeps {
+export interface ReceiptDeps extends WebhookAuthDeps {
   store: MessageStore;
   clock: Clock;
-  /** The receipt secret's AWSCURRENT value (cached). */
-  webhookAuth: () => Promise<WebhookAuth>;
-  /**
-   * Rotation: the AWSPREVIOUS value (undefined when there is none), and AWSCURRENT read past the cache (undefined
-   * when a re-read happened too recently). 8x8 keeps sending the old Authorization until its webhook is updated,
-   * and a warm function may still hold the old value as current when 8x8 already sends the new one.
-   */
-  previousWebhookAuth?: () => Promise<WebhookAuth | undefined>;
-  refreshedWebhookAuth?: () => Promise<WebhookAuth | undefined>;
   injector: ReceiptInjector;
+  /**
+   * Inbound SMS sent to the receipt URL are queued as on /webhooks/8x8/sms/inbound. Built on the first one, so a
+   * function instance that only ever sees receipts creates no SQS client.
+   */
+  inbound: () => InboundSmsDeps;
 }
 
 type ReceiptStatus = StatusChange['status'];
@@ -116,46 +110,6 @@ export function receiptChange(payload: OutboundReceiptPayload, now: Date): Statu
   };
 }
 
-/** Whether the request carries this secret version's Authorization value or a callback token made with its key. */
-function authenticatedBy(request: ApiRequest, auth: WebhookAuth): { byToken: boolean } | undefined {
-  const header = request.headers.authorization;
-  // Both checks run whatever the first says, each constant-time (secretsEqual hashes first).
-  const byHeader = header !== undefined && secretsEqual(header, auth.authorization);
-  const { messageId, token } = request.query;
-  const byToken =
-    messageId !== undefined &&
-    token !== undefined &&
-    auth.callbackTokenKey !== undefined &&
-    isValidCallbackToken(messageId, token, auth.callbackTokenKey);
-  if (byHeader) return { byToken: false };
-  return byToken ? { byToken: true } : undefined;
-}
-
-/**
- * AWSCURRENT first; during a rotation AWSPREVIOUS; then AWSCURRENT read past the cache (at most once per interval,
- * so a flood of bad credentials cannot turn into Secrets Manager calls).
- */
-async function authenticate(request: ApiRequest, deps: ReceiptDeps): Promise<{ byToken: boolean }> {
-  const current = await deps.webhookAuth();
-  let verdict = authenticatedBy(request, current);
-  if (!verdict) {
-    const previous = await deps.previousWebhookAuth?.();
-    verdict = previous && authenticatedBy(request, previous);
-    if (verdict) metrics.addMetric('SmsReceiptPreviousSecret', MetricUnit.Count, 1);
-  }
-  if (!verdict) {
-    const refreshed = await deps.refreshedWebhookAuth?.();
-    verdict = refreshed && authenticatedBy(request, refreshed);
-  }
-  if (verdict) return verdict;
-  metrics.addMetric('SmsReceiptUnauthorized', MetricUnit.Count, 1);
-  logger.warn('Receipt refused: no valid Authorization value or callback token', {
-    hasAuthorization: !!request.headers.authorization,
-    hasToken: !!request.query.token,
-  });
-  throw new SmsError('UNAUTHORIZED', 'Missing or invalid credentials');
-}
-
 function matches(record: MessageRecord, payload: OutboundReceiptPayload): boolean {
   // A record that already has another umid belongs to another SMS that reused the clientMessageId.
   return !record.umid || record.umid === payload.umid;
@@ -184,46 +138,43 @@ async function findRecord(
   return candidates.find((record) => matches(record, payload));
 }
 
-function parseReceipt(
-  rawBody: string,
-): { ignored: true; eventType: string } | { ignored: false; payload: OutboundReceiptPayload } {
-  let json: unknown;
-  try {
-    json = JSON.parse(rawBody);
-  } catch {
-    throw new SmsError('INVALID_RECEIPT', 'The receipt body is not JSON');
+type ParsedReceipt =
+  | { kind: 'ignored'; eventType: string }
+  | { kind: 'inbound'; payload: unknown }
+  | { kind: 'receipt'; payload: OutboundReceiptPayload };
+
+function parseReceipt(rawBody: string): ParsedReceipt {
+  const { namespace, eventType, payload } = parseSmsWebhookEvent(rawBody, 'INVALID_RECEIPT');
+  if (namespace === 'SMS' && eventType === INBOUND_EVENT_TYPE) return { kind: 'inbound', payload };
+  if (namespace !== 'SMS' || eventType !== 'outbound_message_status_changed') {
+    return { kind: 'ignored', eventType };
   }
-  const envelope = receiptEnvelopeSchema.safeParse(json);
-  if (!envelope.success) {
-    throw new SmsError(
-      'INVALID_RECEIPT',
-      'The body is not an 8x8 webhook event (namespace, eventType, payload)',
-      toSmsIssues(envelope.error.issues, json),
-    );
-  }
-  const { namespace, eventType } = envelope.data;
-  if (namespace.toUpperCase() !== 'SMS' || eventType !== 'outbound_message_status_changed') {
-    return { ignored: true, eventType };
-  }
-  const payload = outboundReceiptPayloadSchema.safeParse(envelope.data.payload);
-  if (!payload.success) {
+  const parsed = outboundReceiptPayloadSchema.safeParse(payload);
+  if (!parsed.success) {
     throw new SmsError(
       'INVALID_RECEIPT',
       'The delivery receipt payload lacks umid or status.state',
-      toSmsIssues(payload.error.issues, envelope.data.payload, ['payload']),
+      toSmsIssues(parsed.error.issues, payload, ['payload']),
     );
   }
-  return { ignored: false, payload: payload.data };
+  return { kind: 'receipt', payload: parsed.data };
 }
 
 export async function handleReceipt(request: ApiRequest, deps: ReceiptDeps): Promise<ApiResponse> {
-  const { byToken } = await authenticate(request, deps);
+  const { byToken } = await authenticateWebhook(request, deps, { callbackToken: true, what: 'Receipt' });
   const parsed = parseReceipt(request.rawBody);
-  if (parsed.ignored) {
-    // The body is the sender's: only an event-type-shaped value (8x8's are snake_case) is logged verbatim.
-    const eventType = /^[a-z_]{1,64}$/.test(parsed.eventType) ? parsed.eventType : '(unrecognised)';
-    logger.info('Webhook event acknowledged and ignored', { eventType });
+  if (parsed.kind === 'ignored') {
+    logger.info('Webhook event acknowledged and ignored', { eventType: loggableEventType(parsed.eventType) });
     return { statusCode: 200, body: { ok: true, ignored: true } };
+  }
+  if (parsed.kind === 'inbound') {
+    if (byToken) {
+      // A callback token vouches for one outbound SMS; an inbound SMS needs the webhook's Authorization value.
+      metrics.addMetric('SmsReceiptUnauthorized', MetricUnit.Count, 1);
+      logger.warn('Inbound SMS with a callback token but no Authorization value refused');
+      throw new SmsError('UNAUTHORIZED', 'Missing or invalid credentials');
+    }
+    return acceptInboundSms(parsed.payload, request.rawBody, deps.inbound());
   }
   const { payload } = parsed;
   metrics.addMetric('SmsReceipt', MetricUnit.Count, 1);

@@ -123,6 +123,12 @@ export interface MessageRecord {
    * 8x8 accepted it: a message redriven from the DLQ then starts a fresh attempt (functions/sms/redrive.ts).
    */
   redrivable?: boolean;
+  /**
+   * Reply window (sparse GSI byReplyKey, sorted by createdAt): `replyKey(destination, source)` (inbound-ports.ts) on
+   * an SMS whose request carried a Cognigy session that can be injected, so an SMS back from that number reaches
+   * the session (functions/sms/inbound.ts). Removed by DELETE /sms/{messageId}/pii.
+   */
+  replyKey?: string;
   /** Set by DELETE /sms/{messageId}/pii: the destination and text are gone, this says who erased them and when. */
   erased?: ErasureTombstone;
   createdAt: string;

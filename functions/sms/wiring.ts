@@ -5,18 +5,21 @@
  *
  * Each function imports only its own piece of the wiring, so it neither bundles nor evaluates the others' (issue
  * 13, cold starts): base-wiring.ts has the AWS clients, the message store and the queue, and the deps of sms-status
- * and sms-sweeper; accept-wiring.ts adds Powertools idempotency for POST /sms and /sms/batch; this file the rest.
+ * and sms-sweeper; accept-wiring.ts adds Powertools idempotency for POST /sms and /sms/batch;
+ * inbound-webhook-wiring.ts the receipt secret and the inbound SMS queueing (which receipts reuse); this file the
+ * rest.
  */
 import { loadSmsSettings, tableName } from '../shared/config';
 import { mathRandom, powertoolsTelemetry, systemClock } from '../shared/runtime';
 import { cognigyEndpoint } from '../shared/cognigy-client';
-import { loadPreviousSecret, loadSecret } from '../shared/secrets';
+import { loadSecret } from '../shared/secrets';
 import { logger } from '../shared/powertools';
 import { cognigyInjector, type ReceiptInjector } from './cognigy-inject';
 import type { DeliverDeps } from './ports';
 import { documentClient, memo, messageStore } from './base-wiring';
 import { DynamoPacerStore } from './dynamo-pacer-store';
 import { eightByEightSms } from './eight-by-eight-sms-client';
+import { inboundSmsDeps, webhookAuthDeps } from './inbound-webhook-wiring';
 import { Pacer } from './pacer';
 import type { ReceiptDeps } from './receipt';
 import { RateLimitGate } from './rate-limit';
@@ -54,25 +57,13 @@ function injector(): ReceiptInjector {
   );
 }
 
-/** A cache-bypassing re-read of the receipt secret happens at most this often per function instance. */
-const WEBHOOK_AUTH_REFRESH_INTERVAL_MS = 30_000;
-
-export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => {
-  let lastRefresh = Number.NEGATIVE_INFINITY;
-  return {
-    store: messageStore(),
-    clock: systemClock,
-    webhookAuth: () => loadSecret('smsWebhookAuth'),
-    previousWebhookAuth: () => loadPreviousSecret('smsWebhookAuth'),
-    refreshedWebhookAuth: async () => {
-      const now = systemClock.now().getTime();
-      if (now - lastRefresh < WEBHOOK_AUTH_REFRESH_INTERVAL_MS) return undefined;
-      lastRefresh = now;
-      return loadSecret('smsWebhookAuth', { forceFetch: true });
-    },
-    injector: injector(),
-  };
-});
+export const receiptDeps = /* @__PURE__ */ memo((): ReceiptDeps => ({
+  ...webhookAuthDeps(),
+  store: messageStore(),
+  clock: systemClock,
+  injector: injector(),
+  inbound: inboundSmsDeps,
+}));
 
 /** The perMessage misconfiguration is reported once per container. */
 let warnedAboutCallbacks = false;

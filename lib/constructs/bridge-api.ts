@@ -360,15 +360,18 @@ export class BridgeApi extends Construct {
       }),
     );
     for (const { name, ips } of entries) {
-      const route = ROUTES.find((r) => r.function === WEBHOOK_FUNCTIONS[name]);
-      if (!route) throw new Error(`No catalogue route for ${WEBHOOK_FUNCTIONS[name]}`);
+      const resources = WEBHOOK_FUNCTIONS[name].map((fn) => {
+        const route = ROUTES.find((r) => r.function === fn);
+        if (!route) throw new Error(`No catalogue route for ${fn}`);
+        return `execute-api:/*/${route.method}${route.path}`;
+      });
       this.api.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `${name.charAt(0).toUpperCase()}${name.slice(1)}WebhookOnlyFrom8x8`,
           effect: iam.Effect.DENY,
           principals: [new iam.AnyPrincipal()],
           actions: ['execute-api:Invoke'],
-          resources: [`execute-api:/*/${route.method}${route.path}`],
+          resources,
           conditions: { NotIpAddress: { 'aws:SourceIp': ips } },
         }),
       );

@@ -97,7 +97,7 @@ export class BridgeDashboard extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Webhooks verified (2xx) per minute',
-        left: (['sms-receipt', 'handover-webhook'] as const).map((service) =>
+        left: (['sms-receipt', 'sms-inbound-webhook', 'handover-webhook'] as const).map((service) =>
           m.of('WebhookVerified', service, { label: service }),
         ),
         width: 8,

@@ -31,12 +31,12 @@ export const BRIDGE_METRICS = {
   },
   '8x8RateLimited': { services: ['sms-deliver'], unit: 'Count', meaning: '8x8 SMS API answers 429' },
   WebhookVerified: {
-    services: ['sms-receipt', 'handover-webhook'],
+    services: ['sms-receipt', 'sms-inbound-webhook', 'handover-webhook'],
     unit: 'Count',
     meaning: 'webhook deliveries answered 2xx (credential or signature verified)',
   },
   WebhookRefused: {
-    services: ['sms-receipt', 'handover-webhook'],
+    services: ['sms-receipt', 'sms-inbound-webhook', 'handover-webhook'],
     unit: 'Count',
     meaning: 'webhook deliveries answered 4xx; also per `reason` (the error code)',
   },

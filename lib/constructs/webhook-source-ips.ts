@@ -1,6 +1,7 @@
 /**
- * Source-IP allowlists for the two 8x8 webhook routes (issue 10, gap 1): an API Gateway resource policy that denies
- * `POST /webhooks/8x8/sms` and `POST /handover/eightByEight` to any other source address. Off by default.
+ * Source-IP allowlists for the 8x8 webhook routes (issue 10, gap 1): an API Gateway resource policy that denies
+ * `POST /webhooks/8x8/sms`, `POST /webhooks/8x8/sms/inbound` and `POST /handover/eightByEight` to any other source
+ * address. Off by default.
  */
 import type { FunctionName } from '../../functions/shared/catalogue';
 
@@ -22,14 +23,17 @@ export type SmsPlatformRegion = keyof typeof EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_I
 export interface WebhookSourceIps {
   /** `POST /handover/eightByEight` (8x8 Contact Center Chat Gateway events): ask 8x8 for the addresses. */
   chatGateway?: readonly string[];
-  /** `POST /webhooks/8x8/sms` (8x8 delivery receipts): e.g. EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_IPS.europe. */
+  /**
+   * `POST /webhooks/8x8/sms` and `POST /webhooks/8x8/sms/inbound` (8x8 delivery receipts and inbound SMS, sent from
+   * the same addresses): e.g. EIGHT_BY_EIGHT_SMS_WEBHOOK_SOURCE_IPS.europe.
+   */
   smsReceipt?: readonly string[];
 }
 
-/** Which catalogue function serves each allowlisted webhook route. */
-export const WEBHOOK_FUNCTIONS: Record<keyof WebhookSourceIps, FunctionName> = {
-  chatGateway: 'handover-webhook',
-  smsReceipt: 'sms-receipt',
+/** Which catalogue functions serve the routes of each allowlist. */
+export const WEBHOOK_FUNCTIONS: Record<keyof WebhookSourceIps, readonly FunctionName[]> = {
+  chatGateway: ['handover-webhook'],
+  smsReceipt: ['sms-receipt', 'sms-inbound-webhook'],
 };
 
 export class WebhookSourceIpError extends Error {

@@ -170,7 +170,7 @@ describe('business alarms', () => {
     expect(notifiesTopic(alarm)).toBe(true);
   });
 
-  test('refused webhooks: both webhooks summed over 5 minutes (the per-function series, not the per-reason one)', () => {
+  test('refused webhooks: every webhook summed over 5 minutes (the per-function series, not the per-reason one)', () => {
     const alarm = alarmNamed(template, 'WebhooksRefused')!;
     expect(alarm.Properties).toMatchObject({
       Threshold: 20,
@@ -178,6 +178,7 @@ describe('business alarms', () => {
     });
     expect(metricsOfAlarm(alarm)).toEqual([
       { name: 'WebhookRefused', service: 'sms-receipt' },
+      { name: 'WebhookRefused', service: 'sms-inbound-webhook' },
       { name: 'WebhookRefused', service: 'handover-webhook' },
     ]);
     expect(notifiesTopic(alarm)).toBe(true);

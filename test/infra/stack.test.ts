@@ -276,12 +276,13 @@ describe('least privilege', () => {
     }
   });
 
-  test('only the receipt webhook and the delivery worker can read the receipt Authorization secret', () => {
-    // Whoever reads it could forge 8x8 delivery receipts; accepting an SMS needs no secret at all.
+  test('only the two SMS webhooks and the delivery worker can read the receipt Authorization secret', () => {
+    // Whoever reads it could forge 8x8 delivery receipts and inbound SMS: the receipt and inbound webhooks check it,
+    // the worker signs per-message callback URLs with its key. Accepting or answering an SMS needs no secret at all.
     const readers = functionNames.filter((name) =>
       actionsOn(name, idOf(stack.secrets.smsWebhookAuth.secret)).has('secretsmanager:GetSecretValue'),
     );
-    expect(readers.sort()).toEqual(['sms-deliver', 'sms-receipt']);
+    expect(readers.sort()).toEqual(['sms-deliver', 'sms-inbound-webhook', 'sms-receipt']);
   });
 
   test('secret access matches the catalogue', () => {
@@ -740,6 +741,7 @@ describe('outputs', () => {
     expect(text('ApiKeyValueCommand')).toContain('aws apigateway get-api-key --api-key ');
     expect(text('ApiKeyValueCommand')).toContain('--include-value');
     expect(text('SmsReceiptWebhookUrl')).toMatch(/\/webhooks\/8x8\/sms"/);
+    expect(text('SmsInboundWebhookUrl')).toMatch(/\/webhooks\/8x8\/sms\/inbound"/);
     expect(text('ChatGatewayWebhookUrl')).toMatch(/\/handover\/eightByEight"/);
     for (const name of secretNames) {
       const output = Object.keys(outputs).find((k) => k.toLowerCase() === `${name}SecretName`.toLowerCase());

@@ -85,7 +85,8 @@ test(
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: 'execute-api:Invoke',
-        Resource: 'execute-api:/*/POST/webhooks/8x8/sms',
+        // Receipts and inbound SMS come from the same 8x8 addresses: both SMS webhook routes are closed to others.
+        Resource: ['execute-api:/*/POST/webhooks/8x8/sms', 'execute-api:/*/POST/webhooks/8x8/sms/inbound'],
         Condition: {
           NotIpAddress: {
             'aws:SourceIp': ['34.142.20.188/32', '34.142.64.178/32', '34.39.69.103/32', '34.39.114.155/32'],

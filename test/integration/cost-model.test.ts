@@ -109,6 +109,36 @@ test('one SMS: accept 1 read + 2 writes + 1 send; deliver 1 read + 2 writes; eac
   expect(dynamo.of('sms-status')).toEqual({ GetItem: expect.any(Number) }); // this test's own polling
 });
 
+test('one inbound SMS at the webhook: 1 claim write + 1 send + 1 write; 8x8 repeating it: 1 write + 1 read', async () => {
+  const count = 3;
+  dynamo.reset();
+  sqs.reset();
+  dynamo.counting = sqs.counting = true;
+  for (let i = 0; i < count; i++) {
+    const umid = randomUUID();
+    const event = {
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      payload: {
+        umid,
+        source: `659${String(2000000 + i).slice(1)}2`,
+        destination: '6587654321',
+        body: 'YES',
+      },
+    };
+    for (const expected of [{ queued: true }, { duplicate: true }]) {
+      const answer = await api.request('POST', '/webhooks/8x8/sms/inbound', event, {
+        authorization: WEBHOOK_AUTHORIZATION,
+      });
+      expect(answer.body).toMatchObject({ ok: true, ...expected });
+    }
+  }
+  dynamo.counting = sqs.counting = false;
+  // The claim is a conditional put; the repeat's put fails its condition (billed as a write) and reads the claim.
+  expect(dynamo.of('sms-inbound-webhook')).toEqual({ PutItem: 2 * count, UpdateItem: count, GetItem: count });
+  expect(sqs.of('sms-inbound-webhook')).toEqual({ SendMessageBatch: count });
+});
+
 test('one handover: calls per user message, agent event and end', async () => {
   const chat = stack.chatGateway!;
   const cognigy = stack.cognigy!;

@@ -28,7 +28,9 @@ import {
   type SmsStatus,
   type StatusChange,
 } from '../../../functions/sms/records';
-import type { Clock, Ids } from '../../../functions/shared/runtime';
+import type { Clock, Ids, Telemetry } from '../../../functions/shared/runtime';
+import type { QueueMessage, QueueSender } from '../../../functions/shared/sqs';
+import type { ClaimResult, WebhookClaims } from '../../../functions/shared/webhook-claims';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -179,6 +181,7 @@ export class InMemoryMessageStore implements MessageStore {
     r.destination = ERASED;
     r.request = { ...r.request, destination: ERASED, text: ERASED };
     delete r.request.clientIp;
+    delete r.replyKey;
     r.erased = clone(tombstone);
     r.updatedAt = tombstone.at;
   }
@@ -352,4 +355,59 @@ export class RecordingInjector implements ReceiptInjector {
     this.options.push(options);
     return this.script.shift() ?? 'ok';
   }
+}
+
+/**
+ * In memory, the WebhookClaims contract of functions/shared/webhook-claims.ts (the DynamoDB conditions themselves
+ * run against dynalite in inbound-webhook.test.ts and event-dedupe.test.ts): same body takes over a released claim,
+ * another body is a mismatch, a queued id is a duplicate.
+ */
+export class MapWebhookClaims implements WebhookClaims {
+  readonly items = new Map<string, { status: 'PENDING' | 'QUEUED' | 'RELEASED'; bodySha256: string }>();
+
+  async claim(id: string, info: { bodySha256: string }): Promise<ClaimResult> {
+    const item = this.items.get(id);
+    if (!item || (item.status === 'RELEASED' && item.bodySha256 === info.bodySha256)) {
+      this.items.set(id, { status: 'PENDING', bodySha256: info.bodySha256 });
+      return 'claimed';
+    }
+    if (item.bodySha256 !== info.bodySha256) return 'bodyMismatch';
+    return item.status === 'QUEUED' ? 'duplicate' : 'inProgress';
+  }
+  async markQueued(id: string): Promise<void> {
+    const item = this.items.get(id);
+    if (item) item.status = 'QUEUED';
+  }
+  async release(id: string): Promise<void> {
+    const item = this.items.get(id);
+    if (item?.status === 'PENDING') item.status = 'RELEASED';
+  }
+}
+
+/** A QueueSender that keeps what it was given; `refuseAll` makes every message fail to queue. */
+export class RecordingSender implements QueueSender {
+  readonly sent: QueueMessage[] = [];
+  refuseAll = false;
+  async send(messages: QueueMessage[]): Promise<string[]> {
+    if (this.refuseAll) return messages.map((message) => message.key);
+    this.sent.push(...messages.map(clone));
+    return [];
+  }
+}
+
+/** Telemetry that counts metrics and keeps warnings and errors. */
+export function recordingTelemetry() {
+  const counts = new Map<string, number>();
+  const warnings: string[] = [];
+  const telemetry: Telemetry = {
+    log: {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (message: string) => void warnings.push(message),
+      error: (message: string) => void warnings.push(message),
+    } as unknown as Telemetry['log'],
+    count: (metric, value = 1) => void counts.set(metric, (counts.get(metric) ?? 0) + value),
+    milliseconds: () => undefined,
+  };
+  return { telemetry, counts, warnings };
 }

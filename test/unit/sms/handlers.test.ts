@@ -23,6 +23,7 @@ import { QUEUES, SECRETS, TABLES } from '../../../functions/shared/catalogue';
 import { handler as accept } from '../../../functions/sms-accept/handler';
 import { handler as batch } from '../../../functions/sms-batch/handler';
 import { handler as deliver } from '../../../functions/sms-deliver/handler';
+import { handler as inboundWebhook } from '../../../functions/sms-inbound-webhook/handler';
 import { handler as receipt } from '../../../functions/sms-receipt/handler';
 import { handler as status } from '../../../functions/sms-status/handler';
 import type { MessageRecord } from '../../../functions/sms/records';
@@ -34,6 +35,7 @@ process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
 process.env[TABLES.pacer.nameEnv] = 'pacer-table';
 process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
 process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
+process.env[QUEUES.smsInbound.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/smsInbound.fifo';
 process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
 process.env[SECRETS.smsWebhookAuth.nameEnv] = 'sms-webhook-auth';
 process.env[SECRETS.cognigy.nameEnv] = 'cognigy';
@@ -424,5 +426,53 @@ describe('SMS queue consumer handler', () => {
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['sqs-0', 'sqs-1']);
     expect(sqs).toHaveReceivedCommandTimes(ChangeMessageVisibilityCommand, 2);
     expect(eightByEight.received).toHaveLength(1);
+  });
+});
+
+describe('POST /webhooks/8x8/sms/inbound handler', () => {
+  const inbound = JSON.stringify({
+    namespace: 'SMS',
+    eventType: 'inbound_message_received',
+    payload: { umid: 'umid-in-1', source: '6591234567', destination: '6587654321', body: 'YES' },
+  });
+
+  test('with the receipt Authorization value: claimed, queued on the FIFO queue by umid, marked queued, 200', async () => {
+    doc.on(PutCommand).resolves({});
+    doc.on(UpdateCommand).resolves({});
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }] });
+    const result = await inboundWebhook(
+      apiEvent('POST', '/webhooks/8x8/sms/inbound', inbound, { headers: { Authorization: AUTHORIZATION } }),
+      context,
+    );
+    expect([result.statusCode, parse(result)]).toEqual([200, { ok: true, umid: 'umid-in-1', queued: true }]);
+    expect(doc).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'idempotency-table',
+      Item: expect.objectContaining({ id: 'sms-inbound#umid-in-1', status: 'PENDING' }),
+    });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
+      QueueUrl: process.env[QUEUES.smsInbound.urlEnv],
+      Entries: [expect.objectContaining({ MessageDeduplicationId: 'umid-in-1' })],
+    });
+    expect(doc).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { id: 'sms-inbound#umid-in-1' },
+      ExpressionAttributeValues: { ':queued': 'QUEUED' },
+    });
+  });
+
+  test('without it: 401, nothing claimed or queued', async () => {
+    const result = await inboundWebhook(
+      apiEvent('POST', '/webhooks/8x8/sms/inbound', inbound, {
+        headers: { Authorization: 'Basic d3Jvbmc=' },
+      }),
+      context,
+    );
+    expect([result.statusCode, parse(result).error]).toEqual([
+      401,
+      expect.objectContaining({ code: 'UNAUTHORIZED' }),
+    ]);
+    expect(doc).not.toHaveReceivedCommand(PutCommand);
+    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
   });
 });

@@ -15,8 +15,11 @@ import {
   FakeQueue,
   InMemoryMessageStore,
   MapIdempotency,
+  MapWebhookClaims,
   RecordingInjector,
+  RecordingSender,
   SequenceIds,
+  recordingTelemetry,
 } from './fakes';
 
 const AUTHORIZATION = 'Bearer 9QQhlsEb8VY';
@@ -32,11 +35,19 @@ function setup() {
   const store = new InMemoryMessageStore();
   const clock = new FakeClock();
   const injector = new RecordingInjector();
+  const inbound = {
+    claims: new MapWebhookClaims(),
+    queue: new RecordingSender(),
+    clock,
+    telemetry: recordingTelemetry().telemetry,
+  };
   const deps: ReceiptDeps = {
     store,
     clock,
     injector,
     webhookAuth: async () => ({ authorization: AUTHORIZATION, callbackTokenKey: TOKEN_KEY }),
+    // Inbound SMS on the receipt URL: test/unit/sms/inbound-webhook.test.ts.
+    inbound: () => inbound,
   };
   const acceptDeps = {
     store,
@@ -262,18 +273,33 @@ describe('receipt parsing', () => {
     ]);
   });
 
-  test('other 8x8 events (inbound SMS) are acknowledged and ignored', async () => {
+  test('other 8x8 events are acknowledged and ignored', async () => {
+    const s = setup();
+    const record = await sentSms(s);
+    const other = { namespace: 'SMS', eventType: 'some_future_event', payload: { umid: 'umid-1' } };
+    expect(await handleReceipt(request(other), s.deps)).toEqual({
+      statusCode: 200,
+      body: { ok: true, ignored: true },
+    });
+    expect((await s.store.get(record.messageId))?.history).toHaveLength(2);
+  });
+
+  test('an inbound SMS on the receipt URL is queued by the inbound core and changes no SMS record', async () => {
     const s = setup();
     const record = await sentSms(s);
     const inbound = {
       namespace: 'SMS',
       eventType: 'inbound_message_received',
-      payload: { umid: 'umid-1', source: '+12025550293', destination: '+6500000000', body: 'STOP' },
+      payload: { umid: 'umid-1', source: '12025550293', destination: '6500000000', body: 'STOP' },
     };
     expect(await handleReceipt(request(inbound), s.deps)).toEqual({
       statusCode: 200,
-      body: { ok: true, ignored: true },
+      body: { ok: true, umid: 'umid-1', queued: true },
     });
+    const queue = s.deps.inbound().queue as RecordingSender;
+    expect(queue.sent.map((m) => m.body)).toEqual([
+      expect.objectContaining({ umid: 'umid-1', from: '+12025550293', to: '+6500000000', text: 'STOP' }),
+    ]);
     expect((await s.store.get(record.messageId))?.history).toHaveLength(2);
   });
 
