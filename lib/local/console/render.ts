@@ -69,7 +69,11 @@ export function renderSms(sms: SmsView): Html {
     ? `refused: ${sms.refused}`
     : sms.status
       ? `${sms.status.toUpperCase()}${sms.statusDescription ? ` — ${sms.statusDescription}` : ''}`
-      : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
+      : sms.answerTo === 'bot'
+        ? "the SMS bot's answer to an inbound SMS"
+        : sms.answerTo === 'keyword'
+          ? 'the answer to an inbound STOP, START or HELP'
+          : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
   return markup`<li class="sms" data-key="${sms.key}" data-status="${status}">
     <div class="sms-head"><span class="to">To ${sms.destination}</span> ${when(sms.at)}</div>
     <p class="bubble">${sms.text}</p>
@@ -301,6 +305,8 @@ button { padding: 5px 10px; border: 0; border-radius: 5px; background: #2563eb; 
 .handset-msg .bubble { background: none; padding: 0; margin: 2px 0; }
 .handset-msg.failed { outline: 1px solid #fca5a5; }
 h3.handset-title { font-size: 14px; margin: 12px 0 4px; }
+form[data-action="handset-text"] input[name="from"], form[data-action="handset-text"] input[name="to"] { flex: 1 1 40%; }
+form[data-action="handset-text"] input[name="text"] { flex: 1 1 60%; }
 .conversation { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px; margin: 0 0 10px; }
 .conversation h3 { font-size: 14px; margin: 0; }
 .status { margin: 4px 0; display: flex; gap: 6px; flex-wrap: wrap; font-size: 12px; }

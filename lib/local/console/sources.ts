@@ -111,6 +111,8 @@ export interface SmsView {
   /** The bridge's messageId when known, else 8x8's umid. */
   key: string;
   messageId?: string;
+  /** Sent by the bridge itself in answer to an inbound SMS: `bot` (the SMS bot) or `keyword` (STOP/START/HELP). */
+  answerTo?: 'bot' | 'keyword';
   umid?: string;
   destination: string;
   text: string;
@@ -387,6 +389,9 @@ export class ConsoleSources {
         receipts: [],
       };
       view.umid = sms.umid;
+      // The bridge's own answers to inbound SMS carry clientMessageIds `bot:<umid>:<n>` and `kw:<umid>`.
+      if (sms.clientMessageId?.startsWith('bot:')) view.answerTo = 'bot';
+      else if (sms.clientMessageId?.startsWith('kw:')) view.answerTo = 'keyword';
       for (const r of receipts.filter((r) => r.umid === sms.umid)) {
         view.receipts.push({
           state: r.state,
