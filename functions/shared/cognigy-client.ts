@@ -88,14 +88,33 @@ export interface CognigyEndpointOptions {
   converse?: typeof converseWithCognigy;
 }
 
-export function cognigyEndpoint(options: CognigyEndpointOptions): CognigyEndpoint & CognigyConversation {
-  const send = options.push ?? pushToCognigy;
-  const converse = options.converse ?? converseWithCognigy;
+/** The timeout of a call: the longer retry timeout (never shorter than the first one) for a retry. */
+function callTimeout(
+  options: Pick<CognigyEndpointOptions, 'timeoutMs' | 'retryTimeoutMs'>,
+): (callOptions: PushOptions) => number {
   const retryTimeoutMs = Math.max(options.timeoutMs, options.retryTimeoutMs ?? options.timeoutMs);
-  const timeout = (callOptions: PushOptions) => (callOptions.retry ? retryTimeoutMs : options.timeoutMs);
+  return (callOptions) => (callOptions.retry ? retryTimeoutMs : options.timeoutMs);
+}
+
+export function cognigyEndpoint(options: CognigyEndpointOptions): CognigyEndpoint {
+  const send = options.push ?? pushToCognigy;
+  const timeout = callTimeout(options);
   return {
     push: (mode, target, body, pushOptions = {}) => send(mode, target, body, timeout(pushOptions)),
     defaultEndpointBaseUrl: options.defaultEndpointBaseUrl,
+  };
+}
+
+/**
+ * The REST Endpoint side of the same client, with the same timeouts. A factory of its own so the functions that only
+ * push (every webhook and worker but sms-inbound) neither bundle nor load the REST answer's schema (issue 13).
+ */
+export function cognigyConversation(
+  options: Omit<CognigyEndpointOptions, 'defaultEndpointBaseUrl' | 'push'>,
+): CognigyConversation {
+  const converse = options.converse ?? converseWithCognigy;
+  const timeout = callTimeout(options);
+  return {
     converse: (endpointUrl, body, callOptions = {}) => converse(endpointUrl, body, timeout(callOptions)),
   };
 }
@@ -127,12 +146,23 @@ export interface CognigyRestAnswer {
  * sessionId}`. A field of an unexpected type is treated as absent rather than failing the whole turn, because the
  * Flow has already run when the answer arrives.
  */
-const lenientText = z.catch(z.optional(z.nullable(z.string())), undefined);
-const restOutputSchema = z.looseObject({ text: lenientText, data: z.optional(z.unknown()) });
-const restAnswerSchema = z.looseObject({
+const lenientText = /* @__PURE__ */ z.catch(
+  /* @__PURE__ */ z.optional(/* @__PURE__ */ z.nullable(/* @__PURE__ */ z.string())),
+  undefined,
+);
+const restOutputSchema = /* @__PURE__ */ z.looseObject({
   text: lenientText,
-  data: z.optional(z.unknown()),
-  outputStack: z.catch(z.optional(z.array(z.catch(z.nullable(restOutputSchema), null))), undefined),
+  data: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.unknown()),
+});
+const restAnswerSchema = /* @__PURE__ */ z.looseObject({
+  text: lenientText,
+  data: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.unknown()),
+  outputStack: /* @__PURE__ */ z.catch(
+    /* @__PURE__ */ z.optional(
+      /* @__PURE__ */ z.array(/* @__PURE__ */ z.catch(/* @__PURE__ */ z.nullable(restOutputSchema), null)),
+    ),
+    undefined,
+  ),
 });
 
 /** What a non-JSON or non-object REST answer is reported as (UpstreamError.upstreamCode). */

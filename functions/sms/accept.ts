@@ -33,7 +33,7 @@ import {
   SmsError,
   type SmsErrorCode,
 } from './error-codes';
-import { isOptedOut, type OptOutRecord, type OptOutScope, type OptOutStore } from './inbound-ports';
+import { isOptedOut, type OptOutReader, type OptOutRecord, type OptOutScope } from './inbound-ports';
 import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type NormalisedSms } from './normalise';
 import {
   STATUS_RANK,
@@ -89,7 +89,7 @@ export interface AcceptDeps {
    * The opt-out list (issue 14) and SETTINGS.smsOptOutScope: an SMS to a number that texted STOP is refused with
    * 422 RECIPIENT_OPTED_OUT. Absent: no check (the bridge's own HELP and opt-out confirmation SMS).
    */
-  optOuts?: { store: OptOutStore; scope: OptOutScope };
+  optOuts?: { store: OptOutReader; scope: OptOutScope };
 }
 
 interface BatchInfo {

@@ -18,7 +18,13 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { comparableSender, type OptOutEntry, type OptOutRecord, type OptOutStore } from './inbound-ports';
+import {
+  comparableSender,
+  type OptOutEntry,
+  type OptOutReader,
+  type OptOutRecord,
+  type OptOutStore,
+} from './inbound-ports';
 
 /** History entries kept per number (oldest dropped first). */
 export const OPT_OUT_HISTORY_LIMIT = 50;
@@ -98,14 +104,59 @@ function trimmed(history: HistoryEntry[]): HistoryEntry[] {
   return history.length > OPT_OUT_HISTORY_LIMIT ? history.slice(-OPT_OUT_HISTORY_LIMIT) : history;
 }
 
+/** Consistent: a STOP recorded a moment ago must already refuse the next POST /sms. */
+async function readItem(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  number: string,
+): Promise<OptOutItem | undefined> {
+  const result = await doc.send(new GetCommand({ TableName: table, Key: { number }, ConsistentRead: true }));
+  return result.Item as OptOutItem | undefined;
+}
+
+/**
+ * The reads alone (POST /sms, POST /sms/batch): apart from the writes below so the accepting functions do not bundle
+ * the read-modify-write code they never run (issue 13, bundle sizes).
+ */
+export function dynamoOptOutReader(doc: DynamoDBDocumentClient, table: string): OptOutReader {
+  const read = (number: string) => readItem(doc, table, number);
+  return {
+    async get(number) {
+      const item = await read(number);
+      return item ? toRecord(item) : undefined;
+    },
+
+    async getMany(numbers) {
+      const found = new Map<string, OptOutRecord>();
+      const unique = [...new Set(numbers)];
+      for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
+        let keys: Record<string, unknown>[] | undefined = unique
+          .slice(start, start + BATCH_GET_KEYS)
+          .map((number) => ({ number }));
+        // DynamoDB may leave part of a batch unprocessed under load: ask again for the rest.
+        for (let round = 0; keys && keys.length > 0 && round < UNPROCESSED_ROUNDS; round++) {
+          const result: BatchGetCommandOutput = await doc.send(
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of (result.Responses?.[table] ?? []) as OptOutItem[]) {
+            found.set(item.number, toRecord(item));
+          }
+          keys = result.UnprocessedKeys?.[table]?.Keys;
+        }
+        // Still unprocessed: read them one by one rather than let an opted-out number through.
+        for (const key of keys ?? []) {
+          const item = await read(key.number as string);
+          if (item) found.set(item.number, toRecord(item));
+        }
+      }
+      return found;
+    },
+  };
+}
+
 export function dynamoOptOutStore(doc: DynamoDBDocumentClient, table: string): OptOutStore {
-  async function read(number: string): Promise<OptOutItem | undefined> {
-    // Consistent: a STOP recorded a moment ago must already refuse the next POST /sms.
-    const result = await doc.send(
-      new GetCommand({ TableName: table, Key: { number }, ConsistentRead: true }),
-    );
-    return result.Item as OptOutItem | undefined;
-  }
+  const reader = dynamoOptOutReader(doc, table);
+  const read = (number: string) => readItem(doc, table, number);
 
   /**
    * Applies `change` to the number's item (a fresh one if none) and writes it if `change` answered a new item,
@@ -138,36 +189,7 @@ export function dynamoOptOutStore(doc: DynamoDBDocumentClient, table: string): O
   }
 
   return {
-    async get(number) {
-      const item = await read(number);
-      return item ? toRecord(item) : undefined;
-    },
-
-    async getMany(numbers) {
-      const found = new Map<string, OptOutRecord>();
-      const unique = [...new Set(numbers)];
-      for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
-        let keys: Record<string, unknown>[] | undefined = unique
-          .slice(start, start + BATCH_GET_KEYS)
-          .map((number) => ({ number }));
-        // DynamoDB may leave part of a batch unprocessed under load: ask again for the rest.
-        for (let round = 0; keys && keys.length > 0 && round < UNPROCESSED_ROUNDS; round++) {
-          const result: BatchGetCommandOutput = await doc.send(
-            new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of (result.Responses?.[table] ?? []) as OptOutItem[]) {
-            found.set(item.number, toRecord(item));
-          }
-          keys = result.UnprocessedKeys?.[table]?.Keys;
-        }
-        // Still unprocessed: read them one by one rather than let an opted-out number through.
-        for (const key of keys ?? []) {
-          const item = await read(key.number as string);
-          if (item) found.set(item.number, toRecord(item));
-        }
-      }
-      return found;
-    },
+    ...reader,
 
     async optOut(number, entry: OptOutEntry) {
       assertStorableSender(entry.sender);

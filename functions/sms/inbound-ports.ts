@@ -54,11 +54,15 @@ export interface OptOutRecord {
   history: { action: 'optOut' | 'optIn'; sender: string; at: string; via: string; umid?: string }[];
 }
 
-/** The optOuts table (no TTL). Numbers are E.164 with `+`. */
-export interface OptOutStore {
+/** The optOuts table's reads, all that POST /sms and POST /sms/batch need. Numbers are E.164 with `+`. */
+export interface OptOutReader {
   get(number: string): Promise<OptOutRecord | undefined>;
   /** Many at once (POST /sms/batch): the numbers that have any opt-out, with their records. */
   getMany(numbers: readonly string[]): Promise<Map<string, OptOutRecord>>;
+}
+
+/** The optOuts table (no TTL). Numbers are E.164 with `+`. */
+export interface OptOutStore extends OptOutReader {
   /** Records an opt-out from `sender` (idempotent per umid). */
   optOut(number: string, entry: OptOutEntry): Promise<void>;
   /**

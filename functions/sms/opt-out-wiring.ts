@@ -5,11 +5,16 @@
 import { tableName } from '../shared/config';
 import { powertoolsTelemetry, systemClock } from '../shared/runtime';
 import { documentClient, memo } from './base-wiring';
-import { dynamoOptOutStore } from './dynamo-opt-out-store';
+import { dynamoOptOutReader, dynamoOptOutStore } from './dynamo-opt-out-store';
 import type { OptOutRouteDeps } from './opt-outs';
 
 export const optOutStore = /* @__PURE__ */ memo(() =>
   dynamoOptOutStore(documentClient(), tableName('optOuts')),
+);
+
+/** The reads alone (POST /sms, POST /sms/batch), which do not bundle the writes. */
+export const optOutReader = /* @__PURE__ */ memo(() =>
+  dynamoOptOutReader(documentClient(), tableName('optOuts')),
 );
 
 export const optOutRouteDeps = /* @__PURE__ */ memo((): OptOutRouteDeps => ({

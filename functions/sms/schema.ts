@@ -106,71 +106,75 @@ const smsFields = {
 };
 
 /** POST /sms: every field of 8x8's single send plus the optional Cognigy session. */
-export const smsRequestSchema = describe(
-  z.strictObject({
-    ...smsFields,
-    cognigy: z.optional(cognigyRefSchema),
-    waitForUmidMs: describe(
-      z.optional(z.union([z.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_FOR_UMID_MS)), absent])),
-      `Milliseconds (0 to ${MAX_WAIT_FOR_UMID_MS}) to wait for 8x8's answer to the first attempt, so the 202 carries ` +
-        "8x8's `umid`; past it the answer is the usual QUEUED with `umid: null`. Not part of the SMS: a repeat " +
-        'with another wait is the same SMS.',
-    ),
-  }),
-  "One SMS, as 8x8's SmsRequest, plus optional Cognigy ids",
-);
+export const smsRequestSchema = /* @__PURE__ */ (() =>
+  describe(
+    z.strictObject({
+      ...smsFields,
+      cognigy: z.optional(cognigyRefSchema),
+      waitForUmidMs: describe(
+        z.optional(z.union([z.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_FOR_UMID_MS)), absent])),
+        `Milliseconds (0 to ${MAX_WAIT_FOR_UMID_MS}) to wait for 8x8's answer to the first attempt, so the 202 carries ` +
+          "8x8's `umid`; past it the answer is the usual QUEUED with `umid: null`. Not part of the SMS: a repeat " +
+          'with another wait is the same SMS.',
+      ),
+    }),
+    "One SMS, as 8x8's SmsRequest, plus optional Cognigy ids",
+  ))();
 
 /** Shared properties of a batch (8x8's SmsTemplateFull); a message's own value wins. */
-export const smsTemplateSchema = describe(
-  z.strictObject({
-    source: smsFields.source,
-    text: describe(z.optional(maxString(4096)), 'Text for messages without their own'),
-    encoding: smsFields.encoding,
-    scheduled: smsFields.scheduled,
-    expiry: smsFields.expiry,
-    dlrCallbackUrl: smsFields.dlrCallbackUrl,
-  }),
-  "Shared properties (8x8's SmsTemplateFull)",
-);
+export const smsTemplateSchema = /* @__PURE__ */ (() =>
+  describe(
+    z.strictObject({
+      source: smsFields.source,
+      text: describe(z.optional(maxString(4096)), 'Text for messages without their own'),
+      encoding: smsFields.encoding,
+      scheduled: smsFields.scheduled,
+      expiry: smsFields.expiry,
+      dlrCallbackUrl: smsFields.dlrCallbackUrl,
+    }),
+    "Shared properties (8x8's SmsTemplateFull)",
+  ))();
 
 /** A batch message may leave out what the template provides. */
-const smsBatchMessageSchema = describe(
-  z.strictObject({
-    ...smsFields,
-    text: z.optional(smsFields.text),
-    cognigy: z.optional(cognigyRefSchema),
-  }),
-  'One SMS of a batch; fields it leaves out come from `template`',
-);
+const smsBatchMessageSchema = /* @__PURE__ */ (() =>
+  describe(
+    z.strictObject({
+      ...smsFields,
+      text: z.optional(smsFields.text),
+      cognigy: z.optional(cognigyRefSchema),
+    }),
+    'One SMS of a batch; fields it leaves out come from `template`',
+  ))();
 
 /** POST /sms/batch: 8x8's BatchSmsRequest, capped so a body stays under Cognigy's 65 kB request limit. */
-export const smsBatchRequestSchema = describe(
-  z.strictObject({
-    messages: describe(
-      z.optional(z.array(smsBatchMessageSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
-      'The SMS to send; when present, `destinations` is ignored (as 8x8 does)',
-    ),
-    destinations: describe(
-      z.optional(z.array(maxString(64)).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
-      'Recipients of one templated text',
-    ),
-    template: z.optional(smsTemplateSchema),
-    clientBatchId: describe(
-      optionalString(20),
-      'Your batch reference. With `destinations`, each SMS gets clientMessageId "<clientBatchId>/<destination>", so a repeated batch sends nothing twice.',
-    ),
-    includeMessagesInResponse: describe(
-      z.optional(z.boolean()),
-      "Accepted for compatibility with 8x8's batch; the answer always lists every item",
-    ),
-    clientIp: smsFields.clientIp,
-    cognigy: describe(
-      z.optional(cognigyRefSchema),
-      'Cognigy session shared by messages without their own `cognigy`',
-    ),
-  }),
-  "A batch of SMS, as 8x8's BatchSmsRequest",
-);
+export const smsBatchRequestSchema = /* @__PURE__ */ (() =>
+  describe(
+    z.strictObject({
+      messages: describe(
+        z.optional(z.array(smsBatchMessageSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
+        'The SMS to send; when present, `destinations` is ignored (as 8x8 does)',
+      ),
+      destinations: describe(
+        z.optional(z.array(maxString(64)).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS))),
+        'Recipients of one templated text',
+      ),
+      template: z.optional(smsTemplateSchema),
+      clientBatchId: describe(
+        optionalString(20),
+        'Your batch reference. With `destinations`, each SMS gets clientMessageId "<clientBatchId>/<destination>", so a repeated batch sends nothing twice.',
+      ),
+      includeMessagesInResponse: describe(
+        z.optional(z.boolean()),
+        "Accepted for compatibility with 8x8's batch; the answer always lists every item",
+      ),
+      clientIp: smsFields.clientIp,
+      cognigy: describe(
+        z.optional(cognigyRefSchema),
+        'Cognigy session shared by messages without their own `cognigy`',
+      ),
+    }),
+    "A batch of SMS, as 8x8's BatchSmsRequest",
+  ))();
 
 export type SmsRequestInput = z.input<typeof smsRequestSchema>;
 export type SmsBatchRequestInput = z.input<typeof smsBatchRequestSchema>;

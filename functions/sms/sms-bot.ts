@@ -10,7 +10,7 @@
  * after a partial send sends nothing twice.
  */
 import {
-  cognigyEndpoint,
+  cognigyConversation,
   type CognigyConversation,
   type CognigyOutput,
   type CognigyRestRequest,
@@ -195,10 +195,9 @@ export function smsBotFromEnvironment(outbound: OutboundSms): SmsBot {
       resolveSmsBotEndpointUrl((await loadSecret('cognigy')).smsBotEndpointUrl, settings.smsBotEndpointUrl, {
         allowLoopback: settings.allowLoopbackUrls,
       }),
-    cognigy: cognigyEndpoint({
+    cognigy: cognigyConversation({
       timeoutMs: Math.min(settings.upstreamTimeoutMs, CONVERSE_TIMEOUT_CAP_MS),
       retryTimeoutMs: Math.min(settings.cognigyRetryTimeoutMs, CONVERSE_TIMEOUT_CAP_MS),
-      defaultEndpointBaseUrl: async () => (await loadSecret('cognigy')).endpointBaseUrl,
     }),
     sessions: new DynamoSmsSessionStore({
       client: documentClient(),

@@ -618,8 +618,9 @@ describe('receipt webhook', () => {
     expect(answer.body).toEqual({ ok: true, matched: false });
   });
 
-  test('other 8x8 events (e.g. inbound SMS) are acknowledged and ignored', async () => {
-    const answer = await postReceipt(receipt({ umid: randomUUID() }, 'inbound_message_received'), {
+  // Inbound SMS (inbound_message_received) on this URL are queued: test/integration/sms-inbound-webhook.test.ts.
+  test('other 8x8 events (e.g. an SMS Engage survey answer) are acknowledged and ignored', async () => {
+    const answer = await postReceipt(receipt({ umid: randomUUID() }, 'survey_response_received'), {
       authorization: WEBHOOK_AUTHORIZATION,
     });
     expect(answer.status).toBe(200);

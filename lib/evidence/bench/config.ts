@@ -79,10 +79,18 @@ export const TARGETS = {
  * past it. A function not listed (added later) is held to TARGETS.bundleBytes alone.
  */
 export const BUNDLE_BASELINE_BYTES: Readonly<Record<string, number>> = {
-  'sms-accept': 483_704,
-  'sms-batch': 486_992,
+  // Raised by issue 14 from 483_704 (+3_006): every POST /sms now reads the opt-out list (a recipient who texted
+  // STOP gets 422 RECIPIENT_OPTED_OUT: the reader, the check, the catalogue's new routes, queue and settings). What
+  // it bundled and never ran (the opt-out writes, the batch schemas) was taken out first.
+  'sms-accept': 486_710,
+  // Raised by issue 14 from 486_992 (+2_925), for the same opt-out check per batch (one BatchGetItem per 100 items).
+  'sms-batch': 489_917,
   'sms-status': 341_214,
-  'sms-receipt': 383_783,
+  // Raised by issue 14 from 383_783 (+13_089): 8x8 may send inbound SMS (inbound_message_received) to the receipt
+  // URL, and the receipt webhook queues them on smsInbound once per umid, so it bundles the SQS client (~27 KB),
+  // the once-per-umid claims and the inbound schema. The Cognigy REST Endpoint schema it never runs was taken out
+  // first (−10 KB); the SQS client and claims are built on the first inbound SMS, not for receipts.
+  'sms-receipt': 396_872,
   'sms-deliver': 409_058,
   'sms-sweeper': 348_551,
   'handover-start': 398_209,
@@ -94,8 +102,22 @@ export const BUNDLE_BASELINE_BYTES: Readonly<Record<string, number>> = {
   'handover-relay': 393_142,
 };
 
-/** The size a bundle is held to: its issue-13 baseline when it has one, and never over TARGETS.bundleBytes. */
+/**
+ * Bundles allowed past TARGETS.bundleBytes, each with why (their cold start must still meet TARGETS.coldStartMs).
+ * sms-inbound (issue 14) answers keywords and the SMS bot through the accept core, whose redelivery guard is
+ * Powertools idempotency (~38 KB with its JMESPath engine): the library made for the job, kept rather than a
+ * hand-written copy of its records; without it the bundle is about 491 KB.
+ */
+export const BUNDLE_CAP_EXCEPTIONS: Readonly<Record<string, number>> = {
+  'sms-inbound': 545_000,
+};
+
+/**
+ * The size a bundle is held to: its issue-13 baseline when it has one, never over TARGETS.bundleBytes unless it is
+ * one of the BUNDLE_CAP_EXCEPTIONS.
+ */
 export function bundleLimitBytes(name: string): number {
+  if (Object.hasOwn(BUNDLE_CAP_EXCEPTIONS, name)) return BUNDLE_CAP_EXCEPTIONS[name]!;
   const baseline = Object.hasOwn(BUNDLE_BASELINE_BYTES, name) ? BUNDLE_BASELINE_BYTES[name] : undefined;
   return Math.min(baseline ?? TARGETS.bundleBytes, TARGETS.bundleBytes);
 }

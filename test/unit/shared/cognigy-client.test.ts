@@ -1,6 +1,7 @@
 import '../../helpers/env';
 import {
   chatBridgeEventId,
+  cognigyConversation,
   cognigyEndpoint,
   COGNIGY_INVALID_ANSWER,
   smsBridgeEventId,
@@ -67,7 +68,7 @@ describe('bridgeEventId', () => {
   });
 });
 
-describe('cognigyEndpoint converse (REST Endpoint)', () => {
+describe('cognigyConversation converse (REST Endpoint)', () => {
   const server = new ScriptedServer();
   const URL_TOKEN = 'b5a7c0ffee0123456789secret';
   const request: CognigyRestRequest = {
@@ -76,12 +77,7 @@ describe('cognigyEndpoint converse (REST Endpoint)', () => {
     text: 'Hi',
     data: { sms: { inbound: { umid: 'u-1' } } },
   };
-  const endpoint = (timeoutMs = 2000) =>
-    cognigyEndpoint({
-      timeoutMs,
-      retryTimeoutMs: timeoutMs * 2,
-      defaultEndpointBaseUrl: async () => undefined,
-    });
+  const endpoint = (timeoutMs = 2000) => cognigyConversation({ timeoutMs, retryTimeoutMs: timeoutMs * 2 });
   const endpointUrl = () => `${server.url}/${URL_TOKEN}`;
   const failure = async (promise: Promise<unknown>): Promise<UpstreamError> => {
     const error = await promise.then(
@@ -169,10 +165,9 @@ describe('cognigyEndpoint converse (REST Endpoint)', () => {
 
   it('uses the push timeouts: the retry timeout for a retry', async () => {
     const timeouts: number[] = [];
-    const recording = cognigyEndpoint({
+    const recording = cognigyConversation({
       timeoutMs: 3000,
       retryTimeoutMs: 8000,
-      defaultEndpointBaseUrl: async () => undefined,
       converse: async (_url, _body, timeoutMs) => {
         timeouts.push(timeoutMs);
         return { outputs: [] };
