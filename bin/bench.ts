@@ -10,8 +10,8 @@
  *   BENCH_THROUGHPUT_N (800) SMS for the unthrottled throughput; BENCH_CONCURRENCY (32) callers at once
  *   BENCH_IDLE_N (20) single SMS sent one at a time on an idle queue (accepted → at 8x8)
  *   BENCH_BACKLOG_N (1000) SMS queued while the SMS poller is paused, then drained without a rate limit
- *   BENCH_RATE_LIMIT (half the backlog's 8x8 call rate in batches of 10) requests/s for the rate-limited run, on a
- *     stack of its own polling 10 SMS a batch; BENCH_LIMITED_N (enough full 8x8 batch calls for 14 s at the limit)
+ *   BENCH_RATE_LIMIT (half the 8x8 call rate its stack reaches draining a backlog unlimited just before) requests/s
+ *     for the rate-limited run, on a stack of its own polling 10 SMS a batch; BENCH_LIMITED_N (enough full 8x8 batch calls for 14 s at the limit)
  *     SMS, queued while the SMS poller is paused; BENCH_PACE=0 runs it without telling the bridge the limit
  *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run; `sms` is sms-accept, sms-throughput, sms-idle,
  *     sms-backlog and sms-limited, each of which may be named alone (e.g. BENCH_PARTS=sms-idle,sms-limited);

@@ -768,6 +768,17 @@ export const SETTING_SPECS = {
     decimal({ min: 0, max: 100_000, unit: 'requests per second', fallback: 1800 }),
   ),
   /**
+   * Milliseconds at the end of every second in which the SMS pacer places no 8x8 calls (default 300, 0–900, rounded
+   * up to whole 100 ms slots): a call that reaches 8x8 up to this late still counts in the second it was placed in,
+   * not on top of the next second's calls. 8x8 does not say how it aligns its one-second window; raise it when 429s
+   * come although the rate is set to the sub-account's limit (calls arrive late), lower it to spread calls wider.
+   * Every worker must use the same value (functions/sms/pacer.ts).
+   */
+  smsPacerEdgeGuardMs: setting(
+    'SMS_PACER_EDGE_GUARD_MS',
+    wholeNumber({ min: 0, max: 900, unit: 'milliseconds', fallback: 300 }),
+  ),
+  /**
    * SMS per sms-deliver invocation (the SQS event source's batch size; default 100, 1–10 000; above 10 it needs a
    * batching window of at least 1 s, functions/shared/config.ts queueBatching). Read by the CDK stack and the local
    * poller, not by the functions.

@@ -36,7 +36,8 @@ type SmsSettingKey =
   | 'smsSweepBatchSize'
   | 'smsSweepAlarmThreshold'
   | 'ambiguousTimeoutPolicy'
-  | 'smsRateLimitPerSecond';
+  | 'smsRateLimitPerSecond'
+  | 'smsPacerEdgeGuardMs';
 
 export type Settings = Omit<SettingValues, SmsSettingKey>;
 
@@ -104,6 +105,8 @@ export interface SmsSettings extends Settings {
   ambiguousTimeoutPolicy: 'resend' | 'fail';
   /** SETTINGS.smsRateLimitPerSecond: 8x8 requests per second for all SMS workers together (0: no pacing). */
   rateLimitPerSecond: number;
+  /** SETTINGS.smsPacerEdgeGuardMs: the end of each second in which the pacer places no calls (ms). */
+  pacerEdgeGuardMs: number;
 }
 
 /** Shared settings plus the SMS ones (SETTINGS.sms*). */
@@ -118,6 +121,7 @@ export function loadSmsSettings(env: NodeJS.ProcessEnv = process.env): SmsSettin
     sweepAlarmThreshold: all.smsSweepAlarmThreshold,
     ambiguousTimeoutPolicy: all.ambiguousTimeoutPolicy,
     rateLimitPerSecond: all.smsRateLimitPerSecond,
+    pacerEdgeGuardMs: all.smsPacerEdgeGuardMs,
     idempotencyTtlSeconds: Math.min(all.smsIdempotencyTtlSeconds, all.recordTtlDays * 86_400),
   };
 }

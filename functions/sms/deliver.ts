@@ -17,6 +17,7 @@
  *
  * Decisions live in outcome.ts (pure), calls to 8x8 in send-attempt.ts; this module applies verdicts to the record.
  */
+import { ConcurrencyLimit, withConcurrencyLimit } from '../shared/concurrency';
 import { UpstreamError } from '../shared/errors';
 import { maskPhone } from '../shared/mask';
 import type { BatchItem, RecordContext } from '../shared/queue-consumer';
@@ -48,7 +49,13 @@ import {
   type PreparedDeliveries,
   type SendOutcome,
 } from './ports';
-import { STATUS_RANK, type MessageRecord, type SmsStatus, type StatusChange } from './records';
+import {
+  STATUS_RANK,
+  type MessageRecord,
+  type MessageStore,
+  type SmsStatus,
+  type StatusChange,
+} from './records';
 import { reopenIfRedriven } from './redrive';
 import {
   begin,
@@ -79,6 +86,29 @@ function logFields(record: MessageRecord) {
     clientMessageId: record.clientMessageId,
     destination: maskPhone(record.destination),
   };
+}
+
+/**
+ * Calls of the message store (DynamoDB) one worker container has in flight at once. A poll batch of up to
+ * SMS_QUEUE_BATCH_SIZE SMS starts its attempts together and its records then finish together: unbounded, that is a
+ * burst of 100+ concurrent writes per batch, which buys little (the 8x8 call waits for the slowest start either way)
+ * and puts everyone else's requests to the table behind the whole burst wherever requests are served in turn:
+ * locally dynalite serves one at a time, and a POST /sms write arriving during a burst of 140 waited for all 140
+ * (~150 ms; with 10 in flight it waits for about 10). In AWS the burst hits the table's partitions and the
+ * container's socket pool at once; 10 in flight at single-digit-ms writes still record a batch of 100 in ~50 ms.
+ * Per container (Lambda hands it one batch at a time; the local stack's pollers of the queue share it).
+ */
+export const STORE_CALLS_IN_FLIGHT = 10;
+const boundedStores = new WeakMap<MessageStore, MessageStore>();
+
+/** `deps` whose store calls pass the container's STORE_CALLS_IN_FLIGHT bound (one bound per store instance). */
+function withBoundedStore(deps: DeliverDeps): DeliverDeps {
+  let store = boundedStores.get(deps.store);
+  if (!store) {
+    store = withConcurrencyLimit(deps.store, new ConcurrencyLimit(STORE_CALLS_IN_FLIGHT));
+    boundedStores.set(deps.store, store);
+  }
+  return { ...deps, store };
 }
 
 /** The statuses the worker itself injects; their pending injections are retried through the SMS queue. */
@@ -248,7 +278,11 @@ async function sendAndApply(
  * the pacer's bucket, then starts its attempts and is sent at that place's time. Each record's handler then applies
  * its verdict (deliverSms); a lone SMS of its group is sent singly by its handler.
  */
-export async function prepareDeliveries(items: BatchItem[], deps: DeliverDeps): Promise<PreparedDeliveries> {
+export async function prepareDeliveries(
+  items: BatchItem[],
+  rawDeps: DeliverDeps,
+): Promise<PreparedDeliveries> {
+  const deps = withBoundedStore(rawDeps);
   const prepared: PreparedDeliveries = new Map();
   const ids = batchMessageIds(items.map((item) => item.body));
   if (ids.length < 2) return prepared;
@@ -324,8 +358,9 @@ async function prepareCall(
 export async function deliverSms(
   body: unknown,
   ctx: Pick<RecordContext<PreparedDeliveries>, 'prepared'>,
-  deps: DeliverDeps,
+  rawDeps: DeliverDeps,
 ): Promise<void> {
+  const deps = withBoundedStore(rawDeps);
   const messageId = messageIdOf(body);
   const entry = ctx.prepared?.get(messageId);
   if (entry) {
@@ -370,7 +405,12 @@ async function deliverRecord(record: MessageRecord, deps: DeliverDeps): Promise<
 }
 
 /** onExhausted: the last delivery failed, so the SMS ends as `failed` before its message moves to the DLQ. */
-export async function markDeliveryExhausted(body: unknown, error: unknown, deps: DeliverDeps): Promise<void> {
+export async function markDeliveryExhausted(
+  body: unknown,
+  error: unknown,
+  rawDeps: DeliverDeps,
+): Promise<void> {
+  const deps = withBoundedStore(rawDeps);
   let messageId: string;
   try {
     messageId = messageIdOf(body);

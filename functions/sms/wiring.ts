@@ -98,6 +98,7 @@ export const deliverDeps = /* @__PURE__ */ memo((): DeliverDeps => {
           async () => (await loadSecret('smsCredentials')).subAccountId,
         ),
         systemClock,
+        settings.pacerEdgeGuardMs,
       ),
     }),
     telemetry: powertoolsTelemetry,

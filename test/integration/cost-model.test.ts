@@ -97,10 +97,12 @@ test('one SMS: accept 1 read + 2 writes + 1 send; deliver 1 read + 2 writes; eac
   expect(dynamo.of('sms-accept')).toEqual({ GetItem: count, PutItem: count, UpdateItem: count });
   expect(sqs.of('sms-accept')).toEqual({ SendMessageBatch: count });
   expect(dynamo.of('sms-deliver', stack.tables.messages)).toEqual({ GetItem: count, UpdateItem: 2 * count });
-  // The 8x8 pacer (functions/sms/dynamo-pacer-store.ts): one slot take per 8x8 call, and the learnt rate read at
-  // most once a second per instance.
+  // The 8x8 pacer (functions/sms/dynamo-pacer-store.ts): one slot take per 8x8 call (two for a call due in a
+  // second's edge guard: a place that second left unused and one of the next), and the learnt rate read at most
+  // once a second per instance.
   const pacer = dynamo.of('sms-deliver', stack.tables.pacer);
-  expect(pacer.UpdateItem).toBe(count);
+  expect(pacer.UpdateItem).toBeGreaterThanOrEqual(count);
+  expect(pacer.UpdateItem).toBeLessThanOrEqual(2 * count);
   expect(pacer.GetItem ?? 0).toBeLessThanOrEqual(count);
   // A receipt finds its record through the umid index, then moves it (the `sent` receipt's conditional write
   // changes nothing, but DynamoDB bills a failed condition as a write too).

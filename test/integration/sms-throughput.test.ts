@@ -110,12 +110,18 @@ test('a backlog of 200 SMS goes to 8x8 in a few batch calls, each SMS exactly on
   expect(sms.requests.length).toBeLessThanOrEqual(8);
   expect(sms.requests.every((r) => r.endpoint === 'batch')).toBe(true);
   for (const request of sms.requests) expect(validateSmsBatchRequest(request.body).errors).toEqual([]);
-  // Every 8x8 call took its place in the shared bucket first.
-  const slotsAfter = await takenPlaces();
-  expect(slotsAfter - slotsBefore).toBe(sms.requests.length);
+  // Every 8x8 call took its place in the shared bucket first: one place, or two for a call due in a second's edge
+  // guard (a place that second left unused and one of the next, functions/sms/pacer.ts).
+  const taken = (await takenPlaces()) - slotsBefore;
+  expect(taken).toBeGreaterThanOrEqual(sms.requests.length);
+  expect(taken).toBeLessThanOrEqual(2 * sms.requests.length);
 
   // Each SMS's record shows 8x8's own verdict for it (partial batch results mapped back by clientMessageId).
-  const sample = await api.get<{ status: { code: string }; umid?: string }>(`/sms/${ids[137]}`);
+  // The worker records verdicts after 8x8 answered, a few at a time: wait for this one.
+  const sample = await waitFor(`SMS ${ids[137]} recorded as sent`, async () => {
+    const answer = await api.get<{ status: { code: string }; umid?: string }>(`/sms/${ids[137]}`);
+    return answer.body.status.code === 'QUEUED' ? undefined : answer;
+  });
   expect(['SENT', 'DELIVERED']).toContain(sample.body.status.code);
   const umid = sms.received.find((m) => m.clientMessageId === ids[137])?.umid;
   expect(sample.body.umid).toBe(umid);

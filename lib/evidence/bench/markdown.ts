@@ -57,8 +57,9 @@ How to read it:
   counted each call, after its simulated latency), from the first whole window after the first call, and only
   while at least limit × 10 SMS had not yet reached 8x8 at a window's start: the bridge had the SMS to fill every
   measured window, so a window under the limit is the bridge's loss. The windows in which 8x8 answered 429 show
-  that the bridge asked for more than the limit. The limit is half the unthrottled run's 8x8 call rate, which the
-  worker's capacity with full batches exceeds. An 8x8 call carries up to 10 SMS (a poll batch goes to 8x8's batch
+  that the bridge asked for more than the limit. The limit is half the 8x8 call rate the same stack reached just
+  before, draining a backlog without a limit (the calibration in the row's note), so the stack can reach it twice
+  over and a window under the limit is the pacer's loss, not the machine's. An 8x8 call carries up to 10 SMS (a poll batch goes to 8x8's batch
   endpoint), so messages per second exceed the request limit. 8x8 answers 429 with Retry-After in whole seconds
   (the simulator rounds the rest of its window up, at least 1); the worker waits it out from the answer, and all
   its workers wait for the first 429 of a window. That bounds what an honest client gets from a fixed one-second

@@ -28,7 +28,7 @@ function deliveryPausedRow(paused: NonNullable<AcceptResult['deliveryPaused']>):
   return {
     metric: 'POST /sms accept p50 / p99 with the SMS poller paused (diagnostic)',
     value: `${formatMs(paused.bridge.p50)} / ${formatMs(paused.bridge.p99)}`,
-    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run`,
+    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not; most of the gap is the simulator's delivery receipts: two per SMS, ~100 and ~200 ms after each batch call, all at once, each an sms-receipt invocation with its DynamoDB calls on the one stand-in that serves accept's); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run`,
   };
 }
 
@@ -77,7 +77,12 @@ export function backlogRow(backlog: BacklogResult): ReportRow {
   };
 }
 
-export function limitedRow(limited: LimitedResult, limit: number, paced = true): ReportRow {
+export function limitedRow(
+  limited: LimitedResult,
+  limit: number,
+  paced = true,
+  calibration?: BacklogResult,
+): ReportRow {
   const met =
     limited.windows >= 8 &&
     limited.limitUse >= TARGETS.rateLimitRatio &&
@@ -89,7 +94,11 @@ export function limitedRow(limited: LimitedResult, limit: number, paced = true):
     // Too few windows measure nothing: then the row is not a pass.
     verdict: verdict(met),
     note:
-      `${paced ? `SMS_RATE_LIMIT_PER_SECOND=${limit}` : 'unpaced'}, SMS_QUEUE_BATCH_SIZE=${SMS_PER_CALL}; ${limited.messages} SMS queued, then drained in ${round(limited.backlogSeconds)} s (${round(limited.endToEndPerSecond)} msg/s); ` +
+      `${paced ? `SMS_RATE_LIMIT_PER_SECOND=${limit}` : 'unpaced'}, SMS_QUEUE_BATCH_SIZE=${SMS_PER_CALL}; ` +
+      (calibration
+        ? `the limit is half the ${round(calibration.callsPerSecond)} 8x8 calls/s the same stack made draining ${calibration.messages} SMS without a limit just before; `
+        : 'limit from BENCH_RATE_LIMIT; ') +
+      `${limited.messages} SMS queued, then drained in ${round(limited.backlogSeconds)} s (${round(limited.endToEndPerSecond)} msg/s); ` +
       `${limited.windows} whole 1-s windows with a backlog, ${limited.windowsShort} under the limit, 429 answered in ${limited.windowsWith429}; ` +
       `${round(limited.smsPerCall, 1)} SMS per accepted call; ${round(limited.callsPerMessage, 3)} calls per SMS incl. ${limited.rejected429} answered 429`,
   };

@@ -58,15 +58,14 @@ export async function runBench(config: BenchConfig, log: BenchLog): Promise<Benc
     }
     log('starting the local stack');
     const s = await openBenchStack();
-    const measured: Measured = { backlog: undefined };
     try {
-      rows = await measure(s, config, bundles, workDir, log, measured);
+      rows = await measure(s, config, bundles, workDir, log);
     } finally {
       await s.stack.stop();
     }
     // Its own stack (one runs per process at a time), reported after the backlog row.
     if (hasSmsPart(config, 'limited')) {
-      const row = await limitedPart(config, measured.backlog, log);
+      const row = await limitedPart(config, log);
       const after = rows.findIndex((r) => r.metric.startsWith('SMS backlog drained'));
       rows.splice(after >= 0 ? after + 1 : rows.length - 1, 0, row);
     }
@@ -82,7 +81,6 @@ async function measure(
   bundles: BundleResult[],
   workDir: string,
   log: BenchLog,
-  measured: Measured,
 ): Promise<ReportRow[]> {
   await s.stack.warmUp();
   // Warm every route once so the first measured request does not pay for JIT and connection set-up.
@@ -96,7 +94,7 @@ async function measure(
 
   let underLoadMb = Number.NaN;
   if (SMS_PARTS.some((part) => hasSmsPart(config, part))) {
-    const sms = await smsPart(s, config, log, measured);
+    const sms = await smsPart(s, config, log);
     underLoadMb = sms.underLoadMb;
     rows.push(...sms.rows);
   }
@@ -122,13 +120,12 @@ const SMS_PARTS = ['accept', 'throughput', 'idle', 'backlog', 'limited'] as cons
 
 /**
  * Accept latency, throughput, a lone SMS on an idle queue, then a backlog drained without and with a binding 8x8
- * rate limit.
+ * rate limit (that one on a stack of its own, limitedPart).
  */
 async function smsPart(
   s: BenchStack,
   config: BenchConfig,
   log: BenchLog,
-  measured: Measured,
 ): Promise<{ rows: ReportRow[]; underLoadMb: number }> {
   const rows: ReportRow[] = [];
   let underLoadMb = Number.NaN;
@@ -148,46 +145,51 @@ async function smsPart(
     log(`idle queue: ${config.idleN} single SMS, each after the previous reached 8x8`);
     rows.push(idleRow(await idleLatency(s, config)));
   }
-  let backlog: BacklogResult | undefined;
-  if (hasSmsPart(config, 'backlog') || (hasSmsPart(config, 'limited') && config.rateLimit === undefined)) {
+  if (hasSmsPart(config, 'backlog')) {
     log(`backlog: ${config.backlogN} SMS queued, then drained without a rate limit`);
-    backlog = await backlogThroughput(s, config, config.backlogN);
-    if (hasSmsPart(config, 'backlog')) rows.push(backlogRow(backlog));
+    rows.push(backlogRow(await backlogThroughput(s, config, config.backlogN)));
   }
-  measured.backlog = backlog;
   s.sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
   return { rows, underLoadMb };
 }
 
-/** What a later part needs from the main stack's run. */
-interface Measured {
-  backlog: BacklogResult | undefined;
-}
-
 /**
- * The rate-limited run on a stack of its own that polls SMS_PER_CALL SMS a batch. The limit must bind: by default
- * half the 8x8 call rate the backlog's drain rate gives in batches of that size.
+ * The rate-limited run on a stack of its own that polls SMS_PER_CALL SMS a batch. The limit must bind, and the stack
+ * must be able to reach it: by default half the 8x8 call rate this same stack reached just before, draining a
+ * backlog without a limit (the calibration). The main stack's backlog run polls 100 SMS a batch, so its drain rate
+ * says little about a stack that makes ten times as many calls per SMS (on this machine it overstated it: a limit
+ * picked from it was above what the batch-of-10 stack could drain, so the row measured the machine, not the pacer).
  */
-async function limitedPart(
-  config: BenchConfig,
-  backlog: BacklogResult | undefined,
-  log: BenchLog,
-): Promise<ReportRow> {
-  const rateLimit =
-    config.rateLimit ?? Math.max(1, Math.floor((backlog?.drainPerSecond ?? 20) / SMS_PER_CALL / 2));
-  const limitedN = limitedCount(config, rateLimit);
-  log(
-    `throughput against a rate limit of ${rateLimit} requests/s (a stack polling ${SMS_PER_CALL} SMS a batch): ${limitedN} SMS queued, then delivered`,
-  );
+async function limitedPart(config: BenchConfig, log: BenchLog): Promise<ReportRow> {
   const s = await openBenchStack({ [SETTINGS.smsQueueBatchSize]: String(SMS_PER_CALL) });
   try {
     await s.stack.warmUp();
+    let calibration: BacklogResult | undefined;
+    if (config.rateLimit === undefined) {
+      const n = calibrationCount(config);
+      log(`calibration: ${n} SMS queued on the rate-limited run's stack, then drained without a rate limit`);
+      calibration = await backlogThroughput(s, config, n);
+      log(
+        `calibration: ${calibration.callsPerSecond.toFixed(1)} 8x8 calls/s (${calibration.drainPerSecond.toFixed(0)} SMS/s)`,
+      );
+    }
+    const rateLimit = config.rateLimit ?? Math.max(1, Math.floor((calibration?.callsPerSecond ?? 4) / 2));
+    const limitedN = limitedCount(config, rateLimit);
+    log(
+      `throughput against a rate limit of ${rateLimit} requests/s (a stack polling ${SMS_PER_CALL} SMS a batch): ${limitedN} SMS queued, then delivered`,
+    );
     return limitedRow(
       await limitedThroughput(s, config, limitedN, rateLimit, log),
       rateLimit,
       config.paceAtLimit,
+      calibration,
     );
   } finally {
     await s.stack.stop();
   }
+}
+
+/** SMS in the calibration backlog: enough full batch calls for a few seconds at the stack's speed. */
+function calibrationCount(config: BenchConfig): number {
+  return Math.min(config.backlogN, 600);
 }

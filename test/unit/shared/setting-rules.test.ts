@@ -36,6 +36,7 @@ const REFUSALS: Record<keyof typeof SETTING_SPECS, [string, string] | null> = {
   cognigyRetryTimeoutMs: ['0', 'a whole number from 1 to 60000 milliseconds'],
   ambiguousTimeoutPolicy: ['retry', 'one of resend or fail'],
   smsRateLimitPerSecond: ['-1', 'a number from 0 to 100000 requests per second'],
+  smsPacerEdgeGuardMs: ['950', 'a whole number from 0 to 900 milliseconds'],
   smsQueueBatchSize: ['10001', 'a whole number from 1 to 10000 messages'],
   smsQueueBatchingWindowSeconds: ['0.5', 'a whole number from 0 to 300 seconds'],
   smsReplyWindowHours: ['a day', 'a number from 0 to 720 hours'],

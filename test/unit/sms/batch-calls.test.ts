@@ -9,14 +9,13 @@ import {
   PacerBusyError,
   deliverSms,
   prepareDeliveries,
+  STORE_CALLS_IN_FLIGHT,
   type DeliverDeps,
 } from '../../../functions/sms/deliver';
 import type { EightByEightSmsRequest } from '../../../functions/sms/eight-by-eight-sms-client';
 import { batchGroupKey, batchGroups, batchRequest } from '../../../functions/sms/outcome';
 import type { CallPacer } from '../../../functions/sms/ports';
-import { RateLimitGate } from '../../../functions/sms/rate-limit';
 import type { BatchItem } from '../../../functions/shared/queue-consumer';
-import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
 import { mergeTemplate } from '../../../lib/simulators/sms-rules';
 import { validateSmsBatchRequest } from '../../../lib/simulators/contract/sms-schema';
 import {
@@ -25,8 +24,8 @@ import {
   FakeQueue,
   InMemoryMessageStore,
   MapIdempotency,
-  RecordingInjector,
   SequenceIds,
+  fakeDeliverDeps,
 } from './fakes';
 
 const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -126,22 +125,13 @@ function setup(pacer?: CallPacer) {
   const store = new InMemoryMessageStore();
   const clock = new FakeClock();
   const sms = new FakeEightByEight();
-  const deps: DeliverDeps = {
+  const deps = fakeDeliverDeps({
     store,
     sms,
     clock,
-    injector: new RecordingInjector(),
-    credentials: async () => ({
-      apiKey: 'key',
-      subAccountId: 'SubAccount-1',
-      baseUrl: 'https://sms.8x8.com',
-    }),
-    callbackTokenKey: async () => undefined,
-    rateLimit: new RateLimitGate(systemClock, mathRandom),
     ...(pacer && { pacer }),
-    telemetry: powertoolsTelemetry,
-    settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', paceWaitMs: 8_000 },
-  };
+    settings: { paceWaitMs: 8_000 },
+  });
   const acceptDeps = {
     store,
     clock,
@@ -167,7 +157,47 @@ async function deliverAll(ids: string[], deps: DeliverDeps) {
   return Promise.allSettled(ids.map((messageId) => deliverSms({ messageId }, { prepared }, deps)));
 }
 
+/** The in-memory store, each write taking a turn of the event loop; records how many writes were open at once. */
+class CountingStore extends InMemoryMessageStore {
+  open = 0;
+  maxOpen = 0;
+  writes = 0;
+  private async counted<R>(write: () => Promise<R>): Promise<R> {
+    this.writes++;
+    this.maxOpen = Math.max(this.maxOpen, ++this.open);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      return await write();
+    } finally {
+      this.open--;
+    }
+  }
+  override startAttempt(...args: Parameters<InMemoryMessageStore['startAttempt']>) {
+    return this.counted(() => super.startAttempt(...args));
+  }
+  override changeStatus(...args: Parameters<InMemoryMessageStore['changeStatus']>) {
+    return this.counted(() => super.changeStatus(...args));
+  }
+}
+
 describe('prepareDeliveries: batch calls per group, verdicts mapped back', () => {
+  test(`a batch's record writes are at most STORE_CALLS_IN_FLIGHT (${STORE_CALLS_IN_FLIGHT}) at once; every SMS still gets its verdict`, async () => {
+    const t = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await t.accept({ text: `Sale ${i}` }));
+    const store = new CountingStore();
+    for (const [id, record] of t.store.records) store.records.set(id, record);
+    const deps = { ...t.deps, store };
+    const results = await deliverAll(ids, deps);
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(t.sms.batchCalls).toHaveLength(1);
+    // 40 attempts started and 40 marked sent, in parallel but never more than the bound.
+    expect(store.writes).toBe(80);
+    expect(store.maxOpen).toBe(STORE_CALLS_IN_FLIGHT);
+    const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.status));
+    expect(statuses.every((status) => status === 'sent')).toBe(true);
+  });
+
   test('one call per sender; each SMS gets its own verdict from its call, each paced', async () => {
     const pacer = new ScriptedPacer();
     const t = setup(pacer);

@@ -15,8 +15,7 @@ import {
   UnreadableAnswerError,
 } from '../../../functions/sms/eight-by-eight-sms-client';
 import type { MessageRecord } from '../../../functions/sms/records';
-import { RateLimitGate } from '../../../functions/sms/rate-limit';
-import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
+import { powertoolsTelemetry } from '../../../functions/shared/runtime';
 import { UpstreamError } from '../../../functions/shared/errors';
 import type { BatchItem } from '../../../functions/shared/queue-consumer';
 import { validateSmsBatchRequest, validateSmsRequest } from '../../../lib/simulators/contract/sms-schema';
@@ -28,6 +27,7 @@ import {
   MapIdempotency,
   RecordingInjector,
   SequenceIds,
+  fakeDeliverDeps,
 } from './fakes';
 
 const TOKEN_KEY = 'callback-token-key-of-32-characters!';
@@ -37,22 +37,15 @@ function setup(settings: Partial<DeliverDeps['settings']> = {}) {
   const clock = new FakeClock();
   const sms = new FakeEightByEight();
   const injector = new RecordingInjector();
-  const deps: DeliverDeps = {
+  // The rate-limit gate runs on real time: its waits are real setTimeout pauses.
+  const deps = fakeDeliverDeps({
     store,
     sms,
     clock,
     injector,
-    credentials: async () => ({
-      apiKey: 'key',
-      subAccountId: 'SubAccount-1',
-      baseUrl: 'https://sms.8x8.com',
-    }),
     callbackTokenKey: async () => TOKEN_KEY,
-    // Real time: the gate's waits are real setTimeout pauses.
-    rateLimit: new RateLimitGate(systemClock, mathRandom),
-    telemetry: powertoolsTelemetry,
-    settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', ...settings },
-  };
+    settings,
+  });
   const acceptDeps = {
     store,
     clock,

@@ -29,8 +29,11 @@ import {
   type StatusChange,
 } from '../../../functions/sms/records';
 import type { Clock, Ids, Telemetry } from '../../../functions/shared/runtime';
+import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
 import type { QueueMessage, QueueSender } from '../../../functions/shared/sqs';
 import type { ClaimResult, WebhookClaims } from '../../../functions/shared/webhook-claims';
+import type { DeliverDeps, DeliverSettings } from '../../../functions/sms/ports';
+import { RateLimitGate } from '../../../functions/sms/rate-limit';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -355,6 +358,37 @@ export class RecordingInjector implements ReceiptInjector {
     this.options.push(options);
     return this.script.shift() ?? 'ok';
   }
+}
+
+/** The 8x8 SMS credentials every core test uses. */
+export const FAKE_SMS_CREDENTIALS: SmsCredentials = {
+  apiKey: 'key',
+  subAccountId: 'SubAccount-1',
+  baseUrl: 'https://sms.8x8.com',
+};
+
+/**
+ * The sms-deliver worker's deps around a test's store, 8x8 fake and clock. Defaults: a recording injector, the fake
+ * credentials, no callback-token key, a real rate-limit gate (its waits are real setTimeout pauses, whatever the
+ * clock), Powertools telemetry, no pacer, and settings { upstreamTimeoutMs: 5000, receiptMode: 'account' } with
+ * `settings` laid over them; any other field can be replaced.
+ */
+export function fakeDeliverDeps(
+  parts: Pick<DeliverDeps, 'store' | 'sms' | 'clock'> &
+    Partial<Omit<DeliverDeps, 'store' | 'sms' | 'clock' | 'settings'>> & {
+      settings?: Partial<DeliverSettings>;
+    },
+): DeliverDeps {
+  const { settings, ...rest } = parts;
+  return {
+    injector: new RecordingInjector(),
+    credentials: async () => FAKE_SMS_CREDENTIALS,
+    callbackTokenKey: async () => undefined,
+    rateLimit: new RateLimitGate(systemClock, mathRandom),
+    telemetry: powertoolsTelemetry,
+    ...rest,
+    settings: { upstreamTimeoutMs: 5000, receiptMode: 'account', ...settings },
+  };
 }
 
 /**

@@ -6,28 +6,24 @@
  */
 import '../../helpers/env';
 import { acceptSms } from '../../../functions/sms/accept';
-import { deliverSms, prepareDeliveries, type DeliverDeps } from '../../../functions/sms/deliver';
+import { deliverSms, prepareDeliveries } from '../../../functions/sms/deliver';
 import type { EightByEightSmsManagement } from '../../../functions/sms/eight-by-eight-sms-client';
 import { cancelSms, eraseSmsPii, type ManageDeps } from '../../../functions/sms/manage';
-import { RateLimitGate } from '../../../functions/sms/rate-limit';
 import type { MessageRecord } from '../../../functions/sms/records';
 import { UpstreamError } from '../../../functions/shared/errors';
-import { mathRandom, powertoolsTelemetry, systemClock } from '../../../functions/shared/runtime';
+import { powertoolsTelemetry } from '../../../functions/shared/runtime';
 import {
   FakeClock,
   FakeEightByEight,
   FakeQueue,
   InMemoryMessageStore,
   MapIdempotency,
-  RecordingInjector,
   SequenceIds,
+  fakeDeliverDeps,
+  FAKE_SMS_CREDENTIALS,
 } from './fakes';
 
-const credentials = async () => ({
-  apiKey: 'key',
-  subAccountId: 'SubAccount-1',
-  baseUrl: 'https://sms.8x8.com',
-});
+const credentials = async () => FAKE_SMS_CREDENTIALS;
 
 function setup() {
   const store = new InMemoryMessageStore();
@@ -54,17 +50,7 @@ function setup() {
     telemetry: powertoolsTelemetry,
     settings: { upstreamTimeoutMs: 5000 },
   };
-  const deliverDeps: DeliverDeps = {
-    store,
-    sms,
-    clock,
-    injector: new RecordingInjector(),
-    credentials,
-    callbackTokenKey: async () => undefined,
-    rateLimit: new RateLimitGate(systemClock, mathRandom),
-    telemetry: powertoolsTelemetry,
-    settings: { upstreamTimeoutMs: 5000, receiptMode: 'account' },
-  };
+  const deliverDeps = fakeDeliverDeps({ store, sms, clock, credentials });
   const acceptDeps = {
     store,
     clock,

@@ -5,21 +5,20 @@
  */
 import '../../helpers/env';
 import { acceptSms, type AcceptDeps } from '../../../functions/sms/accept';
-import { deliverSms, markDeliveryExhausted, type DeliverDeps } from '../../../functions/sms/deliver';
+import { deliverSms, markDeliveryExhausted } from '../../../functions/sms/deliver';
 import { EightByEightSmsError } from '../../../functions/sms/eight-by-eight-sms-client';
-import { RateLimitGate } from '../../../functions/sms/rate-limit';
 import { isRedrivable } from '../../../functions/sms/redrive';
 import { sweepOutbox, type SweepDeps } from '../../../functions/sms/sweeper';
 import { UpstreamError } from '../../../functions/shared/errors';
-import { mathRandom, systemClock, type Telemetry } from '../../../functions/shared/runtime';
+import type { Telemetry } from '../../../functions/shared/runtime';
 import {
   FakeClock,
   FakeEightByEight,
   FakeQueue,
   InMemoryMessageStore,
   MapIdempotency,
-  RecordingInjector,
   SequenceIds,
+  fakeDeliverDeps,
 } from './fakes';
 
 function recordingTelemetry() {
@@ -59,21 +58,7 @@ function setup() {
     telemetry,
     settings: { sweepAgeSeconds: 60, sweepBatchSize: 2 },
   };
-  const deliverDeps: DeliverDeps = {
-    store,
-    sms,
-    clock,
-    injector: new RecordingInjector(),
-    credentials: async () => ({
-      apiKey: 'key',
-      subAccountId: 'SubAccount-1',
-      baseUrl: 'https://sms.8x8.com',
-    }),
-    callbackTokenKey: async () => undefined,
-    rateLimit: new RateLimitGate(systemClock, mathRandom),
-    telemetry,
-    settings: { upstreamTimeoutMs: 5000, receiptMode: 'account' },
-  };
+  const deliverDeps = fakeDeliverDeps({ store, sms, clock, telemetry });
   /** An SMS whose accept "crashed" after the record write: SQS never got it. */
   const stranded = async (n: number): Promise<string> => {
     queue.refuseAll = true;

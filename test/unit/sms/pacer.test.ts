@@ -11,16 +11,18 @@ import { DynamoPacerStore } from '../../../functions/sms/dynamo-pacer-store';
 import {
   DECREASE_FACTOR,
   DECREASE_HOLD_MS,
-  EDGE_GUARD_MS,
+  DEFAULT_EDGE_GUARD_MS,
+  DEFAULT_OPEN_SLOTS,
   FLOOR_SHARE,
   MAX_LEAD_MS,
-  OPEN_SLOTS_PER_SECOND,
   Pacer,
   SLOT_MS,
   SLOTS_PER_SECOND,
   callsInSecond,
   effectiveRate,
+  fillOrder,
   loweredRate,
+  openSlotsPerSecond,
   placeTime,
   slotCapacity,
   slotOf,
@@ -64,12 +66,12 @@ describe('slot arithmetic', () => {
     Array.from({ length: SLOTS_PER_SECOND }, (_, i) => slotCapacity(first + i, rate));
 
   test('a second of slots holds the rate, spread over its open part; the edge guard holds nothing', () => {
-    // 5/s: five of the seven open slots, one each; the last EDGE_GUARD_MS of the second stays empty.
+    // 5/s: five of the seven open slots, one each; the last DEFAULT_EDGE_GUARD_MS of the second stays empty.
     const caps = secondOf(5);
     expect(caps.reduce((a, b) => a + b, 0)).toBe(5);
     expect(Math.max(...caps)).toBe(1);
-    expect(caps.slice(OPEN_SLOTS_PER_SECOND)).toEqual([0, 0, 0]);
-    expect(OPEN_SLOTS_PER_SECOND * SLOT_MS).toBe(1000 - EDGE_GUARD_MS);
+    expect(caps.slice(DEFAULT_OPEN_SLOTS)).toEqual([0, 0, 0]);
+    expect(DEFAULT_OPEN_SLOTS * SLOT_MS).toBe(1000 - DEFAULT_EDGE_GUARD_MS);
     // 10/s: 1-2 a slot over 700 ms; 1800/s (8x8's default): the second holds exactly 1800.
     expect(secondOf(10)).toEqual([1, 2, 1, 2, 1, 2, 1, 0, 0, 0]);
     expect(secondOf(1800).reduce((a, b) => a + b, 0)).toBe(1800);
@@ -77,6 +79,18 @@ describe('slot arithmetic', () => {
     expect(secondOf(1)).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     // Places within a slot are spread evenly over it.
     expect([1, 2, 3, 4].map((p) => placeTime(base, p, 4) - base * SLOT_MS)).toEqual([0, 25, 50, 75]);
+  });
+
+  test('the edge guard (SMS_PACER_EDGE_GUARD_MS) sets the open slots in whole slots; each fill order is the middle first, then spread', () => {
+    expect([0, 1, 100, 101, 300, 899, 900].map(openSlotsPerSecond)).toEqual([10, 9, 9, 8, 7, 1, 1]);
+    expect(fillOrder(7)).toEqual([3, 1, 5, 2, 4, 0, 6]);
+    expect(fillOrder(10)).toEqual([5, 2, 7, 3, 6, 1, 8, 4, 0, 9]);
+    for (let open = 1; open <= SLOTS_PER_SECOND; open++)
+      expect([...fillOrder(open)].sort((a, b) => a - b)).toEqual(Array.from({ length: open }, (_, i) => i));
+    // No guard: the whole second holds places; 10/s one a slot.
+    expect(Array.from({ length: SLOTS_PER_SECOND }, (_, i) => slotCapacity(i, 10, 10))).toEqual(
+      Array.from({ length: SLOTS_PER_SECOND }, () => 1),
+    );
   });
 
   test('property: whole seconds hold the rate × their number within one, none more than ⌈rate⌉, none in the guard', () => {
@@ -90,7 +104,7 @@ describe('slot arithmetic', () => {
           for (let second = firstSecond; second < firstSecond + seconds; second++) {
             const caps = secondOf(rate, second * SLOTS_PER_SECOND);
             expect(caps.every((c) => c >= 0)).toBe(true);
-            expect(caps.slice(OPEN_SLOTS_PER_SECOND).every((c) => c === 0)).toBe(true);
+            expect(caps.slice(DEFAULT_OPEN_SLOTS).every((c) => c === 0)).toBe(true);
             const inSecond = caps.reduce((a, b) => a + b, 0);
             expect(inSecond).toBe(callsInSecond(second, rate));
             expect(inSecond).toBeLessThanOrEqual(Math.ceil(rate));
@@ -121,25 +135,33 @@ describe('slot arithmetic', () => {
     );
   });
 
-  test('property: a call up to EDGE_GUARD_MS late still reaches 8x8 in the second it was placed in', async () => {
-    // The bench's failure mode: a call placed near a second's edge, leaving late, spent the next second's limit.
+  test('property: with calls up to the edge guard late, no second of 8x8 counts more than the rate', async () => {
+    // The bench's failure mode: a call placed near a second's edge, leaving late, spent the next second's limit. A
+    // call placed ahead stays in its own second; one due now in the guard holds a place in this second and the next.
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 50 }),
-        fc.array(fc.integer({ min: 0, max: EDGE_GUARD_MS - 1 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 0, max: 9 }).map((slots) => slots * SLOT_MS),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), {
+          minLength: 1,
+          maxLength: 60,
+        }),
         fc.integer({ min: 0, max: 999 }),
-        async (rate, lateness, startOffset) => {
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 60 }),
+        async (rate, guardMs, lateShares, startOffset, steps) => {
           const clock = new FakeClock();
           clock.advance(startOffset);
-          const pacer = new Pacer(rate, new InMemoryPacerStore(), clock);
+          const pacer = new Pacer(rate, new InMemoryPacerStore(), clock, guardMs);
           const perSecond = new Map<number, number>();
-          for (const late of lateness) {
+          for (const [i, share] of lateShares.entries()) {
+            const late = Math.floor(share * guardMs);
             const now = clock.now().getTime();
             const at = await pacer.reserve(now, now + 120_000);
             if (at === undefined) throw new Error('no place within two minutes');
             const second = Math.floor((at + late) / 1000);
-            expect(second).toBe(Math.floor(at / 1000));
+            if (at > now) expect(second).toBe(Math.floor(at / 1000));
             perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+            clock.advance(steps[i % steps.length]!);
           }
           expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(rate);
         },
@@ -176,8 +198,41 @@ describe('Pacer', () => {
     // 4/s: four a second, at least a slot apart, none in the edge guard; two seconds' worth.
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     expect(gaps.every((g) => g >= SLOT_MS)).toBe(true);
-    expect(times.every((t) => t % 1000 < 1000 - EDGE_GUARD_MS)).toBe(true);
+    expect(times.every((t) => t % 1000 < 1000 - DEFAULT_EDGE_GUARD_MS)).toBe(true);
     expect(times[7]! - times[0]!).toBeLessThan(2_000);
+  });
+
+  test('a call due now in the edge guard goes at once on a place the second left unused, holding one of the next second too', async () => {
+    const clock = new FakeClock();
+    clock.advance(850 - (clock.now().getTime() % 1000));
+    const store = new InMemoryPacerStore();
+    const pacer = new Pacer(1800, store, clock);
+    const now = clock.now().getTime();
+    const second = Math.floor(now / 1000);
+    expect(await pacer.reserve(now, now + 8_000)).toBe(now);
+    // The last open slot of this second and the first of the next: whichever second 8x8 counts it in.
+    expect([...store.taken]).toEqual([
+      [second * SLOTS_PER_SECOND + DEFAULT_OPEN_SLOTS - 1, 1],
+      [(second + 1) * SLOTS_PER_SECOND, 1],
+    ]);
+    // That slot full (another instance's calls): the call waits for the next second's place.
+    store.taken.set(
+      second * SLOTS_PER_SECOND + DEFAULT_OPEN_SLOTS - 1,
+      slotCapacity(second * SLOTS_PER_SECOND + DEFAULT_OPEN_SLOTS - 1, 1800),
+    );
+    const next = await pacer.reserve(now, now + 8_000);
+    expect(Math.floor(next! / 1000)).toBe(second + 1);
+    expect(next! % 1000).toBeLessThan(1000 - DEFAULT_EDGE_GUARD_MS);
+  });
+
+  test('a call placed ahead (earliest later than now) is never placed in the edge guard', async () => {
+    const clock = new FakeClock();
+    clock.advance(850 - (clock.now().getTime() % 1000));
+    const pacer = new Pacer(1800, new InMemoryPacerStore(), clock);
+    const now = clock.now().getTime();
+    const at = await pacer.reserve(now + 50, now + 8_000);
+    expect(at! % 1000).toBeLessThan(1000 - DEFAULT_EDGE_GUARD_MS);
+    expect(Math.floor(at! / 1000)).toBe(Math.floor(now / 1000) + 1);
   });
 
   test('nothing is reserved past `latestMs`; undefined then', async () => {
