@@ -187,6 +187,11 @@ export interface SmsSimulatorOptions {
   inboundPrice?: { perSms: number; currency: string } | null;
   /** Delay before the first receipt and between a message's receipts. Default 100 ms. */
   receiptDelayMs?: number;
+  /**
+   * Up to this much more, at random (seeded), before each receipt (default 0: receipts in step). Carriers answer
+   * each handset in its own time, so real receipts of one batch call arrive spread over seconds, not all at once.
+   */
+  receiptSpreadMs?: number;
   /** Factor on the 1, 10, 30, 90 s receipt retry intervals. Default 1 (8x8's real schedule). */
   receiptRetryScale?: number;
   /** How long a receipt POST may take before it counts as failed (8x8 does not publish its value). Default 10 s. */
@@ -419,8 +424,7 @@ interface WebhookAttempt {
 
 /** What a handset did or got, in the order it happened (the view filters and sorts it). */
 type HandsetEntry =
-  | { kind: 'received'; sms: ReceivedSms }
-  | { kind: 'sent'; event: SmsInboundEvent; at: string };
+  { kind: 'received'; sms: ReceivedSms } | { kind: 'sent'; event: SmsInboundEvent; at: string };
 
 /** What a handset may text: a phone number in E.164 (`+` optional) to an 8x8 number or short code. */
 export const handsetTextSchema = z
@@ -473,6 +477,8 @@ export class SmsSimulator implements Simulator {
   private profile: FailureProfile | null = null;
   private scripted: { answer: ScriptedAnswer; remaining: number }[] = [];
   private random: () => number = seededRandom(1);
+  /** Receipt spread only (receiptSpreadMs): kept apart so fault profiles replay the same with or without it. */
+  private receiptRandom: () => number = seededRandom(1);
   private window = { second: -1, count: 0 };
 
   private readonly outcomes = new Map<string, SmsOutcomeSpec>();
@@ -569,7 +575,13 @@ export class SmsSimulator implements Simulator {
         encoding,
         smsCount,
         ...(price
-          ? { price: { total: round(price.perSms * smsCount), perSms: price.perSms, currency: price.currency } }
+          ? {
+              price: {
+                total: round(price.perSms * smsCount),
+                perSms: price.perSms,
+                currency: price.currency,
+              },
+            }
           : {}),
       },
     };
@@ -614,6 +626,7 @@ export class SmsSimulator implements Simulator {
     this.profile = null;
     this.scripted = [];
     this.random = seededRandom(1);
+    this.receiptRandom = seededRandom(1);
   }
 
   get faults(): SmsFaults & { scripted: { answer: ScriptedAnswer; remaining: number }[] } {
@@ -1404,8 +1417,12 @@ export class SmsSimulator implements Simulator {
     if (statuses.length === 0) return;
     const ordered = this.receipts.outOfOrder ? [...statuses].reverse() : statuses;
     const start = scheduledAt ? Math.max(0, scheduledAt.getTime() - this.now().getTime()) : 0;
-    ordered.forEach((status, i) => {
-      this.later(start + this.receipts.delayMs * (i + 1), () => {
+    const spreadMs = this.options.receiptSpreadMs ?? 0;
+    let dueMs = start;
+    ordered.forEach((status) => {
+      // Each receipt after the one before (never overtaking it), spread when asked.
+      dueMs += this.receipts.delayMs + (spreadMs > 0 ? Math.round(this.receiptRandom() * spreadMs) : 0);
+      this.later(dueMs, () => {
         if (sms.cancelledAt !== undefined) return; // cancelled while scheduled: never sent
         // Resolved when due, so a webhook set after the send (local stack start-up) is still used.
         const target = this.receiptTarget(sms);
@@ -1456,10 +1473,17 @@ export class SmsSimulator implements Simulator {
   }
 
   private sourceOf(sms: ReceivedSms): string {
-    return typeof sms.request.source === 'string' ? sms.request.source : (this.options.defaultSource ?? '8x8');
+    return typeof sms.request.source === 'string'
+      ? sms.request.source
+      : (this.options.defaultSource ?? '8x8');
   }
 
-  private deliverReceipt(target: Target, receipt: SmsDeliveryReceipt, sms: ReceivedSms, duplicate: boolean): void {
+  private deliverReceipt(
+    target: Target,
+    receipt: SmsDeliveryReceipt,
+    sms: ReceivedSms,
+    duplicate: boolean,
+  ): void {
     void this.postWebhook(target, receipt, 0, (attempt) => {
       const { url, ...rest } = attempt;
       const delivery: ReceiptDelivery = {
@@ -1600,7 +1624,8 @@ export const SMS_CONTROLS = {
   'GET /__control/inbound': 'every inbound event POST and the webhook answer',
   'POST /__control/inbound/{umid}/redeliver': 'send an inbound event again, unchanged (same umid)',
   'POST /__control/inbound-webhook': '{url | null}: where inbound events go (null: the receipt webhook URL)',
-  'POST /__control/reset': 'clear records, handsets, faults, outcomes and pending receipts and inbound events',
+  'POST /__control/reset':
+    'clear records, handsets, faults, outcomes and pending receipts and inbound events',
 } as const;
 
 /** redeliverInbound of an umid no handset texted. */

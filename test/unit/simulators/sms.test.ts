@@ -472,6 +472,32 @@ describe('delivery receipts', () => {
     for (const key of Object.keys(delivered?.payload ?? {})) expect(documented.has(key)).toBe(true);
   });
 
+  it('spreads receipts by up to receiptSpreadMs (seeded), never a receipt before the one it follows', async () => {
+    await sim.stop();
+    await startSim({ receiptSpreadMs: 400 });
+    const ids = Array.from({ length: 8 }, (_, i) => `spread-${i}`);
+    await sendJson(
+      {
+        messages: ids.map((clientMessageId) => ({ destination: '+6512345678', text: 'x', clientMessageId })),
+      },
+      { batch: true },
+    );
+    const delivered = await Promise.all(
+      ids.map((id) => sim.waitForReceipt((r) => r.clientMessageId === id && r.state === 'delivered')),
+    );
+    const sent = await Promise.all(
+      ids.map((id) => sim.waitForReceipt((r) => r.clientMessageId === id && r.state === 'sent')),
+    );
+    ids.forEach((_, i) => {
+      expect(sent[i]!.body.payload.status.timestamp <= delivered[i]!.body.payload.status.timestamp).toBe(
+        true,
+      );
+    });
+    // In step (no spread) all eight would be delivered within a few ms of each other.
+    const times = delivered.map((r) => Date.parse(r.at));
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(100);
+  });
+
   it('marks destinations ending in 0000 undelivered with errorCode 15 and no price', async () => {
     await sendJson({ destination: '+6512340000', text: 'x', clientMessageId: 'u-1' });
     const final = await sim.waitForReceipt((r) => r.clientMessageId === 'u-1' && r.state === 'undelivered');
@@ -842,11 +868,19 @@ describe('handsets: inbound SMS', () => {
     expect(view[1]).toMatchObject({ umid: reply, source: PHONE, destination: BRIDGE_NUMBER });
     // An undelivered SMS never reaches its handset.
     expect(sim.handset('+6590000001')).toEqual([]);
-    expect(sim.handsets().map((h) => h.number).sort()).toEqual(['+6590000001', '+6591234567', '+6599999999']);
+    expect(
+      sim
+        .handsets()
+        .map((h) => h.number)
+        .sort(),
+    ).toEqual(['+6590000001', '+6591234567', '+6599999999']);
   });
 
   it('waitForHandset waits for SMS still to come, and rejects after its timeout', async () => {
-    const waiting = sim.waitForHandset('+6591112222', (m) => m.filter((x) => x.direction === 'received').length >= 2);
+    const waiting = sim.waitForHandset(
+      '+6591112222',
+      (m) => m.filter((x) => x.direction === 'received').length >= 2,
+    );
     await sendJson({ destination: '+6591112222', text: 'one' });
     await sendJson({ destination: '+6591112222', text: 'two' });
     expect((await waiting).map((m) => m.text)).toEqual(['one', 'two']);
@@ -868,7 +902,10 @@ describe('handsets: inbound SMS', () => {
     const { umid } = (await texted.json()) as { umid: string };
     await sim.waitForInbound((d) => d.umid === umid && d.ok);
 
-    const view = (await (await fetch(`${base}/__control/handsets/${PHONE}`)).json()) as Record<string, unknown>;
+    const view = (await (await fetch(`${base}/__control/handsets/${PHONE}`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(view).toEqual({
       number: PHONE,
       messages: [expect.objectContaining({ direction: 'sent', umid, text: 'Hi over HTTP' })],
@@ -885,7 +922,9 @@ describe('handsets: inbound SMS', () => {
     expect((await post(`handsets/${PHONE}/messages`, { to: BRIDGE_NUMBER })).status).toBe(400);
     expect((await post('handsets/abc/messages', { to: BRIDGE_NUMBER, text: 'x' })).status).toBe(400);
     expect((await post('inbound-webhook', { url: `${receiver.url}/elsewhere` })).status).toBe(200);
-    expect((await (await fetch(`${base}/__control/inbound`)).json()) as Record<string, unknown>).toMatchObject({
+    expect(
+      (await (await fetch(`${base}/__control/inbound`)).json()) as Record<string, unknown>,
+    ).toMatchObject({
       url: `${receiver.url}/elsewhere`,
     });
 
