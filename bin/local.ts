@@ -41,10 +41,16 @@ function banner(stack: LocalStack): string {
     `  8x8 SMS        ${mode('sms', urls.smsSimulator)}`,
     `  8x8 Chat GW    ${mode('chatGateway', urls.chatGatewaySimulator)}`,
     `  Cognigy        ${mode('cognigy', urls.cognigySimulator)}`,
+    ...(urls.smsBotEndpoint
+      ? [`  SMS bot        ${urls.smsBotEndpoint}   (SMS_BOT_ENDPOINT_URL; text it from the console's handset)`]
+      : []),
   ];
   const controls: string[] = [];
   if (urls.smsSimulator) {
     controls.push(`  SMS sim        GET ${urls.smsSimulator}/__control/received   POST .../__control/faults`);
+    controls.push(
+      `  Handset        POST ${urls.smsSimulator}/__control/handsets/{phone}/messages {"to","text"}   GET .../__control/handsets/{phone}`,
+    );
   }
   if (urls.chatGatewaySimulator) {
     controls.push(
@@ -52,7 +58,9 @@ function banner(stack: LocalStack): string {
     );
   }
   if (urls.cognigySimulator) {
-    controls.push(`  Cognigy sim    GET ${urls.cognigySimulator}/__control/sessions`);
+    controls.push(
+      `  Cognigy sim    GET ${urls.cognigySimulator}/__control/sessions   GET .../__control/rest-calls   POST .../__control/rest-scripts/{URLToken}`,
+    );
   }
   if (controls.length > 0) lines.push('', '  Controls', ...controls);
   lines.push(

@@ -67,6 +67,7 @@ import { startPollers, type PollerStats, type WorkerCrashHook } from './poller';
 import { FunctionSandboxes } from './sandbox';
 import { startSchedules } from './scheduler';
 import { CONSOLE_PATH, LocalConsole } from './console/server';
+import { LOCAL_SMS_BOT_URL_TOKEN } from './constants';
 import { SecretsManagerStandIn } from './secrets-manager';
 import { checkCredentialGroups, listening } from './options';
 import { settingProblems } from '../../functions/shared/config';
@@ -331,11 +332,17 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     );
     gateway.mount(localConsole);
 
+    const smsBotEndpoint = simulators.cognigy
+      ? `${simulators.cognigy.url}/${LOCAL_SMS_BOT_URL_TOKEN}`
+      : undefined;
     const resolved: ResolvedResources = {
       tables,
       queueUrls: mapQueues((q) => queues[q].url),
       secrets: secretNames,
       settings: {
+        // The Cognigy simulator's REST Endpoint (an echo bot unless scripted) answers inbound SMS, unless the
+        // environment or the options name another bot.
+        ...(smsBotEndpoint ? { [SETTINGS.smsBotEndpointUrl]: smsBotEndpoint } : {}),
         // Settings in the developer's environment (e.g. `HANDOVER_RULES=... npm start`), then the options'.
         ...Object.fromEntries(
           Object.values(SETTINGS).flatMap((name) => (env[name] !== undefined ? [[name, env[name]]] : [])),
@@ -445,6 +452,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
         smsSimulator: simulators.sms?.url,
         chatGatewaySimulator: simulators.chatGateway?.url,
         cognigySimulator: simulators.cognigy?.url,
+        smsBotEndpoint: resolved.settings[SETTINGS.smsBotEndpointUrl] || undefined,
       },
       apiKey,
       apiKeys: [apiKey, ...extraApiKeys],
@@ -633,6 +641,9 @@ async function startSimulators(
         const credentials = { apiKey: `sms-${randomToken(12)}`, subAccountId: 'local-subaccount' };
         result.sms = await startOne(
           new Sms({
+            // Handsets text the bridge's inbound route (8x8's per-number inbound callback); a test may point it
+            // elsewhere (e.g. the receipt URL, which hands inbound events to the same core).
+            inboundWebhookUrl: `${gatewayUrl}/webhooks/8x8/sms/inbound`,
             ...tuning.sms,
             webhookUrl: `${gatewayUrl}/webhooks/8x8/sms`,
             webhookAuthorization: upstreams.smsWebhookAuthorization,

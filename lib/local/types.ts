@@ -60,6 +60,8 @@ export interface LocalStackUrls {
   smsSimulator?: string;
   chatGatewaySimulator?: string;
   cognigySimulator?: string;
+  /** The SMS bot's Cognigy REST Endpoint (SMS_BOT_ENDPOINT_URL; locally the Cognigy simulator's echo bot by default). */
+  smsBotEndpoint?: string;
 }
 
 export interface LocalStackInfo {

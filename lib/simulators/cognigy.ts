@@ -3,11 +3,18 @@
  * `POST /inject/{URLToken}` runs the Flow with the input, `POST /notify/{URLToken}` shows text to the user.
  * Body `{userId, sessionId, text, data, source?}`; the URLToken in the path is the credential.
  *
+ * It is also a Cognigy **REST Endpoint** (Cognigy/Documentation docs/ai/deploy/endpoint-reference/rest.md):
+ * `POST /{URLToken}` with `{userId, sessionId, text?, data?}` answers the Flow's outputs synchronously,
+ * `{text, data, outputStack: [{text, data, traceId, disableSensitiveLogging, source: "bot"}], userId, sessionId}`.
+ * Its Flow is scripted per URLToken (setRestScript: a list of outputs per turn of a session); without a script it
+ * is an echo bot ("You said: <text> (turn n)"), so the local stack has a working SMS bot.
+ *
  * Cognigy does not document success or error bodies for these routes; the simulator answers 200 `{}` and 400 for a
  * body without userId/sessionId or that is not JSON. Outages (any 4xx/5xx, or a held socket) and latency are
  * injectable; calls refused during an outage are kept apart from delivered ones, so a test can tell "reached the
  * Flow" from "was tried".
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Simulator } from '../local/types';
 import {
@@ -22,10 +29,13 @@ import {
   readBody,
   sendJson,
   sleep,
+  type Response,
   type RouteContext,
 } from './http';
 
 export type CognigyMode = 'inject' | 'notify';
+/** Every route of the Endpoint: the push routes and the REST Endpoint. */
+export type CognigyRoute = CognigyMode | 'rest';
 
 export interface CognigyCallBody {
   userId: string;
@@ -48,7 +58,7 @@ export interface CognigyCall {
 /** A call refused by an injected outage (or held until the client gave up). */
 export interface RejectedCognigyCall {
   seq: number;
-  mode: CognigyMode;
+  mode: CognigyRoute;
   urlToken: string;
   /** The parsed body (may be anything the client sent). */
   body: unknown;
@@ -59,6 +69,8 @@ export interface RejectedCognigyCall {
 
 /** How many calls an outage lasts: a number, or `untilCleared` (the default). */
 const outageCount = z.union([z.number().int().positive(), z.literal('untilCleared')]).optional();
+/** Which routes an outage takes down (default all: Cognigy is down); only calls to these count against `count`. */
+const outageRoutes = z.array(z.enum(['inject', 'notify', 'rest'])).min(1).optional();
 
 export const cognigyOutageSchema = z.union([
   z
@@ -69,6 +81,7 @@ export const cognigyOutageSchema = z.union([
       count: outageCount,
       /** `Retry-After` seconds on the answer. */
       retryAfter: z.number().int().min(0).optional(),
+      routes: outageRoutes,
     })
     .strict(),
   z
@@ -76,6 +89,7 @@ export const cognigyOutageSchema = z.union([
       /** Hold the socket without answering until the client gives up. */
       kind: z.literal('timeout'),
       count: outageCount,
+      routes: outageRoutes,
     })
     .strict(),
 ]);
@@ -83,6 +97,47 @@ export type CognigyOutage = z.infer<typeof cognigyOutageSchema>;
 
 const outageControlSchema = z.union([cognigyOutageSchema, z.object({ clear: z.literal(true) }).strict()]);
 const latencyControlSchema = z.object({ ms: z.number().min(0) }).strict();
+
+/** One output of a scripted REST Endpoint Flow turn (a Say node): text, data or both. */
+export const restOutputSchema = z
+  .object({ text: z.string().optional(), data: z.record(z.string(), z.unknown()).optional() })
+  .strict();
+export type RestOutput = z.infer<typeof restOutputSchema>;
+
+export const restScriptSchema = z
+  .object({
+    /** The outputs of each turn of a session, in order: turn 1 answers the session's first call, and so on. */
+    turns: z.array(z.array(restOutputSchema)).min(1),
+    /** After the last turn: repeat it (`repeatLast`) or answer as the echo bot (`echo`, the default). */
+    then: z.enum(['repeatLast', 'echo']).optional(),
+  })
+  .strict();
+export type RestScript = z.infer<typeof restScriptSchema>;
+
+/** A REST Endpoint call: what came in and what the Flow answered (refused calls are in `rejected`). */
+export interface RestCall {
+  seq: number;
+  urlToken: string;
+  body: CognigyCallBody;
+  receivedAt: string;
+  /** The session's turn this call was (1 for its first call). */
+  turn: number;
+  answer: RestAnswer;
+}
+
+export interface RestAnswer {
+  text: string;
+  data: Record<string, unknown>;
+  outputStack: {
+    text: string;
+    data: Record<string, unknown>;
+    traceId: string;
+    disableSensitiveLogging: false;
+    source: 'bot';
+  }[];
+  userId: string;
+  sessionId: string;
+}
 
 export interface CognigySimulatorOptions {
   /** Delay before every inject/notify answer. Default 0. */
@@ -95,6 +150,8 @@ export interface CognigySimulatorStats {
   delivered: number;
   inject: number;
   notify: number;
+  /** REST Endpoint calls answered (not counted in `delivered`, which counts pushes). */
+  rest: number;
   rejected: number;
   badRequests: number;
   sessions: number;
@@ -128,6 +185,8 @@ const bridgeEventIdOf = (call: CognigyCall): string | undefined => {
 export class CognigySimulator implements Simulator {
   readonly calls: CognigyCall[] = [];
   readonly rejected: RejectedCognigyCall[] = [];
+  /** Every REST Endpoint call answered, in order. */
+  readonly restCalls: RestCall[] = [];
 
   private readonly server: SimHttpServer;
   private readonly router = new Router();
@@ -139,6 +198,10 @@ export class CognigySimulator implements Simulator {
   private slowAnswers: { share: number; ms: number; random: () => number } | undefined;
   private slowAnswered = 0;
   private readonly waiters = new Waiters<CognigyCall>();
+  private readonly restWaiters = new Waiters<RestCall>();
+  private readonly restScripts = new Map<string, RestScript>();
+  /** Calls so far per URLToken and session: the turn counter of each REST conversation. */
+  private readonly restTurns = new Map<string, number>();
 
   constructor(private readonly options: CognigySimulatorOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -160,6 +223,7 @@ export class CognigySimulator implements Simulator {
 
   async stop(): Promise<void> {
     this.waiters.cancelAll('CognigySimulator stopped');
+    this.restWaiters.cancelAll('CognigySimulator stopped');
     await this.server.stop();
   }
 
@@ -169,7 +233,25 @@ export class CognigySimulator implements Simulator {
 
   // --- In-process controls ---------------------------------------------------------------------------------------
 
-  /** Refuses the next `count` calls (or all until clearOutage()) with `status`, or holds them (`kind: timeout`). */
+  /**
+   * Scripts the REST Endpoint's Flow for a URLToken: each session's n-th call answers `turns[n-1]`'s outputs; past
+   * the last turn it repeats it or echoes (`then`). Replaces any script of that token; turn counters start again.
+   */
+  setRestScript(urlToken: string, turns: RestOutput[][], options: { then?: RestScript['then'] } = {}): void {
+    this.restScripts.set(urlToken, restScriptSchema.parse({ turns, ...options }));
+    this.clearTurns(urlToken);
+  }
+
+  /** Back to the echo bot for that token (its turn counters start again). */
+  clearRestScript(urlToken: string): void {
+    this.restScripts.delete(urlToken);
+    this.clearTurns(urlToken);
+  }
+
+  /**
+   * Refuses the next `count` calls (or all until clearOutage()) with `status`, or holds them (`kind: timeout`); with
+   * `routes`, only calls to those routes (e.g. `['rest']`: only the REST Endpoint is down).
+   */
   setOutage(outage: CognigyOutage): void {
     const spec = cognigyOutageSchema.parse(outage);
     const remaining = typeof spec.count === 'number' ? spec.count : Number.POSITIVE_INFINITY;
@@ -201,6 +283,9 @@ export class CognigySimulator implements Simulator {
   reset(): void {
     this.calls.length = 0;
     this.rejected.length = 0;
+    this.restCalls.length = 0;
+    this.restScripts.clear();
+    this.restTurns.clear();
     this.outage = undefined;
     this.latency = this.options.latencyMs ?? 0;
     this.badRequests = 0;
@@ -239,12 +324,18 @@ export class CognigySimulator implements Simulator {
     return matching().slice(0, count);
   }
 
+  /** Resolves with the first REST Endpoint call matching `predicate` (already answered, or within timeoutMs). */
+  waitForRestCall(predicate: (call: RestCall) => boolean, timeoutMs = 5_000): Promise<RestCall> {
+    return this.restWaiters.wait(predicate, timeoutMs, this.restCalls, 'a Cognigy REST Endpoint call');
+  }
+
   stats(): CognigySimulatorStats {
     const { duplicates, duplicatesAfterFlowDedupe, withoutBridgeEventId } = this.duplicates();
     return {
       delivered: this.calls.length,
       inject: this.calls.filter((c) => c.mode === 'inject').length,
       notify: this.calls.filter((c) => c.mode === 'notify').length,
+      rest: this.restCalls.length,
       rejected: this.rejected.length,
       badRequests: this.badRequests,
       sessions: new Set(this.calls.map((c) => c.body.sessionId)).size,
@@ -317,6 +408,23 @@ export class CognigySimulator implements Simulator {
           };
         }),
       )
+      .add('GET', '/__control/rest-calls', ({ res }) =>
+        sendJson(res, 200, { count: this.restCalls.length, restCalls: this.restCalls }),
+      )
+      .add('GET', '/__control/rest-scripts', ({ res }) =>
+        sendJson(res, 200, { scripts: Object.fromEntries(this.restScripts) }),
+      )
+      .add('POST', '/__control/rest-scripts/{urlToken}', (ctx) =>
+        handleControl(ctx, restScriptSchema, ({ turns, then }) => {
+          this.setRestScript(ctx.params.urlToken ?? '', turns, then ? { then } : {});
+          return { ok: true, urlToken: ctx.params.urlToken ?? '', turns: turns.length };
+        }),
+      )
+      .add('DELETE', '/__control/rest-scripts/{urlToken}', ({ req, res, params }) => {
+        req.resume();
+        this.clearRestScript(params.urlToken ?? '');
+        sendJson(res, 200, { ok: true });
+      })
       .add('POST', '/__control/latency', (ctx) =>
         handleControl(ctx, latencyControlSchema, ({ ms }) => {
           this.setLatency(ms);
@@ -328,7 +436,111 @@ export class CognigySimulator implements Simulator {
           this.reset();
           return { ok: true };
         }),
-      );
+      )
+      // Last: one path segment, so it never shadows /inject/{URLToken}, /notify/{URLToken} or /__control/....
+      .add('POST', '/{urlToken}', (ctx) => this.handleRest(ctx));
+  }
+
+  /** Cognigy's REST Endpoint: the Flow's outputs for this input, answered synchronously. */
+  private async handleRest({ req, res, params }: RouteContext): Promise<void> {
+    const receivedAt = this.now().toISOString();
+    const urlToken = params.urlToken ?? '';
+    // `/inject` or `/notify` without a token, or a control path: not an Endpoint.
+    if (urlToken.startsWith('__') || urlToken === 'inject' || urlToken === 'notify') {
+      req.resume();
+      return sendJson(res, 404, { statusCode: 404, error: 'Not Found' });
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, 1024 * 1024);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      return sendJson(res, 413, { statusCode: 413, error: 'Payload Too Large', message: error.message });
+    }
+    const seq = (this.seq += 1);
+    if (this.latency > 0) await sleep(this.latency);
+    const parsed = parseJson(raw);
+    if (this.refusedByOutage(res, { seq, mode: 'rest', urlToken, raw, parsed, receivedAt })) return;
+
+    const problem = invalid(parsed) ?? withoutInput(parsed as Record<string, unknown>);
+    if (problem) {
+      this.badRequests += 1;
+      return sendJson(res, 400, { statusCode: 400, error: 'Bad Request', message: problem });
+    }
+    const body = parsed as CognigyCallBody;
+    const key = JSON.stringify([urlToken, body.sessionId]);
+    const turn = (this.restTurns.get(key) ?? 0) + 1;
+    this.restTurns.set(key, turn);
+    const outputs = this.outputsFor(urlToken, turn, body);
+    const traceId = `endpoint-httpIncomingMessage-${randomUUID()}`;
+    const outputStack = outputs.map((o) => ({
+      text: o.text ?? '',
+      data: o.data ?? {},
+      traceId,
+      disableSensitiveLogging: false as const,
+      source: 'bot' as const,
+    }));
+    // Cognigy concatenates consecutive outputs into the top-level text and data.
+    const answer: RestAnswer = {
+      text: outputStack
+        .map((o) => o.text)
+        .filter((t) => t !== '')
+        .join(' '),
+      data: Object.assign({}, ...outputStack.map((o) => o.data)) as Record<string, unknown>,
+      outputStack,
+      userId: body.userId,
+      sessionId: body.sessionId,
+    };
+    const call: RestCall = { seq, urlToken, body, receivedAt, turn, answer };
+    this.restCalls.push(call);
+    sendJson(res, 200, answer);
+    this.restWaiters.publish(call);
+  }
+
+  private outputsFor(urlToken: string, turn: number, body: CognigyCallBody): RestOutput[] {
+    const script = this.restScripts.get(urlToken);
+    if (script) {
+      const scripted = script.turns[turn - 1];
+      if (scripted) return scripted;
+      if (script.then === 'repeatLast') return script.turns[script.turns.length - 1] ?? [];
+    }
+    const text = typeof body.text === 'string' ? body.text : '';
+    return [
+      {
+        text: text === '' ? `You sent data (turn ${turn})` : `You said: ${text} (turn ${turn})`,
+        data: { echo: { turn } },
+      },
+    ];
+  }
+
+  private clearTurns(urlToken: string): void {
+    for (const key of this.restTurns.keys())
+      if ((JSON.parse(key) as string[])[0] === urlToken) this.restTurns.delete(key);
+  }
+
+  /** Applies an injected outage to this call: records it in `rejected` and answers (or holds) it. */
+  private refusedByOutage(
+    res: Response,
+    call: { seq: number; mode: CognigyRoute; urlToken: string; raw: Buffer; parsed: unknown; receivedAt: string },
+  ): boolean {
+    const outage = this.takeOutage(call.mode);
+    if (!outage) return false;
+    const status = 'kind' in outage ? 'timeout' : outage.status;
+    this.rejected.push({
+      seq: call.seq,
+      mode: call.mode,
+      urlToken: call.urlToken,
+      body: call.parsed === NOT_JSON ? call.raw.toString('utf8') : call.parsed,
+      receivedAt: call.receivedAt,
+      status,
+    });
+    if (status === 'timeout') return true; // held until the client gives up or the simulator stops
+    const headers: Record<string, string> =
+      'retryAfter' in outage && outage.retryAfter !== undefined
+        ? { 'retry-after': String(outage.retryAfter) }
+        : {};
+    sendJson(res, status, { statusCode: status, error: 'Injected outage' }, headers);
+    return true;
   }
 
   private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
@@ -345,24 +557,7 @@ export class CognigySimulator implements Simulator {
     if (this.latency > 0) await sleep(this.latency);
     const parsed = parseJson(raw);
 
-    const outage = this.takeOutage();
-    if (outage) {
-      const status = 'kind' in outage ? 'timeout' : outage.status;
-      this.rejected.push({
-        seq,
-        mode,
-        urlToken,
-        body: parsed === NOT_JSON ? raw.toString('utf8') : parsed,
-        receivedAt,
-        status,
-      });
-      if (status === 'timeout') return; // held until the client gives up or the simulator stops
-      const headers: Record<string, string> =
-        'retryAfter' in outage && outage.retryAfter !== undefined
-          ? { 'retry-after': String(outage.retryAfter) }
-          : {};
-      return sendJson(res, status, { statusCode: status, error: 'Injected outage' }, headers);
-    }
+    if (this.refusedByOutage(res, { seq, mode, urlToken, raw, parsed, receivedAt })) return;
 
     const problem = invalid(parsed);
     if (problem) {
@@ -384,9 +579,10 @@ export class CognigySimulator implements Simulator {
     this.waiters.publish(call);
   }
 
-  private takeOutage(): CognigyOutage | undefined {
+  private takeOutage(route: CognigyRoute): CognigyOutage | undefined {
     const outage = this.outage;
     if (!outage) return undefined;
+    if (outage.spec.routes && !outage.spec.routes.includes(route)) return undefined;
     outage.remaining -= 1;
     if (outage.remaining <= 0) this.outage = undefined;
     return outage.spec;
@@ -402,6 +598,13 @@ function invalid(body: unknown): string | undefined {
   return undefined;
 }
 
+/** Cognigy's REST Endpoint needs text or data ("If both are missing or invalid, the REST Endpoint throws an error"). */
+function withoutInput(body: Record<string, unknown>): string | undefined {
+  const hasText = typeof body.text === 'string' && body.text !== '';
+  const hasData = typeof body.data === 'object' && body.data !== null && !Array.isArray(body.data);
+  return hasText || hasData ? undefined : 'text or data is required';
+}
+
 function finite(n: number): number | null {
   return Number.isFinite(n) ? n : null;
 }
@@ -415,7 +618,14 @@ export const COGNIGY_CONTROLS = {
   'GET /__control/stats': 'counters',
   'GET /__control/duplicates':
     'repeats by data.bridgeEventId per session, as delivered and after the flow-side dedupe of the README recipe',
-  'POST /__control/outage': '{status, count?, retryAfter?} | {kind: "timeout", count?} | {clear: true}',
+  'POST /__control/outage':
+    '{status, count?, retryAfter?, routes?} | {kind: "timeout", count?, routes?} | {clear: true} (routes: inject, notify, rest)',
+  'POST /{URLToken}': 'the REST Endpoint: {userId, sessionId, text?, data?} → {text, data, outputStack, userId, sessionId}',
+  'GET /__control/rest-calls': 'every REST Endpoint call and its answer',
+  'GET /__control/rest-scripts': 'the scripted REST Flows by URLToken',
+  'POST /__control/rest-scripts/{URLToken}':
+    '{turns: [[{text?, data?}, ...], ...], then?: "echo" | "repeatLast"} (no script: echo bot)',
+  'DELETE /__control/rest-scripts/{URLToken}': 'back to the echo bot',
   'POST /__control/latency': '{ms}',
-  'POST /__control/reset': 'clear calls, outage and latency',
+  'POST /__control/reset': 'clear calls, REST calls and scripts, outage and latency',
 } as const;

@@ -6,6 +6,10 @@
  *   bodies `{code,message,errorId,timestamp}` and answers (SmsResponse / BatchSmsResponse).
  * - Delivery receipts (`outbound_message_status_changed`) to the account webhook (with the configured
  *   `Authorization` value) or to a message's `dlrCallbackUrl`, retried at 8x8's 1, 10, 30, 90 s (scalable).
+ * - Handsets: a phone number "texts" an 8x8 number (`textFromHandset`, `POST /__control/handsets/{number}/messages`) and
+ *   the simulator POSTs 8x8's inbound event (`inbound_message_received`) to the inbound webhook with the receipts'
+ *   `Authorization` and the same 1, 10, 30, 90 s retries; a handset's view lists, in order, the SMS it received and
+ *   the SMS it sent.
  * - Fault injection for the bridge's retry paths: latency, rate limit (429 + Retry-After), scripted next answers
  *   (status, timeout = accepted but never answered, reset, accept-then-reset), and a seeded failure profile.
  * - Everything is recorded for assertions, in-process and over HTTP under `/__control/...`.
@@ -37,6 +41,7 @@ import {
 import {
   SMS_ERRORS,
   checkMessage,
+  countParts,
   detectEncoding,
   dropNulls,
   eightByEightTimestamp,
@@ -173,8 +178,20 @@ export interface SmsSimulatorOptions {
   webhookUrl?: string;
   /** Sent verbatim as the `Authorization` header of account-webhook receipts (8x8's `httpAuthorization`). */
   webhookAuthorization?: string;
+  /**
+   * Where inbound SMS (`inbound_message_received`) go, with `webhookAuthorization`. Default: `webhookUrl`, since one
+   * 8x8 account webhook carries every event type; a separate URL is 8x8's per-number inbound callback.
+   */
+  inboundWebhookUrl?: string;
+  /** Price in inbound events (8x8 charges inbound SMS per part); `null` leaves it out. Default 0.0025 USD per SMS. */
+  inboundPrice?: { perSms: number; currency: string } | null;
   /** Delay before the first receipt and between a message's receipts. Default 100 ms. */
   receiptDelayMs?: number;
+  /**
+   * Up to this much more, at random (seeded), before each receipt (default 0: receipts in step). Carriers answer
+   * each handset in its own time, so real receipts of one batch call arrive spread over seconds, not all at once.
+   */
+  receiptSpreadMs?: number;
   /** Factor on the 1, 10, 30, 90 s receipt retry intervals. Default 1 (8x8's real schedule). */
   receiptRetryScale?: number;
   /** How long a receipt POST may take before it counts as failed (8x8 does not publish its value). Default 10 s. */
@@ -305,6 +322,65 @@ export interface ReceiptDelivery {
   body: SmsDeliveryReceipt;
 }
 
+/** Body of an inbound SMS event, as 8x8's inbound-sms reference describes it (same envelope as receipts). */
+export interface SmsInboundEvent {
+  namespace: 'SMS';
+  eventType: 'inbound_message_received';
+  description: string;
+  payload: {
+    umid: string;
+    subAccountId: string;
+    /** When 8x8 received the SMS (ISO 8601 UTC, 8x8's two fractional digits). */
+    timestamp: string;
+    /** The texting phone, E.164 with `+`. */
+    source: string;
+    /** The 8x8 number (or short code) it texted. */
+    destination: string;
+    body: string;
+    encoding: SmsEncoding;
+    smsCount: number;
+    price?: { total: number; perSms: number; currency: string };
+  };
+}
+
+/** One POST of an inbound SMS event to the inbound webhook. */
+export interface InboundDelivery {
+  umid: string;
+  from: string;
+  to: string;
+  url: string;
+  /** 0 for the first try, 1..4 for 8x8's retries. */
+  attempt: number;
+  /** The event sent again on purpose (redeliverInbound: 8x8 repeating an event it already delivered). */
+  redelivery: boolean;
+  at: string;
+  ok: boolean;
+  status?: number;
+  /** The webhook's answer body (first 500 characters). */
+  response?: string;
+  error?: string;
+  /** No further attempt follows (acknowledged, or retries exhausted). */
+  final: boolean;
+  body: SmsInboundEvent;
+}
+
+/** One SMS in a handset's view: one it received through 8x8 (`received`) or one it texted (`sent`). */
+export interface HandsetMessage {
+  direction: 'received' | 'sent';
+  umid: string;
+  /** The handset's own number (E.164 with `+`). */
+  number: string;
+  /** For `received`: the sender (the request's `source`, or the default sender); for `sent`: the handset. */
+  source: string;
+  /** For `received`: the handset; for `sent`: the 8x8 number it texted. */
+  destination: string;
+  text: string;
+  /** When it reached the handset (received: accepted, or its schedule) or was texted (sent). */
+  at: string;
+  /** `received` only: the clientMessageId of the send (the bridge's messageId or its own id). */
+  clientMessageId?: string | null;
+}
+
 export interface SmsSimulatorStats {
   calls: number;
   /** Messages accepted (QUEUED), including those whose answer was withheld or reset. */
@@ -326,12 +402,44 @@ export interface SmsSimulatorStats {
     abandoned: number;
     pending: number;
   };
+  inbound: { texted: number; attempts: number; acknowledged: number; abandoned: number };
 }
 
 interface Target {
   url: string;
   authorization?: string;
 }
+
+/** One POST to a webhook (receipt or inbound event) and how it ended. */
+interface WebhookAttempt {
+  url: string;
+  attempt: number;
+  at: string;
+  ok: boolean;
+  status?: number;
+  response?: string;
+  error?: string;
+  final: boolean;
+}
+
+/** What a handset did or got, in the order it happened (the view filters and sorts it). */
+type HandsetEntry =
+  { kind: 'received'; sms: ReceivedSms } | { kind: 'sent'; event: SmsInboundEvent; at: string };
+
+/** What a handset may text: a phone number in E.164 (`+` optional) to an 8x8 number or short code. */
+export const handsetTextSchema = z
+  .object({
+    from: z.string().regex(/^\+?\d{6,15}$/, 'from must be a phone number in E.164 (6 to 15 digits)'),
+    to: z.string().regex(/^\+?\d{3,15}$/, 'to must be an 8x8 number or short code (3 to 15 digits)'),
+    text: z.string().min(1).max(1_600),
+    /** Reuse an umid (as 8x8 would on a repeated event); default a new one. */
+    umid: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type HandsetText = z.infer<typeof handsetTextSchema>;
+
+const handsetControlSchema = handsetTextSchema.omit({ from: true });
+const inboundWebhookControlSchema = z.object({ url: z.string().url().nullable() }).strict();
 
 type Fault =
   | { type: 'status'; status: number; retryAfter?: number; code?: number; message?: string }
@@ -351,6 +459,8 @@ export class SmsSimulator implements Simulator {
   readonly received: ReceivedSms[] = [];
   readonly requests: SmsApiCall[] = [];
   readonly receiptsSent: ReceiptDelivery[] = [];
+  /** Every POST of an inbound SMS event (first tries and retries), in order. */
+  readonly inboundSent: InboundDelivery[] = [];
 
   private readonly server: SimHttpServer;
   private readonly router = new Router();
@@ -358,6 +468,7 @@ export class SmsSimulator implements Simulator {
   private readonly apiKey: string;
   private readonly subAccountId: string;
   private webhook: Target | undefined;
+  private inboundUrl: string | undefined;
   private readonly receiptTimeoutMs: number;
   private receipts: ReceiptBehaviour;
 
@@ -366,6 +477,8 @@ export class SmsSimulator implements Simulator {
   private profile: FailureProfile | null = null;
   private scripted: { answer: ScriptedAnswer; remaining: number }[] = [];
   private random: () => number = seededRandom(1);
+  /** Receipt spread only (receiptSpreadMs): kept apart so fault profiles replay the same with or without it. */
+  private receiptRandom: () => number = seededRandom(1);
   private window = { second: -1, count: 0 };
 
   private readonly outcomes = new Map<string, SmsOutcomeSpec>();
@@ -376,6 +489,11 @@ export class SmsSimulator implements Simulator {
   private counters = { rejectedMessages: 0, unanswered: 0, resets: 0, rateLimited: 0 };
   private readonly receivedWaiters = new Waiters<ReceivedSms>();
   private readonly receiptWaiters = new Waiters<ReceiptDelivery>();
+  private readonly inboundWaiters = new Waiters<InboundDelivery>();
+  /** Published with a handset's digits whenever its view may have changed. */
+  private readonly handsetWaiters = new Waiters<string>();
+  private readonly handsetLog: HandsetEntry[] = [];
+  private readonly texted = new Map<string, SmsInboundEvent>();
 
   constructor(private readonly options: SmsSimulatorOptions) {
     this.apiKey = options.apiKey;
@@ -383,6 +501,7 @@ export class SmsSimulator implements Simulator {
     this.now = options.now ?? (() => new Date());
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 10_000;
     this.setWebhook(options.webhookUrl, options.webhookAuthorization);
+    this.inboundUrl = options.inboundWebhookUrl;
     this.receipts = {
       outOfOrder: false,
       duplicate: false,
@@ -408,6 +527,8 @@ export class SmsSimulator implements Simulator {
     this.cancelPending();
     this.receivedWaiters.cancelAll('SmsSimulator stopped');
     this.receiptWaiters.cancelAll('SmsSimulator stopped');
+    this.inboundWaiters.cancelAll('SmsSimulator stopped');
+    this.handsetWaiters.cancelAll('SmsSimulator stopped');
     await this.server.stop();
   }
 
@@ -420,6 +541,63 @@ export class SmsSimulator implements Simulator {
   /** Where account-webhook receipts go (the local stack learns its gateway URL after the simulators start). */
   setWebhook(url: string | undefined, authorization?: string): void {
     this.webhook = url ? { url, ...(authorization !== undefined ? { authorization } : {}) } : undefined;
+  }
+
+  /** Where inbound SMS events go (undefined: the receipt webhook's URL). Authorization is the receipts'. */
+  setInboundWebhook(url: string | undefined): void {
+    this.inboundUrl = url;
+  }
+
+  /**
+   * A handset texts an 8x8 number: 8x8 receives the SMS and POSTs `inbound_message_received` to the inbound webhook
+   * (retried at 1, 10, 30, 90 s, scaled like receipts, until a 2xx). Returns the umid at once; the delivery runs on
+   * (waitForInbound). Throws a ZodError for a number or text a phone could not send.
+   */
+  textFromHandset(from: string, to: string, text: string, options: { umid?: string } = {}): string {
+    const input = handsetTextSchema.parse({ from, to, text, ...options });
+    const encoding = detectEncoding(input.text);
+    const smsCount = countParts(input.text, encoding);
+    const price =
+      this.options.inboundPrice === undefined
+        ? { perSms: 0.0025, currency: 'USD' }
+        : this.options.inboundPrice;
+    const event: SmsInboundEvent = {
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      description: 'SMS inbound message',
+      payload: {
+        umid: input.umid ?? randomUUID(),
+        subAccountId: this.subAccountId,
+        timestamp: eightByEightTimestamp(this.now()),
+        source: plus(input.from),
+        destination: plus(input.to),
+        body: input.text,
+        encoding,
+        smsCount,
+        ...(price
+          ? {
+              price: {
+                total: round(price.perSms * smsCount),
+                perSms: price.perSms,
+                currency: price.currency,
+              },
+            }
+          : {}),
+      },
+    };
+    this.texted.set(event.payload.umid, event);
+    // `at` keeps milliseconds (8x8's timestamp has two fractional digits) so the handset's order is exact.
+    this.handsetLog.push({ kind: 'sent', event, at: this.now().toISOString() });
+    this.handsetWaiters.publish(digits(input.from));
+    this.deliverInbound(event, false);
+    return event.payload.umid;
+  }
+
+  /** Sends an inbound event again, unchanged, with its own retries: 8x8 repeating an event (the umid is the same). */
+  redeliverInbound(umid: string): void {
+    const event = this.texted.get(umid);
+    if (!event) throw new UnknownInboundSmsError(umid);
+    this.deliverInbound(event, true);
   }
 
   /** Each given key replaces that fault (`null` removes it); `next` is appended to the scripted queue. */
@@ -448,6 +626,7 @@ export class SmsSimulator implements Simulator {
     this.profile = null;
     this.scripted = [];
     this.random = seededRandom(1);
+    this.receiptRandom = seededRandom(1);
   }
 
   get faults(): SmsFaults & { scripted: { answer: ScriptedAnswer; remaining: number }[] } {
@@ -491,6 +670,9 @@ export class SmsSimulator implements Simulator {
     this.received.length = 0;
     this.requests.length = 0;
     this.receiptsSent.length = 0;
+    this.inboundSent.length = 0;
+    this.handsetLog.length = 0;
+    this.texted.clear();
     this.attempts.clear();
     this.outcomes.clear();
     this.clearFaults();
@@ -537,6 +719,87 @@ export class SmsSimulator implements Simulator {
     return this.receiptWaiters.wait(predicate, timeoutMs, this.receiptsSent, 'a delivery receipt');
   }
 
+  /** Resolves with the first inbound event POST matching `predicate` (already made, or made within timeoutMs). */
+  waitForInbound(predicate: (d: InboundDelivery) => boolean, timeoutMs = 5_000): Promise<InboundDelivery> {
+    return this.inboundWaiters.wait(predicate, timeoutMs, this.inboundSent, 'an inbound SMS delivery');
+  }
+
+  /**
+   * What a phone number's handset shows, oldest first: the SMS 8x8 handed to it (accepted for it, not cancelled, due,
+   * and not undelivered/rejected by its outcome) and the SMS it texted (textFromHandset).
+   */
+  handset(number: string): HandsetMessage[] {
+    const key = digits(number);
+    const now = this.now().getTime();
+    const own = plus(key);
+    const messages: HandsetMessage[] = [];
+    for (const entry of this.handsetLog) {
+      if (entry.kind === 'sent') {
+        const { payload } = entry.event;
+        if (digits(payload.source) !== key) continue;
+        messages.push({
+          direction: 'sent',
+          umid: payload.umid,
+          number: own,
+          source: payload.source,
+          destination: payload.destination,
+          text: payload.body,
+          at: entry.at,
+        });
+        continue;
+      }
+      const { sms } = entry;
+      if (digits(sms.destination) !== key || !reachesHandset(sms, now)) continue;
+      messages.push({
+        direction: 'received',
+        umid: sms.umid,
+        number: own,
+        source: this.sourceOf(sms),
+        destination: sms.destination,
+        text: typeof sms.request.text === 'string' ? sms.request.text : '',
+        at: sms.scheduledAt ?? sms.receivedAt,
+        clientMessageId: sms.clientMessageId,
+      });
+    }
+    // Stable: equal times keep the order things happened in.
+    return messages
+      .map((message, i) => ({ message, i }))
+      .sort((a, b) => Date.parse(a.message.at) - Date.parse(b.message.at) || a.i - b.i)
+      .map(({ message }) => message);
+  }
+
+  /** Numbers with a handset view (they texted, or 8x8 accepted an SMS for them), with how many SMS each shows. */
+  handsets(): { number: string; messages: number }[] {
+    const now = this.now().getTime();
+    const counts = new Map<string, number>();
+    for (const entry of this.handsetLog) {
+      const key = digits(entry.kind === 'sent' ? entry.event.payload.source : entry.sms.destination);
+      const shown = entry.kind === 'sent' || reachesHandset(entry.sms, now);
+      counts.set(key, (counts.get(key) ?? 0) + (shown ? 1 : 0));
+    }
+    return [...counts].map(([key, messages]) => ({ number: plus(key), messages }));
+  }
+
+  /**
+   * Resolves with a handset's view once `predicate` holds for it (now, or within timeoutMs), e.g. "three answers
+   * arrived": `waitForHandset(phone, (m) => m.filter((x) => x.direction === 'received').length >= 3)`.
+   */
+  async waitForHandset(
+    number: string,
+    predicate: (messages: HandsetMessage[]) => boolean,
+    timeoutMs = 5_000,
+  ): Promise<HandsetMessage[]> {
+    const key = digits(number);
+    if (predicate(this.handset(key))) return this.handset(key);
+    await this.handsetWaiters.wait(
+      (changed) => changed === key && predicate(this.handset(key)),
+      timeoutMs,
+      [],
+      `the handset ${plus(key)} to show what was expected`,
+    );
+    return this.handset(key);
+  }
+
   stats(): SmsSimulatorStats {
     const answersByStatus: Record<string, number> = {};
     for (const call of this.requests) {
@@ -568,6 +831,12 @@ export class SmsSimulator implements Simulator {
         failedAttempts: this.receiptsSent.length - acknowledged,
         abandoned: this.receiptsSent.filter((r) => r.final && !r.ok).length,
         pending: this.timers.size + this.inflightReceipts,
+      },
+      inbound: {
+        texted: this.texted.size,
+        attempts: this.inboundSent.length,
+        acknowledged: this.inboundSent.filter((d) => d.ok).length,
+        abandoned: this.inboundSent.filter((d) => d.final && !d.ok).length,
       },
     };
   }
@@ -637,6 +906,45 @@ export class SmsSimulator implements Simulator {
         handleControl(ctx, receiptBehaviourSchema, (behaviour) => {
           this.setReceiptBehaviour(behaviour);
           return this.receipts;
+        }),
+      )
+      .add('GET', '/__control/handsets', ({ res }) => sendJson(res, 200, { handsets: this.handsets() }))
+      .add('GET', '/__control/handsets/{number}', ({ res, params }) => {
+        const number = params.number ?? '';
+        if (!/^\+?\d{3,15}$/.test(number))
+          return sendJson(res, 400, { ok: false, error: 'number must be a phone number (3 to 15 digits)' });
+        sendJson(res, 200, { number: plus(digits(number)), messages: this.handset(number) });
+      })
+      .add('POST', '/__control/handsets/{number}/messages', (ctx) => {
+        const from = ctx.params.number ?? '';
+        const number = handsetTextSchema.shape.from.safeParse(from);
+        if (!number.success) {
+          ctx.req.resume();
+          return sendJson(ctx.res, 400, { ok: false, error: z.prettifyError(number.error) });
+        }
+        return handleControl(ctx, handsetControlSchema, ({ to, text, umid }) => ({
+          ok: true,
+          umid: this.textFromHandset(from, to, text, umid ? { umid } : {}),
+        }));
+      })
+      .add('GET', '/__control/inbound', ({ res }) =>
+        sendJson(res, 200, {
+          count: this.inboundSent.length,
+          url: this.inboundTarget()?.url ?? null,
+          inbound: this.inboundSent,
+        }),
+      )
+      .add('POST', '/__control/inbound/{umid}/redeliver', ({ req, res, params }) => {
+        req.resume();
+        if (!this.texted.has(params.umid ?? ''))
+          return sendJson(res, 404, { ok: false, error: `No inbound SMS ${params.umid ?? ''}` });
+        this.redeliverInbound(params.umid ?? '');
+        sendJson(res, 200, { ok: true });
+      })
+      .add('POST', '/__control/inbound-webhook', (ctx) =>
+        handleControl(ctx, inboundWebhookControlSchema, ({ url }) => {
+          this.setInboundWebhook(url ?? undefined);
+          return { ok: true, url: this.inboundTarget()?.url ?? null };
         }),
       )
       .add('POST', '/__control/webhook', (ctx) =>
@@ -914,12 +1222,22 @@ export class SmsSimulator implements Simulator {
       ...(message.scheduledAt && { scheduledAt: message.scheduledAt.toISOString() }),
     };
     this.received.push(sms);
+    this.handsetLog.push({ kind: 'received', sms });
     this.scheduleReceipts(sms, message.scheduledAt);
     return sms;
   }
 
   private publishAccepted(accepted: ReceivedSms[]): void {
-    for (const sms of accepted) this.receivedWaiters.publish(sms);
+    for (const sms of accepted) {
+      this.receivedWaiters.publish(sms);
+      const handset = digits(sms.destination);
+      if (sms.scheduledAt === undefined) this.handsetWaiters.publish(handset);
+      // A scheduled SMS reaches the handset when it is due.
+      else
+        this.later(Math.max(0, Date.parse(sms.scheduledAt) - this.now().getTime()), () =>
+          this.handsetWaiters.publish(handset),
+        );
+    }
   }
 
   private smsResponse(sms: ReceivedSms): Record<string, unknown> {
@@ -1099,8 +1417,12 @@ export class SmsSimulator implements Simulator {
     if (statuses.length === 0) return;
     const ordered = this.receipts.outOfOrder ? [...statuses].reverse() : statuses;
     const start = scheduledAt ? Math.max(0, scheduledAt.getTime() - this.now().getTime()) : 0;
-    ordered.forEach((status, i) => {
-      this.later(start + this.receipts.delayMs * (i + 1), () => {
+    const spreadMs = this.options.receiptSpreadMs ?? 0;
+    let dueMs = start;
+    ordered.forEach((status) => {
+      // Each receipt after the one before (never overtaking it), spread when asked.
+      dueMs += this.receipts.delayMs + (spreadMs > 0 ? Math.round(this.receiptRandom() * spreadMs) : 0);
+      this.later(dueMs, () => {
         if (sms.cancelledAt !== undefined) return; // cancelled while scheduled: never sent
         // Resolved when due, so a webhook set after the send (local stack start-up) is still used.
         const target = this.receiptTarget(sms);
@@ -1114,8 +1436,8 @@ export class SmsSimulator implements Simulator {
             ? { errorCode: status.errorCode, errorMessage: status.errorMessage }
             : {}),
         });
-        void this.deliver(target, receipt, sms, 0, false);
-        if (this.receipts.duplicate) void this.deliver(target, receipt, sms, 0, true);
+        this.deliverReceipt(target, receipt, sms, false);
+        if (this.receipts.duplicate) this.deliverReceipt(target, receipt, sms, true);
       });
     });
   }
@@ -1133,8 +1455,7 @@ export class SmsSimulator implements Simulator {
         ...(sms.clientMessageId !== null ? { clientMessageId: sms.clientMessageId } : {}),
         ...(sms.clientBatchId ? { clientBatchId: sms.clientBatchId } : {}),
         subAccountId: this.subAccountId,
-        source:
-          typeof sms.request.source === 'string' ? sms.request.source : (this.options.defaultSource ?? '8x8'),
+        source: this.sourceOf(sms),
         destination: sms.destination,
         status,
         ...(charged
@@ -1151,12 +1472,69 @@ export class SmsSimulator implements Simulator {
     };
   }
 
-  private async deliver(
+  private sourceOf(sms: ReceivedSms): string {
+    return typeof sms.request.source === 'string'
+      ? sms.request.source
+      : (this.options.defaultSource ?? '8x8');
+  }
+
+  private deliverReceipt(
     target: Target,
     receipt: SmsDeliveryReceipt,
     sms: ReceivedSms,
-    attempt: number,
     duplicate: boolean,
+  ): void {
+    void this.postWebhook(target, receipt, 0, (attempt) => {
+      const { url, ...rest } = attempt;
+      const delivery: ReceiptDelivery = {
+        umid: sms.umid,
+        clientMessageId: sms.clientMessageId,
+        state: receipt.payload.status.state,
+        url,
+        duplicate,
+        ...rest,
+        body: receipt,
+      };
+      this.receiptsSent.push(delivery);
+      this.receiptWaiters.publish(delivery);
+    });
+  }
+
+  /** The inbound webhook: its own URL if set, else the receipt webhook's; always the receipts' Authorization. */
+  private inboundTarget(): Target | undefined {
+    const url = this.inboundUrl ?? this.webhook?.url;
+    if (!url) return undefined;
+    const authorization = this.webhook?.authorization ?? this.options.webhookAuthorization;
+    return { url, ...(authorization !== undefined ? { authorization } : {}) };
+  }
+
+  private deliverInbound(event: SmsInboundEvent, redelivery: boolean): void {
+    // Resolved now, so a webhook changed later (a test's receiver) does not redirect retries already planned.
+    const target = this.inboundTarget();
+    if (!target) return; // no inbound webhook configured: 8x8 keeps the SMS to itself
+    void this.postWebhook(target, event, 0, (attempt) => {
+      const delivery: InboundDelivery = {
+        umid: event.payload.umid,
+        from: event.payload.source,
+        to: event.payload.destination,
+        redelivery,
+        ...attempt,
+        body: event,
+      };
+      this.inboundSent.push(delivery);
+      this.inboundWaiters.publish(delivery);
+    });
+  }
+
+  /**
+   * POSTs an 8x8 webhook body with the target's Authorization and records each attempt; anything but a 2xx (or no
+   * answer within receiptTimeoutMs) is retried at 8x8's 1, 10, 30 and 90 s, times the receipt retry scale.
+   */
+  private async postWebhook(
+    target: Target,
+    body: SmsDeliveryReceipt | SmsInboundEvent,
+    attempt: number,
+    record: (attempt: WebhookAttempt) => void,
   ): Promise<void> {
     const signal = AbortSignal.any([this.lifecycle.signal, AbortSignal.timeout(this.receiptTimeoutMs)]);
     const stopping = this.lifecycle.signal;
@@ -1171,7 +1549,7 @@ export class SmsSimulator implements Simulator {
           'content-type': 'application/json',
           ...(target.authorization !== undefined ? { authorization: target.authorization } : {}),
         },
-        body: JSON.stringify(receipt),
+        body: JSON.stringify(body),
         signal,
       });
       status = response.status;
@@ -1187,27 +1565,20 @@ export class SmsSimulator implements Simulator {
     if (stopping.aborted) return; // stopped or reset: the record was cleared on purpose
     const ok = status !== undefined && status >= 200 && status < 300;
     const retryDelay = ok ? undefined : SMS_RECEIPT_RETRY_DELAYS_MS[attempt];
-    const delivery: ReceiptDelivery = {
-      umid: sms.umid,
-      clientMessageId: sms.clientMessageId,
-      state: receipt.payload.status.state,
+    record({
       url: target.url,
       attempt,
-      duplicate,
       at: this.now().toISOString(),
       ok,
       ...(status !== undefined ? { status } : {}),
       ...(answer ? { response: answer } : {}),
       ...(error !== undefined ? { error } : {}),
       final: ok || retryDelay === undefined,
-      body: receipt,
-    };
-    this.receiptsSent.push(delivery);
-    this.receiptWaiters.publish(delivery);
+    });
     if (retryDelay !== undefined) {
       this.later(
         retryDelay * this.receipts.retryScale,
-        () => void this.deliver(target, receipt, sms, attempt + 1, duplicate),
+        () => void this.postWebhook(target, body, attempt + 1, record),
       );
     }
   }
@@ -1245,8 +1616,36 @@ export const SMS_CONTROLS = {
     '{destination, outcome: delivered|undelivered|rejected|sent|none|{state,detail,errorCode,errorMessage}|null}',
   'POST /__control/receipt-behaviour': '{outOfOrder?, duplicate?, delayMs?, retryScale?}',
   'POST /__control/webhook': '{url, authorization?}',
-  'POST /__control/reset': 'clear records, faults, outcomes and pending receipts',
+  'GET /__control/handsets': 'numbers with a handset view',
+  'GET /__control/handsets/{number}':
+    "a handset's SMS in order: received (8x8 handed it over) and sent (it texted the bridge)",
+  'POST /__control/handsets/{number}/messages':
+    '{to, text, umid?}: the handset texts an 8x8 number; 8x8 POSTs inbound_message_received to the inbound webhook',
+  'GET /__control/inbound': 'every inbound event POST and the webhook answer',
+  'POST /__control/inbound/{umid}/redeliver': 'send an inbound event again, unchanged (same umid)',
+  'POST /__control/inbound-webhook': '{url | null}: where inbound events go (null: the receipt webhook URL)',
+  'POST /__control/reset':
+    'clear records, handsets, faults, outcomes and pending receipts and inbound events',
 } as const;
+
+/** redeliverInbound of an umid no handset texted. */
+export class UnknownInboundSmsError extends Error {
+  constructor(readonly umid: string) {
+    super(`No inbound SMS with umid ${umid}`);
+    this.name = 'UnknownInboundSmsError';
+  }
+}
+
+/** Whether 8x8 handed the SMS to the phone by `now`: not cancelled, due, and not undelivered or rejected. */
+function reachesHandset(sms: ReceivedSms, now: number): boolean {
+  if (sms.cancelledAt !== undefined) return false;
+  if (sms.scheduledAt !== undefined && Date.parse(sms.scheduledAt) > now) return false;
+  return sms.outcome.state !== 'undelivered' && sms.outcome.state !== 'rejected';
+}
+
+function plus(number: string): string {
+  return `+${digits(number)}`;
+}
 
 function parameter(field: string): EightByEightError {
   return { ...SMS_ERRORS.invalidParameter, message: `Invalid parameter: ${field}` };

@@ -99,7 +99,7 @@ test('the live stream sends the rendered sections as Server-Sent Events', async 
   }
   controller.abort();
   const data = JSON.parse(text.split('event: state\ndata: ')[1]!.split('\n')[0]!) as Record<string, unknown>;
-  expect(Object.keys(data).sort()).toEqual(['conversations', 'outbox', 'problems', 'webhooks']);
+  expect(Object.keys(data).sort()).toEqual(['conversations', 'handset', 'outbox', 'problems', 'webhooks']);
   expect(data.outbox).toContain('No SMS yet');
 });
 
@@ -127,12 +127,42 @@ test('an action needs the page token, and a same-origin request when the browser
   expect(own.json.summary).toMatch(/^POST \/sms → 202 \(messageId [0-9a-f-]{36}\)$/);
 });
 
+test("a handset's SMS goes through the SMS simulator, which texts the bridge and shows it on the handset", async () => {
+  const answer = await action('handset-text', {
+    from: '6591239999',
+    to: '+6568008888',
+    text: 'From the console',
+  });
+  expect([answer.status, answer.json.ok]).toEqual([200, true]);
+  expect(answer.json.summary).toMatch(/^\+6591239999 texts \+6568008888 → 200 \(umid [0-9a-f-]{36}\)$/);
+  const umid = /umid ([0-9a-f-]{36})/.exec(answer.json.summary ?? '')?.[1] ?? '';
+  expect(stack.sms!.handset('+6591239999')).toEqual([
+    expect.objectContaining({
+      direction: 'sent',
+      umid,
+      text: 'From the console',
+      destination: '+6568008888',
+    }),
+  ]);
+  const delivery = await stack.sms!.waitForInbound((d) => d.umid === umid, 15_000);
+  expect(delivery.url).toBe(`${stack.urls.gateway}/webhooks/8x8/sms/inbound`);
+
+  const opened = await action('handset-open', { number: '+6591239999' });
+  expect([opened.status, opened.json.summary]).toEqual([200, 'Showing the handset +6591239999']);
+});
+
 test('bad console requests get a 4xx with a catalogued code, never a 5xx', async () => {
   const cases: [string, Promise<Answer>, number, string][] = [
     ['unknown action', action('launch-rockets', {}), 404, 'ROUTE_NOT_FOUND'],
     ['not JSON', action('sms', '{"destination":'), 400, 'MALFORMED_JSON'],
     ['missing text', action('sms', { destination: '+6591234567' }), 400, 'INVALID_BODY'],
     ['unknown field', action('agent-leave', { conversationId: 'c-1', admin: true }), 400, 'INVALID_BODY'],
+    [
+      'a handset that is no phone number',
+      action('handset-text', { from: 'me', to: '+6568008888', text: 'hi' }),
+      400,
+      'INVALID_BODY',
+    ],
     ['too large', action('sms', { destination: '+65', text: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
     [
       'a conversation whose session the console does not know',

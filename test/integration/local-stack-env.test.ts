@@ -41,6 +41,9 @@ test('credentials in the environment replace the simulators, and the process is 
       jwkUrl: 'https://api.8x8.example/chat-gateway/v1/jwk/{kid}/public',
     });
     expect(secret('cognigy')).toEqual({ endpointBaseUrl: 'https://endpoint.cognigy.example' });
+    // With a real Cognigy there is no local echo bot: the SMS bot is whatever SMS_BOT_ENDPOINT_URL names (here none).
+    expect(stack.urls.smsBotEndpoint).toBeUndefined();
+    expect(stack.functionEnvironment('sms-inbound')).not.toHaveProperty('SMS_BOT_ENDPOINT_URL');
     expect(secret('smsWebhookAuth')).toEqual({
       authorization: 'Bearer from-8x8-console',
       callbackTokenKey: expect.any(String),
@@ -75,9 +78,13 @@ test('a failed start releases what it started, and the next start works', async 
     await new Promise((resolve) => blocker.close(resolve));
   }
 
-  const stack = await startLocalStack({ port: 0, quiet: true, env: {} });
+  // The SMS bot the user names wins over the Cognigy simulator's echo bot.
+  const bot = 'https://endpoint.cognigy.example/users-bot-token';
+  const stack = await startLocalStack({ port: 0, quiet: true, env: { SMS_BOT_ENDPOINT_URL: bot } });
   try {
     expect(stack.urls.gateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(stack.urls.smsBotEndpoint).toBe(bot);
+    expect(stack.functionEnvironment('sms-inbound').SMS_BOT_ENDPOINT_URL).toBe(bot);
   } finally {
     await stack.stop();
   }

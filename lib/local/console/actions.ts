@@ -1,7 +1,8 @@
 /**
  * What a person does from the console, each done over HTTP as its real actor would: the Cognigy flow's calls go to
  * the bridge's API with the local API key (POST /sms, POST /handover, …/messages, …/end); the agent's acts go to the
- * Chat Gateway simulator's `/__control/conversations/{id}/agent/...`. The upstream's answer is passed back as it
+ * Chat Gateway simulator's `/__control/conversations/{id}/agent/...`; a handset's SMS goes to the SMS simulator's
+ * `/__control/handsets/{number}/messages`, which texts the bridge as 8x8 would. The upstream's answer is passed back as it
  * came (status and error code), so the page shows the bridge's own refusals.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,8 +33,11 @@ const id = z.string().min(1).max(256);
 const name = z.string().min(1).max(100);
 
 const conversation = { conversationId: id };
+const phone = z.string().regex(/^\+?\d{3,15}$/, 'a phone number: 3 to 15 digits, + optional');
 const SCHEMAS = {
   sms: z.strictObject({ destination: z.string().min(1).max(32), text }),
+  'handset-text': z.strictObject({ from: phone, to: phone, text: z.string().min(1).max(1_600) }),
+  'handset-open': z.strictObject({ number: phone }),
   'handover-start': z.strictObject({ name: name.optional(), text: text.optional() }),
   'user-message': z.strictObject({ ...conversation, text }),
   'user-end': z.strictObject(conversation),
@@ -66,6 +70,13 @@ export class ConsoleActions {
     switch (action) {
       case 'sms':
         return this.sendSms(body as Body<'sms'>);
+      case 'handset-text':
+        return this.handsetText(body as Body<'handset-text'>);
+      case 'handset-open': {
+        const number = `+${(body as Body<'handset-open'>).number.replace(/^\+/, '')}`;
+        this.sources.handsetNumber = number;
+        return { ok: true, summary: `Showing the handset ${number}`, upstream: { status: 200, body: null } };
+      }
       case 'handover-start':
         return this.startHandover(body as Body<'handover-start'>);
       case 'user-message':
@@ -128,6 +139,26 @@ export class ConsoleActions {
       ...(ok ? {} : { refused: describeAnswer(answer.status, answer.body) }),
     });
     return answerOf('POST /sms', answer, ok ? `messageId ${messageId}` : undefined);
+  }
+
+  /** The handset texts the 8x8 number: the SMS simulator POSTs 8x8's inbound event to the bridge. */
+  private async handsetText(body: Body<'handset-text'>): Promise<ActionAnswer> {
+    const base = this.sources.targets.sms;
+    if (!base)
+      throw new ConsoleActionError(
+        503,
+        'CONSOLE_UNAVAILABLE',
+        'The real 8x8 SMS is configured: text its number from a real phone',
+      );
+    const from = `+${body.from.replace(/^\+/, '')}`;
+    const answer = await this.call(
+      'The SMS simulator',
+      `${base}/__control/handsets/${encodeURIComponent(from)}/messages`,
+      { to: body.to, text: body.text },
+    );
+    this.sources.handsetNumber = from;
+    const umid = (answer.body as { umid?: unknown } | undefined)?.umid;
+    return answerOf(`${from} texts ${body.to}`, answer, typeof umid === 'string' ? `umid ${umid}` : undefined);
   }
 
   private async startHandover(body: Body<'handover-start'>): Promise<ActionAnswer> {

@@ -4,7 +4,16 @@
  * hostile — and the page's Content-Security-Policy (lib/local/console/server.ts) allows only its own nonce'd script
  * and style, so a missed escape still could not run anything.
  */
-import type { ConsoleSnapshot, ConversationView, PaneLine, SmsView, WebhookView } from './sources';
+import type {
+  ConsoleSnapshot,
+  ConversationView,
+  HandsetLine,
+  HandsetView,
+  PaneLine,
+  SmsView,
+  WebhookView,
+} from './sources';
+import { LOCAL_SMS_NUMBER } from '../constants';
 import { CONSOLE_SCRIPT } from './script';
 
 const ESCAPES = new Map([
@@ -60,7 +69,11 @@ export function renderSms(sms: SmsView): Html {
     ? `refused: ${sms.refused}`
     : sms.status
       ? `${sms.status.toUpperCase()}${sms.statusDescription ? ` — ${sms.statusDescription}` : ''}`
-      : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
+      : sms.answerTo === 'bot'
+        ? "the SMS bot's answer to an inbound SMS"
+        : sms.answerTo === 'keyword'
+          ? 'the answer to an inbound STOP, START or HELP'
+          : 'no bridge record (sent by another API key, or the bridge has not answered yet)';
   return markup`<li class="sms" data-key="${sms.key}" data-status="${status}">
     <div class="sms-head"><span class="to">To ${sms.destination}</span> ${when(sms.at)}</div>
     <p class="bubble">${sms.text}</p>
@@ -101,6 +114,37 @@ export function renderOutbox(outbox: SmsView[], available: boolean): Html {
       ? markup`<li class="empty">No SMS yet. Send one above, or POST /sms with the API key.</li>`
       : markup`<li class="empty">8x8 SMS is the real service: only SMS sent from this page are listed.</li>`;
   return markup`${outbox.map(renderSms)}`;
+}
+
+// ---- Handset texting the bridge (two-way SMS) ---------------------------------------------------------------------
+
+function renderHandsetLine(line: HandsetLine): Html {
+  return markup`<li
+    class="handset-msg ${line.direction}${line.failed ? ' failed' : ''}"
+    data-direction="${line.direction}"
+    data-umid="${line.umid}"
+  >
+    <div class="sms-head">
+      <span class="peer">${line.direction === 'received' ? 'From' : 'To'} ${line.peer}</span> ${when(line.at)}
+    </div>
+    <p class="bubble">${line.text}</p>
+    ${line.note ? markup`<p class="note">${line.note}</p>` : ''}
+  </li>`;
+}
+
+export function renderHandsetLog(handset: HandsetView, available: boolean): Html {
+  if (handset.lines.length === 0)
+    return available
+      ? markup`<li class="empty">
+          Nothing on ${handset.number} yet. Text the bridge above: with no flow waiting for a reply, the SMS bot
+          answers (locally the Cognigy simulator's echo bot).
+        </li>`
+      : markup`<li class="empty">8x8 SMS is the real service: text its number from a real phone.</li>`;
+  return markup`${handset.lines.map(renderHandsetLine)}`;
+}
+
+export function renderHandsetNumbers(handset: HandsetView): Html {
+  return markup`${handset.known.map((number) => markup`<option value="${number}"></option>`)}`;
 }
 
 // ---- Handovers ---------------------------------------------------------------------------------------------------
@@ -186,7 +230,9 @@ export function renderWebhooks(log: WebhookView[]): Html {
     (w) =>
       markup`<tr class="${w.result}" data-source="${w.source}">
         <td>${when(w.at)}</td>
-        <td>${w.source === 'sms' ? '8x8 SMS receipt' : '8x8 Chat Gateway'}</td>
+        <td>
+          ${w.source === 'sms' ? '8x8 SMS receipt' : w.source === 'inbound' ? '8x8 inbound SMS' : '8x8 Chat Gateway'}
+        </td>
         <td>${w.what}</td>
         <td>${w.attempt > 0 ? `retry ${w.attempt}` : 'first'}</td>
         <td class="verdict">${w.result === 'pending' ? 'pending' : `${w.result} · ${w.answer}`}</td>
@@ -199,6 +245,8 @@ export function renderWebhooks(log: WebhookView[]): Html {
 /** What one live update carries: HTML fragments, rendered here. */
 export interface ConsoleFragments {
   outbox: string;
+  /** The handset's number, its SMS and the numbers to pick from. */
+  handset: { number: string; log: string; numbers: string };
   webhooks: string;
   problems: string;
   conversations: { id: string; card: string; status: string; user: string; agent: string }[];
@@ -207,6 +255,11 @@ export interface ConsoleFragments {
 export function renderFragments(snapshot: ConsoleSnapshot): ConsoleFragments {
   return {
     outbox: renderOutbox(snapshot.outbox, snapshot.services.sms).value,
+    handset: {
+      number: snapshot.handset.number,
+      log: renderHandsetLog(snapshot.handset, snapshot.services.sms).value,
+      numbers: renderHandsetNumbers(snapshot.handset).value,
+    },
     webhooks: renderWebhooks(snapshot.webhooks).value,
     problems: markup`${snapshot.problems.map((p) => markup`<li>${p}</li>`)}`.value,
     conversations: snapshot.conversations.map((c) => ({
@@ -233,8 +286,8 @@ section h2 { font-size: 15px; margin: 0 0 8px; }
 form { display: flex; gap: 6px; margin: 6px 0; flex-wrap: wrap; }
 input { flex: 1; min-width: 60px; padding: 5px 7px; border: 1px solid #d1d5db; border-radius: 5px; font: inherit; }
 button { padding: 5px 10px; border: 0; border-radius: 5px; background: #2563eb; color: #fff; font: inherit; cursor: pointer; }
-.result { color: #374151; font-size: 12px; min-height: 1em; margin: 2px 0; }
-.result[data-ok="false"] { color: #b91c1c; }
+.result, .handset-result { color: #374151; font-size: 12px; min-height: 1em; margin: 2px 0; }
+.result[data-ok="false"], .handset-result[data-ok="false"] { color: #b91c1c; }
 .phone { border: 8px solid #111827; border-radius: 22px; padding: 8px; background: #e5e7eb; max-height: 70vh; overflow-y: auto; }
 #outbox { list-style: none; margin: 0; padding: 0; }
 .sms { background: #fff; border-radius: 10px; padding: 6px 8px; margin: 0 0 8px; }
@@ -245,6 +298,15 @@ button { padding: 5px 10px; border: 0; border-radius: 5px; background: #2563eb; 
 .history, .receipts { margin: 0; padding-left: 18px; font-size: 12px; color: #374151; }
 .receipts .bad { color: #b91c1c; }
 .ids, .detail, .note, time { font-size: 11px; color: #6b7280; }
+#handset-log { list-style: none; margin: 0; padding: 0; }
+.handset-msg { border-radius: 10px; padding: 4px 8px; margin: 0 0 6px; max-width: 85%; }
+.handset-msg.received { background: #fff; margin-right: auto; }
+.handset-msg.sent { background: #dbeafe; margin-left: auto; }
+.handset-msg .bubble { background: none; padding: 0; margin: 2px 0; }
+.handset-msg.failed { outline: 1px solid #fca5a5; }
+h3.handset-title { font-size: 14px; margin: 12px 0 4px; }
+form[data-action="handset-text"] input[name="from"], form[data-action="handset-text"] input[name="to"] { flex: 1 1 40%; }
+form[data-action="handset-text"] input[name="text"] { flex: 1 1 60%; }
 .conversation { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px; margin: 0 0 10px; }
 .conversation h3 { font-size: 14px; margin: 0; }
 .status { margin: 4px 0; display: flex; gap: 6px; flex-wrap: wrap; font-size: 12px; }
@@ -316,6 +378,49 @@ export function renderPage({ token, nonce, snapshot, services }: PageInput): str
               <ol id="outbox">
                 ${new Html(fragments.outbox)}
               </ol>
+            </div>
+            <div id="handset">
+              <h3 class="handset-title">
+                Handset <span id="handset-number">${snapshot.handset.number}</span> — texting the bridge
+              </h3>
+              <form data-action="handset-open">
+                <input
+                  name="number"
+                  list="handset-numbers"
+                  value="${snapshot.handset.number}"
+                  autocomplete="off"
+                  required
+                  size="14"
+                  aria-label="Handset number"
+                /><button>Show handset</button>
+              </form>
+              <datalist id="handset-numbers">${new Html(fragments.handset.numbers)}</datalist>
+              <form data-action="handset-text">
+                <input
+                  name="from"
+                  list="handset-numbers"
+                  value="${snapshot.handset.number}"
+                  autocomplete="off"
+                  required
+                  size="14"
+                  aria-label="From (the handset)"
+                /><input
+                  name="to"
+                  value="${LOCAL_SMS_NUMBER}"
+                  autocomplete="off"
+                  required
+                  size="14"
+                  aria-label="To (the 8x8 number)"
+                /><input name="text" placeholder="Reply as the handset" autocomplete="off" required /><button>
+                  Text the bridge
+                </button>
+              </form>
+              <p class="handset-result" role="status"></p>
+              <div class="phone">
+                <ol id="handset-log">
+                  ${new Html(fragments.handset.log)}
+                </ol>
+              </div>
             </div>
           </section>
           <section id="handover-section">

@@ -1,7 +1,8 @@
 /**
  * The README's picture of the local console (docs/console.png), made by the browser the tests use: a local stack of
  * simulators, a short scene played from the page itself (two SMS — one delivered, one undelivered —, a handover
- * with an agent, a message each way), each step waited for on the page, then a PNG of the whole page.
+ * with an agent, a message each way, the handset texting the echo SMS bot), each step waited for on the page, then a
+ * PNG of the whole page.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -41,6 +42,12 @@ async function playScene(page: Page): Promise<void> {
   await submit(card.locator('form[data-action="user-message"]'), { text: 'Thank you! It is CASE-1815.' });
   await card.locator('.agent-log .line.user', { hasText: 'CASE-1815' }).waitFor();
   await card.locator('.user-log .line.user .note', { hasText: '202' }).waitFor();
+
+  // The handset texts the bridge; the local SMS bot (the Cognigy simulator's echo REST Endpoint) answers it.
+  await submit(page.locator('form[data-action="handset-text"]'), { text: 'Can I change the delivery time?' });
+  await page
+    .locator('#handset-log li[data-direction="received"]', { hasText: 'You said: Can I change' })
+    .waitFor();
   // Every webhook answered (the echo of the user's message is the last one).
   await page.waitForFunction("!document.querySelector('#webhooks tr.pending')");
 }

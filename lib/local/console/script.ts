@@ -11,12 +11,14 @@ export const CONSOLE_SCRIPT = String.raw`
   const cards = () => Array.from(list.querySelectorAll(':scope > .conversation'));
   const cardOf = (id) => cards().find((card) => card.dataset.id === id);
 
-  function setLog(log, fragment) {
-    if (log.innerHTML === fragment) return;
-    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 16;
-    log.innerHTML = fragment;
-    if (atBottom) log.scrollTop = log.scrollHeight;
+  // Replaces target's HTML; keeps scroller (target or a frame around it) at the bottom when it was there.
+  function setScrolled(scroller, target, fragment) {
+    if (target.innerHTML === fragment) return;
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 16;
+    target.innerHTML = fragment;
+    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
   }
+  const setLog = (log, fragment) => setScrolled(log, log, fragment);
 
   function toBottom(card) {
     for (const log of card.querySelectorAll('.log')) log.scrollTop = log.scrollHeight;
@@ -45,6 +47,12 @@ export const CONSOLE_SCRIPT = String.raw`
 
   function apply(update) {
     if (typeof update.outbox === 'string') document.getElementById('outbox').innerHTML = update.outbox;
+    if (update.handset && typeof update.handset.log === 'string') {
+      document.getElementById('handset-number').textContent = update.handset.number;
+      document.getElementById('handset-numbers').innerHTML = update.handset.numbers;
+      const handsetLog = document.getElementById('handset-log');
+      setScrolled(handsetLog.parentElement, handsetLog, update.handset.log);
+    }
     if (typeof update.webhooks === 'string') document.getElementById('webhooks').innerHTML = update.webhooks;
     if (typeof update.problems === 'string') document.getElementById('problems').innerHTML = update.problems;
     if (Array.isArray(update.conversations)) {
@@ -70,7 +78,10 @@ export const CONSOLE_SCRIPT = String.raw`
     const body = {};
     for (const [name, value] of new FormData(form)) if (value !== '') body[name] = value;
     if (card) body.conversationId = card.dataset.id;
-    const result = (card || form.closest('section')).querySelector('.result');
+    const handset = form.closest('#handset');
+    const result = handset
+      ? handset.querySelector('.handset-result')
+      : (card || form.closest('section')).querySelector('.result');
     result.textContent = form.dataset.action + '…';
     result.dataset.ok = '';
     try {

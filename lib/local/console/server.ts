@@ -5,7 +5,8 @@
  *
  *   GET  /console                    the page, rendered on the server
  *   GET  /console/events             Server-Sent Events: HTML fragments whenever what the page shows changes
- *   POST /console/actions/{action}   send an SMS, start a handover, type as the user or the agent, join/transfer/leave
+ *   POST /console/actions/{action}   send an SMS, text the bridge from a handset, start a handover, type as the user
+ *                                    or the agent, join/transfer/leave
  *
  * It reads and acts only over HTTP (lib/local/console/sources.ts, actions.ts). The page can send SMS and chat with
  * the local API key, so it answers only requests addressed to the loopback host (no DNS rebinding, not through a
@@ -237,6 +238,7 @@ export class LocalConsole implements GatewayPages {
     for (const key of ['outbox', 'webhooks', 'problems'] as const) {
       if (previous?.[key] !== next[key]) update[key] = next[key];
     }
+    if (JSON.stringify(previous?.handset) !== JSON.stringify(next.handset)) update.handset = next.handset;
     if (JSON.stringify(previous?.conversations) !== JSON.stringify(next.conversations))
       update.conversations = next.conversations;
     if (Object.keys(update).length === 0) return;
@@ -245,7 +247,13 @@ export class LocalConsole implements GatewayPages {
 }
 
 function emptyFragments(): ConsoleFragments {
-  return { outbox: '', webhooks: '', problems: '', conversations: [] };
+  return {
+    outbox: '',
+    handset: { number: '', log: '', numbers: '' },
+    webhooks: '',
+    problems: '',
+    conversations: [],
+  };
 }
 
 function send(res: ServerResponse, update: Update): void {

@@ -10,7 +10,8 @@
 
 // The simulators' control surfaces answer these shapes as JSON: the types only, nothing of the simulators runs here.
 import type { SimDelivery } from '../../simulators/chat-gateway';
-import type { ReceiptDelivery } from '../../simulators/sms';
+import type { HandsetMessage, InboundDelivery, ReceiptDelivery } from '../../simulators/sms';
+import { LOCAL_HANDSET_NUMBER } from '../constants';
 
 /** Where the console reads and acts; a simulator URL is absent when the real service is configured instead. */
 export interface ConsoleTargets {
@@ -22,7 +23,7 @@ export interface ConsoleTargets {
 }
 
 /** At most this many of each are shown (newest first); older ones stay in the simulators' own logs. */
-export const CONSOLE_LIMITS = { sms: 30, conversations: 10, webhooks: 60, lines: 200 } as const;
+export const CONSOLE_LIMITS = { sms: 30, conversations: 10, webhooks: 60, lines: 200, handsets: 50 } as const;
 
 const FETCH_TIMEOUT_MS = 5_000;
 
@@ -110,6 +111,8 @@ export interface SmsView {
   /** The bridge's messageId when known, else 8x8's umid. */
   key: string;
   messageId?: string;
+  /** Sent by the bridge itself in answer to an inbound SMS: `bot` (the SMS bot) or `keyword` (STOP/START/HELP). */
+  answerTo?: 'bot' | 'keyword';
   umid?: string;
   destination: string;
   text: string;
@@ -147,10 +150,31 @@ export interface ConversationView {
   agentPane: PaneLine[];
 }
 
+/** One SMS on the console's handset: one 8x8 handed to it, or one it texted to the bridge. */
+export interface HandsetLine {
+  direction: 'received' | 'sent';
+  /** The other side: the sender of a received SMS, the 8x8 number a sent one went to. */
+  peer: string;
+  text: string;
+  at: string;
+  umid: string;
+  /** Sent ones: how the bridge's inbound webhook answered 8x8 (e.g. `200`, `retry 1 → 503`), or `pending`. */
+  note?: string;
+  failed?: boolean;
+}
+
+export interface HandsetView {
+  /** The phone number shown (the last one texted from, or opened). */
+  number: string;
+  lines: HandsetLine[];
+  /** Numbers the SMS simulator has a handset for (to pick from). */
+  known: string[];
+}
+
 export interface WebhookView {
   at: number;
-  /** `8x8 SMS receipt` or `8x8 Chat Gateway event`. */
-  source: 'sms' | 'chat';
+  /** `8x8 SMS receipt`, `8x8 inbound SMS` or `8x8 Chat Gateway event`. */
+  source: 'sms' | 'inbound' | 'chat';
   what: string;
   /** delivered (2xx), refused (4xx with the bridge's code), failed (5xx, timeout, connection error). */
   result: 'verified' | 'refused' | 'failed' | 'pending';
@@ -161,6 +185,8 @@ export interface WebhookView {
 export interface ConsoleSnapshot {
   services: { sms: boolean; chatGateway: boolean; cognigy: boolean };
   outbox: SmsView[];
+  /** The handset texting the bridge (empty lines when the real 8x8 is configured). */
+  handset: HandsetView;
   conversations: ConversationView[];
   webhooks: WebhookView[];
   /** Sources that could not be read this time (shown as a warning line). */
@@ -252,6 +278,8 @@ export class ConsoleSources {
   readonly sessions = new Map<string, string>();
   /** What the console posted as the user, per conversation. */
   readonly userLines = new Map<string, ConsoleUserLine[]>();
+  /** The handset the page shows (E.164 with `+`). */
+  handsetNumber: string = LOCAL_HANDSET_NUMBER;
 
   private readonly smsStatus = new Map<
     string,
@@ -289,9 +317,16 @@ export class ConsoleSources {
       }
     };
     const { sms, chatGateway, cognigy } = this.targets;
-    const [received, receipts, conversations, deliveries, calls] = await Promise.all([
+    const handsetNumber = this.handsetNumber;
+    const [received, receipts, handset, handsets, inbound, conversations, deliveries, calls] = await Promise.all([
       get<{ received: SimSms[] }>('SMS simulator', sms && `${sms}/__control/received`),
       get<{ receipts: SimReceipt[] }>('SMS simulator receipts', sms && `${sms}/__control/receipts`),
+      get<{ messages: HandsetMessage[] }>(
+        'SMS simulator handset',
+        sms && `${sms}/__control/handsets/${encodeURIComponent(handsetNumber)}`,
+      ),
+      get<{ handsets: { number: string }[] }>('SMS simulator handsets', sms && `${sms}/__control/handsets`),
+      get<{ inbound: InboundDelivery[] }>('SMS simulator inbound', sms && `${sms}/__control/inbound`),
       get<SimConversationSummary[]>(
         'Chat Gateway simulator',
         chatGateway && `${chatGateway}/__control/conversations`,
@@ -312,8 +347,14 @@ export class ConsoleSources {
     return {
       services: { sms: !!sms, chatGateway: !!chatGateway, cognigy: !!cognigy },
       outbox,
+      handset: {
+        number: handsetNumber,
+        lines: handsetLines(handset?.messages ?? [], inbound?.inbound ?? []),
+        // The most recent ones: a bench run may have texted thousands of numbers.
+        known: (handsets?.handsets ?? []).slice(-CONSOLE_LIMITS.handsets).map((h) => h.number),
+      },
       conversations: views,
-      webhooks: webhookLog(receipts?.receipts ?? [], deliveries ?? []),
+      webhooks: webhookLog(receipts?.receipts ?? [], deliveries ?? [], inbound?.inbound ?? []),
       problems,
     };
   }
@@ -348,6 +389,9 @@ export class ConsoleSources {
         receipts: [],
       };
       view.umid = sms.umid;
+      // The bridge's own answers to inbound SMS carry clientMessageIds `bot:<umid>:<n>` and `kw:<umid>`.
+      if (sms.clientMessageId?.startsWith('bot:')) view.answerTo = 'bot';
+      else if (sms.clientMessageId?.startsWith('kw:')) view.answerTo = 'keyword';
       for (const r of receipts.filter((r) => r.umid === sms.umid)) {
         view.receipts.push({
           state: r.state,
@@ -568,8 +612,48 @@ function chatAnswer(d: SimDelivery): string {
   return d.durationMs === undefined ? 'pending' : describeAnswer(d.status, d.response);
 }
 
-function webhookLog(receipts: SimReceipt[], deliveries: SimDelivery[]): WebhookView[] {
+/** The handset's SMS in order; a sent one notes how the bridge's inbound webhook answered 8x8's last try. */
+function handsetLines(messages: HandsetMessage[], inbound: InboundDelivery[]): HandsetLine[] {
+  return messages.slice(-CONSOLE_LIMITS.lines).map((m) => {
+    const line: HandsetLine = {
+      direction: m.direction,
+      peer: m.direction === 'received' ? m.source : m.destination,
+      text: m.text,
+      at: m.at,
+      umid: m.umid,
+    };
+    if (m.direction === 'sent') {
+      const tries = inbound.filter((d) => d.umid === m.umid);
+      const last = tries[tries.length - 1];
+      const answer = last
+        ? last.status !== undefined
+          ? describeAnswer(last.status, last.response)
+          : (last.error ?? 'no answer')
+        : 'pending';
+      line.note = `to the bridge → ${last && last.attempt > 0 ? `retry ${last.attempt} → ` : ''}${answer}`;
+      if (last && !last.ok) line.failed = true;
+    }
+    return line;
+  });
+}
+
+function webhookLog(
+  receipts: SimReceipt[],
+  deliveries: SimDelivery[],
+  inbound: InboundDelivery[] = [],
+): WebhookView[] {
   const log: WebhookView[] = [
+    ...inbound.map((d) => {
+      const status = d.status ?? d.error ?? 'no answer';
+      return {
+        at: time(d.at),
+        source: 'inbound' as const,
+        what: `inbound SMS from ${d.from} to ${d.to}${d.redelivery ? ' (repeated)' : ''}`,
+        result: webhookResult(status),
+        answer: d.status !== undefined ? describeAnswer(d.status, d.response) : String(status),
+        attempt: d.attempt,
+      };
+    }),
     ...receipts.map((r) => {
       const status = r.status ?? r.error ?? 'no answer';
       return {

@@ -7,11 +7,18 @@ import fc from 'fast-check';
 import {
   escapeHtml,
   renderConversation,
+  renderHandsetLog,
+  renderHandsetNumbers,
   renderPage,
   renderSms,
   renderWebhooks,
 } from '../../../lib/local/console/render';
-import { describeAnswer, type ConversationView, type SmsView } from '../../../lib/local/console/sources';
+import {
+  describeAnswer,
+  type ConversationView,
+  type HandsetView,
+  type SmsView,
+} from '../../../lib/local/console/sources';
 import { ChromiumMissingError, chromiumExecutable } from '../../../lib/local/console/browser';
 
 const HOSTILE = `"><img src=x onerror=alert(1)><script>alert('x')</script>\`'&`;
@@ -46,6 +53,23 @@ const conversation = (text: string): ConversationView => ({
   agentPane: [{ at: 2, kind: 'agent', text, note: text, failed: true }],
 });
 
+const handset = (text: string): HandsetView => ({
+  number: text,
+  lines: [
+    { direction: 'received', peer: text, text, at: '2026-12-07T00:00:00.000Z', umid: text },
+    {
+      direction: 'sent',
+      peer: text,
+      text,
+      at: '2026-12-07T00:00:01.000Z',
+      umid: text,
+      note: text,
+      failed: true,
+    },
+  ],
+  known: [text],
+});
+
 test('escapeHtml turns every markup character into an entity', () => {
   expect(escapeHtml(`<a href="x" title='y'>&\`</a>`)).toBe(
     '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;',
@@ -67,6 +91,8 @@ test('hostile text in any SMS, chat or webhook field renders as text', () => {
         for (const html of [
           renderSms(sms(hostile, hostile)).value,
           renderConversation(conversation(hostile)).value,
+          renderHandsetLog(handset(hostile), true).value,
+          renderHandsetNumbers(handset(hostile)).value,
           renderWebhooks([
             { at: 1, source: 'chat', what: hostile, result: 'refused', answer: hostile, attempt: 1 },
           ]).value,
@@ -88,6 +114,7 @@ test('the page carries the token and nonce only where they belong', () => {
     snapshot: {
       services: { sms: true, chatGateway: false, cognigy: true },
       outbox: [sms(HOSTILE)],
+      handset: handset(HOSTILE),
       conversations: [conversation(HOSTILE)],
       webhooks: [],
       problems: [HOSTILE],
@@ -114,4 +141,38 @@ test('a missing Chromium is an error that says how to get one', () => {
   expect(() => chromiumExecutable({ PLAYWRIGHT_CHROMIUM_EXECUTABLE: '/nonexistent/chromium' })).toThrow(
     /apt-get install -y chromium/,
   );
+});
+
+test('the handset shows its SMS in order, each side marked, and says how to start when it has none', () => {
+  const html = renderHandsetLog(
+    {
+      number: '+6591234567',
+      lines: [
+        {
+          direction: 'sent',
+          peer: '+6568008888',
+          text: 'hi',
+          at: '2026-12-07T00:00:00.000Z',
+          umid: 'u-1',
+          note: 'to the bridge → 200',
+        },
+        {
+          direction: 'received',
+          peer: '+6568008888',
+          text: 'You said: hi (turn 1)',
+          at: '2026-12-07T00:00:01.000Z',
+          umid: 'u-2',
+        },
+      ],
+      known: [],
+    },
+    true,
+  ).value;
+  expect([...html.matchAll(/data-direction="(\w+)"/g)].map((m) => m[1])).toEqual(['sent', 'received']);
+  expect(html.indexOf('hi')).toBeLessThan(html.indexOf('You said: hi (turn 1)'));
+  expect(html).toContain('To +6568008888');
+  expect(html).toContain('From +6568008888');
+  const empty = { number: '+6591234567', lines: [], known: [] };
+  expect(renderHandsetLog(empty, true).value).toContain('Nothing on +6591234567 yet');
+  expect(renderHandsetLog(empty, false).value).toContain('real service');
 });

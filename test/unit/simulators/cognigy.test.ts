@@ -210,3 +210,176 @@ describe('slow answers (chaos: Cognigy slower than the push timeout)', () => {
     expect(sim.calls).toHaveLength(2);
   });
 });
+
+describe('REST Endpoint', () => {
+  const rest = (body: unknown, token = 'sms-bot-token', raw?: string) =>
+    fetch(`${base}/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw ?? JSON.stringify(body),
+    });
+  const restJson = async (body: unknown, token?: string) => {
+    const res = await rest(body, token);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const input = (text: string, sessionId = 'sms-s-1') => ({
+    userId: '+6591234567',
+    sessionId,
+    text,
+    data: { sms: { inbound: { umid: 'u-1' } } },
+  });
+
+  it("is an echo bot by default, answering in Cognigy's REST shape with a turn counter per session", async () => {
+    const first = await restJson(input('hello'));
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      text: 'You said: hello (turn 1)',
+      data: { echo: { turn: 1 } },
+      outputStack: [
+        {
+          text: 'You said: hello (turn 1)',
+          data: { echo: { turn: 1 } },
+          traceId: expect.stringMatching(/^endpoint-httpIncomingMessage-/),
+          disableSensitiveLogging: false,
+          source: 'bot',
+        },
+      ],
+      userId: '+6591234567',
+      sessionId: 'sms-s-1',
+    });
+    expect((await restJson(input('again'))).body.text).toBe('You said: again (turn 2)');
+    expect((await restJson(input('new session', 'sms-s-2'))).body.text).toBe('You said: new session (turn 1)');
+    expect((await restJson({ userId: 'u', sessionId: 's', data: { only: 'data' } })).body.text).toBe(
+      'You sent data (turn 1)',
+    );
+
+    expect(sim.restCalls.map((c) => [c.urlToken, c.body.sessionId, c.turn])).toEqual([
+      ['sms-bot-token', 'sms-s-1', 1],
+      ['sms-bot-token', 'sms-s-1', 2],
+      ['sms-bot-token', 'sms-s-2', 1],
+      ['sms-bot-token', 's', 1],
+    ]);
+    expect(sim.restCalls[0]?.body).toEqual(input('hello'));
+    // REST calls are not pushes: inject/notify records stay empty.
+    expect(sim.calls).toHaveLength(0);
+    expect(sim.stats()).toMatchObject({ rest: 4, delivered: 0 });
+  });
+
+  it('answers scripted outputs per URLToken and turn, joined into text and data, then echoes or repeats', async () => {
+    sim.setRestScript('scripted', [
+      [{ text: 'Hi, I am the bot.' }, { text: 'What is your order number?', data: { step: 'ask' } }],
+      [{ data: { quickReplies: ['Yes', 'No'] } }, { text: 'Shall I cancel it?' }],
+    ]);
+    const one = await restJson(input('hi'), 'scripted');
+    expect(one.body).toMatchObject({
+      text: 'Hi, I am the bot. What is your order number?',
+      data: { step: 'ask' },
+      outputStack: [
+        { text: 'Hi, I am the bot.', data: {} },
+        { text: 'What is your order number?', data: { step: 'ask' } },
+      ],
+    });
+    const two = await restJson(input('1234'), 'scripted');
+    expect(two.body).toMatchObject({ text: 'Shall I cancel it?', data: { quickReplies: ['Yes', 'No'] } });
+    expect((await restJson(input('yes'), 'scripted')).body.text).toBe('You said: yes (turn 3)');
+    // Other tokens keep the echo bot.
+    expect((await restJson(input('hello'))).body.text).toBe('You said: hello (turn 1)');
+
+    sim.setRestScript('scripted', [[{ text: 'Only this' }]], { then: 'repeatLast' });
+    expect((await restJson(input('a'), 'scripted')).body.text).toBe('Only this');
+    expect((await restJson(input('b'), 'scripted')).body.text).toBe('Only this');
+    sim.clearRestScript('scripted');
+    expect((await restJson(input('c'), 'scripted')).body.text).toBe('You said: c (turn 1)');
+    expect(() => sim.setRestScript('x', [])).toThrow();
+  });
+
+  it('waitForRestCall resolves with a call already answered or still to come', async () => {
+    const waiting = sim.waitForRestCall((c) => c.body.text === 'later');
+    await rest(input('first'));
+    await rest(input('later'));
+    await expect(waiting).resolves.toMatchObject({ turn: 2, answer: { text: 'You said: later (turn 2)' } });
+    await expect(sim.waitForRestCall((c) => c.turn === 1, 10)).resolves.toMatchObject({ body: { text: 'first' } });
+    await expect(sim.waitForRestCall((c) => c.turn === 9, 20)).rejects.toThrow(/Timed out/);
+  });
+
+  it.each([
+    ['without userId', { sessionId: 's', text: 'x' }, undefined],
+    ['without text and data', { userId: 'u', sessionId: 's' }, undefined],
+    ['that is not JSON', undefined, '{"userId":'],
+  ])('refuses a body %s with 400 and records nothing', async (_name, body, raw) => {
+    const res = await rest(body, 'sms-bot-token', raw);
+    expect(res.status).toBe(400);
+    expect(sim.restCalls).toHaveLength(0);
+  });
+
+  it('does not take the push routes or the controls', async () => {
+    expect((await push('inject', joined)).status).toBe(200);
+    expect((await rest(input('x'), 'inject')).status).toBe(404);
+    expect((await rest(input('x'), '__control')).status).toBe(404);
+    expect(sim.restCalls).toHaveLength(0);
+    expect(sim.calls).toHaveLength(1);
+  });
+
+  it('is refused by an outage (all routes by default, or only the REST Endpoint), and recovers', async () => {
+    sim.setOutage({ status: 503, count: 2 });
+    expect((await rest(input('down'))).status).toBe(503);
+    expect((await push('inject', joined)).status).toBe(503);
+    expect((await rest(input('up'))).status).toBe(200);
+
+    sim.setOutage({ status: 503, routes: ['rest'] });
+    expect((await push('inject', joined)).status).toBe(200);
+    expect((await rest(input('down again'))).status).toBe(503);
+    sim.clearOutage();
+    const res = await restJson(input('back'));
+    // Refused calls were no turns of the session.
+    expect(res.body.text).toBe('You said: back (turn 2)');
+    expect(sim.rejected.map((r) => [r.mode, r.status])).toEqual([
+      ['rest', 503],
+      ['inject', 503],
+      ['rest', 503],
+    ]);
+
+    sim.setOutage({ kind: 'timeout', count: 1, routes: ['rest'] });
+    await expect(
+      fetch(`${base}/sms-bot-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input('held')),
+        signal: AbortSignal.timeout(150),
+      }),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(sim.rejected[sim.rejected.length - 1]).toMatchObject({ mode: 'rest', status: 'timeout' });
+  });
+
+  it('is scripted and read over HTTP, and reset clears scripts and calls', async () => {
+    const control = (method: string, route: string, body?: unknown) =>
+      fetch(`${base}/__control/${route}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    const set = await control('POST', 'rest-scripts/web-token', {
+      turns: [[{ text: 'Scripted over HTTP' }]],
+      then: 'repeatLast',
+    });
+    expect(set.status).toBe(200);
+    expect((await restJson(input('x'), 'web-token')).body.text).toBe('Scripted over HTTP');
+    expect(await (await control('GET', 'rest-scripts')).json()).toEqual({
+      scripts: { 'web-token': { turns: [[{ text: 'Scripted over HTTP' }]], then: 'repeatLast' } },
+    });
+    expect(await (await control('GET', 'rest-calls')).json()).toMatchObject({
+      count: 1,
+      restCalls: [{ urlToken: 'web-token', answer: { text: 'Scripted over HTTP' } }],
+    });
+    expect((await control('POST', 'rest-scripts/web-token', { turns: [] })).status).toBe(400);
+    expect((await control('POST', 'outage', { status: 503, routes: ['rest'] })).status).toBe(200);
+    expect((await rest(input('x'), 'web-token')).status).toBe(503);
+    expect((await control('POST', 'outage', { clear: true })).status).toBe(200);
+    expect((await control('DELETE', 'rest-scripts/web-token')).status).toBe(200);
+    expect((await restJson(input('y'), 'web-token')).body.text).toBe('You said: y (turn 1)');
+
+    expect((await control('POST', 'reset', {})).status).toBe(200);
+    expect(sim.restCalls).toHaveLength(0);
+    expect(sim.stats().rest).toBe(0);
+  });
+});

@@ -6,7 +6,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SmsSimulator, type SmsDeliveryReceipt, type SmsSimulatorOptions } from '../../../lib/simulators/sms';
+import {
+  SmsSimulator,
+  UnknownInboundSmsError,
+  type SmsDeliveryReceipt,
+  type SmsInboundEvent,
+  type SmsSimulatorOptions,
+} from '../../../lib/simulators/sms';
 import { validateSmsBatchResponse, validateSmsResponse } from '../../../lib/simulators/contract/sms-schema';
 
 const API_KEY = 'test-api-key';
@@ -15,17 +21,28 @@ const WEBHOOK_AUTH = 'Basic dXNlcjpwYXNzd29yZA==';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EIGHT_BY_EIGHT_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\dZ$/;
 
-/** A tiny webhook: records receipts and answers scripted statuses per clientMessageId (then 200). */
+/**
+ * A tiny webhook: records receipts and inbound events and answers scripted statuses per clientMessageId (receipts)
+ * or umid (inbound events), then 200.
+ */
 class Receiver {
   readonly requests: { headers: http.IncomingHttpHeaders; body: SmsDeliveryReceipt; path: string }[] = [];
+  readonly inbound: { headers: http.IncomingHttpHeaders; body: SmsInboundEvent; path: string }[] = [];
   readonly statuses = new Map<string, number[]>();
   private server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
-      const body = JSON.parse(raw) as SmsDeliveryReceipt;
-      this.requests.push({ headers: req.headers, body, path: req.url ?? '' });
-      res.writeHead(this.statuses.get(body.payload.clientMessageId ?? '')?.shift() ?? 200);
+      const parsed = JSON.parse(raw) as SmsDeliveryReceipt | SmsInboundEvent;
+      let key: string;
+      if (parsed.eventType === 'inbound_message_received') {
+        this.inbound.push({ headers: req.headers, body: parsed, path: req.url ?? '' });
+        key = parsed.payload.umid;
+      } else {
+        this.requests.push({ headers: req.headers, body: parsed, path: req.url ?? '' });
+        key = parsed.payload.clientMessageId ?? '';
+      }
+      res.writeHead(this.statuses.get(key)?.shift() ?? 200);
       res.end();
     });
   });
@@ -89,6 +106,7 @@ beforeAll(() => receiver.start());
 afterAll(() => receiver.stop());
 beforeEach(async () => {
   receiver.requests.length = 0;
+  receiver.inbound.length = 0;
   receiver.statuses.clear();
   await startSim();
 });
@@ -454,6 +472,32 @@ describe('delivery receipts', () => {
     for (const key of Object.keys(delivered?.payload ?? {})) expect(documented.has(key)).toBe(true);
   });
 
+  it('spreads receipts by up to receiptSpreadMs (seeded), never a receipt before the one it follows', async () => {
+    await sim.stop();
+    await startSim({ receiptSpreadMs: 400 });
+    const ids = Array.from({ length: 8 }, (_, i) => `spread-${i}`);
+    await sendJson(
+      {
+        messages: ids.map((clientMessageId) => ({ destination: '+6512345678', text: 'x', clientMessageId })),
+      },
+      { batch: true },
+    );
+    const delivered = await Promise.all(
+      ids.map((id) => sim.waitForReceipt((r) => r.clientMessageId === id && r.state === 'delivered')),
+    );
+    const sent = await Promise.all(
+      ids.map((id) => sim.waitForReceipt((r) => r.clientMessageId === id && r.state === 'sent')),
+    );
+    ids.forEach((_, i) => {
+      expect(sent[i]!.body.payload.status.timestamp <= delivered[i]!.body.payload.status.timestamp).toBe(
+        true,
+      );
+    });
+    // In step (no spread) all eight would be delivered within a few ms of each other.
+    const times = delivered.map((r) => Date.parse(r.at));
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(100);
+  });
+
   it('marks destinations ending in 0000 undelivered with errorCode 15 and no price', async () => {
     await sendJson({ destination: '+6512340000', text: 'x', clientMessageId: 'u-1' });
     const final = await sim.waitForReceipt((r) => r.clientMessageId === 'u-1' && r.state === 'undelivered');
@@ -692,5 +736,200 @@ describe('HTTP controls', () => {
     const res = await fetch(`${base}/api/v2/nothing`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 1300 });
+  });
+});
+
+describe('handsets: inbound SMS', () => {
+  const PHONE = '+6591234567';
+  const BRIDGE_NUMBER = '+6568008888';
+
+  it('posts 8x8 inbound_message_received to the receipt webhook by default, with its Authorization', async () => {
+    const umid = sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'Hello there');
+    expect(umid).toMatch(UUID);
+    const delivery = await sim.waitForInbound((d) => d.umid === umid && d.ok);
+    expect(delivery).toMatchObject({ attempt: 0, final: true, status: 200, from: PHONE, to: BRIDGE_NUMBER });
+
+    const mine = receiver.inbound.filter((r) => r.body.payload.umid === umid);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.path).toBe('/webhooks/8x8/sms');
+    expect(mine[0]?.headers.authorization).toBe(WEBHOOK_AUTH);
+    expect(mine[0]?.headers['content-type']).toBe('application/json');
+    expect(mine[0]?.body).toEqual({
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      description: 'SMS inbound message',
+      payload: {
+        umid,
+        subAccountId: SUB_ACCOUNT,
+        timestamp: expect.stringMatching(EIGHT_BY_EIGHT_TIMESTAMP),
+        source: PHONE,
+        destination: BRIDGE_NUMBER,
+        body: 'Hello there',
+        encoding: 'GSM7',
+        smsCount: 1,
+        price: { total: 0.0025, perSms: 0.0025, currency: 'USD' },
+      },
+    });
+  });
+
+  it('goes to its own inbound URL when one is set, computes UCS2 and parts as 8x8 does, and adds the + to numbers', async () => {
+    await sim.stop();
+    await startSim({ inboundWebhookUrl: `${receiver.url}/webhooks/8x8/sms/inbound`, inboundPrice: null });
+    const text = 'Привет! '.repeat(10); // 80 UCS2 code units: two parts of 67
+    const umid = sim.textFromHandset('6591234567', '6568008888', text);
+    await sim.waitForInbound((d) => d.umid === umid && d.final);
+    const [request] = receiver.inbound.filter((r) => r.body.payload.umid === umid);
+    expect(request?.path).toBe('/webhooks/8x8/sms/inbound');
+    expect(request?.headers.authorization).toBe(WEBHOOK_AUTH);
+    expect(request?.body.payload).toMatchObject({
+      source: PHONE,
+      destination: BRIDGE_NUMBER,
+      encoding: 'UCS2',
+      smsCount: 2,
+    });
+    expect(request?.body.payload).not.toHaveProperty('price');
+  });
+
+  it('retries an inbound event the webhook did not acknowledge at the scaled 1/10/30/90 s schedule, unchanged', async () => {
+    const umid = '5f3c1d2e-0000-4000-8000-000000000001';
+    receiver.statuses.set(umid, [503, 500]);
+    sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'Retry me', { umid });
+    await sim.waitForInbound((d) => d.umid === umid && d.ok);
+    expect(sim.inboundSent.map((d) => [d.attempt, d.status, d.ok, d.final])).toEqual([
+      [0, 503, false, false],
+      [1, 500, false, false],
+      [2, 200, true, true],
+    ]);
+    const mine = receiver.inbound.filter((r) => r.body.payload.umid === umid);
+    expect(mine).toHaveLength(3);
+    expect(new Set(mine.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(sim.stats().inbound).toEqual({ texted: 1, attempts: 3, acknowledged: 1, abandoned: 0 });
+  });
+
+  it('gives up after four retries, and retries an unreachable webhook', async () => {
+    const umid = '5f3c1d2e-0000-4000-8000-000000000002';
+    receiver.statuses.set(umid, [500, 500, 500, 500, 500]);
+    sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'Never taken', { umid });
+    const last = await sim.waitForInbound((d) => d.umid === umid && d.final);
+    expect(last).toMatchObject({ attempt: 4, ok: false });
+
+    sim.setInboundWebhook('http://127.0.0.1:9/unreachable');
+    const down = sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'Nobody listens');
+    const first = await sim.waitForInbound((d) => d.umid === down);
+    expect(first).toMatchObject({ ok: false, final: false, error: expect.any(String) });
+  });
+
+  it('redelivers an inbound event unchanged (8x8 repeating it: the same umid), and refuses an unknown umid', async () => {
+    const umid = sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'Once');
+    await sim.waitForInbound((d) => d.umid === umid && d.ok && !d.redelivery);
+    sim.redeliverInbound(umid);
+    await sim.waitForInbound((d) => d.umid === umid && d.ok && d.redelivery);
+    const mine = receiver.inbound.filter((r) => r.body.payload.umid === umid);
+    expect(mine).toHaveLength(2);
+    expect(mine[0]?.body).toEqual(mine[1]?.body);
+    expect(() => sim.redeliverInbound('no-such-umid')).toThrow(UnknownInboundSmsError);
+  });
+
+  it('refuses what a phone could not text', () => {
+    expect(() => sim.textFromHandset('not-a-number', BRIDGE_NUMBER, 'x')).toThrow();
+    expect(() => sim.textFromHandset(PHONE, BRIDGE_NUMBER, '')).toThrow();
+    expect(sim.inboundSent).toHaveLength(0);
+  });
+
+  it("shows a handset's SMS in order: received from the bridge and texted to it, without other numbers' SMS", async () => {
+    sim.setOutcome('+6590000001', 'undelivered');
+    const first = await sendJson({ destination: PHONE, text: 'Reply YES to confirm', source: BRIDGE_NUMBER });
+    await sendJson({ destination: '+6590000001', text: 'Never arrives' });
+    await sendJson({ destination: '+6599999999', text: 'Someone else' });
+    const reply = sim.textFromHandset(PHONE, BRIDGE_NUMBER, 'YES');
+    await sendJson({ destination: PHONE.slice(1), text: 'Thanks, confirmed', source: BRIDGE_NUMBER });
+    await sendJson({
+      destination: PHONE,
+      text: 'Scheduled for tomorrow',
+      scheduled: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+
+    const view = await sim.waitForHandset(PHONE, (m) => m.length >= 3);
+    expect(view.map((m) => [m.direction, m.text])).toEqual([
+      ['received', 'Reply YES to confirm'],
+      ['sent', 'YES'],
+      ['received', 'Thanks, confirmed'],
+    ]);
+    expect(view[0]).toEqual({
+      direction: 'received',
+      umid: first.body.umid,
+      number: PHONE,
+      source: BRIDGE_NUMBER,
+      destination: PHONE,
+      text: 'Reply YES to confirm',
+      at: expect.any(String),
+      clientMessageId: null,
+    });
+    expect(view[1]).toMatchObject({ umid: reply, source: PHONE, destination: BRIDGE_NUMBER });
+    // An undelivered SMS never reaches its handset.
+    expect(sim.handset('+6590000001')).toEqual([]);
+    expect(
+      sim
+        .handsets()
+        .map((h) => h.number)
+        .sort(),
+    ).toEqual(['+6590000001', '+6591234567', '+6599999999']);
+  });
+
+  it('waitForHandset waits for SMS still to come, and rejects after its timeout', async () => {
+    const waiting = sim.waitForHandset(
+      '+6591112222',
+      (m) => m.filter((x) => x.direction === 'received').length >= 2,
+    );
+    await sendJson({ destination: '+6591112222', text: 'one' });
+    await sendJson({ destination: '+6591112222', text: 'two' });
+    expect((await waiting).map((m) => m.text)).toEqual(['one', 'two']);
+    await expect(sim.waitForHandset('+6591112222', (m) => m.length > 5, 20)).rejects.toThrow(/Timed out/);
+  });
+
+  it('is driven over HTTP: text from a handset, read its view and the deliveries, redeliver, reset', async () => {
+    const post = (route: string, body: unknown) =>
+      fetch(`${base}/__control/${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const texted = await post(`handsets/${encodeURIComponent(PHONE)}/messages`, {
+      to: BRIDGE_NUMBER,
+      text: 'Hi over HTTP',
+    });
+    expect(texted.status).toBe(200);
+    const { umid } = (await texted.json()) as { umid: string };
+    await sim.waitForInbound((d) => d.umid === umid && d.ok);
+
+    const view = (await (await fetch(`${base}/__control/handsets/${PHONE}`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(view).toEqual({
+      number: PHONE,
+      messages: [expect.objectContaining({ direction: 'sent', umid, text: 'Hi over HTTP' })],
+    });
+    expect(await (await fetch(`${base}/__control/inbound`)).json()).toMatchObject({
+      count: 1,
+      url: `${receiver.url}/webhooks/8x8/sms`,
+      inbound: [{ umid, ok: true }],
+    });
+    expect((await post(`inbound/${umid}/redeliver`, {})).status).toBe(200);
+    await sim.waitForInbound((d) => d.umid === umid && d.redelivery);
+    expect((await post('inbound/unknown/redeliver', {})).status).toBe(404);
+
+    expect((await post(`handsets/${PHONE}/messages`, { to: BRIDGE_NUMBER })).status).toBe(400);
+    expect((await post('handsets/abc/messages', { to: BRIDGE_NUMBER, text: 'x' })).status).toBe(400);
+    expect((await post('inbound-webhook', { url: `${receiver.url}/elsewhere` })).status).toBe(200);
+    expect(
+      (await (await fetch(`${base}/__control/inbound`)).json()) as Record<string, unknown>,
+    ).toMatchObject({
+      url: `${receiver.url}/elsewhere`,
+    });
+
+    expect((await post('reset', {})).status).toBe(200);
+    expect(sim.handset(PHONE)).toEqual([]);
+    expect(sim.inboundSent).toHaveLength(0);
   });
 });
