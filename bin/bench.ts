@@ -14,8 +14,9 @@
  *     for the rate-limited run, on a stack of its own polling 10 SMS a batch; BENCH_LIMITED_N (enough full 8x8 batch calls for 14 s at the limit)
  *     SMS, queued while the SMS poller is paused; BENCH_PACE=0 runs it without telling the bridge the limit
  *   BENCH_PARTS (sms,handover,bundles,cold) which parts to run; `sms` is sms-accept, sms-throughput, sms-idle,
- *     sms-backlog and sms-limited, each of which may be named alone (e.g. BENCH_PARTS=sms-idle,sms-limited);
+ *     sms-backlog, sms-limited and sms-inbound, each of which may be named alone (e.g. BENCH_PARTS=sms-idle,sms-limited);
  *     `bundles,cold` only the bundle and cold-start rows
+ *   BENCH_INBOUND_N (50) inbound SMS per path for sms-inbound: replies into a flow's session, SMS to the SMS bot
  *   BENCH_HANDOVER_MESSAGES (100) agent messages for the webhook and relay latencies
  *   BENCH_OUT (BENCHMARKS.md) where the report is written
  *   BENCH_COLD_RUNS (5) cold starts per function (fresh process each); the row shows the median

@@ -23,6 +23,8 @@ export interface BenchConfig {
    */
   paceAtLimit: boolean;
   handoverMessages: number;
+  /** Inbound SMS per path (reply window, SMS bot) for the inbound SMS → Cognigy latencies. */
+  inboundN: number;
   coldRuns: number;
   /** A folder for a CPU profile of each function's first cold start (BENCH_COLD_PROFILE_DIR). */
   coldProfileDir?: string;
@@ -49,6 +51,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     idleN: positive(env, 'BENCH_IDLE_N', 20),
     paceAtLimit: env.BENCH_PACE !== '0',
     handoverMessages: positive(env, 'BENCH_HANDOVER_MESSAGES', 100),
+    inboundN: positive(env, 'BENCH_INBOUND_N', 50),
     coldRuns: positive(env, 'BENCH_COLD_RUNS', 5),
     ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),
     parts: new Set(

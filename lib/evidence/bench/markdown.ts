@@ -66,6 +66,10 @@ How to read it:
   window: after a 429 it is silent until a second after the answer, and its next calls reach 8x8 one round trip
   later, so its calls drift by about a round trip per window and now and then leave (part of) a window unused:
   about 1000 / (1000 + round trip in ms) of the limit, ≈ ${formatPercent(1000 / (1000 + simLatencyMs))} at ${simLatencyMs} ms.
+- Inbound SMS → Cognigy: a handset of the 8x8 simulator texts the bridge's number (8x8's inbound webhook), one SMS
+  at a time; timed until the Cognigy simulator records the inject into the flow's session (a reply within the reply
+  window) or the SMS bot's REST Endpoint call. The local FIFO queue poller and the Cognigy simulator answering at
+  once make these the bridge's own share; in AWS add the SQS event source's and Cognigy's latency.
 - Cold start: a fresh \`node\` process imports the function's bundle and handles a first real event against the
   running local stack (import + first invocation, timed inside the child); warm is the second event in that process.
   The note gives the child's CPU time for the same span: the function's own work, which other load on the machine

@@ -10,6 +10,7 @@ import { bundleLimitBytes, SMS_PER_CALL, TARGETS, type BenchConfig } from './con
 
 const smsBatching = () => queueBatching('sms', process.env);
 import type { HandoverResult } from './handover';
+import type { InboundResult } from './inbound';
 import type { BacklogResult, LimitedResult, ThroughputResult } from './throughput';
 
 export function throughputRow(config: BenchConfig, open: ThroughputResult): ReportRow {
@@ -119,6 +120,23 @@ export function handoverRows(handover: HandoverResult): ReportRow[] {
       target: `p50 ≤ ${TARGETS.agentToCognigyP50Ms} ms`,
       verdict: verdict(handover.agentToCognigy.p50 <= TARGETS.agentToCognigyP50Ms),
       note: `${handover.agentToCognigy.count} messages over 5 conversations, one at a time`,
+    },
+  ];
+}
+
+/** Inbound SMS → Cognigy (issue 14): no target was set, the rows report. */
+export function inboundRows(inbound: InboundResult): ReportRow[] {
+  const pair = (l: LatencySummary) => `${formatMs(l.p50)} / ${formatMs(l.p99)}`;
+  return [
+    {
+      metric: 'Inbound SMS → Cognigy inject (reply to a flow) p50 / p99',
+      value: pair(inbound.replyToInject),
+      note: `${inbound.replyToInject.count} replies, one at a time: handset texts → 8x8's webhook → smsInbound FIFO queue → reply-window lookup → inject recorded by the Cognigy simulator`,
+    },
+    {
+      metric: 'Inbound SMS → Cognigy REST Endpoint call (SMS bot) p50 / p99',
+      value: pair(inbound.botToRest),
+      note: `${inbound.botToRest.count} SMS from numbers no flow texted, one at a time; until the bot's answer is at the handset (through the SMS queue and 8x8): ${pair(inbound.botToHandset)}`,
     },
   ];
 }

@@ -16,6 +16,7 @@ import { acceptLatency } from './accept-latency';
 import { hasSmsPart, limitedCount, SMS_PER_CALL, type BenchConfig } from './config';
 import { coldStarts } from './cold-start';
 import { handoverLatency } from './handover';
+import { inboundLatency } from './inbound';
 import {
   acceptRows,
   backlogRow,
@@ -23,6 +24,7 @@ import {
   coldRow,
   handoverRows,
   idleRow,
+  inboundRows,
   limitedRow,
   memoryRow,
   throughputRow,
@@ -116,11 +118,11 @@ async function measure(
 }
 
 /** The SMS parts, in the order they run (BENCH_PARTS=sms runs all, sms-<part> one). */
-const SMS_PARTS = ['accept', 'throughput', 'idle', 'backlog', 'limited'] as const;
+const SMS_PARTS = ['accept', 'throughput', 'idle', 'backlog', 'limited', 'inbound'] as const;
 
 /**
- * Accept latency, throughput, a lone SMS on an idle queue, then a backlog drained without and with a binding 8x8
- * rate limit (that one on a stack of its own, limitedPart).
+ * Accept latency, throughput, a lone SMS on an idle queue, a backlog drained without a rate limit, and inbound SMS
+ * to Cognigy (the rate-limited run is on a stack of its own, limitedPart).
  */
 async function smsPart(
   s: BenchStack,
@@ -150,6 +152,10 @@ async function smsPart(
     rows.push(backlogRow(await backlogThroughput(s, config, config.backlogN)));
   }
   s.sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
+  if (hasSmsPart(config, 'inbound')) {
+    log(`inbound SMS → Cognigy: ${config.inboundN} replies to flows, ${config.inboundN} SMS to the SMS bot`);
+    rows.push(...inboundRows(await inboundLatency(s, config)));
+  }
   return { rows, underLoadMb };
 }
 

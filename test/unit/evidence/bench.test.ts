@@ -80,6 +80,7 @@ describe('benchConfig', () => {
       throughputN: 800,
       concurrency: 32,
       handoverMessages: 100,
+      inboundN: 50,
       coldRuns: 5,
     });
     expect(c.rateLimit).toBeUndefined();
@@ -97,7 +98,9 @@ describe('benchConfig', () => {
       BENCH_RATE_LIMIT: '3',
       BENCH_LIMITED_N: '120',
       BENCH_PARTS: ' bundles, cold ,',
+      BENCH_INBOUND_N: '7',
     });
+    expect(c.inboundN).toBe(7);
     expect(c.acceptN).toBe(20);
     expect(c.directN).toBe(100);
     expect(c.throughputN).toBe(800);
