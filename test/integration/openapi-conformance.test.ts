@@ -48,6 +48,9 @@ let chatProxy: RecordingProxy;
 let smsProxy: RecordingProxy;
 let chatWebhookUrl: string;
 let receiptUrl: string;
+let inboundProxy: RecordingProxy;
+/** The bridge's 8x8 number the handsets text. */
+const BRIDGE_NUMBER = '+6580001234';
 
 beforeAll(async () => {
   stack = await startTestStack({
@@ -77,11 +80,14 @@ beforeAll(async () => {
   chat.setWebhookUrl(await chatProxy.start());
   smsProxy = new RecordingProxy({ target: receiptUrl });
   stack.sms!.setWebhook(await smsProxy.start(), WEBHOOK_AUTHORIZATION);
+  inboundProxy = new RecordingProxy({ target: `${stack.urls.gateway}/webhooks/8x8/sms/inbound` });
+  stack.sms!.setInboundWebhook(await inboundProxy.start());
 }, 60_000);
 
 afterAll(async () => {
   await chatProxy?.stop();
   await smsProxy?.stop();
+  await inboundProxy?.stop();
   sqs?.destroy();
   await stack?.stop();
 });
@@ -332,6 +338,71 @@ describe('SMS routes', () => {
   });
 });
 
+describe('two-way SMS routes', () => {
+  const handsetPhone = phone(75);
+  const auth = () => ({ 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION });
+  const inbound = (payload: Record<string, unknown>) =>
+    JSON.stringify({
+      namespace: 'SMS',
+      eventType: 'inbound_message_received',
+      description: 'SMS inbound message',
+      payload: {
+        umid: randomUUID(),
+        subAccountId: 'conformance',
+        timestamp: new Date().toISOString(),
+        source: phone(71).slice(1),
+        destination: BRIDGE_NUMBER.slice(1),
+        body: 'Hello',
+        encoding: 'GSM7',
+        smsCount: 1,
+        ...payload,
+      },
+    });
+
+  test("POST /webhooks/8x8/sms/inbound: 8x8's inbound SMS as sent, 200 (queued, duplicate, ignored), 400, 401, 409, 413, 503", async () => {
+    // A handset texts STOP through 8x8 (the simulator posts as 8x8 does, through the recording proxy).
+    stack.sms!.textFromHandset(handsetPhone, BRIDGE_NUMBER, 'STOP');
+    await waitFor('the STOP acknowledged', () => inboundProxy.captured.some((c) => c.status === 200));
+    const body = inbound({});
+    await postWebhook(200, '/webhooks/8x8/sms/inbound', body, auth());
+    const duplicate = await postWebhook(200, '/webhooks/8x8/sms/inbound', body, auth());
+    expect(duplicate).toMatchObject({ ok: true, duplicate: true });
+    // The receipt URL takes inbound SMS too; the inbound URL acknowledges other events.
+    await postWebhook(200, '/webhooks/8x8/sms', inbound({}), auth());
+    const receipt = JSON.stringify({
+      namespace: 'SMS',
+      eventType: 'outbound_message_status_changed',
+      payload: { umid: randomUUID(), status: { state: 'delivered' } },
+    });
+    const ignored = await postWebhook(200, '/webhooks/8x8/sms/inbound', receipt, auth());
+    expect(ignored).toMatchObject({ ok: true, ignored: true });
+    await postWebhook(400, '/webhooks/8x8/sms/inbound', '{"namespace":', auth());
+    await postWebhook(400, '/webhooks/8x8/sms/inbound', inbound({ umid: undefined }), auth());
+    await postWebhook(401, '/webhooks/8x8/sms/inbound', body, { 'content-type': 'application/json' });
+    // The same umid with another body: refused, not queued.
+    const changed = JSON.parse(body) as { payload: { body: string } };
+    changed.payload.body = 'Changed';
+    await postWebhook(409, '/webhooks/8x8/sms/inbound', JSON.stringify(changed), auth());
+    await postWebhook(409, '/webhooks/8x8/sms', JSON.stringify(changed), auth());
+    await postWebhook(413, '/webhooks/8x8/sms/inbound', tooLarge(20_000), auth());
+    // 503: the inbound queue refuses the SMS (larger than its message size limit); 8x8 retries.
+    const queueUrl = stack.queues.smsInbound.url;
+    await sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '1024' } }),
+    );
+    try {
+      const long = inbound({ body: 'order details '.repeat(100) });
+      await postWebhook(503, '/webhooks/8x8/sms/inbound', long, auth());
+      await postWebhook(503, '/webhooks/8x8/sms', long, auth());
+    } finally {
+      await sqs.send(
+        new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '262144' } }),
+      );
+    }
+    checkDeliveries(inboundProxy, '/webhooks/8x8/sms/inbound', inboundProxy.captured);
+  });
+});
+
 describe('handover routes', () => {
   let session: Session;
   let conversationId: string;
@@ -529,6 +600,8 @@ test("x-bridge-errors: body answers every flow route's business error as 200, it
     ['POST', '/sms', { destination: 'not a number', text: 'Hi' }, 400],
     ['POST', '/sms/batch', { destinations: ['nonsense'], template: { text: 'Hi' } }, 400],
     ['GET', `/sms/${randomUUID()}`, undefined, 404],
+    ['GET', '/sms/opt-outs/12ab', undefined, 400],
+    ['DELETE', '/sms/opt-outs/12ab', undefined, 400],
     ['POST', '/handover', { channelId: 'chat-api-channel' }, 400],
     ['GET', `/handover/unknown-${randomUUID()}`, undefined, 404],
     ['GET', `/handover/active?sessionId=none-${randomUUID()}`, undefined, 404],

@@ -105,6 +105,7 @@ const handoverStatusOf = (call: CognigyCall) =>
 test('the README marks every recipe it shows, with the node headers and the relay condition', () => {
   expect([...readme.recipes.keys()].sort()).toEqual(
     [
+      'ask-by-sms',
       'end-handover',
       'find-active-handover',
       'get-handover',
@@ -121,6 +122,7 @@ test('the README marks every recipe it shows, with the node headers and the rela
     'x-bridge-errors': 'body',
   });
   expect(readme.conditions.has('relay-first')).toBe(true);
+  expect(readme.conditions.has('reply-yes')).toBe(true);
   expect(readme.codeNodes.has('drop-repeats')).toBe(true);
 });
 
@@ -183,6 +185,48 @@ describe('SMS recipes', () => {
     expect([missing.status, missing.headers.get('x-bridge-status')]).toEqual([200, '404']);
     expect(missing.body).toMatchObject({ ok: false, error: { code: 'MESSAGE_NOT_FOUND' } });
   });
+});
+
+describe('two-way SMS recipe', () => {
+  test("ask-by-sms: the handset's reply is injected into the session, and reply-yes branches on it", async () => {
+    const session = newSession('recipe-ask');
+    const phone = '+6591237777';
+    const scope = sampleScope(session, { phone });
+    const asked = await run('ask-by-sms', scope);
+    expect(asked.status).toBe(202);
+    expect(scope.context.smsQuestion).toMatchObject({ ok: true, destination: phone });
+    const sms = stack.sms!;
+    const question = await sms.waitForHandset(
+      phone,
+      (m) => m.some((x) => x.direction === 'received'),
+      20_000,
+    );
+    // The handset answers the number the question came from (the recipe's `source`).
+    const from = question.find((x) => x.direction === 'received')!.source;
+    const replyYes = readme.conditions.get('reply-yes') ?? '';
+    for (const text of ['yes', 'No thanks']) {
+      const umid = sms.textFromHandset(phone, from, text);
+      const injected = await cognigy.waitFor(
+        (c) => (c.body.data as { sms?: { inbound?: { umid?: string } } }).sms?.inbound?.umid === umid,
+        20_000,
+      );
+      expect([injected.mode, injected.body.sessionId, injected.body.text]).toEqual([
+        'inject',
+        session.sessionId,
+        text,
+      ]);
+      expect(evaluateCondition(replyYes, { ...scope, input: inputOf(injected, session) })).toBe(
+        text === 'yes',
+      );
+    }
+    // A status push of the same session is no reply.
+    expect(
+      evaluateCondition(replyYes, {
+        ...scope,
+        input: { ...session, text: '', data: { sms: { status: 'DELIVERED' } } },
+      }),
+    ).toBe(false);
+  }, 40_000);
 });
 
 describe('handover recipes', () => {

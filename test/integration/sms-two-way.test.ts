@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../lib/local/stack';
 import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
-import type { ReceivedSms, SmsSimulator } from '../../lib/simulators/sms';
+import type { HandsetMessage, SmsSimulator } from '../../lib/simulators/sms';
 import { newSession, type Session } from '../helpers/cognigy-session';
 import { apiClient, startTestStack, type ApiClient } from '../helpers/local';
 import { waitFor } from '../helpers/wait';
@@ -87,18 +87,21 @@ async function postInbound(event: ReturnType<typeof inboundEvent>, path = '/webh
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** A handset texts the bridge: 8x8 posts the inbound webhook. Resolves with the SMS's umid once 8x8 got its 200. */
+/**
+ * A handset of the 8x8 simulator texts the bridge: 8x8 posts the inbound webhook (with its retries). Resolves with
+ * the SMS's umid once the bridge answered 8x8 with a 2xx.
+ */
 async function handsetTexts(from: string, body: string, to = BRIDGE_NUMBER): Promise<string> {
-  const event = inboundEvent(from, to, body);
-  const answer = await postInbound(event);
-  expect({ status: answer.status, ok: answer.body.ok }).toEqual({ status: 200, ok: true });
-  return event.payload.umid;
+  const umid = sms.textFromHandset(from, to, body);
+  const delivery = await sms.waitForInbound((d) => d.umid === umid && d.final, 15_000);
+  expect({ status: delivery.status, ok: delivery.ok }).toEqual({ status: 200, ok: true });
+  return umid;
 }
 
-/** What the handset received (SMS 8x8 accepted for it), in the order 8x8 accepted them. */
-const handsetInbox = (phone: string): ReceivedSms[] =>
-  sms.received.filter((m) => m.destination === phone && m.answer === 'answered');
-const textOf = (m: ReceivedSms) => String(m.request.text ?? '');
+/** What the handset received through 8x8, in order. */
+const handsetInbox = (phone: string): HandsetMessage[] =>
+  sms.handset(phone).filter((m) => m.direction === 'received');
+const textOf = (m: HandsetMessage) => m.text;
 
 /** A flow's SMS question, with its Cognigy session (so it opens a reply window). */
 async function askBySms(session: Session, phone: string, text: string) {
@@ -177,15 +180,15 @@ describe('the SMS bot (Cognigy REST Endpoint)', () => {
     for (const [i, text] of turns.entries()) {
       await handsetTexts(phone, text);
       // The echo bot of the Cognigy simulator answers each turn; wait for this turn's answer before the next.
-      await waitFor(`the bot's answer ${i + 1} at the handset`, () =>
-        handsetInbox(phone).length > i ? true : undefined,
-      );
+      await sms.waitForHandset(phone, (m) => m.filter((x) => x.direction === 'received').length > i, 20_000);
     }
     const inbox = handsetInbox(phone);
     expect(inbox).toHaveLength(3);
-    // In order, each an answer to its own turn, sent from the number the phone texted.
-    inbox.forEach((m, i) => expect(textOf(m)).toContain(turns[i]));
-    expect(inbox.map((m) => m.request.source)).toEqual(turns.map(() => BRIDGE_NUMBER.replace(/^\+/, '')));
+    // In order, each the echo of its own turn of one session ("You said: <text> (turn n)"), from the number texted.
+    expect(inbox.map(textOf)).toEqual(turns.map((text, i) => `You said: ${text} (turn ${i + 1})`));
+    expect(inbox.map((m) => m.source.replace(/^\+/, ''))).toEqual(
+      turns.map(() => BRIDGE_NUMBER.replace(/^\+/, '')),
+    );
     expect(inbox.map((m) => m.clientMessageId)).toEqual(turns.map(() => expect.stringMatching(/^bot:/)));
 
     const rest = restCallsFrom(phone);
@@ -209,7 +212,7 @@ describe('opt-out', () => {
     });
     expect(optedOut.senders).toEqual([expect.objectContaining({ umid: stop })]);
 
-    const before = sms.received.length;
+    const before = handsetInbox(phone).length;
     const refused = await api.post('/sms', { destination: phone, source: BRIDGE_NUMBER, text: 'Offer!' });
     expect([refused.status, refused.body]).toEqual([
       422,
@@ -240,9 +243,9 @@ describe('opt-out', () => {
       const status = await api.get<{ status: { code: string } }>(`/sms/${sent.body.messageId}`);
       return status.body.status.code === 'DELIVERED';
     });
-    // Nothing of the refused SMS reached 8x8: only the batch's other item and the last SMS.
-    const toPhone = sms.received.slice(before).filter((m) => m.destination === phone);
-    expect(toPhone.map(textOf)).toEqual(['Welcome back']);
+    // Nothing of the refused SMS reached the handset: only the last SMS.
+    await sms.waitForHandset(phone, (m) => m.some((x) => x.text === 'Welcome back'), 15_000);
+    expect(handsetInbox(phone).slice(before).map(textOf)).toEqual(['Welcome back']);
   }, 40_000);
 });
 
@@ -269,7 +272,29 @@ describe('once per umid, and nothing lost', () => {
     const next = await handsetTexts(phone, 'Sorry: 018957');
     await cognigy.waitFor((c) => inboundOf(c)?.umid === next, 15_000);
     expect(injectsOf(umid)).toHaveLength(1);
-  }, 30_000);
+
+    // The SMS bot: 8x8 repeats a delivered event (the simulator's redelivery, same umid): asked and answered once.
+    const botPhone = freshPhone();
+    const hello = await handsetTexts(botPhone, 'Hello');
+    await sms.waitForHandset(botPhone, (m) => m.some((x) => x.direction === 'received'), 20_000);
+    sms.redeliverInbound(hello);
+    const repeat = await sms.waitForInbound((d) => d.umid === hello && d.redelivery && d.final, 15_000);
+    expect([repeat.status, JSON.parse(repeat.response ?? '{}')]).toEqual([
+      200,
+      expect.objectContaining({ duplicate: true }),
+    ]);
+    await handsetTexts(botPhone, 'Still there?');
+    await sms.waitForHandset(
+      botPhone,
+      (m) => m.filter((x) => x.direction === 'received').length >= 2,
+      20_000,
+    );
+    expect(restCallsFrom(botPhone).map((c) => c.text)).toEqual(['Hello', 'Still there?']);
+    expect(handsetInbox(botPhone).map(textOf)).toEqual([
+      'You said: Hello (turn 1)',
+      'You said: Still there? (turn 2)',
+    ]);
+  }, 45_000);
 
   test('a Cognigy outage while an inbound SMS is handled loses nothing: it is injected after recovery', async () => {
     const session = newSession('outage');
@@ -297,9 +322,5 @@ describe('once per umid, and nothing lost', () => {
 });
 
 /** The Cognigy simulator's REST Endpoint calls of the SMS bot from one phone (userId = the phone). */
-function restCallsFrom(phone: string): { userId: string; sessionId: string; text: string }[] {
-  const calls = (cognigy as unknown as { restCalls?: { body: Record<string, unknown> }[] }).restCalls ?? [];
-  return calls
-    .map((c) => c.body as { userId: string; sessionId: string; text: string })
-    .filter((b) => b.userId === phone);
-}
+const restCallsFrom = (phone: string) =>
+  cognigy.restCalls.map((c) => c.body).filter((body) => body.userId === phone);
