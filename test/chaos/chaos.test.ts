@@ -179,7 +179,7 @@ describe('a short chaos run against the local stack', () => {
     expect(f.webhookDuplicates).toBeGreaterThan(0);
     expect(f.chatGatewayApiFaults).toBe(SMALL_CHAOS_PROFILE.faults.chatGatewayApiFailures);
     expect(f.cognigyRefused).toBeGreaterThan(0);
-    expect(f.workerCrashes).toEqual({ sms: 1, handoverOutbound: 1, handoverInbound: 1 });
+    expect(f.workerCrashes).toEqual({ sms: 1, smsInbound: 1, handoverOutbound: 1, handoverInbound: 1 });
     // Accepts killed between the record write and the enqueue: none of their SMS is stranded.
     expect(f.acceptKills).toBeGreaterThan(0);
     expect(report.observations.outbox?.killed.length).toBeGreaterThan(0);
@@ -203,5 +203,38 @@ describe('a short chaos run against the local stack', () => {
     const agentMessages = report.observations.agent.reduce((n, c) => n + c.sent.length, 0);
     const { conversations, agentMessagesPerConversation } = SMALL_CHAOS_PROFILE.handover;
     expect(agentMessages).toBe(conversations * agentMessagesPerConversation);
+  });
+
+  test('inbound SMS: every text the bridge acknowledged is processed once, under redeliveries and faults', () => {
+    const plan = SMALL_CHAOS_PROFILE.inbound!;
+    const inbound = report.observations.inbound!;
+    const texted = plan.replies + plan.botPhones * plan.botTextsPerPhone + plan.stopPhones + plan.restartPhones;
+    expect(inbound.sms).toHaveLength(texted);
+    // 8x8 sent some again with the same umid, and the bridge refused some POSTs (503 in progress) that 8x8 retried.
+    expect(inbound.redeliveries).toBeGreaterThan(0);
+    expect(inbound.sms.filter((s) => s.redelivered).length).toBe(inbound.redeliveries);
+    const ids = report.invariants.map((i) => i.id);
+    expect(ids).toEqual(
+      expect.arrayContaining(['inbound-processed', 'inbound-once', 'inbound-opt-out', 'inbound-order']),
+    );
+    const figures = chaosFigures(report).inbound!;
+    expect(figures).toMatchObject({
+      texted,
+      acknowledged: texted,
+      lost: 0,
+      doubledAnswers: 0,
+      injected: plan.replies,
+      botAnswered: plan.botPhones * plan.botTextsPerPhone,
+      optedOut: plan.stopPhones - plan.restartPhones,
+      optedIn: plan.restartPhones,
+    });
+    // Each reply reached its own session; each bot text reached the REST Endpoint and got its answer SMS.
+    for (const s of inbound.sms.filter((x) => x.kind === 'reply'))
+      expect({ injects: s.injects! >= 1, elsewhere: s.injectsElsewhere }).toEqual({ injects: true, elsewhere: 0 });
+    for (const s of inbound.sms.filter((x) => x.kind === 'bot')) {
+      expect(s.restCalls).toBeGreaterThanOrEqual(1);
+      expect(s.answers?.map((a) => a.clientMessageId)).toEqual([`bot:${s.umid}:1`]);
+    }
+    expect(formatChaosReport(report)).toMatch(/Inbound SMS +\d+ texted by handsets/);
   });
 });

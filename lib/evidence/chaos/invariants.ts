@@ -61,6 +61,46 @@ export interface ChaosObservations {
     ambiguousAttempts: number;
     acceptedBy8x8: number;
   }[];
+  /** Inbound SMS (issue 14): handsets texting the bridge. */
+  inbound?: InboundObservations;
+}
+
+/** One SMS a simulator handset texted the bridge, and what became of it. */
+export interface InboundSmsObservation {
+  umid: string;
+  /** A reply within a flow SMS's reply window, a text to the SMS bot, or a keyword. */
+  kind: 'reply' | 'bot' | 'stop' | 'start';
+  from: string;
+  /** Some POST of 8x8's webhook for this umid got a 2xx from the bridge (else 8x8 keeps the SMS). */
+  acknowledged: boolean;
+  /** 8x8's POSTs of this umid: first tries, retries and redeliveries; and those the bridge did not answer 2xx. */
+  deliveries: number;
+  refusedDeliveries: number;
+  redelivered: boolean;
+  /** reply: the flow's session, and the injects with `bridgeEventId` `sms:inbound:<umid>` in it and elsewhere. */
+  sessionId?: string;
+  injects?: number;
+  injectsElsewhere?: number;
+  /** bot: REST Endpoint calls for this umid (more than one: a repeat Cognigy saw, at least once). */
+  restCalls?: number;
+  /** bot: each answer SMS (`bot:<umid>:<n>`): copies at the handset, 8x8 acceptances whose answer was lost, record. */
+  answers?: {
+    clientMessageId: string;
+    atHandset: number;
+    lostAnswers: number;
+    status?: string;
+    reason?: string;
+  }[];
+}
+
+export interface InboundObservations {
+  sms: InboundSmsObservation[];
+  /** The numbers that texted STOP (and START after it, for some) and what GET /sms/opt-outs/{number} says. */
+  optOuts: { number: string; expectOptedOut: boolean; optedOut?: boolean }[];
+  /** Per bot phone: its texts in the order texted (each after 8x8's previous delivery ended) and reached the bot. */
+  botOrder: { from: string; texted: string[]; reached: string[] }[];
+  /** Texts 8x8 delivered again on purpose (same umid). */
+  redeliveries: number;
 }
 
 export interface DlqEntry {
@@ -277,6 +317,8 @@ export function checkInvariants(obs: ChaosObservations): InvariantResult[] {
     );
   }
 
+  if (obs.inbound) results.push(...inboundInvariants(obs.inbound));
+
   // 8. DLQs.
   {
     const violations: string[] = [];
@@ -299,6 +341,118 @@ export function checkInvariants(obs: ChaosObservations): InvariantResult[] {
         'dlq-explained',
         'Every DLQ message is explained: an SMS in a terminal state (failed with its reason); no handover item left',
         `DLQ depth: ${perQueue}`,
+        violations,
+      ),
+    );
+  }
+  return results;
+}
+
+/** Inbound SMS: processed once each (8x8 retries and redeliveries), none lost, the bot answers once, STOP holds. */
+function inboundInvariants(inbound: InboundObservations): InvariantResult[] {
+  const results: InvariantResult[] = [];
+  const acked = inbound.sms.filter((s) => s.acknowledged);
+  const unacked = inbound.sms.length - acked.length;
+  const refused = inbound.sms.reduce((n, s) => n + s.refusedDeliveries, 0);
+  const deliveries = inbound.sms.reduce((n, s) => n + s.deliveries, 0);
+  const replies = acked.filter((s) => s.kind === 'reply');
+  const bots = acked.filter((s) => s.kind === 'bot');
+  const keywords = acked.filter((s) => s.kind === 'stop' || s.kind === 'start');
+
+  // Processed: a reply reaches its session, a bot text gets its answer (at the handset, or failed with a reason).
+  {
+    const violations: string[] = [];
+    let answersFailed = 0;
+    for (const s of replies) {
+      if (!s.injects) violations.push(`reply ${s.umid}: never injected into ${s.sessionId ?? '?'} (lost)`);
+      if (s.injectsElsewhere) violations.push(`reply ${s.umid}: injected into ${s.injectsElsewhere} other sessions`);
+    }
+    for (const s of bots) {
+      const answers = s.answers ?? [];
+      if (!s.restCalls) violations.push(`bot text ${s.umid}: never reached the REST Endpoint (lost)`);
+      else if (answers.length === 0) violations.push(`bot text ${s.umid}: no answer SMS (lost)`);
+      for (const a of answers) {
+        if (a.atHandset > 0) continue;
+        if (a.status && TERMINAL.has(a.status) && a.status !== 'DELIVERED' && a.reason) answersFailed++;
+        else violations.push(`${a.clientMessageId}: not at the handset, record ${a.status ?? 'missing'}`);
+      }
+    }
+    results.push(
+      invariant(
+        'inbound-processed',
+        'Every inbound SMS the bridge acknowledged is processed: a reply reaches its session, a bot text gets its answer; none lost',
+        `${inbound.sms.length} texted (${inbound.redeliveries} redelivered by 8x8, same umid): ${acked.length} acknowledged ` +
+          `(${replies.length} replies, ${bots.length} bot texts, ${keywords.length} keywords), ${unacked} left with 8x8; ` +
+          `${deliveries} webhook POSTs, ${refused} not answered 2xx (retried by 8x8); ` +
+          `${answersFailed} bot answers recorded failed by 8x8`,
+        violations,
+      ),
+    );
+  }
+
+  // Once: no reply injected twice past the flow-side dedupe, no bot answer doubled at the handset.
+  {
+    const violations: string[] = [];
+    let injectRepeats = 0;
+    let restRepeats = 0;
+    let resentAfterLostAnswer = 0;
+    let answers = 0;
+    for (const s of replies) injectRepeats += Math.max(0, (s.injects ?? 0) - 1);
+    for (const s of bots) {
+      restRepeats += Math.max(0, (s.restCalls ?? 0) - 1);
+      for (const a of s.answers ?? []) {
+        answers++;
+        // 8x8 took a send whose answer was lost: the resend may double it (the sms-sent-once exception).
+        if (a.atHandset > 1 + a.lostAnswers)
+          violations.push(`${a.clientMessageId}: ${a.atHandset} copies at the handset`);
+        else resentAfterLostAnswer += Math.max(0, a.atHandset - 1);
+      }
+    }
+    results.push(
+      invariant(
+        'inbound-once',
+        'Each inbound SMS is handled once per umid: one inject after the flow-side dedupe, one answer SMS per bot output',
+        `${replies.length} replies: ${injectRepeats} repeated injects seen by Cognigy (same bridgeEventId; 0 after the flow-side dedupe); ` +
+          `${bots.length} bot texts: ${answers} answer SMS, ${restRepeats} repeated REST Endpoint calls seen by Cognigy, ` +
+          `${resentAfterLostAnswer} answers doubled after 8x8's answer was lost`,
+        violations,
+      ),
+    );
+  }
+
+  // STOP holds; START lifts it.
+  {
+    const violations = inbound.optOuts
+      .filter((o) => o.optedOut !== o.expectOptedOut)
+      .map(
+        (o) =>
+          `${o.number}: ${o.optedOut === undefined ? 'no opt-out answer' : o.optedOut ? 'opted out' : 'not opted out'}, ` +
+          `expected ${o.expectOptedOut ? 'opted out' : 'opted in again'}`,
+      );
+    const stops = inbound.optOuts.filter((o) => o.expectOptedOut).length;
+    results.push(
+      invariant(
+        'inbound-opt-out',
+        'A STOP leaves the number opted out; a START after it lifts the opt-out',
+        `${stops} numbers sent STOP, ${inbound.optOuts.length - stops} STOP then START`,
+        violations,
+      ),
+    );
+  }
+
+  // Order: a phone's texts reach the bot in the order texted.
+  {
+    const violations = inbound.botOrder
+      .filter((b) => {
+        const expected = b.texted.filter((u) => b.reached.includes(u));
+        return JSON.stringify(expected) !== JSON.stringify(b.reached);
+      })
+      .map((b) => `${b.from}: texted [${b.texted.join(', ')}], the bot got [${b.reached.join(', ')}]`);
+    results.push(
+      invariant(
+        'inbound-order',
+        "A phone's SMS reach the bot in the order sent",
+        `${inbound.botOrder.length} phones × ${Math.max(0, ...inbound.botOrder.map((b) => b.texted.length))} texts`,
         violations,
       ),
     );

@@ -330,6 +330,8 @@ async function explainDlq(
       ...(record ? { status: record.status.code } : {}),
     };
   }
+  if (queue === 'smsInbound')
+    return { queue, subject: `inbound SMS ${String(b.umid ?? '?')}`, reason: 'never handled' };
   const event = b.event as { eventType?: string; conversationId?: string } | undefined;
   const conversationId = String(event?.conversationId ?? b.conversationId ?? '');
   const subject =

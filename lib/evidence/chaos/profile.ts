@@ -21,6 +21,21 @@ export interface ChaosProfile {
     /** Longest pause between two actions of one conversation. */
     maxGapMs: number;
   };
+  /**
+   * Inbound SMS (issue 14): handsets texting the bridge's 8x8 number. `replies` flows' SMS with a Cognigy session are
+   * each answered by one text (reply window → inject); `botPhones` numbers text the SMS bot `botTextsPerPhone` times
+   * each, one after the other; `stopPhones` numbers text STOP, `restartPhones` of them START afterwards.
+   * `redeliverShare` of the texts 8x8 delivers again (same umid), half at once (racing the first delivery: the
+   * bridge answers 503 in progress and 8x8 retries) and half a moment later (answered duplicate).
+   */
+  inbound?: {
+    replies: number;
+    botPhones: number;
+    botTextsPerPhone: number;
+    stopPhones: number;
+    restartPhones: number;
+    redeliverShare: number;
+  };
   faults: {
     /** 8x8 SMS API: probabilities per call, as the simulator's failure profile. */
     eightByEight: {
@@ -77,13 +92,21 @@ export const DEFAULT_CHAOS_PROFILE: ChaosProfile = {
     userMessagesPerConversation: 6,
     maxGapMs: 120,
   },
+  inbound: {
+    replies: 12,
+    botPhones: 8,
+    botTextsPerPhone: 3,
+    stopPhones: 4,
+    restartPhones: 2,
+    redeliverShare: 0.3,
+  },
   faults: {
     eightByEight: { p429: 0.1, p5xx: 0.1, pTimeout: 0.05, pReset: 0.05, pSlow: 0.1, slowMs: 300 },
     receipts: { duplicate: true, outOfOrder: true, delayMs: 50 },
     webhook: { duplicate: true, reorder: true, delayMs: 20 },
     chatGatewayApiFailures: 8,
     cognigyOutages: { count: 3, durationMs: 1500, statuses: [503, 500, 429] },
-    crashes: { sms: [2, 9], handoverInbound: [3, 12], handoverOutbound: [2] },
+    crashes: { sms: [2, 9], handoverInbound: [3, 12], handoverOutbound: [2], smsInbound: [2] },
     acceptKills: { share: 0.1, retriedShare: 0.5 },
     workerKills: { share: 0.05 },
     // Past the first push timeout (upstreamTimeoutMs 5 s; SMS injects 3 s), within the retry timeouts (6 s / 8 s).
@@ -112,12 +135,20 @@ export const SMALL_CHAOS_PROFILE: ChaosProfile = {
     userMessagesPerConversation: 3,
     maxGapMs: 80,
   },
+  inbound: {
+    replies: 3,
+    botPhones: 3,
+    botTextsPerPhone: 2,
+    stopPhones: 2,
+    restartPhones: 1,
+    redeliverShare: 0.4,
+  },
   faults: {
     ...DEFAULT_CHAOS_PROFILE.faults,
     eightByEight: { p429: 0.15, p5xx: 0.15, pTimeout: 0.1, pReset: 0.05, pSlow: 0.1, slowMs: 300 },
     chatGatewayApiFailures: 3,
     cognigyOutages: { count: 2, durationMs: 800, statuses: [503, 429] },
-    crashes: { sms: [1], handoverInbound: [2], handoverOutbound: [1] },
+    crashes: { sms: [1], handoverInbound: [2], handoverOutbound: [1], smsInbound: [1] },
     acceptKills: { share: 0.25, retriedShare: 0.5 },
     workerKills: { share: 0.1 },
     cognigySlow: { share: 0.1, ms: 5500 },

@@ -46,6 +46,56 @@ export interface ChaosFigures {
   /** Agent messages that reached Cognigy out of 8x8's delivery order (must be 0 without handover DLQ events). */
   reorderings: number;
   handoverDlqEvents: number;
+  /** Inbound SMS (issue 14), when the profile has them. */
+  inbound?: InboundFigures;
+}
+
+export interface InboundFigures {
+  texted: number;
+  /** Texts 8x8 sent again on purpose (same umid), and webhook POSTs the bridge did not answer 2xx (8x8 retried). */
+  redelivered: number;
+  webhookRefused: number;
+  /** Acknowledged by the bridge with a 2xx (the others stay with 8x8). */
+  acknowledged: number;
+  /** Acknowledged but never processed (must be 0). */
+  lost: number;
+  injected: number;
+  botAnswered: number;
+  /** Answer SMS at a handset more often than 8x8's lost answers explain (must be 0). */
+  doubledAnswers: number;
+  /** Repeats Cognigy saw (at least once): injects with the same bridgeEventId, REST Endpoint calls of one umid. */
+  cognigyInjectRepeats: number;
+  cognigyRestRepeats: number;
+  optedOut: number;
+  optedIn: number;
+}
+
+export function inboundFigures(obs: ChaosObservations): InboundFigures | undefined {
+  const inbound = obs.inbound;
+  if (!inbound) return undefined;
+  const acked = inbound.sms.filter((s) => s.acknowledged);
+  const replies = acked.filter((s) => s.kind === 'reply');
+  const bots = acked.filter((s) => s.kind === 'bot');
+  const answered = (s: (typeof bots)[number]) =>
+    (s.answers ?? []).length > 0 &&
+    (s.answers ?? []).every((a) => a.atHandset > 0 || (a.status !== undefined && TERMINAL.has(a.status)));
+  return {
+    texted: inbound.sms.length,
+    redelivered: inbound.redeliveries,
+    webhookRefused: inbound.sms.reduce((n, s) => n + s.refusedDeliveries, 0),
+    acknowledged: acked.length,
+    lost:
+      replies.filter((s) => !s.injects).length + bots.filter((s) => !s.restCalls || !answered(s)).length,
+    injected: replies.filter((s) => (s.injects ?? 0) > 0).length,
+    botAnswered: bots.filter(answered).length,
+    doubledAnswers: bots
+      .flatMap((s) => s.answers ?? [])
+      .filter((a) => a.atHandset > 1 + a.lostAnswers).length,
+    cognigyInjectRepeats: replies.reduce((n, s) => n + Math.max(0, (s.injects ?? 0) - 1), 0),
+    cognigyRestRepeats: bots.reduce((n, s) => n + Math.max(0, (s.restCalls ?? 0) - 1), 0),
+    optedOut: inbound.optOuts.filter((o) => o.optedOut === true).length,
+    optedIn: inbound.optOuts.filter((o) => o.optedOut === false).length,
+  };
 }
 
 export function chaosFigures(report: ChaosReport): ChaosFigures {
@@ -64,7 +114,8 @@ export function chaosFigures(report: ChaosReport): ChaosFigures {
     cognigyDuplicates: report.faults.cognigyDuplicates,
     cognigyDuplicatesAfterFlowDedupe: report.faults.cognigyDuplicatesAfterFlowDedupe,
     reorderings: report.invariants.find((i) => i.id === 'agent-order')?.violations.length ?? 0,
-    handoverDlqEvents: obs.dlq.filter((e) => e.queue !== 'sms').length,
+    handoverDlqEvents: obs.dlq.filter((e) => e.queue !== 'sms' && e.queue !== 'smsInbound').length,
+    ...(obs.inbound ? { inbound: inboundFigures(obs) } : {}),
   };
 }
 
@@ -91,6 +142,9 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
   lines.push(
     `Chaos run, seed ${p.seed}: ${p.sms.count} SMS, ${p.handover.conversations} handovers × ` +
       `${p.handover.agentMessagesPerConversation} agent / ${p.handover.userMessagesPerConversation} user messages; ` +
+      (p.inbound
+        ? `${p.inbound.replies + p.inbound.botPhones * p.inbound.botTextsPerPhone + p.inbound.stopPhones + p.inbound.restartPhones} inbound SMS; `
+        : '') +
       `${Math.round(report.durationMs / 1000)} s${report.settled ? '' : ' (did NOT settle)'}`,
   );
   const lag = report.eventLoopDelayMs;
@@ -171,6 +225,19 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
   lines.push(
     `  Order         ${g.reorderings} reorderings (must be 0 without DLQ events; handover DLQ events: ${g.handoverDlqEvents})`,
   );
+  if (g.inbound) {
+    const i = g.inbound;
+    lines.push(
+      `  Inbound SMS   ${i.texted} texted by handsets (${i.redelivered} redelivered by 8x8, ${i.webhookRefused} webhook POSTs ` +
+        `not answered 2xx and retried): ${i.acknowledged} acknowledged, ${i.lost} lost (must be 0); ` +
+        `${i.injected} replies injected, ${i.botAnswered} bot texts answered, ${i.doubledAnswers} doubled answers (must be 0); ` +
+        `${i.optedOut} opted out, ${i.optedIn} opted in again`,
+    );
+    lines.push(
+      `  Inbound → Cognigy  ${i.cognigyInjectRepeats} repeated injects (same bridgeEventId, dropped by the flow-side dedupe), ` +
+        `${i.cognigyRestRepeats} repeated REST Endpoint calls (at least once)`,
+    );
+  }
   lines.push('');
   lines.push('Invariants');
   for (const inv of report.invariants) {

@@ -5,7 +5,8 @@
  * Faults: 8x8 SMS 429 with Retry-After, 5xx, timeouts after acceptance, connection resets and slow answers;
  * duplicated, delayed and out-of-order SMS receipts; duplicated, delayed and reordered Chat Gateway webhook
  * deliveries; failing Chat Gateway API calls; Cognigy Endpoint outages; queue workers that crash mid-batch (the
- * local poller's test hook); sms-accept killed between its record write and its enqueue (accept-kill.ts).
+ * local poller's test hook, the smsInbound consumer's too); 8x8 delivering an inbound SMS again with the same umid,
+ * at once (the bridge answers 503 in progress, 8x8 retries) or a moment later; sms-accept killed between its record write and its enqueue (accept-kill.ts).
  * Everything random comes from one seed, so a run can be replayed with `--seed` (timing on a busy machine can still
  * vary which call a fault hits).
  *
@@ -18,6 +19,10 @@
  * - a repeated POST /sms with the same clientMessageId answers the first messageId; the API never answers 5xx;
  * - no accepted SMS is stranded, also when sms-accept dies between its record write and its enqueue (the outbox
  *   sweeper or a repeat sends it; lib/evidence/accept-kill.ts); every record of the table ends terminal;
+ * - every inbound SMS the bridge acknowledged to 8x8 is processed once per umid however often 8x8 sent it: a reply
+ *   reaches its flow's session (repeats only with the same bridgeEventId, dropped by the flow-side dedupe), a bot
+ *   text gets exactly one answer SMS per output at the handset (or a failure recorded with its reason), STOP leaves
+ *   the number opted out and START lifts it, and a phone's texts reach the bot in the order sent (inbound.ts);
  * - what is left in each DLQ is explained (an SMS in a terminal state: failed with its reason, or a redundant copy
  *   of one that ended through another delivery), and no handover item is left.
  *
@@ -44,6 +49,7 @@ import {
   unfinishedRecords,
 } from './observe';
 import type { ChaosProfile } from './profile';
+import { observeInbound, runInbound } from './inbound';
 import type { ChaosReport } from './report';
 import { planSms, recordingApi, runHandovers, scheduleBackgroundFaults, sendSms } from './workload';
 
@@ -135,7 +141,9 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     const chaosTimers = scheduleBackgroundFaults(profile, stack, random, log, started);
     const handoverWork = runHandovers(profile, stack, api, random, log, messagesStarted);
     if (profile.handover.conversations === 0) messagesStarted();
-    const [, conversations] = await Promise.all([smsWork, handoverWork]);
+    // Handsets text the bridge while the same faults are on (Cognigy outages and slow answers, worker crashes).
+    const inboundWork = runInbound(profile, stack, api, log);
+    const [, conversations, inboundRun] = await Promise.all([smsWork, handoverWork, inboundWork]);
     await chaosTimers.done;
     log(`workload sent: ${accepted.length} SMS accepted; waiting for everything to settle`);
 
@@ -154,6 +162,7 @@ export async function runChaos(profile: ChaosProfile, options: ChaosOptions = {}
     // Stranded records are scanned in every run: a killed worker must not strand one either.
     observations.outbox = { killed, stranded: await unfinishedRecords(stack) };
     observations.workerKills = await killedWorkerOutcomes(stack, workerKiller);
+    if (profile.inbound) observations.inbound = await observeInbound(stack, inboundRun, api);
     const invariants = checkInvariants(observations);
     const faults = {
       ...faultCounts(stack, chaosTimers.chatGatewayFaults),
