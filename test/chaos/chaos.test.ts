@@ -155,6 +155,109 @@ describe('the invariant checker', () => {
   });
 });
 
+/** Inbound SMS in which everything went right: a reply, a bot text (8x8 lost one answer: two copies), STOP, STOP+START. */
+function inboundObservations(): NonNullable<ChaosObservations['inbound']> {
+  const base = { acknowledged: true, deliveries: 1, refusedDeliveries: 0, redelivered: false };
+  return {
+    sms: [
+      {
+        ...base,
+        umid: 'u1',
+        kind: 'reply',
+        from: '+6591000001',
+        sessionId: 's1',
+        injects: 2,
+        injectsElsewhere: 0,
+      },
+      {
+        ...base,
+        umid: 'u2',
+        kind: 'bot',
+        from: '+6591000002',
+        restCalls: 1,
+        answers: [{ clientMessageId: 'bot:u2:1', atHandset: 2, lostAnswers: 1, status: 'DELIVERED' }],
+      },
+      {
+        ...base,
+        umid: 'u3',
+        kind: 'bot',
+        from: '+6591000002',
+        restCalls: 1,
+        answers: [
+          {
+            clientMessageId: 'bot:u3:1',
+            atHandset: 0,
+            lostAnswers: 0,
+            status: 'FAILED',
+            reason: 'RETRIES_EXHAUSTED',
+          },
+        ],
+      },
+      { ...base, umid: 'u4', kind: 'stop', from: '+6591000003', deliveries: 3, refusedDeliveries: 1 },
+      // 8x8 never got a 2xx for this one: it stays with 8x8, not the bridge's to process.
+      {
+        ...base,
+        umid: 'u5',
+        kind: 'bot',
+        from: '+6591000004',
+        acknowledged: false,
+        restCalls: 0,
+        answers: [],
+      },
+    ],
+    optOuts: [
+      { number: '+6591000003', expectOptedOut: true, optedOut: true },
+      { number: '+6591000005', expectOptedOut: false, optedOut: false },
+    ],
+    botOrder: [{ from: '+6591000002', texted: ['u2', 'u3'], reached: ['u2', 'u3'] }],
+    redeliveries: 1,
+    cognigyRefused: 2,
+  };
+}
+
+describe('the inbound SMS invariants', () => {
+  const inboundFailing = (inbound: NonNullable<ChaosObservations['inbound']>) =>
+    failing({ ...cleanObservations(), inbound });
+
+  test('pass when every acknowledged text is processed, counting the repeats Cognigy saw', () => {
+    const results = checkInvariants({ ...cleanObservations(), inbound: inboundObservations() });
+    expect(results.filter((i) => !i.ok)).toEqual([]);
+    expect(results.find((i) => i.id === 'inbound-processed')!.summary).toBe(
+      '5 texted (1 redelivered by 8x8, same umid): 4 acknowledged (1 replies, 2 bot texts, 1 keywords), 1 left with 8x8; ' +
+        '7 webhook POSTs, 1 not answered 2xx (retried by 8x8); 2 Cognigy calls refused during outages (retried); 1 bot answers recorded failed by 8x8',
+    );
+    expect(results.find((i) => i.id === 'inbound-once')!.summary).toMatch(
+      /^1 replies: 1 repeated injects seen by Cognigy .*2 answer SMS, 0 repeated REST Endpoint calls seen by Cognigy, 1 answers doubled after 8x8's answer was lost$/,
+    );
+  });
+
+  test('flag a lost reply, a lost bot text, a doubled answer, a broken STOP and an order the bot did not keep', () => {
+    const o = inboundObservations();
+    o.sms[0]!.injects = 0; // the reply never reached its session
+    o.sms[1]!.answers![0]!.atHandset = 3; // one more copy than 8x8's lost answer explains
+    o.sms[2]!.answers![0]! = { clientMessageId: 'bot:u3:1', atHandset: 0, lostAnswers: 0, status: 'SENT' };
+    o.optOuts[0]!.optedOut = false;
+    o.botOrder[0]!.reached = ['u3', 'u2'];
+    expect(inboundFailing(o).sort()).toEqual(
+      ['inbound-once', 'inbound-opt-out', 'inbound-order', 'inbound-processed'].sort(),
+    );
+    const processed = checkInvariants({ ...cleanObservations(), inbound: o }).find(
+      (i) => i.id === 'inbound-processed',
+    )!;
+    expect(processed.violations).toEqual([
+      'reply u1: never injected into s1 (lost)',
+      'bot:u3:1: not at the handset, record SENT',
+    ]);
+  });
+
+  test('a reply injected into another session, or a bot text that never reached the bot, is a violation', () => {
+    const o = inboundObservations();
+    o.sms[0]!.injectsElsewhere = 1;
+    o.sms[1]!.restCalls = 0;
+    expect(inboundFailing(o)).toEqual(['inbound-processed']);
+  });
+});
+
 describe('a short chaos run against the local stack', () => {
   let report: ChaosReport;
 
@@ -208,7 +311,8 @@ describe('a short chaos run against the local stack', () => {
   test('inbound SMS: every text the bridge acknowledged is processed once, under redeliveries and faults', () => {
     const plan = SMALL_CHAOS_PROFILE.inbound!;
     const inbound = report.observations.inbound!;
-    const texted = plan.replies + plan.botPhones * plan.botTextsPerPhone + plan.stopPhones + plan.restartPhones;
+    const texted =
+      plan.replies + plan.botPhones * plan.botTextsPerPhone + plan.stopPhones + plan.restartPhones;
     expect(inbound.sms).toHaveLength(texted);
     // 8x8 sent some again with the same umid, and the bridge refused some POSTs (503 in progress) that 8x8 retried.
     expect(inbound.redeliveries).toBeGreaterThan(0);
@@ -230,7 +334,10 @@ describe('a short chaos run against the local stack', () => {
     });
     // Each reply reached its own session; each bot text reached the REST Endpoint and got its answer SMS.
     for (const s of inbound.sms.filter((x) => x.kind === 'reply'))
-      expect({ injects: s.injects! >= 1, elsewhere: s.injectsElsewhere }).toEqual({ injects: true, elsewhere: 0 });
+      expect({ injects: s.injects! >= 1, elsewhere: s.injectsElsewhere }).toEqual({
+        injects: true,
+        elsewhere: 0,
+      });
     for (const s of inbound.sms.filter((x) => x.kind === 'bot')) {
       expect(s.restCalls).toBeGreaterThanOrEqual(1);
       expect(s.answers?.map((a) => a.clientMessageId)).toEqual([`bot:${s.umid}:1`]);

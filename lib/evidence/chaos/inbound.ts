@@ -76,7 +76,12 @@ export async function runInbound(
       URLToken: `chaos-sms-token-${i}`,
     };
     const clientMessageId = `chaos-${profile.seed}-ask-${i}-${randomUUID().slice(0, 8)}`;
-    const body = { destination: from, source: CHAOS_BRIDGE_NUMBER, text: `Reply YES (${i})`, clientMessageId };
+    const body = {
+      destination: from,
+      source: CHAOS_BRIDGE_NUMBER,
+      text: `Reply YES (${i})`,
+      clientMessageId,
+    };
     // An accept killed after its record write still opened the window (the record carries the replyKey).
     let asked = false;
     for (let attempt = 0; attempt < 4 && !asked; attempt++) {
@@ -193,10 +198,13 @@ export async function observeInbound(
   const botOrder = run.botSequences.map((s) => ({
     from: s.from,
     texted: s.umids,
-    reached: s.umids
-      .filter((u) => firstCall.has(u))
-      .sort((a, b) => firstCall.get(a)! - firstCall.get(b)!),
+    reached: s.umids.filter((u) => firstCall.has(u)).sort((a, b) => firstCall.get(a)! - firstCall.get(b)!),
   }));
 
-  return { sms: observations, optOuts, botOrder, redeliveries: run.redeliveries };
+  const umids = new Set(run.texts.map((t) => t.umid));
+  const cognigyRefused = cognigy.rejected.filter((c) => {
+    const data = (c.body as { data?: { sms?: { inbound?: { umid?: string } } } } | undefined)?.data;
+    return umids.has(data?.sms?.inbound?.umid ?? '');
+  }).length;
+  return { sms: observations, optOuts, botOrder, redeliveries: run.redeliveries, cognigyRefused };
 }

@@ -101,6 +101,8 @@ export interface InboundObservations {
   botOrder: { from: string; texted: string[]; reached: string[] }[];
   /** Texts 8x8 delivered again on purpose (same umid). */
   redeliveries: number;
+  /** Calls for these texts (injects, REST Endpoint calls) Cognigy refused during its outages: retried, not lost. */
+  cognigyRefused?: number;
 }
 
 export interface DlqEntry {
@@ -365,7 +367,8 @@ function inboundInvariants(inbound: InboundObservations): InvariantResult[] {
     let answersFailed = 0;
     for (const s of replies) {
       if (!s.injects) violations.push(`reply ${s.umid}: never injected into ${s.sessionId ?? '?'} (lost)`);
-      if (s.injectsElsewhere) violations.push(`reply ${s.umid}: injected into ${s.injectsElsewhere} other sessions`);
+      if (s.injectsElsewhere)
+        violations.push(`reply ${s.umid}: injected into ${s.injectsElsewhere} other sessions`);
     }
     for (const s of bots) {
       const answers = s.answers ?? [];
@@ -384,6 +387,7 @@ function inboundInvariants(inbound: InboundObservations): InvariantResult[] {
         `${inbound.sms.length} texted (${inbound.redeliveries} redelivered by 8x8, same umid): ${acked.length} acknowledged ` +
           `(${replies.length} replies, ${bots.length} bot texts, ${keywords.length} keywords), ${unacked} left with 8x8; ` +
           `${deliveries} webhook POSTs, ${refused} not answered 2xx (retried by 8x8); ` +
+          `${inbound.cognigyRefused ?? 0} Cognigy calls refused during outages (retried); ` +
           `${answersFailed} bot answers recorded failed by 8x8`,
         violations,
       ),

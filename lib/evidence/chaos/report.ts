@@ -66,6 +66,8 @@ export interface InboundFigures {
   /** Repeats Cognigy saw (at least once): injects with the same bridgeEventId, REST Endpoint calls of one umid. */
   cognigyInjectRepeats: number;
   cognigyRestRepeats: number;
+  /** Inbound calls Cognigy refused during its outages (retried by SQS; none lost). */
+  cognigyRefused: number;
   optedOut: number;
   optedIn: number;
 }
@@ -84,15 +86,14 @@ export function inboundFigures(obs: ChaosObservations): InboundFigures | undefin
     redelivered: inbound.redeliveries,
     webhookRefused: inbound.sms.reduce((n, s) => n + s.refusedDeliveries, 0),
     acknowledged: acked.length,
-    lost:
-      replies.filter((s) => !s.injects).length + bots.filter((s) => !s.restCalls || !answered(s)).length,
+    lost: replies.filter((s) => !s.injects).length + bots.filter((s) => !s.restCalls || !answered(s)).length,
     injected: replies.filter((s) => (s.injects ?? 0) > 0).length,
     botAnswered: bots.filter(answered).length,
-    doubledAnswers: bots
-      .flatMap((s) => s.answers ?? [])
-      .filter((a) => a.atHandset > 1 + a.lostAnswers).length,
+    doubledAnswers: bots.flatMap((s) => s.answers ?? []).filter((a) => a.atHandset > 1 + a.lostAnswers)
+      .length,
     cognigyInjectRepeats: replies.reduce((n, s) => n + Math.max(0, (s.injects ?? 0) - 1), 0),
     cognigyRestRepeats: bots.reduce((n, s) => n + Math.max(0, (s.restCalls ?? 0) - 1), 0),
+    cognigyRefused: inbound.cognigyRefused ?? 0,
     optedOut: inbound.optOuts.filter((o) => o.optedOut === true).length,
     optedIn: inbound.optOuts.filter((o) => o.optedOut === false).length,
   };
@@ -234,7 +235,7 @@ export function formatChaosReport(report: ChaosReport, maxViolations = 10): stri
         `${i.optedOut} opted out, ${i.optedIn} opted in again`,
     );
     lines.push(
-      `  Inbound → Cognigy  ${i.cognigyInjectRepeats} repeated injects (same bridgeEventId, dropped by the flow-side dedupe), ` +
+      `  Inbound → Cognigy  ${i.cognigyRefused} calls refused during outages (retried), ${i.cognigyInjectRepeats} repeated injects (same bridgeEventId, dropped by the flow-side dedupe), ` +
         `${i.cognigyRestRepeats} repeated REST Endpoint calls (at least once)`,
     );
   }
