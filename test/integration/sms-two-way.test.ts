@@ -6,6 +6,7 @@
  * sent and delivered; 8x8's retry of an inbound SMS (same umid) is processed once; a Cognigy outage while an
  * inbound SMS is handled loses nothing. Cancel and erase of outbound SMS: test/integration/sms-cancel-erase.test.ts.
  */
+import type { InboundSmsData } from '../../functions/sms/inbound-ports';
 import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../../lib/local/stack';
 import type { CognigyCall, CognigySimulator } from '../../lib/simulators/cognigy';
@@ -45,17 +46,8 @@ function freshPhone(): string {
   return `+6586${String(Date.now() % 10_000).padStart(4, '0')}${String(numberSeq).padStart(3, '0')}`;
 }
 
-interface InboundData {
-  from: string;
-  to: string;
-  text: string;
-  receivedAt: string;
-  umid: string;
-  inReplyTo?: { messageId: string; clientMessageId?: string };
-}
-
 const inboundOf = (call: CognigyCall) =>
-  (call.body.data as { sms?: { inbound?: InboundData } } | undefined)?.sms?.inbound;
+  (call.body.data as { sms?: { inbound?: InboundSmsData } } | undefined)?.sms?.inbound;
 
 /** 8x8's inbound SMS webhook body for a handset's SMS. */
 function inboundEvent(from: string, to: string, body: string, umid: string = randomUUID()) {

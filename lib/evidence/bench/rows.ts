@@ -29,7 +29,7 @@ function deliveryPausedRow(paused: NonNullable<AcceptResult['deliveryPaused']>):
   return {
     metric: 'POST /sms accept p50 / p99 with the SMS poller paused (diagnostic)',
     value: `${formatMs(paused.bridge.p50)} / ${formatMs(paused.bridge.p99)}`,
-    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not; most of the gap is the simulator's delivery receipts: two per SMS, ~100 and ~200 ms after each batch call, all at once, each an sms-receipt invocation with its DynamoDB calls on the one stand-in that serves accept's); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run`,
+    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not; the gap is the delivery of the SMS accepted just before: the worker's batch, its pacer and record writes, and two receipts per SMS (spread over ~2 s, as carriers send them), each an sms-receipt invocation with its DynamoDB calls on the one serial stand-in that also serves accept's); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run`,
   };
 }
 

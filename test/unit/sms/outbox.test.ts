@@ -10,7 +10,6 @@ import { EightByEightSmsError } from '../../../functions/sms/eight-by-eight-sms-
 import { isRedrivable } from '../../../functions/sms/redrive';
 import { sweepOutbox, type SweepDeps } from '../../../functions/sms/sweeper';
 import { UpstreamError } from '../../../functions/shared/errors';
-import type { Telemetry } from '../../../functions/shared/runtime';
 import {
   FakeClock,
   FakeEightByEight,
@@ -19,23 +18,8 @@ import {
   MapIdempotency,
   SequenceIds,
   fakeDeliverDeps,
+  recordingTelemetry,
 } from './fakes';
-
-function recordingTelemetry() {
-  const counts = new Map<string, number>();
-  const warnings: string[] = [];
-  const telemetry: Telemetry = {
-    log: {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: (message: string) => void warnings.push(message),
-      error: (message: string) => void warnings.push(message),
-    } as unknown as Telemetry['log'],
-    count: (metric, value = 1) => void counts.set(metric, (counts.get(metric) ?? 0) + value),
-    milliseconds: () => undefined,
-  };
-  return { telemetry, counts, warnings };
-}
 
 function setup() {
   const store = new InMemoryMessageStore();
