@@ -14,6 +14,7 @@
  * A refused value, half-set credentials or a port in use end the process with exit code 1 and one sentence.
  */
 import { ROUTES } from '../functions/shared/catalogue';
+import { routeDescription } from '../functions/shared/catalogue-docs';
 import { InvalidSettingError } from '../functions/shared/setting-rules';
 import { LocalOptionError, PortInUseError, localOptionsFromEnv } from '../lib/local/options';
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
@@ -35,7 +36,7 @@ function banner(stack: LocalStack): string {
     `  OpenAPI        ${urls.openapi}`,
     // Where 8x8 posts (the simulators already do; real 8x8 needs PUBLIC_BASE_URL in front of these paths).
     ...ROUTES.filter((route) => route.auth === 'self').map(
-      (route) => `  Webhook        ${route.method} ${urls.gateway}${route.path}   (${route.description})`,
+      (route) => `  Webhook        ${route.method} ${urls.gateway}${route.path}   (${routeDescription(route)})`,
     ),
     '',
     `  8x8 SMS        ${mode('sms', urls.smsSimulator)}`,

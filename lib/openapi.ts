@@ -19,6 +19,11 @@ import {
   type RouteSpec,
 } from '../functions/shared/catalogue';
 import {
+  HEADER_PARAMETER_DESCRIPTIONS,
+  PATH_PARAMETER_DESCRIPTIONS,
+  routeDescription,
+} from '../functions/shared/catalogue-docs';
+import {
   handoverEndRequestSchema,
   handoverEndResponseSchema,
   handoverMessageRequestSchema,
@@ -856,7 +861,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     entry[route.method.toLowerCase()] = operation(
       route,
       route.function,
-      route.description,
+      routeDescription(route),
       DESCRIPTIONS[route.function],
       parameters,
       RESPONSES[route.function] ?? {},
@@ -916,7 +921,7 @@ function headerParameters(route: RouteSpec): Json[] {
     name: h.name,
     in: 'header',
     required: false,
-    description: h.description,
+    description: HEADER_PARAMETER_DESCRIPTIONS.get(h.name) ?? h.name,
     schema: { type: 'string', enum: [...h.values], default: h.defaultValue },
   }));
 }
@@ -929,7 +934,7 @@ function routeParameters(route: RouteSpec): Json[] {
       name: match[1],
       in: 'path',
       required: true,
-      description: spec?.description ?? match[1],
+      description: PATH_PARAMETER_DESCRIPTIONS.get(match[1] ?? '') ?? match[1],
       schema: { type: 'string', ...(spec ? { pattern: spec.pattern } : {}) },
     };
   });

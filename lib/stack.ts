@@ -47,6 +47,7 @@ import {
   type SecretName,
   type TableName,
 } from '../functions/shared/catalogue';
+import { FUNCTION_DESCRIPTIONS, SECRET_DOCS } from '../functions/shared/catalogue-docs';
 
 /** Environment variable names of the plain settings (functions/shared/catalogue.ts SETTINGS). */
 export type SettingName = (typeof SETTINGS)[keyof typeof SETTINGS];
@@ -214,7 +215,7 @@ export class BridgeStack extends Stack {
     ][]) {
       if (!spec.schedule) continue;
       const rule = new events.Rule(this, `${pascal(name)}Schedule`, {
-        description: `Runs ${name}: ${spec.description}`,
+        description: `Runs ${name}: ${FUNCTION_DESCRIPTIONS[name]}`,
         schedule: events.Schedule.rate(Duration.minutes(spec.schedule.rateMinutes)),
         targets: [new targets.LambdaFunction(this.functions[name], { retryAttempts: 0 })],
       });
@@ -343,7 +344,7 @@ export class BridgeStack extends Stack {
     });
     for (const [name, secret] of Object.entries(this.secrets) as [SecretName, BridgeSecret][]) {
       new CfnOutput(this, `${pascal(name)}SecretName`, {
-        description: `Secret ${name}: ${SECRETS[name].description} (env ${SECRETS[name].nameEnv})`,
+        description: `Secret ${name}: ${SECRET_DOCS[name].description} (env ${SECRETS[name].nameEnv})`,
         value: secret.imported ? secret.reference : secret.secret.secretName,
       });
     }

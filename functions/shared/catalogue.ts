@@ -2,6 +2,9 @@
  * The one catalogue of what the bridge is made of: HTTP routes, queue consumers, queues, tables and secrets.
  * The CDK stack (lib/stack.ts) and the local stack (lib/local/) both read this file, so a route or queue
  * added here exists in both forms with the same function, limits and wiring.
+ * Their descriptions for people (routes, functions, queues, secrets and their keys, path parameters, headers) live
+ * in catalogue-docs.ts: every function bundles this file, only lib/ and tests read those words. Add an entry
+ * there with every route, function, queue or secret added here (type errors and a unit test say which is missing).
  */
 import { DEFAULT_HANDOVER_RULES, handoverRulesSchema } from '../handover/rules';
 import {
@@ -56,7 +59,6 @@ export interface RouteSpec {
   auth: 'apiKey' | 'self';
   /** Largest accepted request body in bytes; bigger bodies are refused before the function does any work. */
   maxBodyBytes: number;
-  description: string;
 }
 
 export interface QueueSpec {
@@ -80,7 +82,6 @@ export interface QueueSpec {
   batchingSettings?: { batchSize: SettingName; batchingWindowSeconds: SettingName };
   /** Caps concurrent consumer invocations so the downstream API is protected (ScalingConfig.MaximumConcurrency). */
   maxConcurrency: number;
-  description: string;
 }
 
 export interface FunctionSpec {
@@ -96,7 +97,6 @@ export interface FunctionSpec {
    * the local stack a timer with the same period (lib/local/scheduler.ts).
    */
   schedule?: { rateMinutes: number };
-  description: string;
 }
 
 export interface TableSpec {
@@ -111,9 +111,6 @@ export interface TableSpec {
 export interface SecretSpec {
   /** Environment variable carrying the secret's name/ARN (never its value). */
   nameEnv: string;
-  description: string;
-  /** Documented JSON shape of the secret value; keys with their meaning. */
-  shape: Record<string, string>;
 }
 
 /**
@@ -123,7 +120,6 @@ export interface SecretSpec {
 export interface PathParameterSpec {
   /** ECMAScript regular expression source (also valid as an OpenAPI/JSON Schema `pattern`). */
   pattern: string;
-  description: string;
 }
 
 export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
@@ -134,8 +130,6 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
       // base64url tokens such as "T6c-pPJ…"), so every base64url character may come first, `_` and `-` included;
       // `.`, `:`, `=` and `~` are allowed too. Only "." and ".." are left out: no URL path can carry them.
       pattern: '^(?!\\.{1,2}$)[A-Za-z0-9_~.:=-]{1,256}$',
-      description:
-        '8x8 Chat Gateway conversation id, as POST /handover answered it (opaque; 1 to 256 characters)',
     },
   ],
   [
@@ -143,14 +137,12 @@ export const PATH_PARAMETERS: ReadonlyMap<string, PathParameterSpec> = new Map([
     {
       // E.164 with or without the leading '+' (a '+' in a URL path must be sent as %2B).
       pattern: '^\\+?[1-9][0-9]{5,14}$',
-      description: 'A phone number in E.164 form, e.g. +6591234567 (send the + as %2B, or leave it out)',
     },
   ],
   [
     'messageId',
     {
       pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
-      description: 'The messageId POST /sms answered with (a UUID)',
     },
   ],
 ]);
@@ -165,7 +157,6 @@ export interface HeaderParameterSpec {
   defaultValue: string;
   /** Which routes take it: `apiKey` = every route a Cognigy flow calls (not the 8x8 webhooks). */
   routes: RouteSpec['auth'];
-  description: string;
 }
 
 /**
@@ -178,8 +169,6 @@ export const BRIDGE_ERRORS_HEADER: HeaderParameterSpec = {
   values: ['body', 'status'],
   defaultValue: 'status',
   routes: 'apiKey',
-  description:
-    '`body`: answer business errors (4xx codes of `x-error-codes`) with 200 and the same `{ok:false, error}` body, the original status in the `x-bridge-status` answer header, so a Cognigy flow can branch on `error.code`. 5xx, and what the gateway itself refuses (403 key, 429 throttling), keep their status. `status` (the default): errors keep their HTTP status.',
 };
 
 /** Request headers by route kind, for the functions (functions/shared/http.ts) and the OpenAPI document. */
@@ -195,7 +184,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-accept',
     auth: 'apiKey',
     maxBodyBytes: 16_384,
-    description: 'Accept one SMS for queued delivery through 8x8',
   },
   {
     method: 'POST',
@@ -203,7 +191,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-batch',
     auth: 'apiKey',
     maxBodyBytes: COGNIGY_MAX_BODY_BYTES,
-    description: 'Accept many SMS (messages or destinations with a shared template)',
   },
   {
     method: 'GET',
@@ -211,7 +198,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-status',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description: 'An SMS record and its status history',
   },
   {
     method: 'DELETE',
@@ -219,8 +205,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-cancel',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description:
-      'Cancel an SMS that is still queued in the bridge, or scheduled at 8x8 for a later time (8x8 cancel-scheduled-message)',
   },
   {
     method: 'DELETE',
@@ -228,8 +212,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-erase',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description:
-      "Erase an SMS's destination and text, leaving a tombstone, and ask 8x8 to remove its PII for the umid (8x8 delete-pii)",
   },
   {
     method: 'POST',
@@ -237,8 +219,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-receipt',
     auth: 'self',
     maxBodyBytes: 16_384,
-    description:
-      '8x8 delivery receipts (outbound_message_status_changed); inbound SMS (inbound_message_received) sent here are handled as on /webhooks/8x8/sms/inbound',
   },
   {
     method: 'POST',
@@ -246,8 +226,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-inbound-webhook',
     auth: 'self',
     maxBodyBytes: 16_384,
-    description:
-      '8x8 inbound SMS (inbound_message_received): queued once per umid for the flow, the SMS bot or the opt-out list',
   },
   {
     method: 'GET',
@@ -255,7 +233,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-opt-out-get',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description: 'Whether a phone number opted out (STOP) of SMS, per 8x8 sender, with when and how',
   },
   {
     method: 'DELETE',
@@ -263,8 +240,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'sms-opt-out-delete',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description:
-      "Lift a phone number's opt-out (support staff, on the person's request); ?sender= lifts one sender only",
   },
   {
     method: 'POST',
@@ -272,7 +247,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-start',
     auth: 'apiKey',
     maxBodyBytes: COGNIGY_MAX_BODY_BYTES,
-    description: 'Start a handover: create the 8x8 Chat Gateway conversation',
   },
   {
     method: 'POST',
@@ -280,7 +254,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-message',
     auth: 'apiKey',
     maxBodyBytes: 16_384,
-    description: "Relay the user's text to the 8x8 agent, in order",
   },
   {
     method: 'POST',
@@ -288,7 +261,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-end',
     auth: 'apiKey',
     maxBodyBytes: 4_096,
-    description: "End the chat from the user's side",
   },
   {
     method: 'GET',
@@ -296,8 +268,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-status',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description:
-      'State, agent and timestamps of a handover (conversationId "active" with ?sessionId= finds it)',
   },
   {
     method: 'POST',
@@ -305,7 +275,6 @@ export const ROUTES: RouteSpec[] = [
     function: 'handover-webhook',
     auth: 'self',
     maxBodyBytes: 262_144,
-    description: '8x8 Chat Gateway v1.0 webhook events (JWS-signed)',
   },
 ];
 
@@ -327,7 +296,6 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
       batchingWindowSeconds: 'SMS_QUEUE_BATCHING_WINDOW_SECONDS',
     },
     maxConcurrency: 10,
-    description: 'SMS accepted by the API, waiting for delivery to 8x8',
   },
   smsInbound: {
     urlEnv: 'SMS_INBOUND_QUEUE_URL',
@@ -341,8 +309,6 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     batchSize: 10,
     batchingWindowSeconds: 0,
     maxConcurrency: 10,
-    description:
-      '8x8 inbound SMS (verified, once per umid), waiting for the opt-out list, the flow or the SMS bot',
   },
   handoverOutbound: {
     urlEnv: 'HANDOVER_OUTBOUND_QUEUE_URL',
@@ -355,7 +321,6 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     batchSize: 10,
     batchingWindowSeconds: 0,
     maxConcurrency: 10,
-    description: 'User messages and end requests for 8x8 Chat Gateway, grouped by conversation',
   },
   handoverInbound: {
     urlEnv: 'HANDOVER_INBOUND_QUEUE_URL',
@@ -368,7 +333,6 @@ export const QUEUES: Record<QueueName, QueueSpec> = {
     batchSize: 10,
     batchingWindowSeconds: 0,
     maxConcurrency: 10,
-    description: 'Verified 8x8 Chat Gateway events for Cognigy, grouped by conversation',
   },
 };
 
@@ -426,42 +390,15 @@ export const TABLES: Record<TableName, TableSpec> = {
 export const SECRETS: Record<SecretName, SecretSpec> = {
   smsCredentials: {
     nameEnv: 'SMS_CREDENTIALS_SECRET',
-    description: '8x8 Connect SMS API credentials',
-    shape: {
-      apiKey: '8x8 Connect API key (connect.8x8.com → API Keys), sent as Authorization: Bearer',
-      subAccountId: '8x8 sub-account id',
-      baseUrl:
-        'SMS API base URL of the account region, e.g. https://sms.8x8.com (APAC), https://sms.us.8x8.com',
-    },
   },
   smsWebhookAuth: {
     nameEnv: 'SMS_WEBHOOK_AUTH_SECRET',
-    description: 'The Authorization header value 8x8 sends with delivery receipts (httpAuthorization)',
-    shape: {
-      authorization:
-        'Exact Authorization header value configured on the 8x8 webhook, e.g. "Bearer 9QQhlsEb8VY"',
-      callbackTokenKey: 'HMAC key for per-message receipt callback URLs (optional)',
-    },
   },
   chatGatewayCredentials: {
     nameEnv: 'CHAT_GATEWAY_SECRET',
-    description: '8x8 Contact Center Chat Gateway credentials',
-    shape: {
-      apiKey: 'Admin Console API key with the Chat Gateway product, sent as x-api-key',
-      tenant: 'Contact Center tenant, sent as X-8x8-Tenant',
-      baseUrl: 'Chat Gateway base URL, e.g. https://api.8x8.com',
-      jwkUrl: 'JWK URL template with {kid}, e.g. https://api.8x8.com/chat-gateway/v1/jwk/{kid}/public',
-    },
   },
   cognigy: {
     nameEnv: 'COGNIGY_SECRET',
-    description: 'Cognigy Endpoint service settings',
-    shape: {
-      endpointBaseUrl: 'Default Endpoint base URL, e.g. https://endpoint-app.cognigy.ai',
-      copilotBaseUrl: 'Agent Copilot base URL (optional); when set the Copilot link is given to the agent',
-      smsBotEndpointUrl:
-        'Cognigy REST Endpoint URL of the SMS bot (optional; it carries the Endpoint token), e.g. https://endpoint-app.cognigy.ai/<URLToken>; wins over SMS_BOT_ENDPOINT_URL',
-    },
   },
 };
 
@@ -474,7 +411,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: ['sms'],
     // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
     secrets: [],
-    description: 'POST /sms',
   },
   'sms-batch': {
     timeoutSeconds: 15,
@@ -483,7 +419,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: ['sms'],
     // No secret: accepting stores and enqueues; only the delivery worker and the receipt webhook read one.
     secrets: [],
-    description: 'POST /sms/batch',
   },
   'sms-status': {
     timeoutSeconds: 5,
@@ -491,7 +426,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { messages: 'r' },
     sendsTo: [],
     secrets: [],
-    description: 'GET /sms/{messageId}',
   },
   'sms-cancel': {
     timeoutSeconds: 10,
@@ -500,7 +434,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: [],
     // smsCredentials: 8x8's cancel call for an SMS it holds scheduled.
     secrets: ['smsCredentials'],
-    description: 'DELETE /sms/{messageId}',
   },
   'sms-erase': {
     timeoutSeconds: 10,
@@ -509,7 +442,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { messages: 'rw', idempotency: 'rw' },
     sendsTo: [],
     secrets: ['smsCredentials'],
-    description: 'DELETE /sms/{messageId}/pii',
   },
   'sms-receipt': {
     timeoutSeconds: 10,
@@ -518,7 +450,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { messages: 'rw', idempotency: 'rw' },
     sendsTo: ['smsInbound'],
     secrets: ['smsWebhookAuth', 'cognigy'],
-    description: 'POST /webhooks/8x8/sms',
   },
   'sms-inbound-webhook': {
     timeoutSeconds: 10,
@@ -527,7 +458,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { idempotency: 'rw' },
     sendsTo: ['smsInbound'],
     secrets: ['smsWebhookAuth'],
-    description: 'POST /webhooks/8x8/sms/inbound',
   },
   // An inbound SMS: opt-out keywords, else the reply window's session, else the SMS bot (answers through acceptSms).
   'sms-inbound': {
@@ -536,7 +466,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { messages: 'rw', idempotency: 'rw', optOuts: 'rw', smsSessions: 'rw' },
     sendsTo: ['sms'],
     secrets: ['cognigy'],
-    description: 'Inbound SMS FIFO consumer: opt-outs, replies into the flow, the SMS bot',
   },
   'sms-opt-out-get': {
     timeoutSeconds: 5,
@@ -544,7 +473,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { optOuts: 'r' },
     sendsTo: [],
     secrets: [],
-    description: 'GET /sms/opt-outs/{number}',
   },
   'sms-opt-out-delete': {
     timeoutSeconds: 5,
@@ -552,7 +480,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { optOuts: 'rw' },
     sendsTo: [],
     secrets: [],
-    description: 'DELETE /sms/opt-outs/{number}',
   },
   'sms-deliver': {
     timeoutSeconds: 30,
@@ -562,7 +489,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: [],
     // cognigy: a flow that asked for it hears about `sent`, `rejected` and `failed` from the worker itself.
     secrets: ['smsCredentials', 'smsWebhookAuth', 'cognigy'],
-    description: 'SMS queue consumer: sends to 8x8',
   },
   // The outbox sweeper: queues SMS whose record was stored but whose enqueue never happened (a crashed accept).
   'sms-sweeper': {
@@ -572,7 +498,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: ['sms'],
     secrets: [],
     schedule: { rateMinutes: 1 },
-    description: 'Every minute: enqueues accepted SMS that never reached the SMS queue (outbox sweeper)',
   },
   'handover-start': {
     timeoutSeconds: 8,
@@ -580,7 +505,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'rw' },
     sendsTo: [],
     secrets: ['chatGatewayCredentials', 'cognigy'],
-    description: 'POST /handover',
   },
   'handover-message': {
     timeoutSeconds: 5,
@@ -588,7 +512,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'r' },
     sendsTo: ['handoverOutbound'],
     secrets: [],
-    description: 'POST /handover/{conversationId}/messages',
   },
   'handover-end': {
     timeoutSeconds: 5,
@@ -596,7 +519,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'rw' },
     sendsTo: ['handoverOutbound'],
     secrets: [],
-    description: 'POST /handover/{conversationId}/end',
   },
   'handover-status': {
     timeoutSeconds: 5,
@@ -604,7 +526,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'r' },
     sendsTo: [],
     secrets: [],
-    description: 'GET /handover/{conversationId}',
   },
   'handover-webhook': {
     timeoutSeconds: 10,
@@ -612,7 +533,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { idempotency: 'rw' },
     sendsTo: ['handoverInbound'],
     secrets: ['chatGatewayCredentials'],
-    description: 'POST /handover/eightByEight',
   },
   // A batch holds up to 10 conversations; each may wait one upstream timeout (UPSTREAM_TIMEOUT_MS) before failing.
   'handover-outbound': {
@@ -621,7 +541,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'rw' },
     sendsTo: [],
     secrets: ['chatGatewayCredentials'],
-    description: 'Outbound FIFO consumer: user messages/end → 8x8 Chat Gateway',
   },
   'handover-relay': {
     timeoutSeconds: 60,
@@ -629,7 +548,6 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     tables: { conversations: 'rw' },
     sendsTo: [],
     secrets: ['cognigy'],
-    description: 'Inbound FIFO consumer: 8x8 events → Cognigy inject/notify',
   },
 };
 

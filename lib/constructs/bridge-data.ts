@@ -2,7 +2,8 @@ import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SECRETS, TABLES, type SecretName, type TableName } from '../../functions/shared/catalogue';
+import { TABLES, type SecretName, type TableName } from '../../functions/shared/catalogue';
+import { SECRET_DOCS } from '../../functions/shared/catalogue-docs';
 
 export interface BridgeTableProps {
   name: TableName;
@@ -69,9 +70,9 @@ export const SECRET_TEMPLATES: Record<
   cognigy: { defaults: {} },
 };
 
-/** The secret's description: its purpose and the documented JSON shape (keys from functions/shared/catalogue.ts SECRETS). */
+/** The secret's description: its purpose and the documented JSON shape (keys from functions/shared/catalogue-docs.ts SECRET_DOCS). */
 export function secretDescription(name: SecretName): string {
-  const spec = SECRETS[name];
+  const spec = SECRET_DOCS[name];
   const keys = Object.entries(spec.shape)
     .map(([key, meaning]) => `"${key}": ${meaning}`)
     .join('; ');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
+import { FUNCTION_DESCRIPTIONS } from '../../functions/shared/catalogue-docs';
 
 /** CloudWatch namespace of the functions' Powertools metrics unless the stack sets another. */
 export const DEFAULT_METRICS_NAMESPACE = 'Cognigy8x8Bridge';
@@ -73,7 +74,7 @@ export class BridgeFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       timeout: Duration.seconds(spec.timeoutSeconds),
       memorySize: spec.memoryMb,
-      description: spec.description,
+      description: FUNCTION_DESCRIPTIONS[props.name],
       // Tracing is switched on below, with its permissions in a policy of their own.
       tracing: Tracing.DISABLED,
       role,

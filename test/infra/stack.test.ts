@@ -19,6 +19,7 @@ import {
   type SecretName,
   type TableName,
 } from '../../functions/shared/catalogue';
+import { FUNCTION_DESCRIPTIONS, SECRET_DOCS } from '../../functions/shared/catalogue-docs';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/constructs/bridge-queue';
 import { SECRET_TEMPLATES } from '../../lib/constructs/bridge-data';
 import {
@@ -83,7 +84,7 @@ describe('functions', () => {
       expect(fnOf(name).Properties).toMatchObject({
         Timeout: FUNCTIONS[name].timeoutSeconds,
         MemorySize: FUNCTIONS[name].memoryMb,
-        Description: FUNCTIONS[name].description,
+        Description: FUNCTION_DESCRIPTIONS[name],
       });
     }
   });
@@ -693,7 +694,7 @@ describe('secrets', () => {
       secretNames.length,
     );
     for (const name of secretNames) {
-      for (const key of Object.keys(SECRETS[name].shape)) {
+      for (const key of Object.keys(SECRET_DOCS[name].shape)) {
         expect(secretOf(name).Properties.Description).toContain(`"${key}"`);
       }
     }

@@ -17,7 +17,6 @@ const routes: RouteSpec[] = [
     function: 'sms-accept',
     auth: 'apiKey',
     maxBodyBytes: 16_384,
-    description: '',
   },
   {
     method: 'GET',
@@ -25,7 +24,6 @@ const routes: RouteSpec[] = [
     function: 'sms-status',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description: '',
   },
   {
     method: 'POST',
@@ -33,7 +31,6 @@ const routes: RouteSpec[] = [
     function: 'sms-receipt',
     auth: 'self',
     maxBodyBytes: 16_384,
-    description: '',
   },
   {
     method: 'GET',
@@ -41,7 +38,6 @@ const routes: RouteSpec[] = [
     function: 'handover-status',
     auth: 'apiKey',
     maxBodyBytes: 0,
-    description: '',
   },
   {
     method: 'POST',
@@ -49,7 +45,6 @@ const routes: RouteSpec[] = [
     function: 'handover-webhook',
     auth: 'self',
     maxBodyBytes: 262_144,
-    description: '',
   },
   {
     method: 'POST',
@@ -57,7 +52,6 @@ const routes: RouteSpec[] = [
     function: 'handover-end',
     auth: 'apiKey',
     maxBodyBytes: 4_096,
-    description: '',
   },
 ];
 
