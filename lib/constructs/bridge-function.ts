@@ -20,7 +20,7 @@ export const BRIDGE_RUNTIME = Runtime.NODEJS_22_X;
 export { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 
 export interface BridgeFunctionProps {
-  /** Logical function name from functions/shared/catalogue.ts FUNCTIONS; selects the handler, timeout, memory and description. */
+  /** Logical function name from functions/shared/catalogue.ts FUNCTIONS; handler, timeout, memory (description: catalogue-docs.ts). */
   name: FunctionName;
   /** Environment variables: resource names, settings. Never secret values. */
   environment?: Record<string, string>;
