@@ -10,7 +10,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { BridgeError, MalformedJsonError, PayloadTooLargeError, ValidationError } from '../shared/errors';
-import type { ClaimResult } from '../shared/webhook-claims';
+import { queueClaimed, type ClaimResult } from '../shared/webhook-claims';
 import { parseWebhookBody, type InboundEnvelope } from './events';
 import {
   bodySha256,
@@ -228,34 +228,15 @@ async function processDelivery(
   }
   if (claim === 'inProgress') throw new EventInProgressError();
 
-  try {
-    await deps.queue.send(envelope);
-  } catch (error) {
+  const queued = await queueClaimed(deps.dedupe, delivery.eventId, () => deps.queue.send(envelope), {
+    warn: (message, context) => deps.log.warn(message, context),
+    error: (message, context) => deps.log.error(message, context),
+    what: '8x8 event',
+    context: logContext,
+  });
+  if (!queued.queued) {
     count('ChatEventNotQueued');
-    deps.log.error('8x8 event could not be queued; claim released, answered 503 for a retry', {
-      ...logContext,
-      error: error as Error,
-    });
-    try {
-      await deps.dedupe.release(delivery.eventId);
-    } catch (releaseError) {
-      // The claim expires on its own (see the store's lock time), after which a retry takes it over.
-      deps.log.error('8x8 event claim could not be released', {
-        ...logContext,
-        error: releaseError as Error,
-      });
-    }
-    throw new EventNotAcceptedError({ cause: error });
-  }
-
-  try {
-    await deps.dedupe.markQueued(delivery.eventId);
-  } catch (error) {
-    // The event is queued; a later duplicate would be re-queued and dropped by the FIFO deduplication id.
-    deps.log.warn('8x8 event queued but not marked; a retry may queue it again', {
-      ...logContext,
-      error: error as Error,
-    });
+    throw new EventNotAcceptedError({ cause: queued.error });
   }
   count('ChatEventAccepted');
   deps.log.info('8x8 event accepted', logContext);

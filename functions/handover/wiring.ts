@@ -18,7 +18,7 @@ import {
   type Telemetry,
 } from '../shared/runtime';
 import { loadSecret } from '../shared/secrets';
-import { sqsSender, type QueueSender } from '../shared/sqs';
+import { NotQueuedError, sqsSender, type QueueSender } from '../shared/sqs';
 import { chatGatewayClient } from './chat-gateway-client';
 import { dynamoEventDedupe } from './event-dedupe';
 import { inboundQueueIds, type InboundEnvelope } from './events';
@@ -32,14 +32,6 @@ import type { CognigyConfig, StartDeps } from './start';
 import type { StatusDeps } from './status';
 import { DynamoConversationStore, DynamoSessionClaims } from './store';
 import type { InboundQueue, WebhookDeps } from './webhook';
-
-/** Thrown when SQS did not take a message (the caller answers as it did for an SDK send failure). */
-export class NotQueuedError extends Error {
-  constructor(queue: string) {
-    super(`SQS did not accept the message for ${queue}`);
-    this.name = 'NotQueuedError';
-  }
-}
 
 /** The handoverOutbound FIFO queue over the shared SQS sender; a message not queued is thrown. */
 export function outboundQueue(sender: QueueSender): OutboundQueue {
@@ -140,7 +132,12 @@ const store = /* @__PURE__ */ memo(
     }),
 );
 const sessions = /* @__PURE__ */ memo(
-  () => new DynamoSessionClaims({ client: documentClient(), tableName: tableName('conversations'), clock: systemClock }),
+  () =>
+    new DynamoSessionClaims({
+      client: documentClient(),
+      tableName: tableName('conversations'),
+      clock: systemClock,
+    }),
 );
 const queue = /* @__PURE__ */ memo(() =>
   outboundQueue(sqsSender(sqsClient(), () => queueUrl('handoverOutbound'), { log: logger })),
@@ -172,27 +169,30 @@ export const startDeps = /* @__PURE__ */ memo((): StartDeps => {
 });
 
 /** POST /handover/{id}/messages and /end (functions/handover/message.ts). */
-export const requestDeps = /* @__PURE__ */ memo(
-  (): RequestDeps => ({ ...base(), store: store(), queue: queue() }),
-);
+export const requestDeps = /* @__PURE__ */ memo((): RequestDeps => ({
+  ...base(),
+  store: store(),
+  queue: queue(),
+}));
 
 /** GET /handover/{id} (functions/handover/status.ts). */
 export const statusDeps = /* @__PURE__ */ memo((): StatusDeps => ({ ...base(), store: store() }));
 
 /** The handoverOutbound consumer (functions/handover/outbound.ts). */
-export const outboundDeps = /* @__PURE__ */ memo(
-  (): OutboundDeps => ({
-    store: store(),
-    chatGateway: chatGateway(),
-    clock: systemClock,
-    upstreamTimeoutMs: base().settings.upstreamTimeoutMs,
-  }),
-);
+export const outboundDeps = /* @__PURE__ */ memo((): OutboundDeps => ({
+  store: store(),
+  chatGateway: chatGateway(),
+  clock: systemClock,
+  upstreamTimeoutMs: base().settings.upstreamTimeoutMs,
+}));
 
 /** The handoverInbound consumer (functions/handover/relay.ts). */
-export const relayDeps = /* @__PURE__ */ memo(
-  (): RelayDeps => ({ ...base(), store: store(), cognigy: cognigy(), rules: rules() }),
-);
+export const relayDeps = /* @__PURE__ */ memo((): RelayDeps => ({
+  ...base(),
+  store: store(),
+  cognigy: cognigy(),
+  rules: rules(),
+}));
 
 /** Every port at once, for code that needs more than one core's deps. */
 export function handoverRuntime(): HandoverRuntime {

@@ -14,6 +14,14 @@ import type { Log } from './runtime';
 /** SQS takes at most 10 entries per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;
 
+/** Thrown when SQS did not take a message (the caller answers as it did for an SDK send failure). */
+export class NotQueuedError extends Error {
+  constructor(queue: string) {
+    super(`SQS did not accept the message for ${queue}`);
+    this.name = 'NotQueuedError';
+  }
+}
+
 export interface QueueMessage {
   /** The caller's key for this message (returned when it could not be queued); never sent to SQS. */
   key: string;

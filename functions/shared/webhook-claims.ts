@@ -36,6 +36,51 @@ export interface WebhookClaims {
   release(id: string): Promise<void>;
 }
 
+/** Where queueClaimed logs (a Powertools Logger, or a test's recorder). */
+export interface ClaimLog {
+  warn(message: string, context: Record<string, unknown>): void;
+  error(message: string, context: Record<string, unknown>): void;
+}
+
+/**
+ * The end of a claimed delivery, the same for every 8x8 webhook: `enqueue` it, then mark the claim QUEUED. If the
+ * enqueue throws, the claim is released so 8x8's retry (same body) takes it over, and the error is returned for the
+ * caller's 503; a release that fails too only waits for the claim's lock to expire. A mark that fails is only
+ * logged: the delivery is queued, and the FIFO deduplication id drops a re-queue by a later retry.
+ * `what` names the delivery in log lines, e.g. "8x8 event" or "Inbound SMS".
+ */
+export async function queueClaimed(
+  claims: Pick<WebhookClaims, 'markQueued' | 'release'>,
+  id: string,
+  enqueue: () => Promise<unknown>,
+  log: ClaimLog & { what: string; context: Record<string, unknown> },
+): Promise<{ queued: true } | { queued: false; error: unknown }> {
+  const { what, context } = log;
+  try {
+    await enqueue();
+  } catch (error) {
+    log.error(`${what} could not be queued; claim released, answered 503 for a retry`, {
+      ...context,
+      error: error as Error,
+    });
+    try {
+      await claims.release(id);
+    } catch (releaseError) {
+      log.error(`${what} claim could not be released`, { ...context, error: releaseError as Error });
+    }
+    return { queued: false, error };
+  }
+  try {
+    await claims.markQueued(id);
+  } catch (error) {
+    log.warn(`${what} queued but not marked; a retry may queue it again`, {
+      ...context,
+      error: error as Error,
+    });
+  }
+  return { queued: true };
+}
+
 export interface DynamoWebhookClaimsOptions {
   /** Key prefix of the ids (Powertools records use `<function>#<hash>`), e.g. `chat-event#`. */
   keyPrefix: string;

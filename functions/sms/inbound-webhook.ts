@@ -13,8 +13,8 @@
 import type { ApiRequest, ApiResponse } from '../shared/http';
 import { maskPhone } from '../shared/mask';
 import type { Clock, Telemetry } from '../shared/runtime';
-import type { QueueSender } from '../shared/sqs';
-import { bodySha256, type ClaimResult, type WebhookClaims } from '../shared/webhook-claims';
+import { NotQueuedError, type QueueSender } from '../shared/sqs';
+import { bodySha256, queueClaimed, type ClaimResult, type WebhookClaims } from '../shared/webhook-claims';
 import { SmsError } from './error-codes';
 import type { QueuedInboundSms } from './inbound-ports';
 import { INBOUND_EVENT_TYPE, inboundSmsPayloadSchema, queuedInboundSms } from './inbound-schema';
@@ -129,41 +129,25 @@ export async function acceptInboundSms(
     };
   }
 
-  let notQueued: string[];
-  try {
-    notQueued = await deps.queue.send([
-      { key: sms.umid, body: sms, groupId: inboundGroupId(sms), deduplicationId: sms.umid },
-    ]);
-  } catch (error) {
-    notQueued = [sms.umid];
-    deps.telemetry.log.error('Inbound SMS could not be sent to SQS', { ...log, error: error as Error });
-  }
-  if (notQueued.length > 0) {
+  const queued = await queueClaimed(
+    deps.claims,
+    sms.umid,
+    async () => {
+      const notQueued = await deps.queue.send([
+        { key: sms.umid, body: sms, groupId: inboundGroupId(sms), deduplicationId: sms.umid },
+      ]);
+      if (notQueued.length > 0) throw new NotQueuedError('smsInbound');
+    },
+    {
+      warn: (message, context) => deps.telemetry.log.warn(message, context),
+      error: (message, context) => deps.telemetry.log.error(message, context),
+      what: 'Inbound SMS',
+      context: log,
+    },
+  );
+  if (!queued.queued) {
     deps.telemetry.count('SmsInboundNotQueued');
-    deps.telemetry.log.error(
-      'Inbound SMS could not be queued; claim released, answered 503 for a retry',
-      log,
-    );
-    try {
-      await deps.claims.release(sms.umid);
-    } catch (releaseError) {
-      // The claim's lock expires on its own, after which 8x8's retry takes it over.
-      deps.telemetry.log.error('Inbound SMS claim could not be released', {
-        ...log,
-        error: releaseError as Error,
-      });
-    }
-    throw new InboundSmsNotAcceptedError();
-  }
-
-  try {
-    await deps.claims.markQueued(sms.umid);
-  } catch (error) {
-    // Queued all the same; a retry within SQS's 5-minute deduplication window is dropped by the umid.
-    deps.telemetry.log.warn('Inbound SMS queued but not marked; a retry may queue it again', {
-      ...log,
-      error: error as Error,
-    });
+    throw new InboundSmsNotAcceptedError({ cause: queued.error });
   }
   deps.telemetry.count('SmsInboundReceived');
   deps.telemetry.log.info('Inbound SMS queued', log);
