@@ -70,7 +70,10 @@ export interface RejectedCognigyCall {
 /** How many calls an outage lasts: a number, or `untilCleared` (the default). */
 const outageCount = z.union([z.number().int().positive(), z.literal('untilCleared')]).optional();
 /** Which routes an outage takes down (default all: Cognigy is down); only calls to these count against `count`. */
-const outageRoutes = z.array(z.enum(['inject', 'notify', 'rest'])).min(1).optional();
+const outageRoutes = z
+  .array(z.enum(['inject', 'notify', 'rest']))
+  .min(1)
+  .optional();
 
 export const cognigyOutageSchema = z.union([
   z
@@ -450,16 +453,9 @@ export class CognigySimulator implements Simulator {
       req.resume();
       return sendJson(res, 404, { statusCode: 404, error: 'Not Found' });
     }
-    let raw: Buffer;
-    try {
-      raw = await readBody(req, 1024 * 1024);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      return sendJson(res, 413, { statusCode: 413, error: 'Payload Too Large', message: error.message });
-    }
-    const seq = (this.seq += 1);
-    if (this.latency > 0) await sleep(this.latency);
-    const parsed = parseJson(raw);
+    const read = await this.readCall(req, res);
+    if (!read) return;
+    const { raw, seq, parsed } = read;
     if (this.refusedByOutage(res, { seq, mode: 'rest', urlToken, raw, parsed, receivedAt })) return;
 
     const problem = invalid(parsed) ?? withoutInput(parsed as Record<string, unknown>);
@@ -521,7 +517,14 @@ export class CognigySimulator implements Simulator {
   /** Applies an injected outage to this call: records it in `rejected` and answers (or holds) it. */
   private refusedByOutage(
     res: Response,
-    call: { seq: number; mode: CognigyRoute; urlToken: string; raw: Buffer; parsed: unknown; receivedAt: string },
+    call: {
+      seq: number;
+      mode: CognigyRoute;
+      urlToken: string;
+      raw: Buffer;
+      parsed: unknown;
+      receivedAt: string;
+    },
   ): boolean {
     const outage = this.takeOutage(call.mode);
     if (!outage) return false;
@@ -543,19 +546,30 @@ export class CognigySimulator implements Simulator {
     return true;
   }
 
-  private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
-    const receivedAt = this.now().toISOString();
-    const urlToken = params.urlToken ?? '';
+  /** A call's body (413 answered when too big), its sequence number, after the simulated latency. */
+  private async readCall(
+    req: RouteContext['req'],
+    res: RouteContext['res'],
+  ): Promise<{ raw: Buffer; seq: number; parsed: unknown } | undefined> {
     let raw: Buffer;
     try {
       raw = await readBody(req, 1024 * 1024);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
-      return sendJson(res, 413, { statusCode: 413, error: 'Payload Too Large', message: error.message });
+      sendJson(res, 413, { statusCode: 413, error: 'Payload Too Large', message: error.message });
+      return undefined;
     }
     const seq = (this.seq += 1);
     if (this.latency > 0) await sleep(this.latency);
-    const parsed = parseJson(raw);
+    return { raw, seq, parsed: parseJson(raw) };
+  }
+
+  private async handlePush({ req, res, params }: RouteContext, mode: CognigyMode): Promise<void> {
+    const receivedAt = this.now().toISOString();
+    const urlToken = params.urlToken ?? '';
+    const read = await this.readCall(req, res);
+    if (!read) return;
+    const { raw, seq, parsed } = read;
 
     if (this.refusedByOutage(res, { seq, mode, urlToken, raw, parsed, receivedAt })) return;
 
@@ -620,7 +634,8 @@ export const COGNIGY_CONTROLS = {
     'repeats by data.bridgeEventId per session, as delivered and after the flow-side dedupe of the README recipe',
   'POST /__control/outage':
     '{status, count?, retryAfter?, routes?} | {kind: "timeout", count?, routes?} | {clear: true} (routes: inject, notify, rest)',
-  'POST /{URLToken}': 'the REST Endpoint: {userId, sessionId, text?, data?} → {text, data, outputStack, userId, sessionId}',
+  'POST /{URLToken}':
+    'the REST Endpoint: {userId, sessionId, text?, data?} → {text, data, outputStack, userId, sessionId}',
   'GET /__control/rest-calls': 'every REST Endpoint call and its answer',
   'GET /__control/rest-scripts': 'the scripted REST Flows by URLToken',
   'POST /__control/rest-scripts/{URLToken}':
