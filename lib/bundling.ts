@@ -29,8 +29,22 @@ export const CREDENTIAL_FALLBACK_MODULES = [
 ];
 
 /**
+ * SDK capabilities no call of the bridge uses. `@smithy/core/event-streams` is imported dynamically by every
+ * client's protocol, but only for operations with event-stream members (e.g. Bedrock or Transcribe streaming);
+ * none of the DynamoDB, SQS and Secrets Manager operations the functions call has one. Inlined, that one dynamic
+ * import also made esbuild wrap ~150 @smithy/core modules in lazy initialisers: about 20 KB of every bundle.
+ */
+export const UNUSED_SDK_MODULES = ['@smithy/core/event-streams'];
+
+/**
+ * What every function bundle leaves out, each only ever behind a dynamic import its functions never reach
+ * (test/infra/bundling.test.ts).
+ */
+export const EXTERNAL_MODULES = [...CREDENTIAL_FALLBACK_MODULES, ...UNUSED_SDK_MODULES];
+
+/**
  * The esbuild options every function bundle shares, wherever it is built (the bench's copy of the construct's
- * bundling, the local sandboxes): ESM for Node, source maps without sources, the credential fallbacks left out.
+ * bundling, the local sandboxes): ESM for Node, source maps without sources, EXTERNAL_MODULES left out.
  */
 export const SHARED_BUNDLE_OPTIONS = {
   bundle: true,
@@ -40,6 +54,6 @@ export const SHARED_BUNDLE_OPTIONS = {
   banner: { js: ESM_REQUIRE_BANNER },
   sourcemap: true,
   sourcesContent: false,
-  external: [...CREDENTIAL_FALLBACK_MODULES],
+  external: EXTERNAL_MODULES,
   logLevel: 'warning',
 } as const satisfies BuildOptions;

@@ -5,7 +5,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import path from 'node:path';
-import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
+import { EXTERNAL_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 import { functionEntry, projectRoot } from '../paths';
 import { FUNCTIONS, type FunctionName } from '../../functions/shared/catalogue';
 import { FUNCTION_DESCRIPTIONS } from '../../functions/shared/catalogue-docs';
@@ -17,7 +17,7 @@ export const DEFAULT_METRICS_NAMESPACE = 'Cognigy8x8Bridge';
 export const BRIDGE_RUNTIME = Runtime.NODEJS_22_X;
 
 // Shared with the local stack's sandboxes, which bundle the functions the same way without loading the CDK.
-export { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
+export { EXTERNAL_MODULES, ESM_REQUIRE_BANNER } from '../bundling';
 
 export interface BridgeFunctionProps {
   /** Logical function name from functions/shared/catalogue.ts FUNCTIONS; handler, timeout, memory (description: catalogue-docs.ts). */
@@ -97,8 +97,8 @@ export class BridgeFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         // Bundle the AWS SDK too (one pinned version, a faster cold start than loading the runtime's copy), all but
-        // the credential fallbacks Lambda never reaches.
-        externalModules: CREDENTIAL_FALLBACK_MODULES,
+        // the credential fallbacks Lambda never reaches and the event-stream support no call uses.
+        externalModules: EXTERNAL_MODULES,
       },
     });
 

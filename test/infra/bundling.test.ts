@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CREDENTIAL_FALLBACK_MODULES, ESM_REQUIRE_BANNER } from '../../lib/constructs/bridge-function';
+import { EXTERNAL_MODULES, ESM_REQUIRE_BANNER } from '../../lib/constructs/bridge-function';
 import { functionEntry } from '../../lib/paths';
 import { FUNCTIONS, QUEUES, SECRETS, TABLES, type FunctionName } from '../../functions/shared/catalogue';
 import { BridgeStack } from '../../lib/stack';
@@ -47,7 +47,7 @@ afterAll(() => {
 });
 
 testWhenComplete(
-  'every function is bundled as ESM with the require banner, a source map and the AWS SDK inside but for the credential fallbacks',
+  'every function is bundled as ESM with the require banner, a source map and the AWS SDK inside but for the credential fallbacks and event streams',
   () => {
     expect(Object.keys(assets).sort()).toEqual([...names].sort());
     for (const name of names) {
@@ -57,12 +57,15 @@ testWhenComplete(
       expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
       // An external SDK would leave an ESM import of @aws-sdk/* behind (the loading test below also proves it:
       // the bundles sit outside the project, where no node_modules can satisfy such an import). Only the
-      // credential fallbacks stay outside, and only behind dynamic imports the environment credentials never reach.
+      // credential fallbacks and event streams stay outside, and only behind dynamic imports the environment
+      // credentials and the functions' operations never reach.
       expect([...code.matchAll(/from\s*["'](@aws-sdk|@smithy)\/[^"']*/g)].map((m) => m[0])).toEqual([]);
       const dynamic = [...code.matchAll(/import\s*\(\s*["']((?:@aws-sdk|@smithy)\/[^"']*)/g)].map(
         (m) => m[1]!,
       );
-      expect(dynamic.filter((module) => !CREDENTIAL_FALLBACK_MODULES.includes(module))).toEqual([]);
+      expect(dynamic.filter((module) => !EXTERNAL_MODULES.includes(module))).toEqual([]);
+      // No inlined event-stream support (lib/bundling.ts UNUSED_SDK_MODULES).
+      expect(code).not.toContain('":message-type"');
       expect(dynamic.length).toBeGreaterThan(0);
       expect(code).toMatch(/AWS_ACCESS_KEY_ID/);
       // Functions use zod/mini (functions/shared/zod.ts); classic zod would add about 60 KB to every bundle.
