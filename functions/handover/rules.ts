@@ -29,22 +29,50 @@ import * as z from '../shared/zod';
 export const END_SIGNALS = ['agentLeft', 'idle', 'userLeft'] as const;
 export type EndSignal = (typeof END_SIGNALS)[number];
 
-export const handoverRulesSchema = z.strictObject({
-  endOn: z._default(z.array(z.enum(END_SIGNALS)), ['agentLeft', 'idle']),
-  forwardEchoes: z._default(z.boolean(), false),
-  typing: z._default(z.enum(['ignore', 'inject']), 'ignore'),
-  agentMessageMode: z._default(z.enum(['notify', 'inject']), 'notify'),
-  injectQueueEvents: z._default(z.boolean(), true),
-  injectActiveEvent: z._default(z.boolean(), true),
-  transferGraceMs: z._default(z.number().check(z.int(), z.nonnegative()), 600_000),
-  unknownConversationRetryMs: z._default(z.number().check(z.int(), z.nonnegative()), 60_000),
+export interface HandoverRules {
+  endOn: EndSignal[];
+  forwardEchoes: boolean;
+  typing: 'ignore' | 'inject';
+  agentMessageMode: 'notify' | 'inject';
+  injectQueueEvents: boolean;
+  injectActiveEvent: boolean;
+  transferGraceMs: number;
+  unknownConversationRetryMs: number;
+}
+
+export const DEFAULT_HANDOVER_RULES: HandoverRules = Object.freeze<HandoverRules>({
+  endOn: ['agentLeft', 'idle'],
+  forwardEchoes: false,
+  typing: 'ignore',
+  agentMessageMode: 'notify',
+  injectQueueEvents: true,
+  injectActiveEvent: true,
+  transferGraceMs: 600_000,
+  unknownConversationRetryMs: 60_000,
 });
 
-export type HandoverRules = z.infer<typeof handoverRulesSchema>;
+let schema: z.ZodMiniType<HandoverRules> | undefined;
 
-export const DEFAULT_HANDOVER_RULES: HandoverRules = Object.freeze(
-  handoverRulesSchema.parse({}),
-) as HandoverRules;
+/**
+ * The schema of HANDOVER_RULES, each key defaulting to DEFAULT_HANDOVER_RULES. Built on first use: every function
+ * bundles the settings catalogue, which refers to it, and most never read the rules.
+ */
+export function handoverRulesSchema(): z.ZodMiniType<HandoverRules> {
+  const d = DEFAULT_HANDOVER_RULES;
+  return (schema ??= z.strictObject({
+    endOn: z._default(z.array(z.enum(END_SIGNALS)), () => [...d.endOn]),
+    forwardEchoes: z._default(z.boolean(), d.forwardEchoes),
+    typing: z._default(z.enum(['ignore', 'inject']), d.typing),
+    agentMessageMode: z._default(z.enum(['notify', 'inject']), d.agentMessageMode),
+    injectQueueEvents: z._default(z.boolean(), d.injectQueueEvents),
+    injectActiveEvent: z._default(z.boolean(), d.injectActiveEvent),
+    transferGraceMs: z._default(z.number().check(z.int(), z.nonnegative()), d.transferGraceMs),
+    unknownConversationRetryMs: z._default(
+      z.number().check(z.int(), z.nonnegative()),
+      d.unknownConversationRetryMs,
+    ),
+  }));
+}
 
 export class HandoverRulesError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -62,7 +90,7 @@ export function parseHandoverRules(json: string | undefined): HandoverRules {
   } catch (error) {
     throw new HandoverRulesError('not JSON', { cause: error });
   }
-  const parsed = handoverRulesSchema.safeParse(raw);
+  const parsed = handoverRulesSchema().safeParse(raw);
   if (!parsed.success) {
     throw new HandoverRulesError(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),

@@ -597,7 +597,7 @@ export const SETTING_SPECS = {
     json(
       'a JSON object of relay rules (README "Relay rules")',
       (value) => {
-        const parsed = handoverRulesSchema.safeParse(value);
+        const parsed = handoverRulesSchema().safeParse(value);
         if (!parsed.success) throw new Error(zodIssues(parsed.error));
         return parsed.data;
       },

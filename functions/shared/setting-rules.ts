@@ -59,17 +59,22 @@ export function parseSetting<T>(name: string, rule: SettingRule<T>, text: string
 
 const blank = (text: string | undefined): text is undefined => text === undefined || text.trim() === '';
 
-/** A rule from a zod schema over the trimmed text; `fallback` is the value when unset. */
+/**
+ * A rule from a zod schema over the trimmed text; `fallback` is the value when unset. The schema is built on the
+ * first value it checks: every function bundles the whole catalogue of settings, and building ~60 schemas on
+ * import cost each cold start several milliseconds for settings it leaves unset or never reads.
+ */
 function fromSchema<T, F extends T | undefined>(
-  schema: z.ZodMiniType<T>,
+  makeSchema: () => z.ZodMiniType<T>,
   allowed: string,
   fallback: F,
 ): SettingRule<T | F> {
+  let schema: z.ZodMiniType<T> | undefined;
   return {
     allowed,
     parse: (text) => {
       if (blank(text)) return fallback;
-      const parsed = schema.safeParse(text.trim());
+      const parsed = (schema ??= makeSchema()).safeParse(text.trim());
       if (!parsed.success) throw new InvalidValueError();
       return parsed.data;
     },
@@ -100,9 +105,12 @@ interface NumberRuleOptions<F> {
 /** A whole number in [min, max]. */
 export function wholeNumber<F extends number | undefined>(options: NumberRuleOptions<F>) {
   const { min, max, unit = '', fallback } = options;
-  const checks = [z.gte(min), ...(max === undefined ? [] : [z.lte(max)])];
   return fromSchema(
-    z.pipe(number(/^-?\d+$/), z.number().check(z.int(), ...checks)),
+    () =>
+      z.pipe(
+        number(/^-?\d+$/),
+        z.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)])),
+      ),
     `a whole number ${range(min, max, unit)}`,
     fallback,
   );
@@ -111,9 +119,12 @@ export function wholeNumber<F extends number | undefined>(options: NumberRuleOpt
 /** A number above 0 and at most `max`. */
 export function positiveNumber<F extends number | undefined>(options: Omit<NumberRuleOptions<F>, 'min'>) {
   const { max, unit = '', fallback } = options;
-  const checks = [z.gt(0), ...(max === undefined ? [] : [z.lte(max)])];
   return fromSchema(
-    z.pipe(number(/^-?\d+(\.\d+)?$/), z.number().check(...checks)),
+    () =>
+      z.pipe(
+        number(/^-?\d+(\.\d+)?$/),
+        z.number().check(z.gt(0), ...(max === undefined ? [] : [z.lte(max)])),
+      ),
     `a number ${range(0, max, unit, true)}`,
     fallback,
   );
@@ -122,9 +133,12 @@ export function positiveNumber<F extends number | undefined>(options: Omit<Numbe
 /** A decimal number in [min, max] (e.g. a rate where 0 means off). */
 export function decimal<F extends number | undefined>(options: NumberRuleOptions<F>) {
   const { min, max, unit = '', fallback } = options;
-  const checks = [z.gte(min), ...(max === undefined ? [] : [z.lte(max)])];
   return fromSchema(
-    z.pipe(number(/^-?\d+(\.\d+)?$/), z.number().check(...checks)),
+    () =>
+      z.pipe(
+        number(/^-?\d+(\.\d+)?$/),
+        z.number().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)])),
+      ),
     `a number ${range(min, max, unit)}`,
     fallback,
   );
@@ -135,7 +149,7 @@ const listed = (values: readonly string[]) =>
 
 /** One of the given words (exactly, case included). */
 export function oneOf<const V extends string, F extends V | undefined>(values: readonly V[], fallback: F) {
-  return fromSchema(z.enum(values as [V, ...V[]]), `one of ${listed(values)}`, fallback);
+  return fromSchema(() => z.enum(values as [V, ...V[]]), `one of ${listed(values)}`, fallback);
 }
 
 /** "true" or "false". */
@@ -146,14 +160,14 @@ export function flag(fallback: boolean): SettingRule<boolean> {
 
 /** An absolute http(s) URL (optional). */
 export function httpUrl(): SettingRule<string | undefined> {
-  return fromSchema(z.url({ protocol: /^https?$/ }), 'an absolute http:// or https:// URL', undefined);
+  return fromSchema(() => z.url({ protocol: /^https?$/ }), 'an absolute http:// or https:// URL', undefined);
 }
 
 /** Any non-blank text (optional; `fallback` when unset). */
 export function text(allowed?: string): SettingRule<string | undefined>;
 export function text(allowed: string, fallback: string): SettingRule<string>;
 export function text(allowed = 'any non-blank text', fallback?: string): SettingRule<string | undefined> {
-  return fromSchema(z.string(), allowed, fallback);
+  return fromSchema(() => z.string(), allowed, fallback);
 }
 
 /**

@@ -20,6 +20,8 @@ describe('HANDOVER_RULES', () => {
     expect(parseHandoverRules(undefined)).toEqual(expected);
     expect(parseHandoverRules('  ')).toEqual(expected);
     expect(DEFAULT_HANDOVER_RULES).toEqual(expected);
+    // The schema's own defaults are the same values (an empty object is all defaults).
+    expect(parseHandoverRules('{}')).toEqual(expected);
   });
 
   it('overrides only the keys given', () => {
