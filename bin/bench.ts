@@ -19,7 +19,7 @@
  *   BENCH_INBOUND_N (50) inbound SMS per path for sms-inbound: replies into a flow's session, SMS to the SMS bot
  *   BENCH_HANDOVER_MESSAGES (100) agent messages for the webhook and relay latencies
  *   BENCH_OUT (BENCHMARKS.md) where the report is written
- *   BENCH_COLD_RUNS (5) cold starts per function (fresh process each); the row shows the median
+ *   BENCH_COLD_RUNS (9) cold starts per function (fresh process each); the row shows the median
  *   BENCH_COLD_PROFILE_DIR (unset) a folder for a CPU profile of each function's first cold start
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

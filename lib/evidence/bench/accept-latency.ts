@@ -1,11 +1,22 @@
 /** POST /sms accept latency beside a direct 8x8 call, and how long the same SMS take to reach 8x8. */
+import os from 'node:os';
 import { callJson } from '../load';
 import { summarise, type LatencySummary } from '../stats';
 import type { BenchConfig } from './config';
 import { acceptSms, arrivalsAtSimulator, destination, type BenchStack } from './stack';
 
+/** How busy the bench's process (the whole local stack) kept the machine while the POST /sms calls ran. */
+export interface CpuLoad {
+  /** CPU time of every thread of the process ÷ wall time: cores kept busy on average. */
+  busyCores: number;
+  /** Cores the machine offers (os.availableParallelism). */
+  machineCores: number;
+}
+
 export interface AcceptResult {
   bridge: LatencySummary;
+  /** While the POST /sms calls of `bridge` ran. */
+  load: CpuLoad;
   direct: LatencySummary;
   /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call). */
   toSimulator: LatencySummary;
@@ -15,7 +26,7 @@ export interface AcceptResult {
    * process on the same cores as the accept path; in AWS each runs on its own instances. The gap between the two
    * runs is what the local delivery pipeline adds to the accept tail.
    */
-  deliveryPaused?: { bridge: LatencySummary; direct: LatencySummary };
+  deliveryPaused?: { bridge: LatencySummary; direct: LatencySummary; load: CpuLoad };
 }
 
 export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise<AcceptResult> {
@@ -31,7 +42,8 @@ export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise
   const toSimulator = [...sentAt].map(([id, at]) => arrivals.get(id)! - at);
   const deliveryPaused = await withDeliveryPaused(s, config);
   return {
-    bridge: summarise(bridge),
+    bridge: summarise(bridge.latencies),
+    load: bridge.load,
     direct: summarise(direct),
     toSimulator: summarise(toSimulator),
     deliveryPaused,
@@ -45,7 +57,7 @@ async function withDeliveryPaused(
 ): Promise<NonNullable<AcceptResult['deliveryPaused']>> {
   const sentAt = new Map<string, number>();
   await s.stack.pauseQueue('sms');
-  let loops: [number[], number[]];
+  let loops: [BridgeLoop, number[]];
   try {
     loops = await Promise.all([
       bridgeSends(s, config.acceptN, sentAt),
@@ -55,19 +67,34 @@ async function withDeliveryPaused(
     s.stack.resumeQueue('sms');
   }
   await arrivalsAtSimulator(s.sms, [...sentAt.keys()], 60_000);
-  return { bridge: summarise(loops[0]), direct: summarise(loops[1]) };
+  return { bridge: summarise(loops[0].latencies), direct: summarise(loops[1]), load: loops[0].load };
 }
 
-/** `n` POST /sms one after another; their latencies, and when each messageId was sent into `sentAt`. */
-async function bridgeSends({ api }: BenchStack, n: number, sentAt: Map<string, number>): Promise<number[]> {
+interface BridgeLoop {
+  latencies: number[];
+  load: CpuLoad;
+}
+
+/**
+ * `n` POST /sms one after another; their latencies, how busy the process kept the machine meanwhile (every thread:
+ * gateway, functions, stand-ins, simulators), and when each messageId was sent into `sentAt`.
+ */
+async function bridgeSends({ api }: BenchStack, n: number, sentAt: Map<string, number>): Promise<BridgeLoop> {
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const began = performance.now();
   for (let i = 0; i < n; i++) {
     const at = Date.now();
     const { messageId, ms } = await acceptSms(api, i, `Bench accept ${i}`);
     latencies.push(ms);
     sentAt.set(messageId, at);
   }
-  return latencies;
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = performance.now() - began;
+  return {
+    latencies,
+    load: { busyCores: (cpu.user + cpu.system) / 1000 / wallMs, machineCores: os.availableParallelism() },
+  };
 }
 
 /** `n` direct 8x8 sends one after another, with the body Cognigy's 8x8 extension sends. */

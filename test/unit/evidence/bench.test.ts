@@ -81,7 +81,7 @@ describe('benchConfig', () => {
       concurrency: 32,
       handoverMessages: 100,
       inboundN: 50,
-      coldRuns: 5,
+      coldRuns: 9,
     });
     expect(c.rateLimit).toBeUndefined();
     expect(c.limitedN).toBeUndefined();
@@ -182,6 +182,7 @@ describe('accept latency against the direct 8x8 call', () => {
   const rows = (bridgeP99: number, directP99: number) =>
     acceptRows(benchConfig({}), {
       bridge: summary(30, bridgeP99),
+      load: { busyCores: 1.864, machineCores: 2 },
       direct: summary(150, directP99),
       toSimulator: summary(50, 100),
     });
@@ -189,22 +190,31 @@ describe('accept latency against the direct 8x8 call', () => {
   test("p99 at most 0.4× the direct call's p99 is met, above it missed", () => {
     expect(rows(80, 200)[0]).toMatchObject({ verdict: 'met', target: "p99 ≤ 0.4× the direct call's" });
     expect(rows(81, 200)[0]?.verdict).toBe('missed');
-    expect(rows(81, 200)[0]?.note).toBe("200 calls, one at a time; p99 0.41× the direct call's p99");
+    expect(rows(81, 200)[0]?.note).toBe(
+      "200 calls, one at a time; p99 0.41× the direct call's p99; the local stack kept 1.86 of the machine's 2 cores busy meanwhile",
+    );
   });
 
   test('the run with the SMS poller paused is a diagnostic row without a target, with its own ratio', () => {
     const withPaused = acceptRows(benchConfig({}), {
       bridge: summary(30, 300),
+      load: { busyCores: 1.9, machineCores: 2 },
       direct: summary(150, 200),
       toSimulator: summary(50, 100),
-      deliveryPaused: { bridge: summary(15, 60), direct: summary(150, 200) },
+      deliveryPaused: {
+        bridge: summary(15, 60),
+        direct: summary(150, 200),
+        load: { busyCores: 0.7, machineCores: 2 },
+      },
     });
     expect(withPaused[0]?.verdict).toBe('missed');
     const paused = withPaused.find((r) => r.metric.includes('SMS poller paused'));
     expect(paused).toMatchObject({ value: '15 ms / 60 ms' });
     expect(paused?.verdict).toBeUndefined();
     expect(paused?.target).toBeUndefined();
-    expect(paused?.note).toContain("p99 0.3× the direct call's p99 (200 ms) in that run");
+    expect(paused?.note).toContain(
+      "p99 0.3× the direct call's p99 (200 ms) in that run; the local stack kept 0.7 of the machine's 2 cores busy meanwhile",
+    );
     expect(rows(80, 200).some((r) => r.metric.includes('SMS poller paused'))).toBe(false);
   });
 });
