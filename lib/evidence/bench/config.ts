@@ -111,10 +111,12 @@ export const BUNDLE_BASELINE_BYTES: Readonly<Record<string, number>> = {
  * Bundles allowed past TARGETS.bundleBytes, each with why (their cold start must still meet TARGETS.coldStartMs).
  * sms-inbound (issue 14) answers keywords and the SMS bot through the accept core, whose redelivery guard is
  * Powertools idempotency (~38 KB with its JMESPath engine): the library made for the job, kept rather than a
- * hand-written copy of its records; without it the bundle is about 491 KB.
+ * hand-written copy of its records; without it the bundle would be about 470 KB.
  */
 export const BUNDLE_CAP_EXCEPTIONS: Readonly<Record<string, number>> = {
-  'sms-inbound': 545_000,
+  // 545_000 when issue 14 added it (529 KB then); lowered once the unused event-stream support left every bundle
+  // (lib/bundling.ts UNUSED_SDK_MODULES), to 519 534 bytes plus room for fixes.
+  'sms-inbound': 526_000,
 };
 
 /**
