@@ -28,6 +28,7 @@ import { handler as endHandler } from '../../../functions/handover-end/handler';
 import { handler as statusHandler } from '../../../functions/handover-status/handler';
 import { handler as outboundHandler } from '../../../functions/handover-outbound/handler';
 import { handler as relayHandler } from '../../../functions/handover-relay/handler';
+import { apiGatewayEvent, lambdaContext } from '../../helpers/lambda-events';
 import { conversationRecord } from './fakes';
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -115,39 +116,10 @@ beforeEach(() => {
   });
 });
 
-const context = {
-  functionName: 'test',
-  functionVersion: '1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:1:function:test',
-  memoryLimitInMB: '256',
-  awsRequestId: 'req-1',
-  logGroupName: 'g',
-  logStreamName: 's',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 10_000,
-} as unknown as Context;
+const context = lambdaContext(10_000);
 
-function httpEvent(
-  method: string,
-  path: string,
-  parts: Partial<APIGatewayProxyEvent> = {},
-): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    path,
-    resource: path,
-    headers: { 'Content-Type': 'application/json' },
-    multiValueHeaders: {},
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'api-req-1' } as APIGatewayProxyEvent['requestContext'],
-    ...parts,
-  };
-}
+const httpEvent = (method: string, path: string, parts: Partial<APIGatewayProxyEvent> = {}) =>
+  apiGatewayEvent(method, path, parts);
 
 async function call(
   handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult>,

@@ -14,6 +14,7 @@ import {
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { apiGatewayEvent, lambdaContext } from '../../helpers/lambda-events';
 
 /* Handler-level tests: the real middy chain and AWS adapters, mocked only at the AWS SDK boundary. The JWK URL is
  * a real local HTTP server. */
@@ -102,31 +103,14 @@ function signedHeaders(body: string, eventId = 'evt-1', key = privateKey): Recor
   };
 }
 
-function apiEvent(body: string, headers: Record<string, string>, base64 = false): APIGatewayProxyEvent {
-  return {
+const apiEvent = (body: string, headers: Record<string, string>, base64 = false): APIGatewayProxyEvent =>
+  apiGatewayEvent('POST', '/handover/eightByEight', {
     body: base64 ? Buffer.from(body).toString('base64') : body,
     isBase64Encoded: base64,
     headers: { 'Content-Type': 'application/json', ...headers },
-    multiValueHeaders: {},
-    httpMethod: 'POST',
-    path: '/handover/eightByEight',
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    resource: '/handover/eightByEight',
-    requestContext: { requestId: 'req-1' } as APIGatewayProxyEvent['requestContext'],
-  };
-}
+  });
 
-const context = {
-  functionName: 'handover-webhook',
-  functionVersion: '1',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:handover-webhook',
-  memoryLimitInMB: '512',
-  awsRequestId: 'aws-req-1',
-  getRemainingTimeInMillis: () => 10_000,
-} as unknown as Context;
+const context = lambdaContext(10_000);
 
 const invoke = (event: APIGatewayProxyEvent) => handler(event, context);
 

@@ -3,24 +3,12 @@
  * WebhookVerified (2xx) or WebhookRefused (4xx, also per reason = the error code), read from the EMF records
  * Powertools writes to stdout; flow routes count nothing of the kind.
  */
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { BridgeError } from '../../../functions/shared/errors';
 import { apiHandler, webhookVerdict } from '../../../functions/shared/http';
+import { lambdaContext } from '../../helpers/lambda-events';
 
-const context = {
-  functionName: 'fn',
-  functionVersion: '1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
-  memoryLimitInMB: '256',
-  awsRequestId: 'req-1',
-  logGroupName: 'g',
-  logStreamName: 's',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 9_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext();
 
 const event = (body: string): APIGatewayProxyEvent =>
   ({

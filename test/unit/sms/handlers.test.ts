@@ -4,22 +4,13 @@
  * functions/shared/catalogue.ts, as the stack and the local stack set them.
  */
 import '../../helpers/env';
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { clearCaches } from '@aws-lambda-powertools/parameters';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSEvent } from 'aws-lambda';
 import 'aws-sdk-client-mock-jest';
-import { QUEUES, SECRETS, TABLES } from '../../../functions/shared/catalogue';
+import { QUEUES } from '../../../functions/shared/catalogue';
 import { handler as accept } from '../../../functions/sms-accept/handler';
 import { handler as batch } from '../../../functions/sms-batch/handler';
 import { handler as deliver } from '../../../functions/sms-deliver/handler';
@@ -27,23 +18,12 @@ import { handler as inboundWebhook } from '../../../functions/sms-inbound-webhoo
 import { handler as receipt } from '../../../functions/sms-receipt/handler';
 import { handler as status } from '../../../functions/sms-status/handler';
 import type { MessageRecord } from '../../../functions/sms/records';
+import { apiGatewayEvent, lambdaContext } from '../../helpers/lambda-events';
+import { mockSmsAwsClients, setSmsHandlerEnvironment } from './handler-environment';
 import { ScriptedServer, json } from './http-server';
 
-// Handlers build their dependencies on first use, so setting the environment after the imports is enough.
-process.env[TABLES.messages.nameEnv] = 'messages-table';
-process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
-process.env[TABLES.pacer.nameEnv] = 'pacer-table';
-process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
-process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
-process.env[QUEUES.smsInbound.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/smsInbound.fifo';
-process.env[SECRETS.smsCredentials.nameEnv] = 'sms-credentials';
-process.env[SECRETS.smsWebhookAuth.nameEnv] = 'sms-webhook-auth';
-process.env[SECRETS.cognigy.nameEnv] = 'cognigy';
-
-const ddb = mockClient(DynamoDBClient);
-const doc = mockClient(DynamoDBDocumentClient);
-const sqs = mockClient(SQSClient);
-const secrets = mockClient(SecretsManagerClient);
+setSmsHandlerEnvironment();
+const { ddb, doc, sqs, secrets, reset } = mockSmsAwsClients();
 const eightByEight = new ScriptedServer();
 
 const AUTHORIZATION = 'Basic dXNlcjpwYXNzd29yZA==';
@@ -51,12 +31,8 @@ const AUTHORIZATION = 'Basic dXNlcjpwYXNzd29yZA==';
 beforeAll(() => eightByEight.start());
 afterAll(() => eightByEight.stop());
 beforeEach(() => {
-  ddb.reset();
-  doc.reset();
-  sqs.reset();
-  secrets.reset();
+  reset();
   eightByEight.reset();
-  clearCaches();
   secrets.on(GetSecretValueCommand, { SecretId: 'sms-credentials' }).resolves({
     SecretString: JSON.stringify({
       apiKey: 'live-key',
@@ -73,43 +49,14 @@ beforeEach(() => {
   doc.on(BatchGetCommand).resolves({ Responses: {} }); // tests reading messages set their own
 });
 
-const context = {
-  functionName: 'fn',
-  functionVersion: '1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
-  memoryLimitInMB: '256',
-  awsRequestId: 'req-1',
-  logGroupName: 'g',
-  logStreamName: 's',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 9_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext();
 
-function apiEvent(
+const apiEvent = (
   method: string,
   path: string,
   body?: string,
   extra: Partial<APIGatewayProxyEvent> = {},
-): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    path,
-    resource: path,
-    body: body ?? null,
-    isBase64Encoded: false,
-    headers: { 'Content-Type': 'application/json' },
-    multiValueHeaders: {},
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: { requestId: 'req-1' } as APIGatewayProxyEvent['requestContext'],
-    ...extra,
-  };
-}
+): APIGatewayProxyEvent => apiGatewayEvent(method, path, { body: body ?? null, ...extra });
 
 const parse = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
 

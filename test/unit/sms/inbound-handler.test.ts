@@ -4,40 +4,21 @@
  * server. Environment names come from functions/shared/catalogue.ts, as the stack and the local stack set them.
  */
 import '../../helpers/env';
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { clearCaches } from '@aws-lambda-powertools/parameters';
-import type { Context, SQSEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
 import 'aws-sdk-client-mock-jest';
-import { QUEUES, SECRETS, TABLES } from '../../../functions/shared/catalogue';
 import { handler } from '../../../functions/sms-inbound/handler';
 import type { QueuedInboundSms } from '../../../functions/sms/inbound-ports';
 import type { MessageRecord } from '../../../functions/sms/records';
+import { lambdaContext } from '../../helpers/lambda-events';
+import { mockSmsAwsClients, setSmsHandlerEnvironment } from './handler-environment';
 import { ScriptedServer, json } from './http-server';
 
-// Handlers build their dependencies on first use, so setting the environment after the imports is enough.
-process.env[TABLES.messages.nameEnv] = 'messages-table';
-process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
-process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
-process.env[TABLES.smsSessions.nameEnv] = 'sms-sessions-table';
-process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
-process.env[QUEUES.smsInbound.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/smsInbound.fifo';
-process.env[SECRETS.cognigy.nameEnv] = 'cognigy';
-
-const ddb = mockClient(DynamoDBClient);
-const doc = mockClient(DynamoDBDocumentClient);
-const sqs = mockClient(SQSClient);
-const secrets = mockClient(SecretsManagerClient);
+setSmsHandlerEnvironment();
+const { ddb, doc, sqs, secrets, reset } = mockSmsAwsClients();
 const cognigy = new ScriptedServer();
 
 const PHONE = '+6591234567';
@@ -47,12 +28,8 @@ const UMID = '0f3c2b1a-5d4e-4f60-8a7b-9c0d1e2f3a4b';
 beforeAll(() => cognigy.start());
 afterAll(() => cognigy.stop());
 beforeEach(() => {
-  ddb.reset();
-  doc.reset();
-  sqs.reset();
-  secrets.reset();
+  reset();
   cognigy.reset();
-  clearCaches();
   secrets
     .on(GetSecretValueCommand, { SecretId: 'cognigy' })
     .resolves({ SecretString: JSON.stringify({ endpointBaseUrl: cognigy.url }) });
@@ -62,20 +39,7 @@ beforeEach(() => {
   doc.on(QueryCommand).resolves({ Items: [] });
 });
 
-const context = {
-  functionName: 'fn',
-  functionVersion: '1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
-  memoryLimitInMB: '512',
-  awsRequestId: 'req-1',
-  logGroupName: 'g',
-  logStreamName: 's',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 50_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext(50_000);
 
 const inbound = (text: string): QueuedInboundSms => ({
   umid: UMID,

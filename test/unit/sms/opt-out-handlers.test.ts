@@ -4,62 +4,36 @@
  * number with 422 RECIPIENT_OPTED_OUT.
  */
 import '../../helpers/env';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import 'aws-sdk-client-mock-jest';
-import { QUEUES, TABLES } from '../../../functions/shared/catalogue';
 import { handler as accept } from '../../../functions/sms-accept/handler';
 import { handler as getOptOut } from '../../../functions/sms-opt-out-get/handler';
 import { handler as deleteOptOut } from '../../../functions/sms-opt-out-delete/handler';
+import { apiGatewayEvent, lambdaContext } from '../../helpers/lambda-events';
+import { mockSmsAwsClients, setSmsHandlerEnvironment } from './handler-environment';
 
-process.env[TABLES.messages.nameEnv] = 'messages-table';
-process.env[TABLES.idempotency.nameEnv] = 'idempotency-table';
-process.env[TABLES.optOuts.nameEnv] = 'opt-outs-table';
-process.env[QUEUES.sms.urlEnv] = 'https://sqs.us-east-1.amazonaws.com/000000000000/sms';
+setSmsHandlerEnvironment();
+const { doc, sqs, reset } = mockSmsAwsClients();
 
-const ddb = mockClient(DynamoDBClient);
-const doc = mockClient(DynamoDBDocumentClient);
-const sqs = mockClient(SQSClient);
+beforeEach(() => reset());
 
-beforeEach(() => {
-  ddb.reset();
-  doc.reset();
-  sqs.reset();
-});
+const context = lambdaContext();
 
-const context = {
-  functionName: 'fn',
-  awsRequestId: 'req-1',
-  getRemainingTimeInMillis: () => 9_000,
-} as unknown as Context;
-
-function apiEvent(
+/** A request by the API key `key-7` (the opt-out lift is recorded as `api:key-7`). */
+const apiEvent = (
   method: string,
   path: string,
   extra: Partial<APIGatewayProxyEvent> = {},
-): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    path,
-    resource: path,
-    body: null,
-    isBase64Encoded: false,
-    headers: { 'Content-Type': 'application/json' },
-    multiValueHeaders: {},
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
+): APIGatewayProxyEvent =>
+  apiGatewayEvent(method, path, {
     requestContext: {
       requestId: 'req-1',
       identity: { apiKeyId: 'key-7' },
     } as APIGatewayProxyEvent['requestContext'],
     ...extra,
-  };
-}
+  });
 
 const parse = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
 
