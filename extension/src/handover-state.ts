@@ -3,7 +3,16 @@
  * {status}}) in the context under a key (default `handover`); the other handover nodes read the conversation from
  * there and keep its status current, so Relay To Agent stops relaying once the chat has ended.
  */
-import { text, type NodeApi, type NodeParams } from './node-kit';
+import {
+  advancedSection,
+  connectionField,
+  storageFields,
+  storageSection,
+  text,
+  timeoutField,
+  type NodeApi,
+  type NodeParams,
+} from './node-kit';
 
 export const DEFAULT_HANDOVER_KEY = 'handover';
 export const CLOSED_STATUSES = new Set(['completed', 'cancelled', 'error']);
@@ -80,3 +89,36 @@ export const conversationIdField = {
   type: 'cognigyText' as const,
   description: 'Leave empty to use the conversation of the stored handover',
 };
+
+/**
+ * The fields and form of a node that acts on the stored handover (End Handover, Get Handover): the connection, the
+ * handover's context key and conversation id (collapsed: the stored handover is the usual case), where to store
+ * the answer, and the timeout.
+ */
+export function storedHandoverForm(storeIn: 'input' | 'context', storeKey: string) {
+  return {
+    fields: [
+      connectionField,
+      handoverKeyField,
+      conversationIdField,
+      ...storageFields(storeIn, storeKey),
+      timeoutField,
+    ],
+    sections: [
+      {
+        key: 'optional',
+        label: 'Optional',
+        defaultCollapsed: true,
+        fields: ['handoverKey', 'conversationId'],
+      },
+      storageSection,
+      advancedSection,
+    ],
+    form: [
+      { type: 'field' as const, key: 'connection' },
+      { type: 'section' as const, key: 'optional' },
+      { type: 'section' as const, key: 'storageOption' },
+      { type: 'section' as const, key: 'advanced' },
+    ],
+  };
+}

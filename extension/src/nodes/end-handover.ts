@@ -6,24 +6,12 @@
 import { createNodeDescriptor } from '@cognigy/extension-tools';
 import { callBridge, failure, segment, timeoutOf } from '../bridge';
 import {
-  conversationIdField,
   conversationIdOf,
-  handoverKeyField,
+  storedHandoverForm,
   updateStoredStatus,
   type HandoverStateConfig,
 } from '../handover-state';
-import {
-  advancedSection,
-  connectionField,
-  exitNode,
-  finish,
-  sessionOf,
-  storageFields,
-  storageSection,
-  successErrorExits,
-  timeoutField,
-  type NodeParams,
-} from '../node-kit';
+import { exitNode, finish, sessionOf, successErrorExits, type NodeParams } from '../node-kit';
 
 export const END_HANDOVER = 'endEightByEightHandover';
 const exits = successErrorExits(END_HANDOVER);
@@ -32,24 +20,7 @@ export const endHandoverNode = createNodeDescriptor({
   type: END_HANDOVER,
   defaultLabel: 'End Handover',
   summary: 'End the 8x8 agent chat from the user side',
-  fields: [
-    connectionField,
-    handoverKeyField,
-    conversationIdField,
-    ...storageFields('input', 'handoverEnd'),
-    timeoutField,
-  ],
-  sections: [
-    { key: 'optional', label: 'Optional', defaultCollapsed: true, fields: ['handoverKey', 'conversationId'] },
-    storageSection,
-    advancedSection,
-  ],
-  form: [
-    { type: 'field', key: 'connection' },
-    { type: 'section', key: 'optional' },
-    { type: 'section', key: 'storageOption' },
-    { type: 'section', key: 'advanced' },
-  ],
+  ...storedHandoverForm('input', 'handoverEnd'),
   tags: ['service'],
   dependencies: { children: [exits.success.type, exits.error.type] },
   function: async (params) => {

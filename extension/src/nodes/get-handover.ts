@@ -6,24 +6,12 @@
 import { createNodeDescriptor } from '@cognigy/extension-tools';
 import { callBridge, failure, segment, timeoutOf } from '../bridge';
 import {
-  conversationIdField,
   conversationIdOf,
-  handoverKeyField,
+  storedHandoverForm,
   updateStoredStatus,
   type HandoverStateConfig,
 } from '../handover-state';
-import {
-  advancedSection,
-  connectionField,
-  exitNode,
-  finish,
-  sessionOf,
-  storageFields,
-  storageSection,
-  successErrorExits,
-  timeoutField,
-  type NodeParams,
-} from '../node-kit';
+import { exitNode, finish, sessionOf, successErrorExits, type NodeParams } from '../node-kit';
 
 export const GET_HANDOVER = 'getEightByEightHandover';
 const exits = successErrorExits(GET_HANDOVER);
@@ -32,24 +20,7 @@ export const getHandoverNode = createNodeDescriptor({
   type: GET_HANDOVER,
   defaultLabel: 'Get Handover',
   summary: "Look up the 8x8 agent chat: the stored one, or this session's open one",
-  fields: [
-    connectionField,
-    handoverKeyField,
-    conversationIdField,
-    ...storageFields('context', 'handoverStatus8x8'),
-    timeoutField,
-  ],
-  sections: [
-    { key: 'optional', label: 'Optional', defaultCollapsed: true, fields: ['handoverKey', 'conversationId'] },
-    storageSection,
-    advancedSection,
-  ],
-  form: [
-    { type: 'field', key: 'connection' },
-    { type: 'section', key: 'optional' },
-    { type: 'section', key: 'storageOption' },
-    { type: 'section', key: 'advanced' },
-  ],
+  ...storedHandoverForm('context', 'handoverStatus8x8'),
   tags: ['service'],
   dependencies: { children: [exits.success.type, exits.error.type] },
   function: async (params) => {
