@@ -216,7 +216,7 @@ function waitDeadline(deps: AcceptDeps): number {
 async function runWaitingForFirst(
   key: string,
   sms: NormalisedSms,
-  work: () => Promise<SmsAccepted>,
+  work: (afterWaiting: boolean) => Promise<SmsAccepted>,
   deps: AcceptDeps,
   waitUntil: number,
 ): Promise<SmsAccepted> {
@@ -224,7 +224,8 @@ async function runWaitingForFirst(
   let pause = 50;
   for (let waited = false; ;) {
     try {
-      const answer = await deps.idempotency.run(key, fingerprint(sms), work);
+      const afterWaiting = waited;
+      const answer = await deps.idempotency.run(key, fingerprint(sms), () => work(afterWaiting));
       if (waited) metrics.addMetric('SmsRepeatWaited', MetricUnit.Count, 1);
       return answer;
     } catch (error) {
@@ -257,9 +258,21 @@ async function storeOne(
 ): Promise<Accepted> {
   let fresh = false;
   const clientMessageId = sms.request.clientMessageId;
-  const work = async (): Promise<SmsAccepted> => {
+  const key = idempotencyKey(sms, deps);
+  // The crashed-first lookup is a read: it starts with the idempotency claim instead of after it, one DynamoDB round
+  // trip fewer before the answer. Its snapshot serves only a claim taken at once; after waiting for a first request
+  // of the key, that request may have written its record since, so the lookup is made again.
+  const lookupWithClaim =
+    key !== undefined && clientMessageId !== undefined
+      ? recordOfCrashedFirst(clientMessageId, sms, deps)
+      : undefined;
+  // Unused when the claim finds a stored answer; its failure then matters to nobody.
+  lookupWithClaim?.catch(() => undefined);
+  const work = async (afterWaiting = false): Promise<SmsAccepted> => {
     if (clientMessageId !== undefined) {
-      const earlier = await recordOfCrashedFirst(clientMessageId, sms, deps);
+      const earlier = await (afterWaiting || !lookupWithClaim
+        ? recordOfCrashedFirst(clientMessageId, sms, deps)
+        : lookupWithClaim);
       if (earlier) return answerOf(earlier, sms);
     }
     const messageId = deps.ids.uuid();
@@ -268,7 +281,6 @@ async function storeOne(
     fresh = true;
     return answerOf(record, sms);
   };
-  const key = idempotencyKey(sms, deps);
   if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
   // A replayed answer is rebuilt from its ids: answers stored before `encoding`/`smsCount` existed get them too.
   const answer = answerOf(await runWaitingForFirst(key, sms, work, deps, waitUntil), sms);

@@ -5,8 +5,9 @@ import {
   acceptSmsBatch,
   type AcceptDeps,
 } from '../../../functions/sms/accept';
-import { SmsError } from '../../../functions/sms/error-codes';
+import { NotAcceptedError, SmsError } from '../../../functions/sms/error-codes';
 import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';
+import { waitFor } from '../../helpers/wait';
 
 function setup() {
   const clock = new FakeClock();
@@ -291,6 +292,57 @@ describe('POST /sms core', () => {
     expect(deps.sleeps.length).toBeGreaterThan(0);
     expect(deps.store.records.size).toBe(1);
     expect(deps.queue.enqueued).toEqual([repeat.body.messageId]);
+  });
+
+  test('the crashed-first lookup is made while the idempotency claim is on its way, not after it', async () => {
+    const deps = setup();
+    const claim = deferred();
+    const run = deps.idempotency.run.bind(deps.idempotency);
+    deps.idempotency.run = async (key, fingerprint, work) => {
+      await claim.promise;
+      return run(key, fingerprint, work);
+    };
+    const lookups: string[] = [];
+    const find = deps.store.findByClientMessageId.bind(deps.store);
+    deps.store.findByClientMessageId = async (clientMessageId) => {
+      lookups.push(clientMessageId);
+      return find(clientMessageId);
+    };
+    const answer = acceptSms({ ...otp, clientMessageId: 'otp-17' }, deps);
+    await waitFor('the lookup', () => lookups.length === 1);
+    claim.resolve();
+    expect((await answer).statusCode).toBe(202);
+    expect(lookups).toEqual(['otp-17']);
+  });
+
+  test('a repeat that waited for a first request which then failed after writing its record reuses that record', async () => {
+    const deps = setup();
+    const gate = deferred();
+    const create = deps.store.create.bind(deps.store);
+    let creates = 0;
+    deps.store.create = async (record) => {
+      if (++creates > 1) return create(record);
+      await gate.promise;
+      await create(record);
+      // The write reached DynamoDB, its answer did not: the claim is released and no answer is saved.
+      throw new Error('timed out after the write');
+    };
+    const first = acceptSms({ ...otp, clientMessageId: 'otp-16' }, deps).catch((error: unknown) => error);
+    const sleep = deps.sleep;
+    // The repeat looked for a crashed first request's record before that record existed, then found the first
+    // request in flight; it fails while the repeat waits.
+    deps.sleep = async (ms) => {
+      gate.resolve();
+      await first;
+      await sleep(ms);
+    };
+    const repeat = await acceptSms({ ...otp, clientMessageId: 'otp-16' }, deps);
+    expect(await first).toBeInstanceOf(NotAcceptedError);
+    expect(repeat.statusCode).toBe(202);
+    expect(deps.store.records.size).toBe(1);
+    expect(repeat.body.messageId).toBe([...deps.store.records.keys()][0]);
+    // Written moments ago: the outbox sweeper queues it (or a repeat once it is older), as for any fresh record.
+    expect(deps.store.records.get(repeat.body.messageId as string)?.outbox).toBe('pending');
   });
 
   test('a repeat waits at most SMS_IDEMPOTENCY_WAIT_MS, then answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After', async () => {
