@@ -14,6 +14,7 @@ import {
   type SmsSimulatorOptions,
 } from '../../../lib/simulators/sms';
 import { validateSmsBatchResponse, validateSmsResponse } from '../../../lib/simulators/contract/sms-schema';
+import { waitFor } from '../../helpers/wait';
 
 const API_KEY = 'test-api-key';
 const SUB_ACCOUNT = 'SubAccount-1';
@@ -425,11 +426,12 @@ describe('delivery receipts', () => {
       clientMessageId: 'r-1',
     });
     const umid = res.body.umid as string;
-    // Both receipts are answered before reading the receiver: the two POSTs travel on their own connections, so on
-    // a loaded machine the later-scheduled `delivered` can be answered first (8x8 does not promise order either).
+    // Both receipts are acknowledged before reading the receiver: the two POSTs travel on their own connections, so
+    // on a loaded machine the later-scheduled `delivered` can be answered first (8x8 does not promise order either),
+    // and a try on a keep-alive connection the receiver just closed fails and is retried.
     await Promise.all([
-      sim.waitForReceipt((r) => r.umid === umid && r.state === 'sent'),
-      sim.waitForReceipt((r) => r.umid === umid && r.state === 'delivered'),
+      sim.waitForReceipt((r) => r.umid === umid && r.state === 'sent' && r.ok),
+      sim.waitForReceipt((r) => r.umid === umid && r.state === 'delivered' && r.ok),
     ]);
 
     // Filtered by clientMessageId: a receipt of the previous test may still have been on the wire when it stopped.
@@ -516,10 +518,10 @@ describe('delivery receipts', () => {
     sim.setOutcome('+6522222222', 'none');
     await sendJson({ destination: '+6522222222', text: 'x', clientMessageId: 'n-1' });
     await sendJson({ destination: '+6511111111', text: 'x', clientMessageId: 'rej-1' });
-    const rejected = await sim.waitForReceipt((r) => r.clientMessageId === 'rej-1');
+    const rejected = await sim.waitForReceipt((r) => r.clientMessageId === 'rej-1' && r.ok);
     expect(rejected.body.payload.status).toMatchObject({ state: 'rejected', errorCode: expect.any(Number) });
     await sendJson({ destination: '+6533333333', text: 'x', clientMessageId: 'after' });
-    await sim.waitForReceipt((r) => r.clientMessageId === 'after' && r.state === 'delivered');
+    await sim.waitForReceipt((r) => r.clientMessageId === 'after' && r.state === 'delivered' && r.ok);
     expect(receiver.requests.filter((r) => r.body.payload.clientMessageId === 'rej-1')).toHaveLength(1);
     expect(receiver.requests.filter((r) => r.body.payload.clientMessageId === 'n-1')).toHaveLength(0);
   });
@@ -542,7 +544,7 @@ describe('delivery receipts', () => {
     });
     await Promise.all(
       ['sent', 'delivered'].map((state) =>
-        sim.waitForReceipt((r) => r.clientMessageId === 'cb-1' && r.state === state),
+        sim.waitForReceipt((r) => r.clientMessageId === 'cb-1' && r.state === state && r.ok),
       ),
     );
     const mine = receiver.requests.filter((r) => r.body.payload.clientMessageId === 'cb-1');
@@ -585,16 +587,35 @@ describe('delivery receipts', () => {
   });
 
   it('can send receipts out of order and duplicated (chaos)', async () => {
+    // Receipts 50 ms apart, so their 8x8 timestamps (centiseconds) tell the order they were sent in, whatever order
+    // their POSTs, each on its own connection, reach the webhook on a loaded machine.
+    await sim.stop();
+    await startSim({ receiptDelayMs: 50 });
     sim.setReceiptBehaviour({ outOfOrder: true, duplicate: true });
     await sendJson({ destination: '+6512345678', text: 'x', clientMessageId: 'chaos-1' });
-    await sim.waitForReceipt((r) => r.clientMessageId === 'chaos-1' && r.state === 'sent' && r.duplicate);
-    await sim.waitForReceipt((r) => r.clientMessageId === 'chaos-1' && r.state === 'sent' && !r.duplicate);
-    const states = receiver.requests
-      .filter((r) => r.body.payload.clientMessageId === 'chaos-1')
-      .map((r) => r.body.payload.status.state);
-    expect(states.filter((s) => s === 'delivered')).toHaveLength(2);
-    expect(states.filter((s) => s === 'sent')).toHaveLength(2);
-    expect(states.indexOf('delivered')).toBeLessThan(states.indexOf('sent'));
+    const received = await waitFor('both receipts of chaos-1 twice at the webhook', () => {
+      const mine = receiver.requests
+        .filter((r) => r.body.payload.clientMessageId === 'chaos-1')
+        .map((r) => r.body.payload.status);
+      const copies = (state: string) => mine.filter((s) => s.state === state).length;
+      return copies('delivered') >= 2 && copies('sent') >= 2 ? mine : undefined;
+    });
+    const timestamps = (state: string) => received.filter((s) => s.state === state).map((s) => s.timestamp);
+    // Out of order: `delivered` went first.
+    const sentFirstAt = timestamps('sent').sort()[0]!;
+    for (const deliveredAt of timestamps('delivered')) expect(deliveredAt < sentFirstAt).toBe(true);
+    // Each receipt was sent twice on purpose: a first try and its copy (the simulator records a try once answered).
+    const firstTries = await Promise.all(
+      ['delivered', 'sent'].flatMap((state) =>
+        [false, true].map((copy) =>
+          sim.waitForReceipt(
+            (r) =>
+              r.clientMessageId === 'chaos-1' && r.state === state && r.duplicate === copy && r.attempt === 0,
+          ),
+        ),
+      ),
+    );
+    expect(new Set(firstTries).size).toBe(4);
   });
 });
 
