@@ -300,25 +300,12 @@ export interface SmsDeliveryReceipt {
 }
 
 /** One POST of a receipt to a webhook. */
-export interface ReceiptDelivery {
+export interface ReceiptDelivery extends WebhookAttempt {
   umid: string;
   clientMessageId: string | null;
   state: string;
-  url: string;
-  /** 0 for the first try, 1..4 for 8x8's retries. */
-  attempt: number;
   /** The second copy of a receipt sent twice on purpose. */
   duplicate: boolean;
-  at: string;
-  ok: boolean;
-  /** The webhook's HTTP status, when it answered. */
-  status?: number;
-  /** The webhook's answer body (first 500 characters), e.g. the bridge's error code when it refused the receipt. */
-  response?: string;
-  /** Connection error or timeout, when it did not. */
-  error?: string;
-  /** No further attempt follows (acknowledged, or retries exhausted). */
-  final: boolean;
   body: SmsDeliveryReceipt;
 }
 
@@ -343,24 +330,49 @@ export interface SmsInboundEvent {
   };
 }
 
+/**
+ * 8x8's inbound SMS event for a text from `from` to the 8x8 number `to`, received `at`: both numbers E.164 with `+`,
+ * the encoding and part count as 8x8 counts them, the price per part (null: none in the event).
+ */
+export function inboundSmsEvent(input: {
+  umid: string;
+  subAccountId: string;
+  from: string;
+  to: string;
+  text: string;
+  at: Date;
+  price: { perSms: number; currency: string } | null;
+}): SmsInboundEvent {
+  const encoding = detectEncoding(input.text);
+  const smsCount = countParts(input.text, encoding);
+  const { price } = input;
+  return {
+    namespace: 'SMS',
+    eventType: 'inbound_message_received',
+    description: 'SMS inbound message',
+    payload: {
+      umid: input.umid,
+      subAccountId: input.subAccountId,
+      timestamp: eightByEightTimestamp(input.at),
+      source: plus(input.from),
+      destination: plus(input.to),
+      body: input.text,
+      encoding,
+      smsCount,
+      ...(price
+        ? { price: { total: round(price.perSms * smsCount), perSms: price.perSms, currency: price.currency } }
+        : {}),
+    },
+  };
+}
+
 /** One POST of an inbound SMS event to the inbound webhook. */
-export interface InboundDelivery {
+export interface InboundDelivery extends WebhookAttempt {
   umid: string;
   from: string;
   to: string;
-  url: string;
-  /** 0 for the first try, 1..4 for 8x8's retries. */
-  attempt: number;
   /** The event sent again on purpose (redeliverInbound: 8x8 repeating an event it already delivered). */
   redelivery: boolean;
-  at: string;
-  ok: boolean;
-  status?: number;
-  /** The webhook's answer body (first 500 characters). */
-  response?: string;
-  error?: string;
-  /** No further attempt follows (acknowledged, or retries exhausted). */
-  final: boolean;
   body: SmsInboundEvent;
 }
 
@@ -411,14 +423,20 @@ interface Target {
 }
 
 /** One POST to a webhook (receipt or inbound event) and how it ended. */
-interface WebhookAttempt {
+/** One POST to a webhook (a receipt or an inbound SMS event) and how it ended. */
+export interface WebhookAttempt {
   url: string;
+  /** 0 for the first try, 1..4 for 8x8's retries. */
   attempt: number;
   at: string;
   ok: boolean;
+  /** The webhook's HTTP status, when it answered. */
   status?: number;
+  /** The webhook's answer body (first 500 characters), e.g. the bridge's error code when it refused the receipt. */
   response?: string;
+  /** Connection error or timeout, when it did not. */
   error?: string;
+  /** No further attempt follows (acknowledged, or retries exhausted). */
   final: boolean;
 }
 
@@ -555,36 +573,18 @@ export class SmsSimulator implements Simulator {
    */
   textFromHandset(from: string, to: string, text: string, options: { umid?: string } = {}): string {
     const input = handsetTextSchema.parse({ from, to, text, ...options });
-    const encoding = detectEncoding(input.text);
-    const smsCount = countParts(input.text, encoding);
-    const price =
-      this.options.inboundPrice === undefined
-        ? { perSms: 0.0025, currency: 'USD' }
-        : this.options.inboundPrice;
-    const event: SmsInboundEvent = {
-      namespace: 'SMS',
-      eventType: 'inbound_message_received',
-      description: 'SMS inbound message',
-      payload: {
-        umid: input.umid ?? randomUUID(),
-        subAccountId: this.subAccountId,
-        timestamp: eightByEightTimestamp(this.now()),
-        source: plus(input.from),
-        destination: plus(input.to),
-        body: input.text,
-        encoding,
-        smsCount,
-        ...(price
-          ? {
-              price: {
-                total: round(price.perSms * smsCount),
-                perSms: price.perSms,
-                currency: price.currency,
-              },
-            }
-          : {}),
-      },
-    };
+    const event = inboundSmsEvent({
+      umid: input.umid ?? randomUUID(),
+      subAccountId: this.subAccountId,
+      from: input.from,
+      to: input.to,
+      text: input.text,
+      at: this.now(),
+      price:
+        this.options.inboundPrice === undefined
+          ? { perSms: 0.0025, currency: 'USD' }
+          : this.options.inboundPrice,
+    });
     this.texted.set(event.payload.umid, event);
     // `at` keeps milliseconds (8x8's timestamp has two fractional digits) so the handset's order is exact.
     this.handsetLog.push({ kind: 'sent', event, at: this.now().toISOString() });

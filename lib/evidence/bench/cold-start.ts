@@ -13,6 +13,7 @@ import { localDynamoDbClient } from '../../local/aws';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../local/constants';
 import { closeServer, listenLocal } from '../../local/server';
 import { plainHeaders, readBody } from '../../simulators/http';
+import { inboundSmsEvent } from '../../simulators/sms';
 import { measureColdStart, type BundleResult, type ColdStartResult } from '../bundles';
 import { apiEvent, sqsEvent } from '../events';
 import { pollUntil } from '../load';
@@ -119,7 +120,15 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
       apiEvent({
         function: 'sms-inbound-webhook',
         headers: { authorization },
-        body: inboundEvent(randomUUID(), destination(990 + i), 'Cold inbound'),
+        body: inboundSmsEvent({
+          umid: randomUUID(),
+          subAccountId: 'bench',
+          from: destination(990 + i),
+          to: '+6590000000',
+          text: 'Cold inbound',
+          at: new Date(),
+          price: null,
+        }),
       }),
     ),
     'sms-inbound': both((i) =>
@@ -176,25 +185,6 @@ async function coldStartEvents(s: BenchStack, conversations: BenchConversation[]
     ),
     'handover-outbound': both((i) => sqsEvent(outboundArn, [outboundItem(c3, `Cold outbound ${i}`)], c3)),
     'handover-relay': both((i) => sqsEvent(inboundArn, [relayEnvelope(c4, `Cold relay ${i}`)], c4)),
-  };
-}
-
-/** 8x8's inbound SMS webhook body (lib/simulators/contract/8x8; reference 8x8-apis §1.6). */
-function inboundEvent(umid: string, from: string, body: string) {
-  return {
-    namespace: 'SMS',
-    eventType: 'inbound_message_received',
-    description: 'SMS inbound message',
-    payload: {
-      umid,
-      subAccountId: 'bench',
-      timestamp: new Date().toISOString(),
-      source: from,
-      destination: '+6590000000',
-      body,
-      encoding: 'GSM7',
-      smsCount: 1,
-    },
   };
 }
 
