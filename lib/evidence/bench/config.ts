@@ -5,6 +5,11 @@
 
 export interface BenchConfig {
   acceptN: number;
+  /**
+   * SMS sent through the whole pipeline (accept, delivery, 8x8 call, both receipts) before the accept latency is
+   * measured, so it measures warm functions as a Lambda environment serving flows has them (accept-latency.ts).
+   */
+  acceptWarmUpN: number;
   directN: number;
   simLatencyMs: number;
   throughputN: number;
@@ -37,10 +42,18 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
+/** A number ≥ 0 from the environment (0 turns a step off), else `fallback`. */
+function nonNegative(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  const value = Number(raw);
+  return raw !== undefined && raw.trim() !== '' && Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
 /** The benchmark's sizes from BENCH_* variables (defaults keep the run under ~3 minutes on 2 cores). */
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   return {
     acceptN: positive(env, 'BENCH_ACCEPT_N', 200),
+    acceptWarmUpN: nonNegative(env, 'BENCH_ACCEPT_WARMUP_N', 300),
     directN: positive(env, 'BENCH_DIRECT_N', 100),
     simLatencyMs: positive(env, 'BENCH_SIM_LATENCY_MS', 150),
     throughputN: positive(env, 'BENCH_THROUGHPUT_N', 800),

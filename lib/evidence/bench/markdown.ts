@@ -54,6 +54,12 @@ How to read it:
 - Everything runs in one process on this machine: the local API Gateway, the functions, the queue pollers (one per
   unit of each queue's maxConcurrency, as deployed), the SQS and DynamoDB stand-ins (worker threads) and the 8x8
   and Cognigy simulators. Absolute numbers are this machine's; the ratios and verdicts are what carry over.
+- The accept rows are measured on warm functions: a warm-up of SMS first goes through the whole pipeline
+  (accepted, delivered, both receipts taken), as a Lambda environment serving flows has long done. The warm-up's
+  own latencies are the diagnostic row "of a fresh stack"; the first event of each function is the cold-start rows'.
+- In AWS the delivery worker, the receipt webhook and the sweeper never share a CPU with POST /sms; here they run at
+  a lower CPU priority than the routes (LOCAL_BACKGROUND_NICE, lib/local/sandbox.ts), and still use every core the
+  routes leave free. \`LOCAL_BACKGROUND_NICE=0 BENCH_ACCEPT_WARMUP_N=0 npm run bench\` measures as before both.
 - The 8x8 simulator answers after ${simLatencyMs} ms (an APAC round trip) in every SMS measurement, so the
   direct call and the bridge are compared under the same 8x8 latency. The bridge answers once the SMS is stored
   and queued; 8x8 is called by the worker afterwards.

@@ -60,7 +60,17 @@ export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow
       note: `with the bridge a flow waits ${round(accept.bridge.p50 / accept.direct.p50, 2)}× as long (p50)`,
     },
     ...(accept.deliveryPaused ? [deliveryPausedRow(accept.deliveryPaused)] : []),
+    ...(accept.warmUp ? [warmUpRow(accept.warmUp)] : []),
   ];
+}
+
+/** Diagnostic row, no target: the first POST /sms a fresh local stack answers, while its functions still compile. */
+function warmUpRow(warmUp: NonNullable<AcceptResult['warmUp']>): ReportRow {
+  return {
+    metric: 'POST /sms accept p50 / p99 of a fresh stack, the warm-up (diagnostic)',
+    value: `${formatMs(warmUp.bridge.p50)} / ${formatMs(warmUp.bridge.p99)}`,
+    note: `the first ${warmUp.bridge.count} calls, one at a time, delivered and both receipts taken before the rows above were measured (BENCH_ACCEPT_WARMUP_N); each function's V8 isolate still compiles its hot code meanwhile, on the same cores; ${busy(warmUp.load)}`,
+  };
 }
 
 export function idleRow(idle: LatencySummary): ReportRow {

@@ -133,7 +133,7 @@ async function smsPart(
   let underLoadMb = Number.NaN;
   if (hasSmsPart(config, 'accept')) {
     log(
-      `accept latency: ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`,
+      `accept latency: ${config.acceptWarmUpN} SMS to warm up, then ${config.acceptN} × POST /sms beside ${config.directN} direct 8x8 calls (${config.simLatencyMs} ms simulated)`,
     );
     rows.push(...acceptRows(config, await acceptLatency(s, config)));
   }

@@ -130,6 +130,33 @@ export async function arrivalsAtSimulator(
   return arrivals;
 }
 
+/**
+ * Waits until the bridge has acknowledged both receipts (`sent`, `delivered`) of every SMS of `ids` (clientMessageIds
+ * at the 8x8 simulator), so nothing of theirs is still being processed.
+ */
+export async function receiptsAcknowledged(sms: BenchStack['sms'], ids: string[], limitMs: number): Promise<void> {
+  const wanted = new Set(ids);
+  const states = new Map<string, Set<string>>();
+  let seen = 0;
+  await pollUntil(
+    `both receipts of ${ids.length} SMS acknowledged`,
+    () => {
+      for (; seen < sms.receiptsSent.length; seen++) {
+        const receipt = sms.receiptsSent[seen]!;
+        if (!receipt.ok || !receipt.clientMessageId || !wanted.has(receipt.clientMessageId)) continue;
+        const got = states.get(receipt.clientMessageId) ?? new Set<string>();
+        got.add(receipt.state);
+        states.set(receipt.clientMessageId, got);
+      }
+      let done = 0;
+      for (const got of states.values()) if (got.has('sent') && got.has('delivered')) done++;
+      return done >= wanted.size || undefined;
+    },
+    limitMs,
+    50,
+  );
+}
+
 /** The last arrival of `arrivals`, or `since` when none came later. */
 export const lastArrival = (arrivals: Map<string, number>, since: number) =>
   [...arrivals.values()].reduce((last, at) => Math.max(last, at), since);

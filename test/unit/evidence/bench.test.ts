@@ -75,6 +75,7 @@ describe('benchConfig', () => {
     const c = benchConfig({});
     expect(c).toMatchObject({
       acceptN: 200,
+      acceptWarmUpN: 300,
       directN: 100,
       simLatencyMs: 150,
       throughputN: 800,
@@ -93,6 +94,7 @@ describe('benchConfig', () => {
   test('reads positive numbers and the part list; anything else keeps the default', () => {
     const c = benchConfig({
       BENCH_ACCEPT_N: '20',
+      BENCH_ACCEPT_WARMUP_N: '0',
       BENCH_DIRECT_N: '-5',
       BENCH_THROUGHPUT_N: 'many',
       BENCH_RATE_LIMIT: '3',
@@ -102,6 +104,10 @@ describe('benchConfig', () => {
     });
     expect(c.inboundN).toBe(7);
     expect(c.acceptN).toBe(20);
+    // 0 turns the warm-up off: a fresh stack's first calls are measured.
+    expect(c.acceptWarmUpN).toBe(0);
+    expect(benchConfig({ BENCH_ACCEPT_WARMUP_N: '-1' }).acceptWarmUpN).toBe(300);
+    expect(benchConfig({ BENCH_ACCEPT_WARMUP_N: ' ' }).acceptWarmUpN).toBe(300);
     expect(c.directN).toBe(100);
     expect(c.throughputN).toBe(800);
     expect(c.rateLimit).toBe(3);
