@@ -44,6 +44,7 @@ export const LOCAL_OPTIONS = {
   LOCAL_SECRETS_MANAGER_PORT: port(),
   LOCAL_SWEEP_INTERVAL_MS: wholeNumber({ min: 0, unit: 'milliseconds (0: off)', fallback: undefined }),
   LOCAL_LOG_REQUESTS: word(['0', '1']),
+  LOCAL_BACKGROUND_NICE: wholeNumber({ min: 0, max: 19, unit: '(0: as the routes)', fallback: undefined }),
   LOG_LEVEL: word(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']),
   EIGHTBYEIGHT_SMS_API_KEY: text(),
   EIGHTBYEIGHT_SMS_SUBACCOUNT_ID: text(),

@@ -4,6 +4,7 @@
  * Lambda-shaped context. Module state (SDK clients, cached secrets and settings) belongs to this function alone,
  * as in its own Lambda sandbox. This file runs bundled (lib/local/sandbox-bundles.ts), not through a loader.
  */
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FunctionName } from '../../functions/shared/catalogue';
 import { importHandler, lambdaContext, type LambdaHandler } from './lambda';
@@ -11,7 +12,20 @@ import { installLocalhostResolution } from './localhost';
 import type { SandboxData, SandboxReply, SandboxRequest, SerializedError } from './sandbox';
 
 const port = parentPort!;
-const { functionName, entry } = workerData as SandboxData;
+const { functionName, entry, nice } = workerData as SandboxData;
+
+/**
+ * Lowers this thread's CPU priority (lib/local/sandbox.ts BACKGROUND_FUNCTIONS). Only on Linux, where
+ * setpriority(2) for the calling task changes this thread alone; elsewhere it would lower the whole local stack.
+ */
+function lowerPriority(): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    os.setPriority(0, nice);
+  } catch {
+    // A sandbox that may not lower its priority (a restricted container) runs at the process's: only slower.
+  }
+}
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
@@ -41,6 +55,7 @@ async function invoke(handler: LambdaHandler, request: Extract<SandboxRequest, {
 async function main(): Promise<void> {
   // Stack traces of the bundle then name the TypeScript sources.
   process.setSourceMapsEnabled(true);
+  lowerPriority();
   // fauxqs queue URLs use `*.localhost` hosts; this thread has its own `dns` module to teach.
   installLocalhostResolution();
   let handler: LambdaHandler;

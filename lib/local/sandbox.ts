@@ -18,6 +18,36 @@ import { sandboxBundles, type SandboxBundles } from './sandbox-bundles';
 export interface SandboxData {
   functionName: FunctionName;
   entry: string;
+  /** Niceness the sandbox's thread takes (0: the process's own priority). */
+  nice: number;
+}
+
+/**
+ * Functions whose work nobody waits on: the SMS delivery worker (a queue consumer; the SMS it sends were answered
+ * 202 long before), 8x8's delivery receipts (a status change) and the outbox sweeper (a timer). In AWS each runs in
+ * its own execution environment and never takes CPU from a route; in the one process of the local stack they
+ * share the machine's cores with the routes Cognigy flows wait on. Their sandboxes run at a lower CPU priority
+ * (`LOCAL_BACKGROUND_NICE`), so a burst of deliveries and receipts delays them rather than POST /sms. They still
+ * get every core nothing else wants.
+ */
+export const BACKGROUND_FUNCTIONS: ReadonlySet<FunctionName> = new Set<FunctionName>([
+  'sms-deliver',
+  'sms-receipt',
+  'sms-sweeper',
+]);
+
+/**
+ * Default niceness of the BACKGROUND_FUNCTIONS' threads: under a full machine Linux then gives one about a third of
+ * the CPU share of a route's (weights 335 and 1024). On the 2-core bench it took the POST /sms accept p99 during
+ * delivery from 0.35–0.57× to 0.28–0.35× the direct 8x8 call's (BENCHMARKS.md).
+ */
+export const DEFAULT_BACKGROUND_NICE = 5;
+
+export interface FunctionSandboxesOptions {
+  /** Niceness of the BACKGROUND_FUNCTIONS' sandboxes (default DEFAULT_BACKGROUND_NICE; 0: same as the routes). */
+  backgroundNice?: number;
+  /** The project whose functions are bundled (default: this one). */
+  root?: string;
 }
 
 export interface SerializedError {
@@ -70,9 +100,10 @@ class Sandbox {
     readonly functionName: FunctionName,
     bundles: SandboxBundles,
     environment: Record<string, string>,
+    nice: number,
   ) {
     this.worker = new Worker(bundles.runtime, {
-      workerData: { functionName, entry: bundles.functionBundle(functionName) } satisfies SandboxData,
+      workerData: { functionName, entry: bundles.functionBundle(functionName), nice } satisfies SandboxData,
       // Its own copy: what the function sets or reads stays in its sandbox.
       env: environment,
       // Plain bundles: no TypeScript loader flags inherited from this process.
@@ -151,12 +182,16 @@ export class FunctionSandboxes {
   private readonly sandboxes = new Map<FunctionName, Sandbox>();
   private stopped = false;
   private bundles: Promise<SandboxBundles> | undefined;
+  private readonly root: string;
+  private readonly backgroundNice: number;
   readonly loader: HandlerLoader;
 
   constructor(
     private readonly environmentOf: (functionName: FunctionName) => Record<string, string>,
-    private readonly root: string = projectRoot(),
+    options: FunctionSandboxesOptions = {},
   ) {
+    this.root = options.root ?? projectRoot();
+    this.backgroundNice = options.backgroundNice ?? DEFAULT_BACKGROUND_NICE;
     this.loader = cachingLoader(async (functionName) => {
       await this.started(functionName);
       // Each invocation goes to the function's current sandbox: one that crashed or was retired is replaced by a
@@ -180,7 +215,8 @@ export class FunctionSandboxes {
     if (this.stopped) throw new SandboxExitedError(functionName, 'the stack is stopping');
     let sandbox = this.sandboxes.get(functionName);
     if (!sandbox || sandbox.ended) {
-      sandbox = new Sandbox(functionName, bundles, this.environmentOf(functionName));
+      const nice = BACKGROUND_FUNCTIONS.has(functionName) ? this.backgroundNice : 0;
+      sandbox = new Sandbox(functionName, bundles, this.environmentOf(functionName), nice);
       this.sandboxes.set(functionName, sandbox);
     }
     try {

@@ -28,6 +28,7 @@
  * | LOG_LEVEL                       | functions' Powertools log level (default WARN)                                 |
  * | LOCAL_LOG_REQUESTS=1            | one console line per HTTP request                                              |
  * | LOCAL_SWEEP_INTERVAL_MS         | period of the SMS outbox sweeper (default 60000, as deployed; 0 = off)         |
+ * | LOCAL_BACKGROUND_NICE           | CPU niceness of delivery, receipts and sweeper (default 5; 0 = as the routes)  |
  *
  * Real webhooks (8x8 receipts, Chat Gateway events) can only reach this machine through PUBLIC_BASE_URL; the
  * webhook itself must be configured on the 8x8 side to point at it.
@@ -258,7 +259,10 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     let environmentOf: (functionName: FunctionName) => Record<string, string> = () => {
       throw new Error('The local stack is still starting');
     };
-    const sandboxes = new FunctionSandboxes((functionName) => environmentOf(functionName));
+    const backgroundNice = Number(env.LOCAL_BACKGROUND_NICE);
+    const sandboxes = new FunctionSandboxes((functionName) => environmentOf(functionName), {
+      ...(env.LOCAL_BACKGROUND_NICE && Number.isInteger(backgroundNice) ? { backgroundNice } : {}),
+    });
     cleanups.push(() => sandboxes.stop());
     const loadHandler = sandboxes.loader;
     const gateway = new LocalGateway({

@@ -3,7 +3,7 @@
  * environment the stack gives the functions — the same way the functions find their tables, queues and secrets.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -18,6 +18,7 @@ import {
   type QueueName,
 } from '../../functions/shared/catalogue';
 import { LOCAL_CREDENTIALS } from '../../lib/local/constants';
+import { DEFAULT_BACKGROUND_NICE } from '../../lib/local/sandbox';
 import { LocalStackAlreadyRunningError, startLocalStack, type LocalStack } from '../../lib/local/stack';
 
 let stack: LocalStack;
@@ -209,6 +210,41 @@ test('plain settings reach the functions: PUBLIC_BASE_URL, options.settings, qui
   expect(env.AWS_ENDPOINT_URL_DYNAMODB).toBe(stack.urls.dynamodb);
   expect(env.AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(stack.urls.secretsManager);
 });
+
+/** The threads of this process (the stack's sandboxes among them) at `nice`, from /proc (Linux). */
+function threadsAtNice(nice: number): Set<string> {
+  const at = new Set<string>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      // Fields after the command name; niceness is field 19 of proc_pid_stat(5), index 16 here.
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      if (Number(fields[16]) === nice) at.add(tid);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return at;
+}
+
+/** Starts a fresh sandbox of `fn` (as a configuration change does) and returns the threads that took `nice` meanwhile. */
+async function newThreadsAtNice(fn: FunctionName, nice: number): Promise<string[]> {
+  await stack.sandboxEnvironment(fn);
+  const before = threadsAtNice(nice);
+  stack.updateFunctionSettings(fn, {});
+  await stack.sandboxEnvironment(fn);
+  return [...threadsAtNice(nice)].filter((tid) => !before.has(tid));
+}
+
+(process.platform === 'linux' ? test : test.skip)(
+  'delivery, receipts and the sweeper run at a lower CPU priority than the routes; POST /sms does not',
+  async () => {
+    expect(DEFAULT_BACKGROUND_NICE).toBeGreaterThan(0);
+    for (const fn of ['sms-deliver', 'sms-receipt', 'sms-sweeper'] as const) {
+      expect({ fn, niced: (await newThreadsAtNice(fn, DEFAULT_BACKGROUND_NICE)).length }).toEqual({ fn, niced: 1 });
+    }
+    expect(await newThreadsAtNice('sms-accept', DEFAULT_BACKGROUND_NICE)).toEqual([]);
+  },
+);
 
 describe('the gateway in front of the catalogue', () => {
   test('API key routes refuse a missing or wrong key with 403', async () => {
