@@ -240,7 +240,10 @@ async function newThreadsAtNice(fn: FunctionName, nice: number): Promise<string[
   async () => {
     expect(DEFAULT_BACKGROUND_NICE).toBeGreaterThan(0);
     for (const fn of ['sms-deliver', 'sms-receipt', 'sms-sweeper'] as const) {
-      expect({ fn, niced: (await newThreadsAtNice(fn, DEFAULT_BACKGROUND_NICE)).length }).toEqual({ fn, niced: 1 });
+      expect({ fn, niced: (await newThreadsAtNice(fn, DEFAULT_BACKGROUND_NICE)).length }).toEqual({
+        fn,
+        niced: 1,
+      });
     }
     expect(await newThreadsAtNice('sms-accept', DEFAULT_BACKGROUND_NICE)).toEqual([]);
   },

@@ -59,10 +59,10 @@ export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise
 
 /**
  * `n` SMS through the whole pipeline before anything is measured: accepted one at a time, delivered to the 8x8
- * simulator, both receipts taken by the bridge. Each function of a fresh local stack runs in its own V8 isolate and
- * compiles its hot code during its first few hundred events; on this 2-core bench that compiling took about 40 % of
- * the CPU of the first 200 calls (V8's compiler threads, measured per thread), on the cores the measured calls
- * need. A Lambda environment serving flows is long past that, and the cold-start rows measure the first event.
+ * simulator, both receipts taken by the bridge. Each function of a fresh local stack runs in its own V8 isolate
+ * and compiles its hot code during its first few hundred events; on this 2-core bench V8's compiler threads took
+ * about a quarter of the process's CPU during the first 200 calls (measured per thread), on the cores the measured
+ * calls need. A Lambda environment serving flows is long past that; the cold-start rows measure the first event.
  */
 async function warmPipeline(s: BenchStack, n: number): Promise<NonNullable<AcceptResult['warmUp']>> {
   const sentAt = new Map<string, number>();

@@ -134,7 +134,11 @@ export async function arrivalsAtSimulator(
  * Waits until the bridge has acknowledged both receipts (`sent`, `delivered`) of every SMS of `ids` (clientMessageIds
  * at the 8x8 simulator), so nothing of theirs is still being processed.
  */
-export async function receiptsAcknowledged(sms: BenchStack['sms'], ids: string[], limitMs: number): Promise<void> {
+export async function receiptsAcknowledged(
+  sms: BenchStack['sms'],
+  ids: string[],
+  limitMs: number,
+): Promise<void> {
   const wanted = new Set(ids);
   const states = new Map<string, Set<string>>();
   let seen = 0;
