@@ -70,15 +70,15 @@ export class DynamoSmsSessionStore implements SmsSessionStore {
     now: Date,
     idleMs: number,
     newSessionId: () => string,
+    read?: Promise<SmsBotSession | undefined>,
   ): Promise<SmsBotSession> {
     const { client, tableName } = this.options;
     const id = sessionKey(from, to);
     const at = now.toISOString();
     const idleSince = new Date(now.getTime() - idleMs).toISOString();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = asSession(
-        (await client.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }))).Item,
-      );
+      // After a conflict the session has changed since `read`: read it again.
+      const current = attempt === 0 && read ? await read : await this.currentSession(from, to);
       try {
         if (current && current.lastActivityAt >= idleSince) {
           // Still active: the same session, its activity moved on (never back: a later SMS may have written it).
@@ -130,6 +130,14 @@ export class DynamoSmsSessionStore implements SmsSessionStore {
       }
     }
     throw new SmsSessionConflictError();
+  }
+
+  async currentSession(from: string, to: string): Promise<SmsBotSession | undefined> {
+    const { client, tableName } = this.options;
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: { id: sessionKey(from, to) }, ConsistentRead: true }),
+    );
+    return asSession(Item);
   }
 
   async savedAnswer(umid: string): Promise<string[] | undefined> {

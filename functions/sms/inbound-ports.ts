@@ -130,13 +130,19 @@ export interface SmsBotSession {
 }
 
 export interface SmsSessionStore {
-  /** The session for `from`→`to`, renewed (new sessionId) when idle longer than `idleMs`; touches lastActivityAt. */
+  /** The session stored for `from`→`to` as it is now (a strongly consistent read), idle or not. */
+  currentSession(from: string, to: string): Promise<SmsBotSession | undefined>;
+  /**
+   * The session for `from`→`to`, renewed (new sessionId) when idle longer than `idleMs`; touches lastActivityAt.
+   * `read`: a currentSession read already under way, which the first attempt uses instead of reading again.
+   */
   sessionFor(
     from: string,
     to: string,
     now: Date,
     idleMs: number,
     newSessionId: () => string,
+    read?: Promise<SmsBotSession | undefined>,
   ): Promise<SmsBotSession>;
   /** The bot's answer to one inbound umid, once the REST Endpoint answered (so a redelivery does not ask twice). */
   savedAnswer(umid: string): Promise<string[] | undefined>;

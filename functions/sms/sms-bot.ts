@@ -31,7 +31,14 @@ import { loadSecret } from '../shared/secrets';
 import { documentClient } from './base-wiring';
 import { botSmsTexts, type BotOutputsMode } from './bot-outputs';
 import { DynamoSmsSessionStore } from './dynamo-sms-session-store';
-import type { InboundSmsData, OutboundSms, QueuedInboundSms, SmsBot, SmsSessionStore } from './inbound-ports';
+import type {
+  InboundSmsData,
+  OutboundSms,
+  QueuedInboundSms,
+  SmsBot,
+  SmsBotSession,
+  SmsSessionStore,
+} from './inbound-ports';
 
 export interface SmsBotSettings {
   /** SETTINGS.smsBotSessionIdleMinutes */
@@ -65,7 +72,11 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
   const log = telemetry.log;
 
   /** Asks the REST Endpoint; the SMS texts of its answer, or undefined when Cognigy refused the turn for good. */
-  async function ask(endpointUrl: string, inbound: QueuedInboundSms): Promise<string[] | undefined> {
+  async function ask(
+    endpointUrl: string,
+    inbound: QueuedInboundSms,
+    sessionRead: Promise<SmsBotSession | undefined>,
+  ): Promise<string[] | undefined> {
     const now = deps.clock.now();
     const session = await deps.sessions.sessionFor(
       inbound.from,
@@ -73,6 +84,7 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
       now,
       deps.settings.sessionIdleMinutes * 60_000,
       () => smsSessionId(deps.ids),
+      sessionRead,
     );
     const sms: InboundSmsData = {
       from: inbound.from,
@@ -119,12 +131,16 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
     async answer(inbound) {
       const endpointUrl = await deps.endpointUrl();
       if (endpointUrl === undefined) return 'noBot';
+      // The session is read beside the saved answer: nearly every turn is a first delivery that needs both, and a
+      // redelivery with a saved answer wastes one read.
+      const sessionRead = deps.sessions.currentSession(inbound.from, inbound.to);
+      sessionRead.catch(() => undefined); // Unused when an answer is saved; otherwise ask() sees its failure.
       const saved = await deps.sessions.savedAnswer(inbound.umid);
       if (saved !== undefined)
         log.info('SMS bot answer already saved for this inbound SMS; sending it again', {
           umid: inbound.umid,
         });
-      const texts = saved ?? (await ask(endpointUrl, inbound));
+      const texts = saved ?? (await ask(endpointUrl, inbound, sessionRead));
       if (texts === undefined || texts.length === 0) return 'answered';
       const { accepted, refused } = await deps.outbound.send(
         texts.map((text, index) => ({

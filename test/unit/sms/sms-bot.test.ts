@@ -45,6 +45,15 @@ const BOT_NUMBER = '+6560001111';
 class MemorySessionStore implements SmsSessionStore {
   readonly sessions = new Map<string, SmsBotSession>();
   readonly answers = new Map<string, string[]>();
+  /** The order the turn's reads started and finished in. */
+  readonly events: string[] = [];
+  /** When set, savedAnswer waits for it. */
+  savedAnswerGate?: Promise<void>;
+
+  async currentSession(from: string, to: string): Promise<SmsBotSession | undefined> {
+    this.events.push('session read');
+    return this.sessions.get(`${from}#${to}`);
+  }
 
   async sessionFor(
     from: string,
@@ -65,6 +74,9 @@ class MemorySessionStore implements SmsSessionStore {
   }
 
   async savedAnswer(umid: string): Promise<string[] | undefined> {
+    this.events.push('saved answer read');
+    await this.savedAnswerGate;
+    this.events.push('saved answer read done');
     return this.answers.get(umid);
   }
 
@@ -247,6 +259,19 @@ describe('smsBot', () => {
     expect(outbound.sends.map((send) => send.items.map((item) => item.text))).toEqual([
       ['You said: are you there?'],
     ]);
+  });
+
+  it('reads the session while the saved answer is still being read, not after it', async () => {
+    const { bot, sessions, cognigy } = setup();
+    let open!: () => void;
+    sessions.savedAnswerGate = new Promise<void>((resolve) => (open = resolve));
+    const turn = bot.answer(inbound('Hi'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sessions.events).toEqual(['session read', 'saved answer read']);
+    open();
+    expect(await turn).toBe('answered');
+    expect(sessions.events).toEqual(['session read', 'saved answer read', 'saved answer read done']);
+    expect(cognigy.turns).toHaveLength(1);
   });
 
   it('logs and counts a permanent refusal (4xx), answers nothing and does not throw', async () => {
@@ -609,6 +634,35 @@ describe('DynamoSmsSessionStore', () => {
     expect(session.sessionId).toBe('sms-winner');
     expect(doc).toHaveReceivedCommandTimes(PutCommand, 1);
     expect(doc).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('uses a read already under way for its first attempt, and reads again after a conflict', async () => {
+    const read = Promise.resolve({
+      id,
+      userId: PHONE,
+      sessionId: 'sms-old',
+      startedAt: '2026-03-02T08:00:00.000Z',
+      lastActivityAt: '2026-03-02T09:30:00.000Z',
+    });
+    doc.on(UpdateCommand).resolves({});
+    const session = await store.sessionFor(PHONE, BOT_NUMBER, now, idleMs, () => 'sms-unused', read);
+    expect(session.sessionId).toBe('sms-old');
+    expect(doc).not.toHaveReceivedCommand(GetCommand);
+
+    doc.reset();
+    doc.on(UpdateCommand).rejectsOnce(conditionFailed()).resolves({});
+    doc.on(GetCommand).resolves({ Item: item('sms-newer', '2026-03-02T09:45:00.000Z') });
+    const retried = await store.sessionFor(PHONE, BOT_NUMBER, now, idleMs, () => 'sms-unused', read);
+    expect(retried.sessionId).toBe('sms-newer');
+    expect(doc).toHaveReceivedCommandTimes(GetCommand, 1);
+  });
+
+  it('reads the current session consistently, without touching it', async () => {
+    doc.on(GetCommand).resolves({ Item: item('sms-old', '2026-03-02T09:30:00.000Z') });
+    expect((await store.currentSession(PHONE, BOT_NUMBER))?.sessionId).toBe('sms-old');
+    expect(doc).toHaveReceivedCommandWith(GetCommand, { Key: { id }, ConsistentRead: true });
+    expect(doc).not.toHaveReceivedCommand(UpdateCommand);
+    expect(doc).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('saves an answer once under answer#<umid> with a TTL of ANSWER_TTL_DAYS and reads it back', async () => {
