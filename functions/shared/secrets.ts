@@ -65,11 +65,7 @@ export async function loadSecret<N extends SecretName>(
   const maxAge = loadSettings().secretsMaxAgeSeconds;
   let value: unknown;
   try {
-    value = await getSecret(secretName(name), {
-      transform: 'json',
-      maxAge,
-      forceFetch: options.forceFetch ?? false,
-    });
+    value = await currentValue(secretName(name), maxAge, options.forceFetch ?? false);
   } catch (error) {
     throw new SecretConfigurationError(name, error);
   }
@@ -78,6 +74,22 @@ export async function loadSecret<N extends SecretName>(
     throw new SecretConfigurationError(name, parsed.error.issues.map((i) => i.path.join('.')).join(', '));
   }
   return parsed.data as SecretValue<N>;
+}
+
+/**
+ * Reads of AWSCURRENT under way, by secret id. Powertools caches a value once it has arrived, so callers that ask
+ * at the same time (e.g. a cold instance reading a secret early while a first query runs) would each make a
+ * GetSecretValue call; they share the one under way instead. A forced read always makes its own.
+ */
+const currentReads = new Map<string, Promise<unknown>>();
+
+function currentValue(id: string, maxAge: number, forceFetch: boolean): Promise<unknown> {
+  if (forceFetch) return getSecret(id, { transform: 'json', maxAge, forceFetch: true });
+  const underWay = currentReads.get(id);
+  if (underWay) return underWay;
+  const read = getSecret(id, { transform: 'json', maxAge }).finally(() => currentReads.delete(id));
+  currentReads.set(id, read);
+  return read;
 }
 
 /**

@@ -173,6 +173,11 @@ export interface OutboundSms {
 
 /** The SMS bot (sms-bot.ts): an inbound SMS with no open reply window, answered by the Cognigy REST Endpoint. */
 export interface SmsBot {
+  /**
+   * Starts reading what `answer` needs first (the REST Endpoint URL from the `cognigy` secret, cached per instance)
+   * without waiting for it; a failure is left for `answer` to report.
+   */
+  prepare(): void;
   /** `noBot`: no REST Endpoint configured (the SMS is only logged and counted). Throws to be retried. */
   answer(inbound: QueuedInboundSms): Promise<'answered' | 'noBot'>;
 }

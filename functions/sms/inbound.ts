@@ -123,6 +123,9 @@ export async function handleInboundSms(
   if (!sms) return 'invalid';
   const keyword = classifyKeyword(sms.text, deps.settings);
   if (keyword) return handleKeyword(sms, keyword, deps);
+  // The bot's endpoint (the cognigy secret, which a reply's inject may need too) is read while the reply window is:
+  // a cold instance then waits for one of the two instead of both in turn.
+  deps.bot.prepare();
   const target = await replyTarget(sms, deps);
   if (target) return injectReply(sms, target, deps, (ctx.receiveCount ?? 1) > 1);
   const answer = await deps.bot.answer(sms);

@@ -128,6 +128,9 @@ export function smsBot(deps: SmsBotDeps): SmsBot {
   }
 
   return {
+    prepare() {
+      deps.endpointUrl().catch(() => undefined);
+    },
     async answer(inbound) {
       const endpointUrl = await deps.endpointUrl();
       if (endpointUrl === undefined) return 'noBot';

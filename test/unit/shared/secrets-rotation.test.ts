@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadPreviousSecret, loadSecret } from '../../../functions/shared/secrets';
+import { sleep, waitFor } from '../../helpers/wait';
 
 const sm = mockClient(SecretsManagerClient);
 const OLD = { authorization: 'Bearer old-value' };
@@ -60,5 +61,22 @@ test('forceFetch reads AWSCURRENT past the cache (a rotation seen before the cac
   expect(await loadSecret('smsWebhookAuth')).toEqual(OLD);
   expect(await loadSecret('smsWebhookAuth', { forceFetch: true })).toEqual(NEW);
   expect(await loadSecret('smsWebhookAuth')).toEqual(NEW);
+  expect(calls(undefined)).toBe(2);
+});
+
+test('reads asked for at the same time share one GetSecretValue call; a forced read makes its own', async () => {
+  const answers: (() => void)[] = [];
+  sm.on(GetSecretValueCommand, { SecretId: secretId }).callsFake(
+    () => new Promise((resolve) => answers.push(() => resolve({ SecretString: JSON.stringify(NEW) }))),
+  );
+  const both = Promise.all([loadSecret('smsWebhookAuth'), loadSecret('smsWebhookAuth')]);
+  // Until Secrets Manager has been asked (and a little longer), so a second call would have been made meanwhile.
+  await waitFor('the first GetSecretValue call', () => answers.length > 0);
+  await sleep(20);
+  for (const answer of answers) answer();
+  expect(await both).toEqual([NEW, NEW]);
+  expect(calls(undefined)).toBe(1);
+  sm.on(GetSecretValueCommand, { SecretId: secretId }).resolves({ SecretString: JSON.stringify(OLD) });
+  expect(await loadSecret('smsWebhookAuth', { forceFetch: true })).toEqual(OLD);
   expect(calls(undefined)).toBe(2);
 });

@@ -86,6 +86,12 @@ class FakeCognigy implements CognigyEndpoint {
 class FakeBot implements SmsBot {
   readonly asked: QueuedInboundSms[] = [];
   verdict: 'answered' | 'noBot' = 'answered';
+  /** How many reply-window lookups had started at each prepare(). */
+  readonly prepared: number[] = [];
+  constructor(private readonly replies?: FakeReplies) {}
+  prepare() {
+    this.prepared.push(this.replies?.calls.length ?? -1);
+  }
   async answer(inbound: QueuedInboundSms) {
     this.asked.push(inbound);
     return this.verdict;
@@ -127,10 +133,11 @@ function setup(settings: Partial<InboundSettings> = {}) {
       return outbound.send(items, options);
     },
   };
-  const bot = new FakeBot();
+  const replies = new FakeReplies();
+  const bot = new FakeBot(replies);
   const deps = {
     optOuts,
-    replies: new FakeReplies(),
+    replies,
     cognigy: new FakeCognigy(),
     outbound: recordingOutbound,
     bot,
@@ -426,6 +433,15 @@ describe('SMS bot and the rest', () => {
     );
     expect(t.bot.asked).toEqual([inbound({ text: 'What are your opening hours?' })]);
     expect(t.telemetry.counts.get('SmsInboundUnrouted')).toBeUndefined();
+  });
+
+  test("the bot's endpoint is read before the reply window is looked up, not after it; keywords need neither", async () => {
+    const t = setup();
+    await handleInboundSms(inbound({ text: 'Hello' }), t.deps);
+    expect(t.bot.prepared).toEqual([0]);
+    expect(t.deps.replies.calls).toHaveLength(1);
+    await handleInboundSms(inbound({ text: 'STOP' }), t.deps);
+    expect(t.bot.prepared).toEqual([0]);
   });
 
   test('no bot configured: counted as SmsInboundUnrouted, nothing sent', async () => {
