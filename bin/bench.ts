@@ -6,6 +6,7 @@
  *
  *   BENCH_ACCEPT_N (200)  POST /sms calls for the accept latency, beside BENCH_DIRECT_N (100) direct 8x8 calls
  *     (then both loops again with the SMS poller paused: a diagnostic row of what local delivery adds to the tail)
+ *   BENCH_ACCEPT_ROUNDS (3) rounds of those two loops; the accept row reports the round with the median p99 ratio
  *   BENCH_ACCEPT_WARMUP_N (300) SMS sent through the whole pipeline first (accepted, delivered, both receipts taken),
  *     so the accept rows measure warm functions; their own latencies are a diagnostic row
  *   BENCH_SIM_LATENCY_MS (150) simulated 8x8 round trip for both

@@ -13,17 +13,33 @@ export interface CpuLoad {
   machineCores: number;
 }
 
-export interface AcceptResult {
+/** One round of the two loops: POST /sms calls beside direct 8x8 calls. */
+export interface AcceptRound {
+  bridge: LatencySummary;
+  /** While the POST /sms calls of `bridge` ran. */
+  load: CpuLoad;
+  direct: LatencySummary;
+}
+
+/** bridge p99 ÷ direct p99 of a round: the row's measure. */
+export const p99Ratio = (round: AcceptRound): number => round.bridge.p99 / round.direct.p99;
+
+/** The round with the median p99 ratio (of an even number, the higher of the middle two). */
+export function medianRound<T extends AcceptRound>(rounds: readonly T[]): T {
+  if (rounds.length === 0) throw new RangeError('No accept rounds to choose from');
+  const sorted = [...rounds].sort((a, b) => p99Ratio(a) - p99Ratio(b));
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export interface AcceptResult extends AcceptRound {
+  /** Every round's p99 ratio, in run order; `bridge`, `load` and `direct` are those of the median round. */
+  roundRatios: number[];
   /**
    * Diagnostic (no target): the warm-up's POST /sms calls, the first a fresh stack answers (undefined when
    * BENCH_ACCEPT_WARMUP_N=0, and the measured loops are then those first calls).
    */
   warmUp?: { bridge: LatencySummary; load: CpuLoad };
-  bridge: LatencySummary;
-  /** While the POST /sms calls of `bridge` ran. */
-  load: CpuLoad;
-  direct: LatencySummary;
-  /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call). */
+  /** From sending POST /sms to the SMS arriving at the 8x8 simulator (queue, poller, worker, 8x8 call), all rounds. */
   toSimulator: LatencySummary;
   /**
    * Diagnostic (no target): the same two loops again while the SMS queue's poller is paused, so nothing is delivered
@@ -37,21 +53,28 @@ export interface AcceptResult {
 export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise<AcceptResult> {
   s.sms.setFaults({ clear: true, latencyMs: config.simLatencyMs });
   const warmUp = config.acceptWarmUpN > 0 ? await warmPipeline(s, config.acceptWarmUpN) : undefined;
-  const sentAt = new Map<string, number>();
-  // Both loops run at once, one request in flight each (a flow waits for its HTTP Request node), so they share
-  // the machine's conditions.
-  const [bridge, direct] = await Promise.all([
-    bridgeSends(s, config.acceptN, sentAt),
-    directSends(s.smsCredentials, config.directN),
-  ]);
-  const arrivals = await arrivalsAtSimulator(s.sms, [...sentAt.keys()], 60_000);
-  const toSimulator = [...sentAt].map(([id, at]) => arrivals.get(id)! - at);
+  const rounds: AcceptRound[] = [];
+  const toSimulator: number[] = [];
+  for (let round = 0; round < config.acceptRounds; round++) {
+    const sentAt = new Map<string, number>();
+    // Both loops run at once, one request in flight each (a flow waits for its HTTP Request node), so they share
+    // the machine's conditions.
+    const [bridge, direct] = await Promise.all([
+      bridgeSends(s, config.acceptN, sentAt),
+      directSends(s.smsCredentials, config.directN),
+    ]);
+    const ids = [...sentAt.keys()];
+    const arrivals = await arrivalsAtSimulator(s.sms, ids, 60_000);
+    for (const [id, at] of sentAt) toSimulator.push(arrivals.get(id)! - at);
+    // The next round (or the paused loops) starts as this one did: nothing of this round still being receipted.
+    await receiptsAcknowledged(s.sms, ids, 60_000);
+    rounds.push({ bridge: summarise(bridge.latencies), load: bridge.load, direct: summarise(direct) });
+  }
   const deliveryPaused = await withDeliveryPaused(s, config);
   return {
     ...(warmUp ? { warmUp } : {}),
-    bridge: summarise(bridge.latencies),
-    load: bridge.load,
-    direct: summarise(direct),
+    ...medianRound(rounds),
+    roundRatios: rounds.map(p99Ratio),
     toSimulator: summarise(toSimulator),
     deliveryPaused,
   };

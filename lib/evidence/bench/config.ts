@@ -10,6 +10,11 @@ export interface BenchConfig {
    * measured, so it measures warm functions as a Lambda environment serving flows has them (accept-latency.ts).
    */
   acceptWarmUpN: number;
+  /**
+   * Rounds of the accept loops; the row reports the round with the median p99 ratio (a p99 of 200 calls is their
+   * second slowest, and on this shared 2-core machine one round's ratio ranged 0.16–0.47 between runs).
+   */
+  acceptRounds: number;
   directN: number;
   simLatencyMs: number;
   throughputN: number;
@@ -54,6 +59,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   return {
     acceptN: positive(env, 'BENCH_ACCEPT_N', 200),
     acceptWarmUpN: nonNegative(env, 'BENCH_ACCEPT_WARMUP_N', 300),
+    acceptRounds: positive(env, 'BENCH_ACCEPT_ROUNDS', 3),
     directN: positive(env, 'BENCH_DIRECT_N', 100),
     simLatencyMs: positive(env, 'BENCH_SIM_LATENCY_MS', 150),
     throughputN: positive(env, 'BENCH_THROUGHPUT_N', 800),

@@ -57,6 +57,8 @@ How to read it:
 - The accept rows are measured on warm functions: a warm-up of SMS first goes through the whole pipeline
   (accepted, delivered, both receipts taken), as a Lambda environment serving flows has long done. The warm-up's
   own latencies are the diagnostic row "of a fresh stack"; the first event of each function is the cold-start rows'.
+  The POST /sms and direct loops then run in rounds (BENCH_ACCEPT_ROUNDS), and the row is the round with the median
+  p99 ratio, every round's ratio in its note: a p99 of 200 calls is their second slowest.
 - In AWS the delivery worker, the receipt webhook and the sweeper never share a CPU with POST /sms; here they run at
   a lower CPU priority than the routes (LOCAL_BACKGROUND_NICE, lib/local/sandbox.ts), and still use every core the
   routes leave free. \`LOCAL_BACKGROUND_NICE=0 BENCH_ACCEPT_WARMUP_N=0 npm run bench\` measures as before both.

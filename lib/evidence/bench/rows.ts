@@ -38,6 +38,12 @@ function deliveryPausedRow(paused: NonNullable<AcceptResult['deliveryPaused']>):
   };
 }
 
+/** Which rounds the accept row's figures come from, when there were several. */
+function roundsNote(ratios: readonly number[]): string {
+  if (ratios.length < 2) return '';
+  return ` (the median of ${ratios.length} rounds: ${ratios.map((r) => `${round(r, 2)}×`).join(', ')}, in run order)`;
+}
+
 /** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=sms-accept alone). */
 export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow[] {
   const p99Ratio = accept.bridge.p99 / accept.direct.p99;
@@ -47,7 +53,7 @@ export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow
       value: `${formatMs(accept.bridge.p50)} / ${formatMs(accept.bridge.p99)}`,
       target: `p99 ≤ ${TARGETS.acceptToDirectP99}× the direct call's`,
       verdict: verdict(p99Ratio <= TARGETS.acceptToDirectP99),
-      note: `${accept.bridge.count} calls, one at a time; p99 ${round(p99Ratio, 2)}× the direct call's p99; ${busy(accept.load)}`,
+      note: `${accept.bridge.count} calls, one at a time; p99 ${round(p99Ratio, 2)}× the direct call's p99${roundsNote(accept.roundRatios)}; ${busy(accept.load)}`,
     },
     {
       metric: 'POST /sms sent → SMS received by the 8x8 simulator p50 / p99',

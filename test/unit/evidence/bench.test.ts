@@ -11,6 +11,7 @@ import {
   SMS_PER_CALL,
   TARGETS,
 } from '../../../lib/evidence/bench/config';
+import { medianRound, p99Ratio } from '../../../lib/evidence/bench/accept-latency';
 import { acceptRows, bundleRow, coldRow } from '../../../lib/evidence/bench/rows';
 import type { LatencySummary } from '../../../lib/evidence/stats';
 import { rateLimitWindows } from '../../../lib/evidence/bench/throughput';
@@ -76,6 +77,7 @@ describe('benchConfig', () => {
     expect(c).toMatchObject({
       acceptN: 200,
       acceptWarmUpN: 300,
+      acceptRounds: 3,
       directN: 100,
       simLatencyMs: 150,
       throughputN: 800,
@@ -190,6 +192,7 @@ describe('accept latency against the direct 8x8 call', () => {
       bridge: summary(30, bridgeP99),
       load: { busyCores: 1.864, machineCores: 2 },
       direct: summary(150, directP99),
+      roundRatios: [bridgeP99 / directP99],
       toSimulator: summary(50, 100),
     });
 
@@ -201,11 +204,34 @@ describe('accept latency against the direct 8x8 call', () => {
     );
   });
 
+  test('of several rounds the row reports the median ratio, and says so with every round in run order', () => {
+    const round = (bridgeP99: number, directP99: number) => ({
+      bridge: summary(30, bridgeP99),
+      load: { busyCores: 1.5, machineCores: 2 },
+      direct: summary(150, directP99),
+    });
+    const rounds = [round(90, 200), round(50, 200), round(66, 165)];
+    expect(medianRound(rounds)).toBe(rounds[2]);
+    // Of an even number, the higher of the middle two.
+    expect(medianRound(rounds.slice(0, 2))).toBe(rounds[0]);
+    expect(() => medianRound([])).toThrow(RangeError);
+    const [row] = acceptRows(benchConfig({}), {
+      ...medianRound(rounds),
+      roundRatios: rounds.map(p99Ratio),
+      toSimulator: summary(50, 100),
+    });
+    expect(row).toMatchObject({ value: '30 ms / 66 ms', verdict: 'met' });
+    expect(row?.note).toBe(
+      "200 calls, one at a time; p99 0.4× the direct call's p99 (the median of 3 rounds: 0.45×, 0.25×, 0.4×, in run order); the local stack kept 1.5 of the machine's 2 cores busy meanwhile",
+    );
+  });
+
   test('the run with the SMS poller paused is a diagnostic row without a target, with its own ratio', () => {
     const withPaused = acceptRows(benchConfig({}), {
       bridge: summary(30, 300),
       load: { busyCores: 1.9, machineCores: 2 },
       direct: summary(150, 200),
+      roundRatios: [1.5],
       toSimulator: summary(50, 100),
       deliveryPaused: {
         bridge: summary(15, 60),
