@@ -47,7 +47,7 @@ export interface AcceptResult extends AcceptRound {
    * process on the same cores as the accept path; in AWS each runs on its own instances. The gap between the two
    * runs is what the local delivery pipeline adds to the accept tail.
    */
-  deliveryPaused?: { bridge: LatencySummary; direct: LatencySummary; load: CpuLoad };
+  deliveryPaused?: AcceptRound;
 }
 
 export async function acceptLatency(s: BenchStack, config: BenchConfig): Promise<AcceptResult> {

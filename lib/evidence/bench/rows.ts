@@ -3,7 +3,7 @@ import type { BundleResult, ColdStartResult } from '../bundles';
 import { verdict, type ReportRow } from '../report';
 import type { RssSummary } from '../rss';
 import { formatBytes, formatMs, formatPercent, percentile, round } from '../stats';
-import type { AcceptResult, CpuLoad } from './accept-latency';
+import { p99Ratio, type AcceptResult, type CpuLoad } from './accept-latency';
 import { queueBatching } from '../../../functions/shared/config';
 import type { LatencySummary } from '../stats';
 import { bundleLimitBytes, SMS_PER_CALL, TARGETS, type BenchConfig } from './config';
@@ -21,20 +21,20 @@ export function throughputRow(config: BenchConfig, open: ThroughputResult): Repo
   };
 }
 
-/**
- * Diagnostic row, no target: accept latency while the local delivery pipeline is idle (accept-latency.ts), so the
- * report tells how much of the accept tail is the local stack's own delivery work sharing the process and cores.
- */
 /** How busy the local stack kept the machine during a loop of POST /sms calls. */
 function busy(load: CpuLoad): string {
   return `the local stack kept ${round(load.busyCores, 2)} of the machine's ${load.machineCores} cores busy meanwhile`;
 }
 
+/**
+ * Diagnostic row, no target: accept latency while the local delivery pipeline is idle (accept-latency.ts), so the
+ * report tells how much of the accept tail is the local stack's own delivery work sharing the process and cores.
+ */
 function deliveryPausedRow(paused: NonNullable<AcceptResult['deliveryPaused']>): ReportRow {
   return {
     metric: 'POST /sms accept p50 / p99 with the SMS poller paused (diagnostic)',
     value: `${formatMs(paused.bridge.p50)} / ${formatMs(paused.bridge.p99)}`,
-    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not; the gap is the delivery of the SMS accepted just before: the worker's batch, its pacer and record writes, and two receipts per SMS (spread over ~2 s, as carriers send them), each an sms-receipt invocation with its DynamoDB calls on the one serial stand-in that also serves accept's); p99 ${round(paused.bridge.p99 / paused.direct.p99, 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run; ${busy(paused.load)}`,
+    note: `${paused.bridge.count} calls again while nothing is delivered (the local delivery worker, 8x8 simulator and DynamoDB stand-in share one process and its cores with accept; in AWS they do not; the gap is the delivery of the SMS accepted just before: the worker's batch, its pacer and record writes, and two receipts per SMS (spread over ~2 s, as carriers send them), each an sms-receipt invocation with its DynamoDB calls on the one serial stand-in that also serves accept's); p99 ${round(p99Ratio(paused), 2)}× the direct call's p99 (${formatMs(paused.direct.p99)}) in that run; ${busy(paused.load)}`,
   };
 }
 
@@ -46,14 +46,14 @@ function roundsNote(ratios: readonly number[]): string {
 
 /** POST /sms accept latency beside the direct 8x8 call in the same run (also BENCH_PARTS=sms-accept alone). */
 export function acceptRows(config: BenchConfig, accept: AcceptResult): ReportRow[] {
-  const p99Ratio = accept.bridge.p99 / accept.direct.p99;
+  const ratio = p99Ratio(accept);
   return [
     {
       metric: 'POST /sms accept latency p50 / p99',
       value: `${formatMs(accept.bridge.p50)} / ${formatMs(accept.bridge.p99)}`,
       target: `p99 ≤ ${TARGETS.acceptToDirectP99}× the direct call's`,
-      verdict: verdict(p99Ratio <= TARGETS.acceptToDirectP99),
-      note: `${accept.bridge.count} calls, one at a time; p99 ${round(p99Ratio, 2)}× the direct call's p99${roundsNote(accept.roundRatios)}; ${busy(accept.load)}`,
+      verdict: verdict(ratio <= TARGETS.acceptToDirectP99),
+      note: `${accept.bridge.count} calls, one at a time; p99 ${round(ratio, 2)}× the direct call's p99${roundsNote(accept.roundRatios)}; ${busy(accept.load)}`,
     },
     {
       metric: 'POST /sms sent → SMS received by the 8x8 simulator p50 / p99',
