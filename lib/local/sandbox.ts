@@ -38,8 +38,8 @@ export const BACKGROUND_FUNCTIONS: ReadonlySet<FunctionName> = new Set<FunctionN
 
 /**
  * Default niceness of the BACKGROUND_FUNCTIONS' threads: under a full machine Linux then gives one about a third of
- * the CPU share of a route's (weights 335 and 1024). On the 2-core bench it took the POST /sms accept p99 during
- * delivery from 0.35–0.57× to 0.28–0.35× the direct 8x8 call's (BENCHMARKS.md).
+ * the CPU share of a route's (weights 335 and 1024). On the 2-core bench, with the warm-up, single runs of the POST
+ * /sms accept p99 during delivery went from 0.28–0.57× to 0.16–0.47× the direct 8x8 call's (BENCHMARKS.md).
  */
 export const DEFAULT_BACKGROUND_NICE = 5;
 

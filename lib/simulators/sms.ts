@@ -422,7 +422,6 @@ interface Target {
   authorization?: string;
 }
 
-/** One POST to a webhook (receipt or inbound event) and how it ended. */
 /** One POST to a webhook (a receipt or an inbound SMS event) and how it ended. */
 export interface WebhookAttempt {
   url: string;

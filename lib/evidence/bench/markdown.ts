@@ -61,7 +61,8 @@ How to read it:
   p99 ratio, every round's ratio in its note: a p99 of 200 calls is their second slowest.
 - In AWS the delivery worker, the receipt webhook and the sweeper never share a CPU with POST /sms; here they run at
   a lower CPU priority than the routes (LOCAL_BACKGROUND_NICE, lib/local/sandbox.ts), and still use every core the
-  routes leave free. \`LOCAL_BACKGROUND_NICE=0 BENCH_ACCEPT_WARMUP_N=0 npm run bench\` measures as before both.
+  routes leave free. \`LOCAL_BACKGROUND_NICE=0 BENCH_ACCEPT_WARMUP_N=0 BENCH_ACCEPT_ROUNDS=1 npm run bench\`
+  measures the accept rows as before these three changes.
 - The 8x8 simulator answers after ${simLatencyMs} ms (an APAC round trip) in every SMS measurement, so the
   direct call and the bridge are compared under the same 8x8 latency. The bridge answers once the SMS is stored
   and queued; 8x8 is called by the worker afterwards.
