@@ -24,6 +24,7 @@
  *   BENCH_OUT (BENCHMARKS.md) where the report is written
  *   BENCH_COLD_RUNS (9) cold starts per function (fresh process each); the row shows the median
  *   BENCH_COLD_PROFILE_DIR (unset) a folder for a CPU profile of each function's first cold start
+ *   BENCH_COLD_FUNCTIONS (all) the functions whose cold starts are measured, e.g. sms-inbound,sms-accept
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -38,6 +38,8 @@ export interface BenchConfig {
   coldRuns: number;
   /** A folder for a CPU profile of each function's first cold start (BENCH_COLD_PROFILE_DIR). */
   coldProfileDir?: string;
+  /** Only these functions' cold starts (BENCH_COLD_FUNCTIONS, comma-separated); all when absent. */
+  coldFunctions?: ReadonlySet<string>;
   parts: ReadonlySet<string>;
 }
 
@@ -45,6 +47,16 @@ export interface BenchConfig {
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(env[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** A comma-separated list's non-empty entries. */
+function list(value: string): ReadonlySet<string> {
+  return new Set(
+    value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
 }
 
 /** A number ≥ 0 from the environment (0 turns a step off), else `fallback`. */
@@ -75,12 +87,8 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     // changed verdicts between runs for functions within 10 ms of the target.
     coldRuns: positive(env, 'BENCH_COLD_RUNS', 9),
     ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),
-    parts: new Set(
-      (env.BENCH_PARTS ?? 'sms,handover,bundles,cold')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    ),
+    ...(env.BENCH_COLD_FUNCTIONS ? { coldFunctions: list(env.BENCH_COLD_FUNCTIONS) } : {}),
+    parts: list(env.BENCH_PARTS ?? 'sms,handover,bundles,cold'),
   };
 }
 

@@ -110,8 +110,9 @@ async function measure(
   if (config.parts.has('bundles')) rows.push(...bundles.map(bundleRow));
   if (config.parts.has('cold')) {
     log(`cold starts: ${config.coldRuns} rounds of one fresh node process per function`);
-    const runs = await coldStarts(s, bundles, config, workDir, conversations);
-    for (const bundle of bundles) rows.push(coldRow(runs.get(bundle.name)!));
+    const chosen = bundles.filter((b) => config.coldFunctions?.has(b.name) ?? true);
+    const runs = await coldStarts(s, chosen, config, workDir, conversations);
+    for (const bundle of chosen) rows.push(coldRow(runs.get(bundle.name)!));
   }
   rows.push(memoryRow(rest, underLoadMb));
   return rows;

@@ -115,6 +115,12 @@ describe('benchConfig', () => {
     expect(c.rateLimit).toBe(3);
     expect(limitedCount(c, 3)).toBe(120);
     expect([...c.parts]).toEqual(['bundles', 'cold']);
+    // Every function's cold start unless some are named.
+    expect(c.coldFunctions).toBeUndefined();
+    expect([...benchConfig({ BENCH_COLD_FUNCTIONS: 'sms-inbound, sms-accept' }).coldFunctions!]).toEqual([
+      'sms-inbound',
+      'sms-accept',
+    ]);
   });
 });
 
