@@ -129,6 +129,13 @@ export function dynamoOptOutReader(doc: DynamoDBDocumentClient, table: string): 
     async getMany(numbers) {
       const found = new Map<string, OptOutRecord>();
       const unique = [...new Set(numbers)];
+      if (unique.length === 1) {
+        // One number (the SMS bot's answers, a batch to one person): a GetItem, as POST /sms reads it. Same read and
+        // cost, and a cold sms-inbound sets up one DynamoDB operation fewer before its first answer (issue 13).
+        const item = await read(unique[0]!);
+        if (item) found.set(item.number, toRecord(item));
+        return found;
+      }
       for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
         let keys: Record<string, unknown>[] | undefined = unique
           .slice(start, start + BATCH_GET_KEYS)

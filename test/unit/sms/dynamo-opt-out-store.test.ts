@@ -200,6 +200,16 @@ describe('at the AWS SDK boundary', () => {
     expect(calls.every((c) => c?.ConsistentRead === true)).toBe(true);
   });
 
+  test('getMany of one number (repeated or not) is one consistent GetItem, no BatchGetItem', async () => {
+    doc.on(GetCommand, { Key: { number: '+1' } }).resolves({ Item: item('+1') });
+    const found = await store().getMany(['+1', '+1']);
+    expect([...found.keys()]).toEqual(['+1']);
+    expect(doc.commandCalls(BatchGetCommand)).toHaveLength(0);
+    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: 'opt-outs', Key: { number: '+1' }, ConsistentRead: true },
+    ]);
+  });
+
   test('getMany asks again for UnprocessedKeys, then reads what is still left one by one', async () => {
     doc
       .on(BatchGetCommand)
