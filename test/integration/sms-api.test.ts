@@ -674,11 +674,15 @@ describe('receipt webhook', () => {
       const [sent] = stack.sms!.receivedFor(answer.body.messageId);
       expect(sent!.request.dlrCallbackUrl).toBe(own);
       expect(received.map((r) => r.url)).toEqual(['/my/receipts?flow=otp', '/my/receipts?flow=otp']);
-      // The bridge heard only 8x8's answer: its record stays at sent (the README says so).
-      const status = await api.get<{ status: { code: string }; umid: string }>(
-        `/sms/${answer.body.messageId}`,
-      );
-      expect(status.body).toMatchObject({ status: { code: 'SENT' }, umid: sent!.umid });
+      // The bridge heard only 8x8's answer: its record stays at sent (the README says so). The simulator may send
+      // the receipts before the worker has recorded that answer, so wait for the record to leave QUEUED first.
+      const status = await waitFor('the record past QUEUED', async () => {
+        const record = await api.get<{ status: { code: string }; umid: string }>(
+          `/sms/${answer.body.messageId}`,
+        );
+        return record.body.status.code !== 'QUEUED' && record.body;
+      });
+      expect(status).toMatchObject({ status: { code: 'SENT' }, umid: sent!.umid });
     } finally {
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
     }
