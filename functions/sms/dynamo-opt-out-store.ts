@@ -119,12 +119,17 @@ async function readItem(
  * the read-modify-write code they never run (issue 13, bundle sizes).
  */
 export function dynamoOptOutReader(doc: DynamoDBDocumentClient, table: string): OptOutReader {
-  const read = (number: string) => readItem(doc, table, number);
+  const get = async (number: string): Promise<OptOutRecord | undefined> => {
+    const item = await readItem(doc, table, number);
+    return item ? toRecord(item) : undefined;
+  };
+  /** Adds `number`'s record to `found` when it has one, with a GetItem. */
+  const getInto = async (found: Map<string, OptOutRecord>, number: string): Promise<void> => {
+    const record = await get(number);
+    if (record) found.set(number, record);
+  };
   return {
-    async get(number) {
-      const item = await read(number);
-      return item ? toRecord(item) : undefined;
-    },
+    get,
 
     async getMany(numbers) {
       const found = new Map<string, OptOutRecord>();
@@ -132,8 +137,7 @@ export function dynamoOptOutReader(doc: DynamoDBDocumentClient, table: string): 
       if (unique.length === 1) {
         // One number (the SMS bot's answers, a batch to one person): a GetItem, as POST /sms reads it. Same read and
         // cost, and a cold sms-inbound sets up one DynamoDB operation fewer before its first answer (issue 13).
-        const item = await read(unique[0]!);
-        if (item) found.set(item.number, toRecord(item));
+        await getInto(found, unique[0]!);
         return found;
       }
       for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
@@ -151,10 +155,7 @@ export function dynamoOptOutReader(doc: DynamoDBDocumentClient, table: string): 
           keys = result.UnprocessedKeys?.[table]?.Keys;
         }
         // Still unprocessed: read them one by one rather than let an opted-out number through.
-        for (const key of keys ?? []) {
-          const item = await read(key.number as string);
-          if (item) found.set(item.number, toRecord(item));
-        }
+        for (const key of keys ?? []) await getInto(found, key.number as string);
       }
       return found;
     },
