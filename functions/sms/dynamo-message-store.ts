@@ -17,6 +17,7 @@ import {
 import { TABLES } from '../shared/catalogue';
 import {
   ERASED,
+  MessageAlreadyStoredError,
   REDRIVEN_DESCRIPTION,
   STATUS_RANK,
   type ErasureTombstone,
@@ -109,13 +110,18 @@ export class DynamoMessageStore implements MessageStore {
   ) {}
 
   async create(record: MessageRecord): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: record,
-        ConditionExpression: 'attribute_not_exists(messageId)',
-      }),
-    );
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: record,
+          ConditionExpression: 'attribute_not_exists(messageId)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new MessageAlreadyStoredError(record.messageId);
+      throw error;
+    }
   }
 
   async get(messageId: string): Promise<MessageRecord | undefined> {

@@ -201,8 +201,16 @@ export interface AttemptRelease {
   now: string;
 }
 
+/** MessageStore.create found a record with the same messageId: nothing was written. */
+export class MessageAlreadyStoredError extends Error {
+  constructor(readonly messageId: string) {
+    super(`A record with messageId ${messageId} is already stored`);
+    this.name = 'MessageAlreadyStoredError';
+  }
+}
+
 export interface MessageStore {
-  /** Stores a new record; fails if the messageId exists. */
+  /** Stores a new record; throws MessageAlreadyStoredError if the messageId exists. */
   create(record: MessageRecord): Promise<void>;
   get(messageId: string): Promise<MessageRecord | undefined>;
   getMany(messageIds: string[]): Promise<MessageRecord[]>;

@@ -24,7 +24,7 @@ import type { Context } from 'aws-lambda';
 import { DynamoMessageStore } from '../../../functions/sms/dynamo-message-store';
 import { IdempotencyConflictError } from '../../../functions/sms/error-codes';
 import { PowertoolsIdempotency } from '../../../functions/sms/powertools-idempotency';
-import type { MessageRecord } from '../../../functions/sms/records';
+import { MessageAlreadyStoredError, type MessageRecord } from '../../../functions/sms/records';
 import { smsQueue } from '../../../functions/sms/wiring';
 import { sqsSender } from '../../../functions/shared/sqs';
 
@@ -70,6 +70,19 @@ describe('DynamoMessageStore', () => {
       Item: record(),
       ConditionExpression: 'attribute_not_exists(messageId)',
     });
+  });
+
+  test('create of a messageId already stored throws MessageAlreadyStoredError; other failures pass through', async () => {
+    doc.on(PutCommand).rejectsOnce(conditionFailed()).rejectsOnce(new Error('throttled'));
+    const refused = await store()
+      .create(record())
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(MessageAlreadyStoredError);
+    expect(refused).toMatchObject({ messageId: record().messageId });
+    await expect(store().create(record())).rejects.toThrow('throttled');
   });
 
   test('get reads consistently', async () => {

@@ -17,6 +17,7 @@ import type {
 import {
   ERASED,
   REDRIVEN_DESCRIPTION,
+  MessageAlreadyStoredError,
   STATUS_RANK,
   type ErasureTombstone,
   type AttemptRelease,
@@ -44,8 +45,7 @@ export class InMemoryMessageStore implements MessageStore {
 
   async create(record: MessageRecord): Promise<void> {
     if (this.failCreate) throw new Error('DynamoDB is unavailable');
-    if (this.records.has(record.messageId))
-      throw Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' });
+    if (this.records.has(record.messageId)) throw new MessageAlreadyStoredError(record.messageId);
     this.records.set(record.messageId, clone(record));
   }
 
