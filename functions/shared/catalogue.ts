@@ -459,11 +459,12 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
     sendsTo: ['smsInbound'],
     secrets: ['smsWebhookAuth'],
   },
-  // An inbound SMS: opt-out keywords, else the reply window's session, else the SMS bot (answers through acceptSms).
+  // An inbound SMS: opt-out keywords, else the reply window's session, else the SMS bot (answers through
+  // acceptSmsBatch; their messageIds are derived from their clientMessageIds, so no idempotency table).
   'sms-inbound': {
     timeoutSeconds: 60,
     memoryMb: 512,
-    tables: { messages: 'rw', idempotency: 'rw', optOuts: 'rw', smsSessions: 'rw' },
+    tables: { messages: 'rw', optOuts: 'rw', smsSessions: 'rw' },
     sendsTo: ['sms'],
     secrets: ['cognigy'],
   },

@@ -11,7 +11,8 @@
  * Idempotency: an SMS with a clientMessageId runs through the IdempotencyGuard keyed by that id, with the
  * normalised request as fingerprint; the stored first answer is returned to true repeats. A repeat that arrives
  * while the first request is still being accepted waits for its answer (SMS_IDEMPOTENCY_WAIT_MS), and only past
- * that gets 409 IDEMPOTENCY_IN_PROGRESS with Retry-After.
+ * that gets 409 IDEMPOTENCY_IN_PROGRESS with Retry-After. The bridge's own SMS (sms-inbound's keyword and bot
+ * answers) need no guard: their messageId is derived from their clientMessageId (storeDerived).
  *
  * Drop-in answer: the 202 has the keys of 8x8's SmsResponse (what Cognigy's 8x8 Send SMS node stores): `encoding`
  * and `smsCount` from the text, and `umid`, null until 8x8 answered. `waitForUmidMs` waits (polling the record) for
@@ -38,6 +39,7 @@ import { normaliseSmsBatch, normaliseSmsRequest, type ItemResult, type Normalise
 import {
   STATUS_RANK,
   type IdempotencyGuard,
+  MessageAlreadyStoredError,
   publicStatus,
   type MessageRecord,
   type MessageStore,
@@ -59,10 +61,9 @@ export const REPEAT_REQUEUE_AGE_MS = 2_000;
 /** Seconds a caller told IDEMPOTENCY_IN_PROGRESS should wait (Retry-After). */
 export const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
 
-export interface AcceptDeps {
+interface AcceptCommonDeps {
   store: MessageStore;
   queue: SmsQueue;
-  idempotency: IdempotencyGuard;
   clock: Clock;
   ids: Ids;
   settings: {
@@ -91,6 +92,20 @@ export interface AcceptDeps {
    */
   optOuts?: { store: OptOutReader; scope: OptOutScope };
 }
+
+/**
+ * How an SMS with a clientMessageId is accepted once:
+ * - `idempotency` (POST /sms, POST /sms/batch): the guard keyed by the caller's clientMessageId, which also holds
+ *   the first answer and tells a repeat with another body from a true repeat;
+ * - `derivedMessageId` (the bridge's own SMS, outbound-sms.ts, whose clientMessageIds are deterministic and always
+ *   carry the same SMS): the messageId is derived from the clientMessageId, so the record's conditional write is
+ *   the guard and a repeat finds the record itself (storeDerived).
+ */
+export type AcceptDeps = AcceptCommonDeps &
+  (
+    | { idempotency: IdempotencyGuard; derivedMessageId?: never }
+    | { derivedMessageId: (clientMessageId: string) => string; idempotency?: never }
+  );
 
 interface BatchInfo {
   batchId: string;
@@ -217,6 +232,7 @@ async function runWaitingForFirst(
   key: string,
   sms: NormalisedSms,
   work: (afterWaiting: boolean) => Promise<SmsAccepted>,
+  guard: IdempotencyGuard,
   deps: AcceptDeps,
   waitUntil: number,
 ): Promise<SmsAccepted> {
@@ -225,7 +241,7 @@ async function runWaitingForFirst(
   for (let waited = false; ;) {
     try {
       const afterWaiting = waited;
-      const answer = await deps.idempotency.run(key, fingerprint(sms), () => work(afterWaiting));
+      const answer = await guard.run(key, fingerprint(sms), () => work(afterWaiting));
       if (waited) metrics.addMetric('SmsRepeatWaited', MetricUnit.Count, 1);
       return answer;
     } catch (error) {
@@ -244,9 +260,42 @@ async function runWaitingForFirst(
 
 /** A repeat's record that may never have reached SQS (a crash between the write and the enqueue). */
 async function isUnsent(messageId: string, deps: AcceptDeps): Promise<boolean> {
-  const record = await deps.store.get(messageId);
+  return isUnsentRecord(await deps.store.get(messageId), deps);
+}
+
+function isUnsentRecord(record: MessageRecord | undefined, deps: AcceptDeps): boolean {
   if (!record || record.outbox !== 'pending' || record.status !== 'queued') return false;
   return deps.clock.now().getTime() - Date.parse(record.createdAt) >= REPEAT_REQUEUE_AGE_MS;
+}
+
+function noteRequeue(messageId: string, clientMessageId: string | undefined): void {
+  metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
+  logger.warn('A repeat found its SMS stored but not queued; queueing it', { messageId, clientMessageId });
+}
+
+/**
+ * The bridge's own SMS (`derivedMessageId`): the record's conditional write keeps one SMS per clientMessageId. A
+ * repeat (a redelivered inbound SMS) finds the record under the same messageId and answers with it, queueing it
+ * again when it may never have reached SQS: three DynamoDB calls fewer than the idempotency guard (claim, lookup by
+ * clientMessageId, completion), and no window in which a repeat has to wait for a first request in progress.
+ */
+async function storeDerived(
+  sms: NormalisedSms,
+  messageId: string,
+  deps: AcceptDeps,
+  batch?: BatchInfo,
+): Promise<Accepted> {
+  const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
+  try {
+    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
+    return { ok: true, answer: answerOf(record, sms), fresh: true, requeue: false, sms };
+  } catch (error) {
+    if (!(error instanceof MessageAlreadyStoredError)) throw error;
+  }
+  const stored = await deps.store.get(messageId);
+  const requeue = isUnsentRecord(stored, deps);
+  if (requeue) noteRequeue(messageId, sms.request.clientMessageId);
+  return { ok: true, answer: answerOf(stored ?? record, sms), fresh: false, requeue, sms };
 }
 
 /** Stores one SMS (once per clientMessageId); `fresh` tells a new SMS from a replayed answer. */
@@ -256,8 +305,10 @@ async function storeOne(
   waitUntil: number,
   batch?: BatchInfo,
 ): Promise<Accepted> {
-  let fresh = false;
   const clientMessageId = sms.request.clientMessageId;
+  if (deps.derivedMessageId && clientMessageId !== undefined)
+    return storeDerived(sms, deps.derivedMessageId(clientMessageId), deps, batch);
+  let fresh = false;
   const key = idempotencyKey(sms, deps);
   // The crashed-first lookup is a read: it starts with the idempotency claim instead of after it, one DynamoDB round
   // trip fewer before the answer. Its snapshot serves only a claim taken at once; after waiting for a first request
@@ -281,17 +332,13 @@ async function storeOne(
     fresh = true;
     return answerOf(record, sms);
   };
-  if (key === undefined) return { ok: true, answer: await work(), fresh, requeue: false, sms };
+  // No guard without a clientMessageId (a derived messageId always has one, handled above).
+  if (key === undefined || !deps.idempotency)
+    return { ok: true, answer: await work(), fresh, requeue: false, sms };
   // A replayed answer is rebuilt from its ids: answers stored before `encoding`/`smsCount` existed get them too.
-  const answer = answerOf(await runWaitingForFirst(key, sms, work, deps, waitUntil), sms);
+  const answer = answerOf(await runWaitingForFirst(key, sms, work, deps.idempotency, deps, waitUntil), sms);
   const requeue = !fresh && (await isUnsent(answer.messageId, deps));
-  if (requeue) {
-    metrics.addMetric('SmsRequeuedOnRepeat', MetricUnit.Count, 1);
-    logger.warn('A repeat found its SMS stored but not queued; queueing it', {
-      messageId: answer.messageId,
-      clientMessageId,
-    });
-  }
+  if (requeue) noteRequeue(answer.messageId, clientMessageId);
   return { ok: true, answer, fresh, requeue, sms };
 }
 

@@ -1,24 +1,25 @@
 /**
  * Production wiring of the sms-inbound consumer (functions/sms/inbound.ts): the opt-out list (optOuts table), the
  * reply window (messages table, byReplyKey), the one Cognigy Endpoint client, the bridge's own SMS through POST
- * /sms/batch's core (accept-wiring.ts: the same store, queue and idempotency) and the SMS bot (sms-bot.ts).
+ * /sms/batch's core (accept-base-wiring.ts: the same store, queue and opt-out list; messageIds derived from their
+ * clientMessageIds instead of Powertools idempotency) and the SMS bot (sms-bot.ts).
  */
 import { loadSmsSettings, tableName } from '../shared/config';
 import { cognigyEndpoint } from '../shared/cognigy-client';
 import { powertoolsTelemetry, systemClock } from '../shared/runtime';
 import { loadSecret } from '../shared/secrets';
-import { acceptDeps } from './accept-wiring';
+import { acceptBaseDeps } from './accept-base-wiring';
 import { documentClient, memo } from './base-wiring';
 import { dynamoReplyLookup } from './dynamo-message-store';
 import type { InboundDeps } from './inbound';
 import type { OutboundSms } from './inbound-ports';
 import { optOutStore } from './opt-out-wiring';
-import { acceptOutboundSms } from './outbound-sms';
+import { acceptOutboundSms, ownSmsMessageId } from './outbound-sms';
 import { smsBotFromEnvironment } from './sms-bot';
 
 /** The bridge's own SMS (keyword answers, the bot's answers) on the normal queued path. */
 export const outboundSms = /* @__PURE__ */ memo((): OutboundSms =>
-  acceptOutboundSms(acceptDeps(), powertoolsTelemetry),
+  acceptOutboundSms({ ...acceptBaseDeps(), derivedMessageId: ownSmsMessageId }, powertoolsTelemetry),
 );
 
 export const inboundDeps = /* @__PURE__ */ memo((): InboundDeps => {

@@ -1,14 +1,26 @@
 /**
  * OutboundSms over POST /sms/batch's own core (accept.ts acceptSmsBatch): the SMS the bridge itself sends (keyword
- * answers, the SMS bot's answers) take the normal queued path — validation, a record, the SMS queue, 8x8's limits —
- * and, since their clientMessageIds are deterministic (`kw:<umid>`, `bot:<umid>:<n>`), the idempotency of
- * clientMessageId makes a redelivered inbound SMS send nothing twice.
+ * answers, the SMS bot's answers) take the normal queued path — validation, a record, the SMS queue, 8x8's limits.
+ * Their clientMessageIds are deterministic (`kw:<umid>`, `bot:<umid>:<n>`) and so are their messageIds
+ * (ownSmsMessageId), so the record's conditional write makes a redelivered inbound SMS send nothing twice.
  */
+import { v5 as uuidV5 } from 'uuid';
 import type { Telemetry } from '../shared/runtime';
 import type { AcceptDeps } from './accept';
 import { acceptSmsBatch } from './accept';
 import { SMS_ERROR_CODES, type SmsErrorCode } from './error-codes';
 import type { OutboundSms, OutboundSmsItem } from './inbound-ports';
+
+/** The UUID namespace of the bridge's own messageIds (fixed: a redelivery must derive the same id). */
+const OWN_SMS_NAMESPACE = 'cfc2a110-6139-4c4e-801c-d34f64d9fba5';
+
+/**
+ * The messageId of the bridge's own SMS with this clientMessageId: a name-based UUID (version 5, RFC 9562), so a
+ * redelivered inbound SMS derives the same one, and never one of the random (version 4) ids of POST /sms.
+ */
+export function ownSmsMessageId(clientMessageId: string): string {
+  return uuidV5(clientMessageId, OWN_SMS_NAMESPACE);
+}
 
 /** The batch (or some of its items) could not be accepted for a passing reason (storage, queue): retried. */
 export class OutboundSmsNotAcceptedError extends Error {

@@ -141,6 +141,41 @@ test('one inbound SMS at the webhook: 1 claim write + 1 send + 1 write; 8x8 repe
   expect(sqs.of('sms-inbound-webhook')).toEqual({ SendMessageBatch: count });
 });
 
+test("one SMS bot turn in sms-inbound: the answer's own record is its once-only guard (no idempotency table)", async () => {
+  const sms = stack.sms!;
+  const turns = 3;
+  // The webhook test's inbound SMS went on to the bot: their turns must not be counted here.
+  const client = stackSqsClient(stack);
+  try {
+    await waitForDrained(client, stack, ['smsInbound', 'sms']);
+  } finally {
+    client.destroy();
+  }
+  dynamo.reset();
+  sqs.reset();
+  dynamo.counting = sqs.counting = true;
+  for (let i = 0; i < turns; i++) {
+    // Not ending in 0000: the simulator's operator refuses those (undelivered, never on the handset).
+    const phone = `+65931000${i}1`;
+    sms.textFromHandset(phone, '+6568008888', `Hello ${i}`);
+    // The echo bot answers with one SMS.
+    await sms.waitForHandset(phone, (m) => m.some((x) => x.direction === 'received'), 15_000);
+  }
+  // The answer's outbox marker is cleared after the turn: wait until every clear is counted.
+  await waitFor('the outbox markers cleared', () => (dynamo.of('sms-inbound').UpdateItem ?? 0) >= turns);
+  dynamo.counting = sqs.counting = false;
+  // Per turn: the reply window (2 queries: this sender, then no sender), the saved answer, the session and the
+  // opt-out list (3 reads); the session, the answer and the SMS record (3 conditional puts); the outbox clear.
+  expect(dynamo.of('sms-inbound')).toEqual({
+    Query: 2 * turns,
+    GetItem: 3 * turns,
+    PutItem: 3 * turns,
+    UpdateItem: turns,
+  });
+  expect(dynamo.of('sms-inbound', stack.tables.idempotency)).toEqual({});
+  expect(sqs.of('sms-inbound')).toEqual({ SendMessageBatch: turns });
+});
+
 test('one handover: calls per user message, agent event and end', async () => {
   const chat = stack.chatGateway!;
   const cognigy = stack.cognigy!;

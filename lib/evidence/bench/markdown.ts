@@ -21,7 +21,7 @@ What was tuned to meet the targets (bundles were 512–701 KB and cold starts 19
 - The rate-limited worker no longer pushes its shared wait later with every 429 of a window, only with the first.
 - Issue 13: each function imports only its own wiring. functions/sms/base-wiring.ts (AWS clients, message store, queue;
   sms-status and sms-sweeper), accept-wiring.ts (Powertools idempotency and its JMESPath engine, POST /sms and
-  /sms/batch only), wiring.ts (secrets, 8x8, Cognigy: receipt and delivery); the handover wiring gives each core its
+  /sms/batch only; sms-inbound's own SMS use derived messageIds instead), wiring.ts (secrets, 8x8, Cognigy: receipt and delivery); the handover wiring gives each core its
   own deps (handover-status bundles no SQS, Secrets Manager or Chat Gateway client), and the conversation-id pieces
   left handover/schema.ts, so the webhook, relay and outbound functions no longer build every handover schema.
   Bundles 0–67 KB smaller, none larger.

@@ -1,11 +1,13 @@
 /**
  * The sms-inbound consumer core (functions/sms/inbound.ts): keywords, the reply window's inject, the SMS bot, and the
- * bridge's own SMS through POST /sms/batch's real core (functions/sms/outbound-sms.ts over the in-memory store,
- * queue and idempotency), so a redelivered inbound SMS is shown to send nothing twice. Also: acceptSms records the
+ * bridge's own SMS through POST /sms/batch's real core (functions/sms/outbound-sms.ts over the in-memory store and
+ * queue, with derived messageIds as inbound-wiring.ts wires it), so a redelivered inbound SMS is shown to send
+ * nothing twice. Also: acceptSms records the
  * reply window's key (erase removes it: reply-window-store.test.ts).
  */
 import '../../helpers/env';
-import { acceptSms, type AcceptDeps } from '../../../functions/sms/accept';
+import { REPEAT_REQUEUE_AGE_MS, acceptSms, type AcceptDeps } from '../../../functions/sms/accept';
+import { MESSAGE_ID_PATTERN } from '../../../functions/sms/status';
 import type {
   CognigyEndpoint,
   CognigyPush,
@@ -31,9 +33,10 @@ import {
 import {
   OutboundSmsNotAcceptedError,
   acceptOutboundSms,
+  ownSmsMessageId,
   withoutOptOutCheck,
 } from '../../../functions/sms/outbound-sms';
-import { FakeClock, FakeQueue, InMemoryMessageStore, MapIdempotency, SequenceIds } from './fakes';
+import { FakeClock, FakeQueue, InMemoryMessageStore, SequenceIds } from './fakes';
 import { InMemoryOptOutStore } from './fake-opt-out-store';
 
 /** Records metrics and log lines (the log line's fields too, to check that numbers are masked). */
@@ -119,10 +122,10 @@ function setup(settings: Partial<InboundSettings> = {}) {
   const accept = {
     store: new InMemoryMessageStore(),
     queue: new FakeQueue(),
-    idempotency: new MapIdempotency(),
+    derivedMessageId: ownSmsMessageId,
     clock,
     ids: new SequenceIds(),
-    settings: { recordTtlDays: 30, idempotencyTtlSeconds: 86_400, idempotencyWaitMs: 0 },
+    settings: { recordTtlDays: 30 },
     optOuts: { store: optOuts, scope: settings.optOutScope ?? 'sender' },
   } satisfies AcceptDeps;
   const outbound = acceptOutboundSms(accept, telemetry);
@@ -502,6 +505,38 @@ describe('OutboundSms over the accept core', () => {
     await expect(outbound.send(items)).resolves.toEqual({ accepted: 1, refused: [] });
     await expect(outbound.send(items)).resolves.toEqual({ accepted: 1, refused: [] });
     expect(storedSms(t.accept)).toHaveLength(1);
+  });
+
+  test("the bridge's own SMS are stored under name-based UUIDs of their clientMessageIds, the same on every delivery", async () => {
+    // Pinned: a redelivery handled by the next version must derive the same messageId as this one did.
+    expect(ownSmsMessageId('kw:u-1')).toBe('edf407e1-c60e-5624-96d3-0e43b5bb6d12');
+    expect(ownSmsMessageId('kw:u-1')).toMatch(MESSAGE_ID_PATTERN);
+    expect(ownSmsMessageId('kw:u-1')[14]).toBe('5');
+    expect(ownSmsMessageId('kw:u-2')).not.toBe(ownSmsMessageId('kw:u-1'));
+
+    const t = setup();
+    const outbound = acceptOutboundSms(t.accept, t.telemetry);
+    const items = [{ destination: PHONE, source: OUR_NUMBER, text: 'hi', clientMessageId: 'kw:u-1' }];
+    // Two deliveries at once (a visibility timeout passed while the first was still running) and one after.
+    await Promise.all([outbound.send(items), outbound.send(items)]);
+    await outbound.send(items);
+    expect([...t.accept.store.records.keys()]).toEqual([ownSmsMessageId('kw:u-1')]);
+    expect(t.accept.queue.enqueued).toEqual([ownSmsMessageId('kw:u-1')]);
+  });
+
+  test('a repeat queues an own SMS that never reached SQS again, once it is 2 s old (younger, its first is still queueing it)', async () => {
+    const t = setup();
+    const outbound = acceptOutboundSms(t.accept, t.telemetry);
+    const items = [{ destination: PHONE, source: OUR_NUMBER, text: 'hi', clientMessageId: 'bot:u-4:1' }];
+    t.accept.queue.refuseAll = true;
+    await expect(outbound.send(items)).resolves.toEqual({ accepted: 1, refused: [] });
+    t.accept.queue.refuseAll = false;
+    await outbound.send(items);
+    expect(t.accept.queue.enqueued).toEqual([]);
+    t.accept.clock.advance(REPEAT_REQUEUE_AGE_MS);
+    await outbound.send(items);
+    expect(t.accept.queue.enqueued).toEqual([ownSmsMessageId('bot:u-4:1')]);
+    expect(t.accept.store.records.size).toBe(1);
   });
 
   test('to an opted-out number only bypassOptOut SMS are accepted; others are refused RECIPIENT_OPTED_OUT, not retried', async () => {

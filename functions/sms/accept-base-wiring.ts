@@ -1,0 +1,28 @@
+/**
+ * What every accepting path shares (accept.ts): the message store, the SMS queue, the opt-out list, the clock and
+ * the settings. POST /sms and /sms/batch add Powertools idempotency (accept-wiring.ts); the bridge's own SMS in
+ * sms-inbound add derived messageIds instead (inbound-wiring.ts), so that function neither bundles nor loads
+ * Powertools idempotency and its JMESPath engine (issue 13, cold starts).
+ */
+import { loadSmsSettings, queueUrl } from '../shared/config';
+import { logger } from '../shared/powertools';
+import { systemClock, uuidIds } from '../shared/runtime';
+import { sqsSender } from '../shared/sqs';
+import type { AcceptDeps } from './accept';
+import { memo, messageStore, smsQueue, sqsClient } from './base-wiring';
+import { optOutStore } from './opt-out-wiring';
+
+type AcceptBaseDeps = Omit<AcceptDeps, 'idempotency' | 'derivedMessageId'>;
+
+export const acceptBaseDeps = /* @__PURE__ */ memo((): AcceptBaseDeps => {
+  const settings = loadSmsSettings();
+  const smsQueueUrl = queueUrl('sms');
+  return {
+    store: messageStore(),
+    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
+    clock: systemClock,
+    ids: uuidIds,
+    settings: { recordTtlDays: settings.recordTtlDays, allowLoopbackUrls: settings.allowLoopbackUrls },
+    optOuts: { store: optOutStore(), scope: settings.smsOptOutScope },
+  };
+});
