@@ -4,22 +4,19 @@
  * sms-inbound add derived messageIds instead (inbound-wiring.ts), so that function neither bundles nor loads
  * Powertools idempotency and its JMESPath engine (issue 13, cold starts).
  */
-import { loadSmsSettings, queueUrl } from '../shared/config';
-import { logger } from '../shared/powertools';
+import { loadSmsSettings } from '../shared/config';
 import { systemClock, uuidIds } from '../shared/runtime';
-import { sqsSender } from '../shared/sqs';
 import type { AcceptDeps } from './accept';
-import { memo, messageStore, smsQueue, sqsClient } from './base-wiring';
+import { memo, messageStore, smsQueueSender } from './base-wiring';
 import { optOutStore } from './opt-out-wiring';
 
 type AcceptBaseDeps = Omit<AcceptDeps, 'idempotency' | 'derivedMessageId'>;
 
 export const acceptBaseDeps = /* @__PURE__ */ memo((): AcceptBaseDeps => {
   const settings = loadSmsSettings();
-  const smsQueueUrl = queueUrl('sms');
   return {
     store: messageStore(),
-    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
+    queue: smsQueueSender(),
     clock: systemClock,
     ids: uuidIds,
     settings: { recordTtlDays: settings.recordTtlDays, allowLoopbackUrls: settings.allowLoopbackUrls },

@@ -43,12 +43,17 @@ export function smsQueue(sender: QueueSender): SmsQueue {
   };
 }
 
+/** The SMS queue as the accepting paths and the sweeper send to it. */
+export const smsQueueSender = /* @__PURE__ */ memo((): SmsQueue => {
+  const smsQueueUrl = queueUrl('sms');
+  return smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger }));
+});
+
 export const sweepDeps = /* @__PURE__ */ memo((): SweepDeps => {
   const settings = loadSmsSettings();
-  const smsQueueUrl = queueUrl('sms');
   return {
     store: messageStore(),
-    queue: smsQueue(sqsSender(sqsClient(), () => smsQueueUrl, { log: logger })),
+    queue: smsQueueSender(),
     clock: systemClock,
     telemetry: powertoolsTelemetry,
     settings: { sweepAgeSeconds: settings.sweepAgeSeconds, sweepBatchSize: settings.sweepBatchSize },
