@@ -25,6 +25,10 @@
  *   BENCH_COLD_RUNS (9) cold starts per function (fresh process each); the row shows the median
  *   BENCH_COLD_PROFILE_DIR (unset) a folder for a CPU profile of each function's first cold start
  *   BENCH_COLD_FUNCTIONS (all) the functions whose cold starts are measured, e.g. sms-inbound,sms-accept
+ *   BENCH_COLD_VERSUS (unset) another checkout of this project (e.g. `git worktree add ../base main`, with its
+ *                    node_modules): its bundles of the same functions take turns with this checkout's, one
+ *                    cold start each per round, and a diagnostic row compares them round by round. Both run
+ *                    with this checkout's stack and grants, so run it from the checkout whose grants are wider
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

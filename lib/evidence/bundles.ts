@@ -28,7 +28,7 @@ export interface BundleResult {
 }
 
 /** esbuild options equal to what NodejsFunction runs for BridgeFunction (see the construct's `bundling`). */
-export function constructBundleOptions(entry: string, outfile: string) {
+export function constructBundleOptions(entry: string, outfile: string, root: string = projectRoot()) {
   return {
     entryPoints: [entry],
     outfile,
@@ -37,22 +37,28 @@ export function constructBundleOptions(entry: string, outfile: string) {
     mainFields: [...SHARED_BUNDLE_OPTIONS.mainFields],
     target: 'node22',
     minify: true,
-    absWorkingDir: projectRoot(),
+    absWorkingDir: root,
   };
 }
 
-export async function bundleFunction(name: FunctionName, outDir: string): Promise<BundleResult> {
+/** `root`: the checkout whose functions are bundled (another one for BENCH_COLD_VERSUS). */
+export async function bundleFunction(
+  name: FunctionName,
+  outDir: string,
+  root: string = projectRoot(),
+): Promise<BundleResult> {
   const dir = path.join(outDir, name);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'index.mjs');
-  const result = await build({ ...constructBundleOptions(functionEntry(name), file), metafile: true });
-  return { name, file, bytes: statSync(file).size, topInputs: topInputs(result.metafile, file) };
+  const result = await build({
+    ...constructBundleOptions(functionEntry(name, root), file, root),
+    metafile: true,
+  });
+  return { name, file, bytes: statSync(file).size, topInputs: topInputs(result.metafile, file, root) };
 }
 
-function topInputs(metafile: Metafile, file: string): { path: string; bytes: number }[] {
-  const output = Object.entries(metafile.outputs).find(
-    ([out]) => path.resolve(projectRoot(), out) === file,
-  )?.[1];
+function topInputs(metafile: Metafile, file: string, root: string): { path: string; bytes: number }[] {
+  const output = Object.entries(metafile.outputs).find(([out]) => path.resolve(root, out) === file)?.[1];
   if (!output) return [];
   // Grouped by package (or by source folder for our own code), which is what one can act on.
   const byPackage = new Map<string, number>();

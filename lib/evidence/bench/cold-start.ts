@@ -22,9 +22,17 @@ import { activate, destination, startConversations, type BenchConversation, type
 
 type ColdStartEvents = Record<FunctionName, [unknown, unknown]>;
 
+/** Cold starts by function, in round order: this checkout's, and the BENCH_COLD_VERSUS checkout's when given. */
+export interface ColdStartRuns {
+  runs: Map<FunctionName, ColdStartResult[]>;
+  versus: Map<FunctionName, ColdStartResult[]>;
+}
+
 /**
  * `config.coldRuns` rounds of one fresh node process per bundle; the first round reuses `conversations` (five
- * active ones) when given. The results by function, in round order.
+ * active ones) when given. With `versusBundles` (the same functions bundled from another checkout), each round
+ * also runs those, right before or after this checkout's (the order alternates by round), each with events of its
+ * own, so both sides of the comparison share the machine's moment-to-moment load.
  */
 export async function coldStarts(
   s: BenchStack,
@@ -32,22 +40,40 @@ export async function coldStarts(
   config: BenchConfig,
   workDir: string,
   conversations?: BenchConversation[],
-): Promise<Map<FunctionName, ColdStartResult[]>> {
+  versusBundles: ReadonlyMap<FunctionName, BundleResult> = new Map(),
+): Promise<ColdStartRuns> {
   // Upstreams answer at once here, so the first event's time is the function's own.
   s.sms.setFaults({ clear: true });
   const runs = new Map<FunctionName, ColdStartResult[]>(bundles.map((b) => [b.name, []]));
+  const versus = new Map<FunctionName, ColdStartResult[]>([...versusBundles.keys()].map((n) => [n, []]));
   for (let round = 0; round < config.coldRuns; round++) {
     const fresh = round === 0 && conversations ? conversations : await startConversations(s);
     await activate(s, fresh);
     const events = await coldStartEvents(s, fresh);
+    // The other checkout's first events must find the same state as this one's: events of their own.
+    const versusEvents = versusBundles.size > 0 ? await coldStartEvents(s, fresh) : undefined;
     for (const bundle of bundles) {
       const args = round === 0 ? profileArgs(bundle, config.coldProfileDir) : [];
       // The function's own environment from the stack: its resources, the stand-ins' endpoints, its credentials.
       const env = s.stack.functionEnvironment(bundle.name);
-      runs.get(bundle.name)!.push(await measureColdStart(bundle, events[bundle.name], env, workDir, args));
+      const mine = () => measureColdStart(bundle, events[bundle.name], env, workDir, args);
+      const other = versusBundles.get(bundle.name);
+      if (!other || !versusEvents) {
+        runs.get(bundle.name)!.push(await mine());
+        continue;
+      }
+      const theirs = () =>
+        measureColdStart(other, versusEvents[bundle.name], env, path.join(workDir, 'versus'));
+      if (round % 2 === 0) {
+        runs.get(bundle.name)!.push(await mine());
+        versus.get(bundle.name)!.push(await theirs());
+      } else {
+        versus.get(bundle.name)!.push(await theirs());
+        runs.get(bundle.name)!.push(await mine());
+      }
     }
   }
-  return runs;
+  return { runs, versus };
 }
 
 /** BENCH_COLD_PROFILE_DIR: write a CPU profile of each cold-start child there (open it in Chrome DevTools). */

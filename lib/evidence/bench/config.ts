@@ -2,6 +2,7 @@
  * What `npm run bench` measures and against which targets: sizes and parts from the environment (documented in
  * bin/bench.ts), the targets from the task, and how the rate-limited run is sized.
  */
+import path from 'node:path';
 
 export interface BenchConfig {
   acceptN: number;
@@ -40,6 +41,11 @@ export interface BenchConfig {
   coldProfileDir?: string;
   /** Only these functions' cold starts (BENCH_COLD_FUNCTIONS, comma-separated); all when absent. */
   coldFunctions?: ReadonlySet<string>;
+  /**
+   * Another checkout of this project (BENCH_COLD_VERSUS, a folder): its bundles of the same functions take turns
+   * with this checkout's, cold start by cold start, for a paired comparison in one run.
+   */
+  coldVersus?: string;
   parts: ReadonlySet<string>;
 }
 
@@ -88,6 +94,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     coldRuns: positive(env, 'BENCH_COLD_RUNS', 9),
     ...(env.BENCH_COLD_PROFILE_DIR ? { coldProfileDir: env.BENCH_COLD_PROFILE_DIR } : {}),
     ...(env.BENCH_COLD_FUNCTIONS ? { coldFunctions: list(env.BENCH_COLD_FUNCTIONS) } : {}),
+    ...(env.BENCH_COLD_VERSUS ? { coldVersus: path.resolve(env.BENCH_COLD_VERSUS) } : {}),
     parts: list(env.BENCH_PARTS ?? 'sms,handover,bundles,cold'),
   };
 }

@@ -196,6 +196,42 @@ export function coldRow(runs: ColdStartResult[]): ReportRow {
   };
 }
 
+/**
+ * BENCH_COLD_VERSUS: this checkout's cold starts (`mine`) against another checkout's (`theirs`), taken in turns in
+ * the same rounds. The medians, and per round the difference (mine − theirs): its median and how many rounds this
+ * checkout was faster, which say more than two medians on a machine whose load moves between rounds.
+ */
+export function coldVersusRow(
+  mine: readonly ColdStartResult[],
+  theirs: readonly ColdStartResult[],
+  versus: string,
+): ReportRow {
+  const rounds = Math.min(mine.length, theirs.length);
+  const median = (values: number[]) => percentile(values, 50);
+  const paired = (pick: (r: ColdStartResult) => number | undefined) => {
+    const diffs: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const a = pick(mine[i]!);
+      const b = pick(theirs[i]!);
+      if (a !== undefined && b !== undefined) diffs.push(a - b);
+    }
+    return diffs;
+  };
+  const signed = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : '±'}${formatMs(Math.abs(ms))}`;
+  const cold = paired((r) => r.coldMs);
+  const first = paired((r) => r.firstInvokeMs);
+  const importMs = paired((r) => r.importMs);
+  const cpuMs = paired((r) => r.coldCpuMs);
+  return {
+    metric: `Cold start ${mine[0]?.name ?? '?'}: this checkout vs ${versus} (diagnostic)`,
+    value: `${formatMs(median(mine.map((r) => r.coldMs)))} vs ${formatMs(median(theirs.map((r) => r.coldMs)))}`,
+    note:
+      `${rounds} rounds in turns; per round ${signed(median(cold))} (median), faster in ` +
+      `${cold.filter((d) => d < 0).length} of ${cold.length}; import ${signed(median(importMs))}, first event ` +
+      `${signed(median(first))}${cpuMs.length > 0 ? `, CPU ${signed(median(cpuMs))}` : ''}`,
+  };
+}
+
 /** The median CPU time of the rounds' import + first event, when the children measured it. */
 function cpu(runs: ColdStartResult[]): string {
   const values = runs.flatMap((r) => (r.coldCpuMs === undefined ? [] : [r.coldCpuMs]));

@@ -22,6 +22,7 @@ import {
   backlogRow,
   bundleRow,
   coldRow,
+  coldVersusRow,
   handoverRows,
   idleRow,
   inboundRows,
@@ -111,8 +112,23 @@ async function measure(
   if (config.parts.has('cold')) {
     log(`cold starts: ${config.coldRuns} rounds of one fresh node process per function`);
     const chosen = bundles.filter((b) => config.coldFunctions?.has(b.name) ?? true);
-    const runs = await coldStarts(s, chosen, config, workDir, conversations);
-    for (const bundle of chosen) rows.push(coldRow(runs.get(bundle.name)!));
+    const versusBundles = new Map<FunctionName, BundleResult>();
+    if (config.coldVersus) {
+      log(
+        `cold starts: each function also bundled from ${config.coldVersus}, taking turns with this checkout's`,
+      );
+      for (const bundle of chosen)
+        versusBundles.set(
+          bundle.name,
+          await bundleFunction(bundle.name, path.join(workDir, 'versus'), config.coldVersus),
+        );
+    }
+    const { runs, versus } = await coldStarts(s, chosen, config, workDir, conversations, versusBundles);
+    for (const bundle of chosen) {
+      rows.push(coldRow(runs.get(bundle.name)!));
+      const theirs = versus.get(bundle.name);
+      if (theirs) rows.push(coldVersusRow(runs.get(bundle.name)!, theirs, config.coldVersus!));
+    }
   }
   rows.push(memoryRow(rest, underLoadMb));
   return rows;

@@ -2,6 +2,7 @@
  * The benchmark's own arithmetic (lib/evidence/bench/): which rate-limit windows count and what they add up to,
  * and how BENCH_* variables become the run's sizes. No timing: the calls are built by hand.
  */
+import path from 'node:path';
 import {
   BUNDLE_BASELINE_BYTES,
   BUNDLE_CAP_EXCEPTIONS,
@@ -12,7 +13,7 @@ import {
   TARGETS,
 } from '../../../lib/evidence/bench/config';
 import { medianRound, p99Ratio } from '../../../lib/evidence/bench/accept-latency';
-import { acceptRows, bundleRow, coldRow } from '../../../lib/evidence/bench/rows';
+import { acceptRows, bundleRow, coldRow, coldVersusRow } from '../../../lib/evidence/bench/rows';
 import type { LatencySummary } from '../../../lib/evidence/stats';
 import { rateLimitWindows } from '../../../lib/evidence/bench/throughput';
 import type { ColdStartResult } from '../../../lib/evidence/bundles';
@@ -121,6 +122,41 @@ describe('benchConfig', () => {
       'sms-inbound',
       'sms-accept',
     ]);
+    // No other checkout unless one is named; a relative folder is taken from where the bench runs.
+    expect(c.coldVersus).toBeUndefined();
+    expect(benchConfig({ BENCH_COLD_VERSUS: '../base' }).coldVersus).toBe(path.resolve('../base'));
+  });
+});
+
+describe('coldVersusRow', () => {
+  const run = (coldMs: number, firstInvokeMs: number, coldCpuMs?: number): ColdStartResult => ({
+    name: 'sms-inbound',
+    importMs: coldMs - firstInvokeMs,
+    firstInvokeMs,
+    coldMs,
+    warmMs: 30,
+    ...(coldCpuMs !== undefined && { coldCpuMs }),
+    answers: ['0 batch failures', '0 batch failures'],
+  });
+
+  test('compares round by round: the median of the differences and the rounds this checkout was faster', () => {
+    // Round 2 was slow for both sides: the medians move, the per-round differences do not.
+    const mine = [run(130, 80, 120), run(190, 110, 170), run(135, 85, 125)];
+    const theirs = [run(150, 95, 130), run(200, 120, 180), run(130, 90, 140)];
+    const row = coldVersusRow(mine, theirs, '/tmp/base');
+    expect(row.metric).toBe('Cold start sms-inbound: this checkout vs /tmp/base (diagnostic)');
+    expect(row.value).toBe('135 ms vs 150 ms');
+    expect(row.verdict).toBeUndefined();
+    expect(row.note).toBe(
+      '3 rounds in turns; per round −10 ms (median), faster in 2 of 3; import ±0 ms, first event −10 ms, CPU −10 ms',
+    );
+  });
+
+  test('without CPU figures on both sides the CPU difference is left out', () => {
+    const row = coldVersusRow([run(120, 70)], [run(110, 60, 100)], 'base');
+    expect(row.note).toBe(
+      '1 rounds in turns; per round +10 ms (median), faster in 0 of 1; import ±0 ms, first event +10 ms',
+    );
   });
 });
 
