@@ -99,17 +99,21 @@ const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? '').trim()
 const listed = (names: string[]) =>
   names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
 
+/** One local-mode variable checked by its rule; throws LocalOptionError naming it. */
+export function localOption<K extends LocalOptionName>(env: NodeJS.ProcessEnv, name: K): LocalOptions[K] {
+  const rule: SettingRule<unknown> = LOCAL_OPTIONS[name];
+  try {
+    return rule.parse(env[name]) as LocalOptions[K];
+  } catch (error) {
+    if (!(error instanceof InvalidValueError)) throw error;
+    throw new LocalOptionError(invalidValueSentence(name, env[name] ?? '', rule.allowed, error.detail));
+  }
+}
+
 /** Every local-mode variable checked by its rule and the credential groups checked; throws LocalOptionError. */
 export function localOptionsFromEnv(env: NodeJS.ProcessEnv): LocalOptions {
   const options: Record<string, unknown> = {};
-  for (const [name, rule] of Object.entries(LOCAL_OPTIONS) as [LocalOptionName, SettingRule<unknown>][]) {
-    try {
-      options[name] = rule.parse(env[name]);
-    } catch (error) {
-      if (!(error instanceof InvalidValueError)) throw error;
-      throw new LocalOptionError(invalidValueSentence(name, env[name] ?? '', rule.allowed, error.detail));
-    }
-  }
+  for (const name of Object.keys(LOCAL_OPTIONS) as LocalOptionName[]) options[name] = localOption(env, name);
   checkCredentialGroups(env);
   return options as LocalOptions;
 }

@@ -70,7 +70,7 @@ import { startSchedules } from './scheduler';
 import { CONSOLE_PATH, LocalConsole } from './console/server';
 import { LOCAL_SMS_BOT_URL_TOKEN } from './constants';
 import { SecretsManagerStandIn } from './secrets-manager';
-import { checkCredentialGroups, listening } from './options';
+import { checkCredentialGroups, listening, localOption } from './options';
 import { settingProblems } from '../../functions/shared/config';
 import type { LocalStackInfo, LocalStackOptions, Simulator } from './types';
 
@@ -259,9 +259,9 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
     let environmentOf: (functionName: FunctionName) => Record<string, string> = () => {
       throw new Error('The local stack is still starting');
     };
-    const backgroundNice = Number(env.LOCAL_BACKGROUND_NICE);
+    const backgroundNice = localOption(env, 'LOCAL_BACKGROUND_NICE');
     const sandboxes = new FunctionSandboxes((functionName) => environmentOf(functionName), {
-      ...(env.LOCAL_BACKGROUND_NICE && Number.isInteger(backgroundNice) ? { backgroundNice } : {}),
+      ...(backgroundNice !== undefined ? { backgroundNice } : {}),
     });
     cleanups.push(() => sandboxes.stop());
     const loadHandler = sandboxes.loader;
@@ -416,13 +416,11 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
       }),
       { sqs: sqsClient, region: LOCAL_REGION, onError: reportError },
     );
-    const sweepIntervalEnv = Number(env.LOCAL_SWEEP_INTERVAL_MS);
+    const sweepIntervalMs = localOption(env, 'LOCAL_SWEEP_INTERVAL_MS');
     const schedules = startSchedules({
       loadHandler,
       intervalMs: {
-        ...(env.LOCAL_SWEEP_INTERVAL_MS && Number.isFinite(sweepIntervalEnv)
-          ? { 'sms-sweeper': sweepIntervalEnv }
-          : {}),
+        ...(sweepIntervalMs !== undefined ? { 'sms-sweeper': sweepIntervalMs } : {}),
         ...options.scheduleIntervalMs,
       },
       onError: reportError,
