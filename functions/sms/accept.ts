@@ -285,9 +285,8 @@ async function storeDerived(
   deps: AcceptDeps,
   batch?: BatchInfo,
 ): Promise<Accepted> {
-  const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
   try {
-    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
+    const record = await createRecord(messageId, sms, deps, batch);
     return { ok: true, answer: answerOf(record, sms), fresh: true, requeue: false, sms };
   } catch (error) {
     if (!(error instanceof MessageAlreadyStoredError)) throw error;
@@ -295,7 +294,20 @@ async function storeDerived(
   const stored = await deps.store.get(messageId);
   const requeue = isUnsentRecord(stored, deps);
   if (requeue) noteRequeue(messageId, sms.request.clientMessageId);
-  return { ok: true, answer: answerOf(stored ?? record, sms), fresh: false, requeue, sms };
+  const destination = stored?.destination ?? sms.request.destination;
+  return { ok: true, answer: answerOf({ messageId, destination }, sms), fresh: false, requeue, sms };
+}
+
+/** Writes the new record of `sms` under `messageId`, owned by the caller; MessageAlreadyStoredError if it exists. */
+async function createRecord(
+  messageId: string,
+  sms: NormalisedSms,
+  deps: AcceptDeps,
+  batch?: BatchInfo,
+): Promise<MessageRecord> {
+  const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
+  await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
+  return record;
 }
 
 /** Stores one SMS (once per clientMessageId); `fresh` tells a new SMS from a replayed answer. */
@@ -326,9 +338,7 @@ async function storeOne(
         : lookupWithClaim);
       if (earlier) return answerOf(earlier, sms);
     }
-    const messageId = deps.ids.uuid();
-    const record = newRecord(messageId, sms, deps.clock.now(), deps.settings.recordTtlDays, batch);
-    await deps.store.create({ ...record, ...ownerFor(deps.tenancy ?? {}) });
+    const record = await createRecord(deps.ids.uuid(), sms, deps, batch);
     fresh = true;
     return answerOf(record, sms);
   };
